@@ -1,0 +1,5 @@
+import sys
+
+from livr.cli import main
+
+sys.exit(main())

@@ -1,0 +1,59 @@
+"""`livr` command line. Subcommands are imported only when used, so `livr --help` is instant."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Each module defines configure(parser) and main(args).
+COMMANDS = {
+    "data": ("livr.data.cli", "build datasets: synthetic demo tasks, public-source downloads and task builders, inspection"),
+    "build-tiny": ("livr.model.tiny", "build a tiny random-weight backbone (offline) into a directory"),
+    "train": ("livr.train", "train one cell: sft (LoRA/full) or livr (stage 1 bottleneck, then stage 2)"),
+    "evaluate": ("livr.evaluate", "greedy-decode one test split and write the per-example predictions file"),
+    "collect": ("livr.results.collect", "build results/livr.duckdb from every per-cell file (one process, atomic)"),
+    "tables": ("livr.results.tables", "write the paper's tables as CSV from the results database"),
+    "sql": ("livr.results.sql", "run an SQL query over the results database"),
+    "cells": ("livr.config", "list an experiment's cells (backbone x train set x method x task)"),
+    "bench": ("livr.bench", "measure SFT vs LIVR step time, eval time and memory side by side"),
+    "verify-bottleneck": ("livr.verify", "prove on one example that the stage-1 mask leaks no image information"),
+    "report": ("livr.report", "render results/report.html: tables, deltas, latent attention maps, failures"),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="livr",
+        description="LIVR reproduction: data, training, evaluation and results. "
+        "Run `livr COMMAND --help` for a command's options.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            mod = importlib.import_module(module)
+            mod.configure(p)
+            p.set_defaults(_main=mod.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if not getattr(args, "_main", None):
+        parser.print_help()
+        return 0 if args.command is None else 2
+    try:
+        return args._main(args) or 0
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        # Bad input is reported as one clear line, not a traceback.
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"livr {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""The one record format every task, real or synthetic, is written in.
+
+A built task lives in one directory:
+
+    <task_dir>/train.jsonl, val.jsonl, test.jsonl   one Record per line
+    <task_dir>/images/...                           image files (paths in records are relative
+                                                    to <task_dir>)
+    <task_dir>/manifest.json                        builder, seed, parameters, counts per split
+
+`question` is the full text shown to the model after the images (choices included, in BLINK's
+wording); images always come first in the user turn, in `images` order. `answer` is a bare
+letter "A".."E" for choice tasks (the letter indexes `choices`) or an integer as text for counting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from livr.io import atomic_dir, write_json
+
+TASKS = (
+    "counting",
+    "jigsaw",
+    "localization",
+    "visual_correspondence",
+    "art_style",
+    "semantic_correspondence",
+    "functional_correspondence",
+    "relative_reflectance",
+    "visual_similarity",
+)
+SPLITS = ("train", "val", "test")
+LETTERS = "ABCDE"
+
+
+@dataclasses.dataclass
+class Record:
+    id: str
+    task: str
+    split: str
+    images: list[str]
+    question: str
+    choices: list[str]
+    answer: str
+    source: str
+    meta: dict = dataclasses.field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class DatasetError(ValueError):
+    """A built dataset is malformed; the message names the file, row and key."""
+
+
+def validate_record(rec: Record, where: str, task_dir: Path | None = None) -> None:
+    if rec.task not in TASKS:
+        raise DatasetError(f"{where}: key 'task' is {rec.task!r}; valid tasks: {', '.join(TASKS)}")
+    if rec.split not in SPLITS:
+        raise DatasetError(f"{where}: key 'split' is {rec.split!r}; valid splits: {', '.join(SPLITS)}")
+    if not rec.images:
+        raise DatasetError(f"{where}: key 'images' is empty; every record needs at least one image")
+    if rec.choices:
+        valid = LETTERS[: len(rec.choices)]
+        if rec.answer not in valid:
+            raise DatasetError(
+                f"{where}: key 'answer' is {rec.answer!r}, not among its choices {list(valid)}"
+            )
+    elif not rec.answer.lstrip("-").isdigit():
+        raise DatasetError(
+            f"{where}: key 'answer' is {rec.answer!r}; an open-ended (no choices) answer must be an integer"
+        )
+    if task_dir is not None:
+        for rel in rec.images:
+            p = task_dir / rel
+            if not p.is_file():
+                raise DatasetError(f"{where}: image {rel!r} is missing (looked for {p})")
+
+
+def read_split(task_dir: str | Path, split: str, check_images: bool = True) -> list[Record]:
+    """Read and validate one split; errors name the file, line and key."""
+    task_dir = Path(task_dir)
+    path = task_dir / f"{split}.jsonl"
+    if not path.is_file():
+        raise DatasetError(f"{path}: split file missing (built task dirs hold {', '.join(s + '.jsonl' for s in SPLITS)})")
+    fields = {f.name for f in dataclasses.fields(Record)}
+    records, seen = [], {}
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DatasetError(f"{where}: not valid JSON ({e.msg})") from None
+            missing = fields - {"meta"} - row.keys()
+            if missing:
+                raise DatasetError(f"{where}: missing key(s) {sorted(missing)}")
+            unknown = row.keys() - fields
+            if unknown:
+                raise DatasetError(f"{where}: unknown key(s) {sorted(unknown)}; valid keys: {sorted(fields)}")
+            rec = Record(**row)
+            validate_record(rec, where, task_dir if check_images else None)
+            if rec.id in seen:
+                raise DatasetError(f"{where}: duplicate id {rec.id!r} (first on line {seen[rec.id]})")
+            seen[rec.id] = lineno
+            records.append(rec)
+    if not records:
+        raise DatasetError(f"{path}: split is empty")
+    return records
+
+
+def write_task_dir(task_dir: str | Path, splits: dict[str, list[Record]], manifest: dict, image_writer) -> None:
+    """Write a whole task directory atomically.
+
+    `image_writer(tmp_dir)` is called first to put the images under the temporary directory;
+    then the split files and manifest are written and the directory is swapped in.
+    """
+    task_dir = Path(task_dir)
+    with atomic_dir(task_dir) as tmp:
+        image_writer(tmp)
+        counts = {}
+        for split, records in splits.items():
+            for i, rec in enumerate(records):
+                validate_record(rec, f"{task_dir}/{split}.jsonl record {i}", tmp)
+            with open(tmp / f"{split}.jsonl", "w") as f:
+                for rec in records:
+                    f.write(json.dumps(rec.to_json(), ensure_ascii=False) + "\n")
+            counts[split] = len(records)
+        write_json(tmp / "manifest.json", {**manifest, "counts": counts})
