@@ -1,0 +1,17 @@
+"""Public data sources, one module each: `download(raw_dir, cfg)` plus parsers for the task builders.
+
+Each source downloads into data/raw/<source>/ and writes data/raw/<source>/manifest.json last
+(what was fetched, checksums, what was dropped and why): the manifest marks a finished download.
+"""
+
+SOURCES = {
+    "pixmo_count": "livr.data.sources.pixmo_count",
+    "coco2017": "livr.data.sources.coco",
+    "hpatches": "livr.data.sources.hpatches",
+    "artbench10": "livr.data.sources.artbench",
+    "spair71k": "livr.data.sources.spair",
+    "funkpoint": "livr.data.sources.funkpoint",
+    "mid": "livr.data.sources.mid",
+    "nights": "livr.data.sources.nights",
+    "blink": "livr.data.sources.blink",
+}
