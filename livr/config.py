@@ -1,0 +1,219 @@
+"""params.yaml: validation, experiment cells, and the resolved settings of each cell.
+
+Snakemake, DVC and the `livr` CLI all resolve a cell's settings through this module, so a cell
+trains and evaluates the same way whichever front end runs it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from pathlib import Path
+
+import yaml
+
+from livr.data.schema import TASKS
+from livr.model.backbones import REGISTRY
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "params.schema.yaml"
+METHOD_KEYS = {"train", "checkpoint_of", "eval_latents", "eval_mask"}
+EVAL_KEYS_FROM_METHOD = {"eval_latents", "eval_mask"}
+
+
+class ConfigError(ValueError):
+    """params.yaml is invalid; the message names the key and the valid values."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One evaluation: a backbone trained on `train_set` with `method`, tested on `task`."""
+
+    backbone: str
+    train_set: str
+    method: str
+    task: str
+
+
+def _schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def _check_schema(obj: dict, schema: dict, where: str) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        key = ".".join(str(p) for p in e.absolute_path) or "(top level)"
+        raise ConfigError(f"{where}: key '{key}': {e.message}")
+
+
+def load_params(path: str | Path = "params.yaml", overrides: dict | None = None) -> dict:
+    """Read, override (e.g. Snakemake --config), and validate params.yaml."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: params file not found")
+    params = yaml.safe_load(path.read_text())
+    params.update(overrides or {})
+    validate_params(params, str(path))
+    return params
+
+
+def validate_params(params: dict, where: str = "params.yaml") -> None:
+    schema = _schema()
+    _check_schema(params, schema, where)
+    training_schema = {**schema["$defs"]["training"], "$defs": schema["$defs"]}
+    mixtures = params.get("mixtures", {})
+    for name, members in mixtures.items():
+        _check_names(members, TASKS, f"{where}: mixtures.{name}", "tasks")
+    for name in params.get("backbones", {}):
+        _check_names([name], REGISTRY, f"{where}: backbones", "backbones")
+    for name, method in params["methods"].items():
+        overrides = {k: v for k, v in method.items() if k not in METHOD_KEYS}
+        _check_schema(overrides, training_schema, f"{where}: methods.{name}")
+        if "checkpoint_of" in method:
+            _check_names([method["checkpoint_of"]], params["methods"], f"{where}: methods.{name}.checkpoint_of", "methods")
+            if method["train"] != "none":
+                raise ConfigError(f"{where}: methods.{name}: checkpoint_of needs train: none")
+    for name, exp in params["experiments"].items():
+        at = f"{where}: experiments.{name}"
+        _check_names(exp["backbones"], REGISTRY, f"{at}.backbones", "backbones")
+        _check_names(exp.get("tasks", []), TASKS, f"{at}.tasks", "tasks")
+        _check_names(exp.get("mixtures", []), mixtures, f"{at}.mixtures", "mixtures")
+        _check_names(exp["methods"], params["methods"], f"{at}.methods", "methods")
+        if not exp.get("tasks") and not exp.get("mixtures"):
+            raise ConfigError(f"{at}: needs 'tasks' or 'mixtures'")
+        for m in exp["methods"]:
+            src = params["methods"][m].get("checkpoint_of")
+            if src and src not in exp["methods"]:
+                raise ConfigError(f"{at}.methods: {m!r} evaluates {src!r}'s checkpoint, so {src!r} must be listed too")
+            cfg = {**params["training"], **exp.get("training", {}), **_method_training(params, m)}
+            if params["methods"][m]["train"] == "livr" and sum(cfg["livr_stage_epochs"]) <= 0:
+                raise ConfigError(f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} must add up to more than 0")
+    _check_names([params["experiment"]], params["experiments"], f"{where}: experiment", "experiments")
+
+
+def _check_names(names, valid, where: str, kind: str) -> None:
+    for n in names:
+        if n not in valid:
+            raise ConfigError(f"{where}: unknown name {n!r}; valid {kind}: {', '.join(valid)}")
+
+
+def _method_training(params: dict, method: str) -> dict:
+    return {k: v for k, v in params["methods"][method].items() if k not in METHOD_KEYS}
+
+
+def experiment(params: dict, name: str | None = None) -> dict:
+    name = name or params["experiment"]
+    if name not in params["experiments"]:
+        raise ConfigError(f"unknown experiment {name!r}; valid experiments: {', '.join(params['experiments'])}")
+    return params["experiments"][name]
+
+
+def train_sets(params: dict, exp_name: str | None = None) -> dict[str, list[str]]:
+    """train set -> the tasks it is evaluated on."""
+    exp = experiment(params, exp_name)
+    sets = {t: [t] for t in exp.get("tasks", [])}
+    sets.update({m: list(params["mixtures"][m]) for m in exp.get("mixtures", [])})
+    return sets
+
+
+def cells(params: dict, exp_name: str | None = None) -> list[Cell]:
+    exp = experiment(params, exp_name)
+    return [
+        Cell(b, ts, m, t)
+        for b in exp["backbones"]
+        for ts, tasks in train_sets(params, exp_name).items()
+        for m in exp["methods"]
+        for t in tasks
+    ]
+
+
+def trained_methods(params: dict, exp_name: str | None = None) -> list[str]:
+    return [m for m in experiment(params, exp_name)["methods"] if params["methods"][m]["train"] != "none"]
+
+
+def checkpoint_method(params: dict, method: str) -> str | None:
+    """The method whose checkpoint `method` evaluates (None: the base model)."""
+    spec = params["methods"][method]
+    if spec["train"] != "none":
+        return method
+    return spec.get("checkpoint_of")
+
+
+def tasks_of(params: dict, exp_name: str | None = None) -> list[str]:
+    seen = []
+    for tasks in train_sets(params, exp_name).values():
+        seen += [t for t in tasks if t not in seen]
+    return seen
+
+
+def data_dir(params: dict, exp_name: str | None, task: str) -> Path:
+    return Path(params["paths"]["data"]) / "built" / experiment(params, exp_name)["suite"] / task
+
+
+def synthetic_config(params: dict, exp_name: str | None = None) -> dict:
+    return {**params["synthetic"], **experiment(params, exp_name).get("synthetic", {})}
+
+
+def backbone_settings(params: dict, backbone: str) -> dict:
+    return dict(params.get("backbones", {}).get(backbone, {}))
+
+
+def train_config(params: dict, exp_name: str | None, backbone: str, train_set: str, method: str) -> dict:
+    """Everything one training job needs, resolved: defaults < experiment < method."""
+    exp_name = exp_name or params["experiment"]
+    spec = params["methods"][method]
+    if spec["train"] == "none":
+        raise ConfigError(f"method {method!r} does not train (train: none)")
+    cfg = copy.deepcopy(params["training"])
+    cfg.update(experiment(params, exp_name).get("training", {}))
+    cfg.update(_method_training(params, method))
+    return {
+        "experiment": exp_name,
+        "backbone": backbone,
+        "backbone_settings": backbone_settings(params, backbone),
+        "train_set": train_set,
+        "tasks": train_sets(params, exp_name)[train_set],
+        "method": method,
+        "train": spec["train"],
+        "data_dirs": [str(data_dir(params, exp_name, t)) for t in train_sets(params, exp_name)[train_set]],
+        **cfg,
+    }
+
+
+def eval_config(params: dict, exp_name: str | None, backbone: str, train_set: str, method: str, task: str) -> dict:
+    exp_name = exp_name or params["experiment"]
+    cfg = copy.deepcopy(params["evaluation"])
+    cfg.update(experiment(params, exp_name).get("evaluation", {}))
+    cfg.update({k: v for k, v in params["methods"][method].items() if k in EVAL_KEYS_FROM_METHOD})
+    src = checkpoint_method(params, method)
+    return {
+        "experiment": exp_name,
+        "backbone": backbone,
+        "backbone_settings": backbone_settings(params, backbone),
+        "train_set": train_set,
+        "method": method,
+        "task": task,
+        "checkpoint_method": src,
+        "data_dir": str(data_dir(params, exp_name, task)),
+        **cfg,
+    }
+
+
+def configure(parser) -> None:
+    parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    parser.add_argument("--experiment", help="experiment name (default: the file's `experiment:`)")
+    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+
+
+def main(args) -> int:
+    params = load_params(args.params)
+    for c in cells(params, args.experiment):
+        if args.json:
+            print(json.dumps(dataclasses.asdict(c)))
+        else:
+            print(f"{c.backbone}\t{c.train_set}\t{c.method}\t{c.task}")
+    return 0

@@ -1,0 +1,52 @@
+"""Backbone registry: architecture facts for every supported model.
+
+Pure data (no heavy imports) so config validation can use it. `family` selects how inputs are
+built and positions computed (livr/model/inputs.py) and how the model is loaded
+(livr/model/loading.py). User choices (pixel budget, remote-code opt-in) live in params.yaml.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Backbone:
+    name: str
+    family: str                 # qwen2_5_vl | qwen3_vl | llava_onevision | llava_ov_1_5
+    hf_id: str | None = None    # hub id of a real backbone; None for tiny offline builds
+    tiny: bool = False          # built locally from config with random weights (livr build-tiny)
+    paper_backbone: str | None = None  # the paper's backbone whose numbers this one is compared with
+    remote_code: bool = False   # model code comes from the hub: loads only with trust_remote_code opt-in
+    image_token: str = "<|image_pad|>"
+    mrope: bool = True          # 3-row multimodal RoPE position ids (Qwen-VL) vs plain 1D positions
+    end_of_turn: str = "<|im_end|>"
+
+
+REGISTRY: dict[str, Backbone] = {
+    b.name: b
+    for b in [
+        Backbone("qwen2.5-vl-3b", "qwen2_5_vl", hf_id="Qwen/Qwen2.5-VL-3B-Instruct", paper_backbone="qwen2.5-vl-3b"),
+        Backbone("qwen2.5-vl-7b", "qwen2_5_vl", hf_id="Qwen/Qwen2.5-VL-7B-Instruct", paper_backbone="qwen2.5-vl-7b"),
+        Backbone("qwen3-vl-4b", "qwen3_vl", hf_id="Qwen/Qwen3-VL-4B-Instruct", paper_backbone="qwen3-vl-4b"),
+        # RICE-ViT + Qwen3 LM with Qwen2-VL-style image placeholders and 3D RoPE; custom hub code.
+        Backbone(
+            "llava-ov-1.5-4b", "llava_ov_1_5", hf_id="lmms-lab/LLaVA-OneVision-1.5-4B-Instruct",
+            paper_backbone="llava-ov-1.5-4b", remote_code=True,
+        ),
+        Backbone("tiny-qwen2.5-vl", "qwen2_5_vl", tiny=True, paper_backbone="qwen2.5-vl-3b"),
+        Backbone("tiny-qwen3-vl", "qwen3_vl", tiny=True, paper_backbone="qwen3-vl-4b"),
+        # The generic image-token path (SigLIP + Qwen2 LM, 1D positions), standing in for the
+        # LLaVA family offline.
+        Backbone(
+            "tiny-llava-ov", "llava_onevision", tiny=True, paper_backbone="llava-ov-1.5-4b",
+            image_token="<image>", mrope=False,
+        ),
+    ]
+}
+
+
+def get_backbone(name: str) -> Backbone:
+    if name not in REGISTRY:
+        raise KeyError(f"unknown backbone {name!r}; valid backbones: {', '.join(REGISTRY)}")
+    return REGISTRY[name]
