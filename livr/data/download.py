@@ -29,7 +29,7 @@ import requests
 from livr.io import write_json
 
 MANIFEST = "manifest.json"
-CHUNK = 1 << 20
+CHUNK = 1 << 16
 
 
 class DownloadError(RuntimeError):
