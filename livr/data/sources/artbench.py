@@ -1,0 +1,56 @@
+"""ArtBench-10 (Liao et al., 2022), the 256x256 ImageFolder release with the official split.
+
+Release: `artbench-10-imagefolder-split.tar` (no checksum published). It unpacks to
+`artbench-10-imagefolder-split/{train,test}/<style>/<image>.jpg` with ten style folders
+(5,000 train + 1,000 test images each): art_nouveau, baroque, expressionism, impressionism,
+post_impressionism, realism, renaissance, romanticism, surrealism, ukiyo_e.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from livr.data.download import write_manifest
+from livr.data.sources._common import DOWNLOAD_DEFAULTS, dl_kwargs, fetch_and_extract, find_dir, is_finished
+
+STYLES = (
+    "art_nouveau", "baroque", "expressionism", "impressionism", "post_impressionism",
+    "realism", "renaissance", "romanticism", "surrealism", "ukiyo_e",
+)
+IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
+DEFAULTS = {
+    "url": "https://artbench.eecs.berkeley.edu/files/artbench-10-imagefolder-split.tar",
+    "sha256": None,  # not published by the authors
+    "keep_archive": False,
+    **DOWNLOAD_DEFAULTS,
+}
+
+
+def download(raw_dir, cfg: dict | None = None) -> Path:
+    raw_dir = Path(raw_dir)
+    cfg = {**DEFAULTS, **(cfg or {})}
+    if is_finished(raw_dir):
+        return raw_dir
+    entry = fetch_and_extract(cfg["url"], raw_dir, "artbench-10-imagefolder-split.tar", "extracted",
+                              cfg["sha256"], cfg["keep_archive"], **dl_kwargs(cfg))
+    counts = {split: {s: len(v) for s, v in list_images(raw_dir, split).items()} for split in ("train", "test")}
+    write_manifest(raw_dir, {"source": "artbench10", "files": [entry], "counts": counts, "dropped": []})
+    return raw_dir
+
+
+def split_root(raw_dir, split: str) -> Path:
+    root = find_dir(Path(raw_dir), lambda d: (d / "train").is_dir() and (d / "test").is_dir())
+    return root / split
+
+
+def list_images(raw_dir, split: str = "train") -> dict[str, list[Path]]:
+    """style -> sorted image paths for one split. Unknown folder names are an error."""
+    root = split_root(raw_dir, split)
+    out: dict[str, list[Path]] = {}
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        if d.name not in STYLES:
+            raise ValueError(f"{d}: unexpected style folder {d.name!r}; ArtBench-10 styles: {', '.join(STYLES)}")
+        out[d.name] = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+    if not out:
+        raise FileNotFoundError(f"{root}: no style folders")
+    return out
