@@ -1,0 +1,24 @@
+"""`livr collect`: build the results database from every per-cell file, in one process."""
+
+from __future__ import annotations
+
+import argparse
+
+from livr.results.db import PAPER_CSV, build_database
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cells", nargs="*", default=[], metavar="JSONL",
+                        help="per-cell predictions files; each needs its sidecar .json beside it")
+    parser.add_argument("--benchmarks", nargs="*", default=[], metavar="TSV",
+                        help="Snakemake benchmark files (benchmarks/<exp>/<step>/<backbone>/<train_set>/<method>[/<task>].tsv)")
+    parser.add_argument("--train-metrics", nargs="*", default=[], metavar="JSONL",
+                        help="metrics.jsonl files written by training runs (runs/<exp>/<backbone>/<train_set>/<method>/...)")
+    parser.add_argument("--paper", default=PAPER_CSV, help="the paper's numbers (default: the packaged paper_results.csv)")
+    parser.add_argument("--out", default="results/livr.duckdb", help="database to (re)build (default: %(default)s)")
+
+
+def main(args: argparse.Namespace) -> int:
+    counts = build_database(args.out, args.cells, args.benchmarks, args.train_metrics, args.paper)
+    print(f"wrote {args.out}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    return 0

@@ -1,0 +1,274 @@
+"""The results database: read and check every input file, then build it in one go.
+
+Every input is parsed and checked in Python first, so an error names the file, line and key;
+the database is then written to a temporary sibling file and renamed over the old one, so a
+failed collect leaves the previous database untouched and no half-built file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import duckdb
+import pyarrow as pa
+
+from livr.data.schema import TASKS
+from livr.io import atomic_path
+
+PAPER_CSV = Path(str(resources.files("livr.results") / "paper_results.csv"))
+SCHEMA_SQL = resources.files("livr.results").joinpath("schema.sql").read_text()
+
+CELL_KEYS = ("experiment", "backbone", "train_set", "method", "task")
+SIDECAR_REQUIRED = (*CELL_KEYS, "n", "n_correct", "n_unparsed", "accuracy")
+# key -> accepted Python types; every key is required on every line.
+PREDICTION_KEYS = {
+    "id": (str,),
+    "task": (str,),
+    "raw_output": (str,),
+    "parsed": (str, type(None)),
+    "parse_method": (str,),
+    "gold": (str,),
+    "correct": (bool,),
+}
+BENCHMARK_COLUMNS = ("s", "h:m:s", "max_rss", "max_vms", "max_uss", "max_pss", "io_in", "io_out", "mean_load", "cpu_time")
+PAPER_COLUMNS = ("table", "backbone", "method", "task", "accuracy")
+ACCURACY_TOLERANCE = 0.01  # percentage points: sidecars may round accuracy
+
+
+def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
+    """One cell: its `runs` row (from the sidecar) and its `predictions` rows, cross-checked."""
+    path = Path(path)
+    sidecar_path = path.with_suffix(".json")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: cell predictions file not found")
+    if not sidecar_path.is_file():
+        raise FileNotFoundError(f"{sidecar_path}: sidecar of {path} not found")
+    try:
+        sidecar = json.loads(sidecar_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{sidecar_path}: not valid JSON ({e.msg})") from None
+    if not isinstance(sidecar, dict):
+        raise ValueError(f"{sidecar_path}: expected a JSON object")
+    missing = [k for k in SIDECAR_REQUIRED if k not in sidecar]
+    if missing:
+        raise ValueError(f"{sidecar_path}: missing key(s) {missing}; a sidecar needs {list(SIDECAR_REQUIRED)}")
+    for key in CELL_KEYS:
+        if not isinstance(sidecar[key], str) or not sidecar[key]:
+            raise ValueError(f"{sidecar_path}: key {key!r} is {sidecar[key]!r}; expected a non-empty string")
+    if sidecar["task"] not in TASKS:
+        raise ValueError(f"{sidecar_path}: key 'task' is {sidecar['task']!r}; valid tasks: {', '.join(TASKS)}")
+    cell = {k: sidecar[k] for k in CELL_KEYS}
+
+    predictions, seen = [], {}
+    for lineno, row in _json_lines(path):
+        predictions.append(_check_prediction(row, path, lineno, cell["task"], seen))
+    if not predictions:
+        raise ValueError(f"{path}: no predictions (an evaluated cell has one line per test example)")
+
+    counted = {
+        "n": len(predictions),
+        "n_correct": sum(p["correct"] for p in predictions),
+        "n_unparsed": sum(p["parsed"] is None for p in predictions),
+    }
+    for key, value in counted.items():
+        if sidecar[key] != value:
+            raise ValueError(f"{sidecar_path}: key {key!r} is {sidecar[key]!r} but {path} holds {value}")
+    accuracy = 100.0 * counted["n_correct"] / counted["n"]
+    if not abs(float(sidecar["accuracy"]) - accuracy) <= ACCURACY_TOLERANCE:
+        raise ValueError(f"{sidecar_path}: key 'accuracy' is {sidecar['accuracy']!r} but {path} gives {accuracy:.4f}")
+
+    run = {
+        **cell,
+        **counted,
+        "accuracy": float(sidecar["accuracy"]),
+        "checkpoint": sidecar.get("checkpoint"),
+        "seconds": None if sidecar.get("seconds") is None else float(sidecar["seconds"]),
+        "settings": json.dumps(sidecar["settings"]) if "settings" in sidecar else None,
+        "path": str(path),
+    }
+    return run, [{**cell, **p} for p in predictions]
+
+
+def _check_prediction(row, path: Path, lineno: int, task: str, seen: dict) -> dict:
+    where = f"{path}:{lineno}"
+    if not isinstance(row, dict):
+        raise ValueError(f"{where}: expected a JSON object")
+    missing = [k for k in PREDICTION_KEYS if k not in row]
+    if missing:
+        raise ValueError(f"{where}: missing key(s) {missing}; each line needs {list(PREDICTION_KEYS)}")
+    for key, types in PREDICTION_KEYS.items():
+        if not isinstance(row[key], types):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ValueError(f"{where}: key {key!r} is {row[key]!r}; expected {names}")
+    if row["task"] != task:
+        raise ValueError(f"{where}: key 'task' is {row['task']!r} but the sidecar says {task!r}")
+    if row["correct"] != (row["parsed"] == row["gold"]):
+        raise ValueError(f"{where}: key 'correct' is {row['correct']} but parsed={row['parsed']!r}, gold={row['gold']!r}")
+    if row["id"] in seen:
+        raise ValueError(f"{where}: duplicate id {row['id']!r} (first on line {seen[row['id']]})")
+    seen[row["id"]] = lineno
+    return {k: row[k] for k in PREDICTION_KEYS if k != "task"}
+
+
+def read_benchmark(path: str | Path) -> list[dict]:
+    """Rows of one Snakemake benchmark TSV, with the job its path names."""
+    path = Path(path)
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t")
+        rows = list(reader)
+    missing = [c for c in BENCHMARK_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; a Snakemake benchmark has {list(BENCHMARK_COLUMNS)}")
+    job = _after(path, "benchmarks")
+    names = ("experiment", "step", "backbone", "train_set", "method", "task")
+    ident = dict(zip(names, [*job.parts[:-1], job.stem] + [None] * len(names))) if job else dict.fromkeys(names)
+    out = []
+    for i, row in enumerate(rows):
+        where = f"{path} row {i + 2}"  # +1 for the header, +1 to count from 1
+        out.append({
+            "path": str(path),
+            "job": str(job.with_suffix("")) if job else path.stem,
+            **ident,
+            "repeat": i,
+            "hms": row["h:m:s"],
+            **{c: _number(row[c], where, c) for c in BENCHMARK_COLUMNS if c != "h:m:s"},
+            "extra": json.dumps({k: v for k, v in row.items() if k not in BENCHMARK_COLUMNS}),
+        })
+    return out
+
+
+def read_train_metrics(path: str | Path) -> list[dict]:
+    """Lines of one training metrics.jsonl: common keys typed, the whole line kept as JSON."""
+    path = Path(path)
+    run = _after(path, "runs")
+    names = ("experiment", "backbone", "train_set", "method")
+    ident = dict(zip(names, [*(run.parts[:-1] if run else ()), *[None] * len(names)]))
+    out = []
+    for lineno, row in _json_lines(path):
+        where = f"{path}:{lineno}"
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}: expected a JSON object")
+        step = _number(row.get("step"), where, "step")
+        if step is not None and not step.is_integer():
+            raise ValueError(f"{where}: key 'step' is {row['step']!r}; expected an integer")
+        out.append({
+            "path": str(path),
+            "line": lineno,
+            **ident,
+            "step": None if step is None else int(step),
+            "epoch": _number(row.get("epoch"), where, "epoch"),
+            "stage": None if row.get("stage") is None else str(row["stage"]),
+            "loss": _number(row.get("loss"), where, "loss"),
+            "raw": json.dumps(row),
+        })
+    return out
+
+
+def read_paper(path: str | Path = PAPER_CSV) -> list[dict]:
+    path = Path(path)
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in PAPER_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {missing}; expected {list(PAPER_COLUMNS)}")
+        rows = list(reader)
+    return [
+        {
+            "table_name": r["table"], "backbone": r["backbone"], "method": r["method"], "task": r["task"],
+            "accuracy": _number(r["accuracy"], f"{path} row {i + 2}", "accuracy", required=True),
+        }
+        for i, r in enumerate(rows)
+    ]
+
+
+def _after(path: Path, folder: str) -> Path | None:
+    """The part of `path` below its last `folder` component, or None without one."""
+    parts = path.parts
+    if folder not in parts[:-1]:
+        return None
+    i = len(parts) - 1 - parts[::-1].index(folder)
+    return Path(*parts[i + 1:])
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number in the file, parsed JSON) for each non-blank line."""
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    yield lineno, json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+
+
+def _number(value, where: str, key: str, required: bool = False) -> float | None:
+    """A float from JSON or TSV text; "", "-", "NA" and null are missing (an error if required)."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "-", "NA")):
+        if required:
+            raise ValueError(f"{where}: key {key!r} is missing; expected a number")
+        return None
+    try:
+        if isinstance(value, bool):  # JSON true is not a number, though float(True) works
+            raise TypeError
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: key {key!r} is {value!r}; expected a number") from None
+
+
+def build_database(
+    out: str | Path,
+    cells: Iterable[str | Path],
+    benchmarks: Iterable[str | Path] = (),
+    train_metrics: Iterable[str | Path] = (),
+    paper: str | Path = PAPER_CSV,
+) -> dict[str, int]:
+    """Read and check every input, then write the database at `out` atomically; row counts."""
+    runs, predictions, owner = [], [], {}
+    for path in cells:
+        run, preds = read_cell(path)
+        key = tuple(run[k] for k in CELL_KEYS)
+        if key in owner:
+            raise ValueError(f"{path}: cell {dict(zip(CELL_KEYS, key))} already read from {owner[key]}")
+        owner[key] = path
+        runs.append(run)
+        predictions.extend(preds)
+    tables = {
+        "runs": runs,
+        "predictions": predictions,
+        "benchmarks": [row for p in benchmarks for row in read_benchmark(p)],
+        "train_metrics": [row for p in train_metrics for row in read_train_metrics(p)],
+        "paper": read_paper(paper),
+    }
+    with _fresh_database(out) as con:
+        con.execute(SCHEMA_SQL)
+        for name, rows in tables.items():
+            if rows:
+                con.register("incoming", pa.Table.from_pylist(rows))
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")  # name: ours, not user text
+                con.unregister("incoming")
+    return {name: len(rows) for name, rows in tables.items()}
+
+
+@contextlib.contextmanager
+def _fresh_database(out: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a new database that replaces `out` only if the block succeeds."""
+    with atomic_path(out) as tmp:
+        tmp.unlink()  # DuckDB refuses the empty placeholder file; the unique name stays ours
+        con = duckdb.connect(str(tmp))
+        try:
+            yield con
+        finally:
+            con.close()
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
+
+
+def connect_read_only(db: str | Path) -> duckdb.DuckDBPyConnection:
+    """Open the results database for reading only, with no access to other files."""
+    if not Path(db).is_file():
+        raise FileNotFoundError(f"{db}: results database not found (build it with `livr collect`)")
+    return duckdb.connect(str(db), read_only=True, config={"enable_external_access": False})

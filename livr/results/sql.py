@@ -1,0 +1,44 @@
+"""`livr sql`: run one query over the results database, read-only, and print the result."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import duckdb
+import pandas as pd
+
+from livr.results.db import connect_read_only
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", help="SQL, e.g. \"SELECT * FROM metrics ORDER BY accuracy DESC\" "
+                        "(tables: runs, predictions, benchmarks, train_metrics, paper; view: metrics)")
+    parser.add_argument("--db", default="results/livr.duckdb", help="results database (default: %(default)s)")
+    parser.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
+
+
+def main(args: argparse.Namespace) -> int:
+    frame = run_query(args.db, args.query)
+    if args.csv:
+        frame.to_csv(sys.stdout, index=False)
+    elif frame.empty:
+        print("  ".join(frame.columns) if len(frame.columns) else "(no result)")
+        print("(0 rows)")
+    else:
+        with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                               "display.width", None, "display.max_colwidth", 80):
+            print(frame.to_string(index=False))
+        print(f"({len(frame)} row{'s' if len(frame) != 1 else ''})")
+    return 0
+
+
+def run_query(db: str, query: str) -> pd.DataFrame:
+    """The query's result; the database is opened read-only, so writes fail."""
+    con = connect_read_only(db)
+    try:
+        return con.execute(query).fetchdf()
+    except duckdb.Error as e:
+        raise ValueError(f"query failed: {e}") from None
+    finally:
+        con.close()

@@ -1,0 +1,104 @@
+"""`livr tables`: the paper's Table 1 and Table 2 as CSV, from the results database.
+
+Table 1 holds cells trained on the task they are evaluated on, Table 2 cells trained on a mixture
+(one row group per backbone and mixture). Rows per backbone: Zero-shot, Direct SFT, LIVR and
+Delta vs SFT (LIVR - SFT), each only when present; columns: the experiment's tasks in canonical
+order, then Mean. A Mean is left empty when its row lacks one of the task columns, so means are
+never taken over different task sets. Values are percent, rounded to 2 decimals after the mean and
+delta are taken. An experiment with no cells of a kind still gets every file, header only, so a
+workflow target is always produced; an experiment with no cells at all is an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from livr.data.schema import TASKS
+from livr.io import write_text
+from livr.results.db import connect_read_only
+
+_SQL = resources.files("livr.results")
+TABLE_CELLS_SQL = _SQL.joinpath("table_cells.sql").read_text()
+VS_PAPER_SQL = _SQL.joinpath("vs_paper.sql").read_text()
+ROW_LABELS = {"zero_shot": "Zero-shot", "sft": "Direct SFT", "livr": "LIVR", "delta_vs_sft": "Delta vs SFT"}
+TABLES = {"table1": False, "table2": True}  # name -> cells trained on a mixture?
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default="results/livr.duckdb", help="results database (default: %(default)s)")
+    parser.add_argument("--experiment", required=True, help="experiment name, as in params.yaml")
+    parser.add_argument("--out-dir", default="results", help="where the CSV files go (default: %(default)s)")
+    parser.add_argument("--paper-backbone", action="extend", nargs="+", default=[], metavar="OURS=PAPER",
+                        help="compare our backbone with a paper backbone, e.g. tiny-qwen2.5-vl=qwen2.5-vl-3b "
+                        "(unmapped backbones are compared with the paper backbone of the same name)")
+
+
+def main(args: argparse.Namespace) -> int:
+    mapping = parse_backbone_map(args.paper_backbone)
+    for path in write_tables(args.db, args.experiment, args.out_dir, mapping):
+        print(f"wrote {path}")
+    return 0
+
+
+def parse_backbone_map(items: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        ours, sep, paper = item.partition("=")
+        if not sep or not ours or not paper:
+            raise ValueError(f"--paper-backbone {item!r}: expected OURS=PAPER, e.g. tiny-qwen2.5-vl=qwen2.5-vl-3b")
+        mapping[ours] = paper
+    return mapping
+
+
+def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_backbones: dict[str, str] | None = None) -> list[Path]:
+    """Write table1/table2 (+ _vs_paper) CSVs for one experiment; the paths written."""
+    out_dir = Path(out_dir)
+    con = connect_read_only(db)
+    try:
+        _check_names(con, experiment, paper_backbones or {})
+        con.execute("CREATE TEMP TABLE backbone_map (backbone VARCHAR, paper_backbone VARCHAR)")
+        for ours, paper in (paper_backbones or {}).items():
+            con.execute("INSERT INTO backbone_map VALUES (?, ?)", [ours, paper])
+        written = []
+        for name, mixture in TABLES.items():
+            con.execute("CREATE OR REPLACE TEMP TABLE table_cells AS " + TABLE_CELLS_SQL,
+                        {"experiment": experiment, "mixture": mixture})
+            long = con.execute("SELECT backbone, train_set, method, task, round(accuracy, 2) AS accuracy FROM table_cells").fetchdf()
+            vs_paper = con.execute(VS_PAPER_SQL, {"table": name, "tasks": list(TASKS)}).fetchdf()
+            if not mixture:
+                vs_paper = vs_paper.drop(columns="train_set")
+            for path, frame in ((out_dir / f"{name}.csv", wide_table(long, mixture)),
+                                (out_dir / f"{name}_vs_paper.csv", vs_paper)):
+                write_text(path, frame.to_csv(index=False, float_format="%.2f"))
+                written.append(path)
+        return written
+    finally:
+        con.close()
+
+
+def _check_names(con, experiment: str, paper_backbones: dict[str, str]) -> None:
+    experiments = [r[0] for r in con.execute("SELECT DISTINCT experiment FROM runs ORDER BY 1").fetchall()]
+    if experiment not in experiments:
+        raise ValueError(f"experiment {experiment!r} has no cells in the database; experiments: {', '.join(experiments) or '(none)'}")
+    known = [r[0] for r in con.execute("SELECT DISTINCT backbone FROM paper ORDER BY 1").fetchall()]
+    for ours, paper in paper_backbones.items():
+        if paper not in known:
+            raise ValueError(f"--paper-backbone {ours}={paper}: the paper has no backbone {paper!r}; valid: {', '.join(known)}")
+
+
+def wide_table(long: pd.DataFrame, mixture: bool) -> pd.DataFrame:
+    """Long (backbone, train_set, method, task, accuracy) -> the paper's layout."""
+    tasks = [t for t in TASKS if t in set(long["task"])]
+    keys = ["backbone", "train_set", "method"] if mixture else ["backbone", "method"]
+    if long.empty:
+        return pd.DataFrame(columns=[*keys, *tasks, "Mean"])
+    wide = long.pivot(index=["backbone", "train_set", "method"], columns="task", values="accuracy")
+    wide = wide.reindex(columns=[*tasks, "Mean"]).reset_index()
+    wide["order"] = wide["method"].map(list(ROW_LABELS).index)
+    wide = wide.sort_values(["backbone", "train_set", "order"])
+    wide["method"] = wide["method"].map(ROW_LABELS)
+    return wide[[*keys, *tasks, "Mean"]]

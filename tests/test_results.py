@@ -1,0 +1,306 @@
+"""Results database and tables: built from synthetic cell files, checked against those files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from livr.answers import extract_answer_with_method
+from livr.cli import main as cli
+from livr.data.schema import TASKS
+from livr.results.db import PAPER_CSV, build_database
+from livr.results.tables import write_tables
+
+EXP = "demo"
+BACKBONES = ("tiny-a", "tiny-b")
+SINGLE_TASKS = ("relative_reflectance", "counting", "jigsaw")  # deliberately not canonical order
+MIXTURE, MIXTURE_TASKS = "multitask6", ("localization", "counting")
+METHODS = ("zero_shot", "sft", "livr")
+MISSING = ("tiny-b", "relative_reflectance", "relative_reflectance", "livr")  # one cell never run
+
+
+def make_cell(root: Path, exp, backbone, train_set, method, task, n=12, seed=0) -> Path:
+    """Write one cell's predictions and sidecar as `livr evaluate` does; return the .jsonl path."""
+    rng = random.Random(f"{seed}-{exp}-{backbone}-{train_set}-{method}-{task}")
+    rows = []
+    for i in range(n):
+        if task == "counting":
+            gold = str(rng.randint(0, 9))
+            raw = rng.choice([gold, f"There are {gold} objects.", str(rng.randint(0, 9)), "I cannot count them."])
+        else:
+            gold = rng.choice("AB")
+            raw = rng.choice([gold, f"The answer is ({gold}).", rng.choice("AB"), "A or B"])
+        parsed, how = extract_answer_with_method(raw, task, None if task == "counting" else 2)
+        rows.append({"id": f"{task}-{i:03d}", "task": task, "raw_output": raw, "parsed": parsed,
+                     "parse_method": how, "gold": gold, "correct": parsed == gold})
+    path = root / "cells" / exp / backbone / train_set / method / f"{task}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    n_correct = sum(r["correct"] for r in rows)
+    path.with_suffix(".json").write_text(json.dumps({
+        "experiment": exp, "backbone": backbone, "train_set": train_set, "method": method, "task": task,
+        "n": n, "n_correct": n_correct, "n_unparsed": sum(r["parsed"] is None for r in rows),
+        "accuracy": round(100 * n_correct / n, 2),
+        "checkpoint": None if method == "zero_shot" else f"runs/{exp}/{backbone}/{train_set}/{method}/final",
+        "settings": {"max_new_tokens": 16, "batch_size": 4}, "seconds": 1.5 + seed,
+    }))
+    return path
+
+
+def make_cells(root: Path) -> list[Path]:
+    cells = []
+    for backbone in BACKBONES:
+        for method in METHODS:
+            for task in SINGLE_TASKS:
+                if (backbone, task, task, method) != MISSING:
+                    cells.append(make_cell(root, EXP, backbone, task, method, task))
+            for task in MIXTURE_TASKS:  # zero-shot cells here differ from the single-task ones
+                cells.append(make_cell(root, EXP, backbone, MIXTURE, method, task, seed=1))
+    cells.append(make_cell(root, "other", "tiny-a", "jigsaw", "sft", "jigsaw"))
+    return cells
+
+
+def read_cell_files(cells):
+    return [(json.loads(p.with_suffix(".json").read_text()), [json.loads(l) for l in p.read_text().splitlines()])
+            for p in cells]
+
+
+@pytest.fixture
+def built(tmp_path):
+    cells = make_cells(tmp_path)
+    bench = tmp_path / "benchmarks" / EXP / "train" / "tiny-a" / "counting" / "sft.tsv"
+    bench.parent.mkdir(parents=True)
+    bench.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+                     "12.5\t0:00:12\t512.1\t900.0\t400.0\t410.0\t1.0\t2.0\t95.5\t11.9\n"
+                     "13.0\t0:00:13\t-\t901.0\t401.0\t411.0\t1.5\t2.5\t90.0\t12.1\n")
+    metrics = tmp_path / "runs" / EXP / "tiny-a" / "counting" / "livr" / "metrics.jsonl"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text('{"step": 10, "epoch": 0.5, "stage": 1, "loss": 2.5, "lr": 0.001}\n\n'
+                       '{"step": 20, "epoch": 1, "stage": "2", "eval_accuracy": 41.0}\n')
+    db = tmp_path / "results" / "livr.duckdb"
+    rc = cli(["collect", "--cells", *map(str, cells), "--benchmarks", str(bench),
+              "--train-metrics", str(metrics), "--out", str(db)])
+    assert rc == 0
+    return {"db": db, "cells": cells, "bench": bench, "metrics": metrics, "root": tmp_path}
+
+
+def query(db, sql, params=None):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_runs_and_predictions_hold_what_the_files_hold(built):
+    files = read_cell_files(built["cells"])
+    runs = query(built["db"], "SELECT experiment, backbone, train_set, method, task, n, n_correct, n_unparsed, "
+                 "accuracy, checkpoint, seconds, settings, path FROM runs")
+    assert len(runs) == len(files)
+    by_path = {r[-1]: r for r in runs}
+    for path, (side, rows) in zip(built["cells"], files):
+        r = by_path[str(path)]
+        assert r[:11] == (side["experiment"], side["backbone"], side["train_set"], side["method"], side["task"],
+                          side["n"], side["n_correct"], side["n_unparsed"], side["accuracy"], side["checkpoint"],
+                          side["seconds"])
+        assert json.loads(r[11]) == side["settings"]
+        stored = query(built["db"], "SELECT id, raw_output, parsed, parse_method, gold, correct FROM predictions "
+                       "WHERE experiment = ? AND backbone = ? AND train_set = ? AND method = ? AND task = ? ORDER BY id",
+                       [side[k] for k in ("experiment", "backbone", "train_set", "method", "task")])
+        assert stored == [(x["id"], x["raw_output"], x["parsed"], x["parse_method"], x["gold"], x["correct"]) for x in rows]
+    assert query(built["db"], "SELECT count(*) FROM predictions")[0][0] == sum(len(rows) for _, rows in files)
+
+
+def test_metrics_view_recomputes_accuracy(built):
+    got = {r[:5]: r[5:] for r in query(built["db"], "SELECT experiment, backbone, train_set, method, task, "
+                                       "n, n_correct, n_unparsed, accuracy FROM metrics")}
+    assert len(got) == len(built["cells"])
+    for side, rows in read_cell_files(built["cells"]):
+        n_correct = sum(x["parsed"] == x["gold"] for x in rows)
+        key = tuple(side[k] for k in ("experiment", "backbone", "train_set", "method", "task"))
+        n, correct, unparsed, accuracy = got[key]
+        assert (n, correct, unparsed) == (len(rows), n_correct, sum(x["parsed"] is None for x in rows))
+        assert accuracy == pytest.approx(100 * n_correct / len(rows))
+
+
+def test_benchmarks_train_metrics_and_paper_are_stored(built):
+    bench = query(built["db"], "SELECT path, job, experiment, step, backbone, train_set, method, task, repeat, "
+                  "s, hms, max_rss, cpu_time FROM benchmarks ORDER BY repeat")
+    assert bench == [
+        (str(built["bench"]), "demo/train/tiny-a/counting/sft", EXP, "train", "tiny-a", "counting", "sft", None, 0,
+         12.5, "0:00:12", 512.1, 11.9),
+        (str(built["bench"]), "demo/train/tiny-a/counting/sft", EXP, "train", "tiny-a", "counting", "sft", None, 1,
+         13.0, "0:00:13", None, 12.1),
+    ]
+    metrics = query(built["db"], "SELECT line, experiment, backbone, train_set, method, step, epoch, stage, loss, "
+                    "raw->>'lr', raw->>'eval_accuracy' FROM train_metrics ORDER BY line")
+    assert metrics == [
+        (1, EXP, "tiny-a", "counting", "livr", 10, 0.5, "1", 2.5, "0.001", None),
+        (3, EXP, "tiny-a", "counting", "livr", 20, 1.0, "2", None, None, "41.0"),
+    ]
+    with open(PAPER_CSV) as f:
+        paper = list(csv.DictReader(f))
+    assert query(built["db"], "SELECT count(*) FROM paper")[0][0] == len(paper)
+    assert query(built["db"], "SELECT accuracy FROM paper WHERE table_name = 'table2' AND backbone = 'qwen3-vl-4b' "
+                 "AND method = 'livr' AND task = 'localization'")[0][0] == 81.97
+
+
+def expected_accuracy(cells, exp, backbone, train_set, method, task):
+    """Accuracy computed straight from the cell's .jsonl, not from the database."""
+    for side, rows in read_cell_files(cells):
+        if (side["experiment"], side["backbone"], side["train_set"], side["method"], side["task"]) == \
+                (exp, backbone, train_set, method, task):
+            return 100 * sum(x["parsed"] == x["gold"] for x in rows) / len(rows)
+    return None
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def check_row(row, expected: dict, tasks):
+    """Every task column and Mean equal the independently computed values, rounded to 2 decimals."""
+    values = [expected.get(t) for t in tasks]
+    mean = None if None in values else sum(values) / len(values)
+    for col, value in [*zip(tasks, values), ("Mean", mean)]:
+        if value is None:
+            assert row[col] == "", (row["method"], col)
+        else:
+            assert abs(float(row[col]) - value) <= 0.005 + 1e-9, (row["backbone"], row["method"], col)
+
+
+def test_table1_matches_predictions(built, tmp_path):
+    out = tmp_path / "tables"
+    assert cli(["tables", "--db", str(built["db"]), "--experiment", EXP, "--out-dir", str(out)]) == 0
+    rows = read_csv(out / "table1.csv")
+    tasks = [t for t in TASKS if t in SINGLE_TASKS]
+    assert list(rows[0]) == ["backbone", "method", *tasks, "Mean"]
+    labels = [(r["backbone"], r["method"]) for r in rows]
+    assert labels == [(b, m) for b in BACKBONES for m in ("Zero-shot", "Direct SFT", "LIVR", "Delta vs SFT")]
+    for row in rows:
+        b = row["backbone"]
+        acc = {m: {t: expected_accuracy(built["cells"], EXP, b, t, m, t) for t in tasks} for m in METHODS}
+        if row["method"] == "Delta vs SFT":
+            expected = {t: acc["livr"][t] - acc["sft"][t] for t in tasks if acc["livr"][t] is not None}
+        else:
+            expected = acc[{"Zero-shot": "zero_shot", "Direct SFT": "sft", "LIVR": "livr"}[row["method"]]]
+        check_row(row, expected, tasks)
+    # The cell that was never run leaves its value, its row's Mean and the Delta blank.
+    blank = [r for r in rows if r["backbone"] == "tiny-b" and r["method"] in ("LIVR", "Delta vs SFT")]
+    assert all(r["relative_reflectance"] == "" and r["Mean"] == "" for r in blank)
+
+
+def test_table2_uses_mixture_cells_and_their_zero_shot(built, tmp_path):
+    write_tables(built["db"], EXP, tmp_path)
+    rows = read_csv(tmp_path / "table2.csv")
+    tasks = [t for t in TASKS if t in MIXTURE_TASKS]
+    assert list(rows[0]) == ["backbone", "train_set", "method", *tasks, "Mean"]
+    assert len(rows) == 4 * len(BACKBONES) and {r["train_set"] for r in rows} == {MIXTURE}
+    for row in rows:
+        b = row["backbone"]
+        acc = {m: {t: expected_accuracy(built["cells"], EXP, b, MIXTURE, m, t) for t in tasks} for m in METHODS}
+        acc["delta"] = {t: acc["livr"][t] - acc["sft"][t] for t in tasks}
+        method = {"Zero-shot": "zero_shot", "Direct SFT": "sft", "LIVR": "livr", "Delta vs SFT": "delta"}[row["method"]]
+        check_row(row, acc[method], tasks)
+
+
+def test_vs_paper_maps_backbones(built, tmp_path):
+    write_tables(built["db"], EXP, tmp_path, {"tiny-a": "qwen2.5-vl-3b"})
+    rows = read_csv(tmp_path / "table1_vs_paper.csv")
+    assert list(rows[0]) == ["backbone", "paper_backbone", "method", "task", "ours", "paper",
+                             "ours_delta_vs_sft", "paper_delta_vs_sft"]
+    row = next(r for r in rows if (r["backbone"], r["method"], r["task"]) == ("tiny-a", "livr", "counting"))
+    ours = expected_accuracy(built["cells"], EXP, "tiny-a", "counting", "livr", "counting")
+    sft = expected_accuracy(built["cells"], EXP, "tiny-a", "counting", "sft", "counting")
+    assert row["paper_backbone"] == "qwen2.5-vl-3b"
+    assert abs(float(row["ours"]) - ours) <= 0.005 + 1e-9
+    assert abs(float(row["ours_delta_vs_sft"]) - (ours - sft)) <= 0.005 + 1e-9
+    with open(PAPER_CSV) as f:
+        paper = {(r["table"], r["backbone"], r["method"], r["task"]): float(r["accuracy"]) for r in csv.DictReader(f)}
+    assert float(row["paper"]) == paper["table1", "qwen2.5-vl-3b", "livr", "counting"]
+    assert float(row["paper_delta_vs_sft"]) == pytest.approx(
+        paper["table1", "qwen2.5-vl-3b", "livr", "counting"] - paper["table1", "qwen2.5-vl-3b", "sft", "counting"])
+    # An unmapped backbone is looked up under its own name, which the paper lacks.
+    unmapped = [r for r in rows if r["backbone"] == "tiny-b"]
+    assert unmapped and all(r["paper_backbone"] == "tiny-b" and r["paper"] == "" for r in unmapped)
+    table2 = read_csv(tmp_path / "table2_vs_paper.csv")
+    assert {r["task"] for r in table2} == set(MIXTURE_TASKS) and all(r["train_set"] == MIXTURE for r in table2)
+
+
+def test_experiment_without_mixture_cells_gets_header_only_table2(built, tmp_path):
+    write_tables(built["db"], "other", tmp_path)
+    assert (tmp_path / "table2.csv").read_text() == "backbone,train_set,method,Mean\n"
+    assert (tmp_path / "table2_vs_paper.csv").read_text().count("\n") == 1
+    # Only SFT was run there: no Zero-shot, LIVR or Delta rows.
+    (row,) = read_csv(tmp_path / "table1.csv")
+    assert list(row) == ["backbone", "method", "jigsaw", "Mean"]
+    assert (row["backbone"], row["method"]) == ("tiny-a", "Direct SFT")
+    jigsaw = expected_accuracy(built["cells"], "other", "tiny-a", "jigsaw", "sft", "jigsaw")
+    assert float(row["jigsaw"]) == float(row["Mean"]) == pytest.approx(jigsaw, abs=0.005)
+
+
+def test_tables_reject_unknown_experiment_and_paper_backbone(built, tmp_path, capsys):
+    assert cli(["tables", "--db", str(built["db"]), "--experiment", "nope", "--out-dir", str(tmp_path)]) == 2
+    assert "experiment 'nope'" in capsys.readouterr().err and not list(tmp_path.glob("*.csv"))
+    with pytest.raises(ValueError, match="no backbone 'qwen9'.*qwen3-vl-4b"):
+        write_tables(built["db"], EXP, tmp_path, {"tiny-a": "qwen9"})
+
+
+def test_mismatched_sidecar_is_rejected_naming_the_file(tmp_path, capsys):
+    cell = make_cell(tmp_path, EXP, "tiny-a", "jigsaw", "sft", "jigsaw")
+    sidecar = cell.with_suffix(".json")
+    side = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**side, "n_correct": side["n_correct"] + 1}))
+    rc = cli(["collect", "--cells", str(cell), "--out", str(tmp_path / "x.duckdb")])
+    err = capsys.readouterr().err
+    assert rc == 2 and str(sidecar) in err and "n_correct" in err
+    assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_missing_key_is_rejected_naming_file_and_line(tmp_path):
+    cell = make_cell(tmp_path, EXP, "tiny-a", "jigsaw", "sft", "jigsaw")
+    lines = cell.read_text().splitlines()
+    row = json.loads(lines[2])
+    del row["gold"]
+    cell.write_text("\n".join([*lines[:2], json.dumps(row), *lines[3:]]) + "\n")
+    with pytest.raises(ValueError, match=rf"{cell}:3: missing key\(s\) \['gold'\]"):
+        build_database(tmp_path / "x.duckdb", [cell])
+
+
+def test_failed_collect_keeps_the_old_database_and_leaves_no_temp_file(built):
+    db, cells = built["db"], built["cells"]
+    before = db.read_bytes()
+    corrupt = cells[-1]
+    corrupt.write_text(corrupt.read_text() + "{not json\n")
+    bad_line = len(corrupt.read_text().splitlines())
+    with pytest.raises(ValueError, match=rf"{corrupt}:{bad_line}: not valid JSON"):
+        build_database(db, cells)
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in db.parent.iterdir()) == ["livr.duckdb"]
+    assert query(db, "SELECT count(*) FROM runs")[0][0] == len(cells)
+
+
+def test_sql_prints_results_and_refuses_writes(built, capsys):
+    assert cli(["sql", "SELECT backbone, count(*) AS n FROM runs WHERE experiment = 'demo' GROUP BY 1 ORDER BY 1",
+                "--db", str(built["db"])]) == 0
+    out = capsys.readouterr().out
+    n_a = sum(1 for c in built["cells"] if c.parts[-5:-3] == (EXP, "tiny-a"))
+    assert out.split("\n")[0].split() == ["backbone", "n"] and f"tiny-a {n_a}" in " ".join(out.split())
+    assert cli(["sql", "SELECT task, n FROM runs WHERE experiment = 'other'", "--db", str(built["db"]), "--csv"]) == 0
+    assert capsys.readouterr().out == "task,n\njigsaw,12\n"
+    assert cli(["sql", "DELETE FROM runs", "--db", str(built["db"])]) == 2
+    assert "read-only" in capsys.readouterr().err
+    assert cli(["sql", f"COPY runs TO '{built['root'] / 'leak.csv'}'", "--db", str(built["db"])]) == 2
+    assert not (built["root"] / "leak.csv").exists()
+    assert query(built["db"], "SELECT count(*) FROM runs")[0][0] == len(built["cells"])
+
+
+def test_sql_names_a_missing_database(tmp_path, capsys):
+    assert cli(["sql", "SELECT 1", "--db", str(tmp_path / "none.duckdb")]) == 2
+    assert "none.duckdb: results database not found" in capsys.readouterr().err
