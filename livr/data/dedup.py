@@ -9,7 +9,7 @@
   pHash Hamming distance <= `phash_max_distance`, OR SSIM >= `ssim_threshold`, OR (only when a CLIP
   model id is given) CLIP image-embedding cosine similarity >= `clip_threshold`.
 
-Defaults (documented in params.yaml `paper_data.<task>.dedup`): phash_max_distance = 8 of 64 bits
+Defaults (documented in params.yaml `paper_data.<task>`): phash_max_distance = 8 of 64 bits
 (re-encoded / resized / slightly shifted copies land at 0-6; unrelated natural images average ~32),
 ssim_threshold = 0.90 on 64x64 thumbnails, clip_threshold = 0.95. The paper gives no thresholds.
 """
@@ -204,11 +204,14 @@ class _ClipEmbedder:
 
 
 def dedup_settings(cfg: dict) -> dict:
-    """The de-dup keyword arguments from a builder cfg's `dedup` section."""
-    d = dict(cfg.get("dedup") or {})
+    """`NearDuplicateIndex` keyword arguments from a builder cfg: the flat keys
+    phash_max_distance / ssim_threshold / clip_model / clip_threshold (as in params.yaml
+    `paper_data.<task>`), or the same keys under a `dedup` sub-dict."""
+    d = {**cfg, **(cfg.get("dedup") or {})}
+    get = lambda k, default: default if d.get(k) is None else d[k]  # noqa: E731
     return {
-        "phash_max_distance": int(d.get("phash_max_distance", PHASH_MAX_DISTANCE)),
-        "ssim_threshold": float(d.get("ssim_threshold", SSIM_THRESHOLD)),
+        "phash_max_distance": int(get("phash_max_distance", PHASH_MAX_DISTANCE)),
+        "ssim_threshold": float(get("ssim_threshold", SSIM_THRESHOLD)),
         "clip_model": d.get("clip_model") or None,
-        "clip_threshold": float(d.get("clip_threshold", CLIP_THRESHOLD)),
+        "clip_threshold": float(get("clip_threshold", CLIP_THRESHOLD)),
     }
