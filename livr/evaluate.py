@@ -1,0 +1,133 @@
+"""`livr evaluate`: batched greedy decoding of one test split, one predictions file per cell.
+
+Decoding is a plain greedy loop over the KV cache with explicit position ids and the chosen mask
+(standard, or the Stage-1 bottleneck for the paper's mask-at-test-time analysis), so the same
+code serves every mask. Latent tokens are suppressed at every step: they are inputs, never outputs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from livr import config as livr_config
+from livr.answers import extract_answer_with_method
+from livr.data.schema import read_split
+from livr.io import write_json, write_jsonl
+from livr.model.backbones import get_backbone
+from livr.model.inputs import Collator, encode, load_images
+from livr.model.loading import load_trained, resolve_dtype
+from livr.model.masks import ANSWER, PAD, attention_mask_4d
+
+
+@torch.no_grad()
+def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max_new_tokens: int, stop_ids: list[int], suppress_ids: list[int]) -> list[list[int]]:
+    """Greedy decoding of a left-padded batch; returns the new token ids of each row (stop token excluded)."""
+    device = model.device
+    batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+    roles = roles.to(device)
+    B = roles.shape[0]
+    out = model(**batch, use_cache=True)
+    past = out.past_key_values
+    positions = batch["position_ids"][..., -1:]
+    finished = torch.zeros(B, dtype=torch.bool, device=device)
+    stop = torch.tensor(stop_ids, device=device)
+    generated: list[list[int]] = [[] for _ in range(B)]
+    logits = out.logits[:, -1]
+    for _ in range(max_new_tokens):
+        if suppress_ids:
+            logits[:, suppress_ids] = torch.finfo(logits.dtype).min
+        token = logits.argmax(-1)
+        for i in range(B):
+            if not finished[i] and not torch.isin(token[i], stop):
+                generated[i].append(int(token[i]))
+        finished |= torch.isin(token, stop)
+        if finished.all():
+            break
+        roles = torch.cat([roles, torch.full((B, 1), ANSWER, device=device, dtype=roles.dtype)], dim=1)
+        positions = positions + 1
+        if mask is None:
+            attn = (roles != PAD).long()
+        else:
+            attn = attention_mask_4d(roles, mask, logits.dtype if logits.is_floating_point() else torch.float32)[:, :, -1:]
+        out = model(input_ids=token[:, None], past_key_values=past, position_ids=positions, attention_mask=attn, use_cache=True)
+        past = out.past_key_values
+        logits = out.logits[:, -1]
+    return generated
+
+
+def evaluate_cell(cfg: dict, checkpoint, out_path: str | Path, models_dir, device: str = "cpu", threads: int | None = None) -> dict:
+    if threads:
+        torch.set_num_threads(threads)
+    t0 = time.time()
+    spec = get_backbone(cfg["backbone"])
+    dtype = resolve_dtype(cfg.get("dtype", "bfloat16"), device)
+    model, processor, meta = load_trained(cfg["backbone"], checkpoint, models_dir, cfg["backbone_settings"], dtype, cfg.get("attn_implementation", "sdpa"), device)
+    latents = meta["latents"] if cfg["eval_latents"] else []
+    mask = meta["mask"] if cfg["eval_mask"] == "bottleneck" else None
+    records = read_split(cfg["data_dir"], "test")
+    if cfg["max_test_examples"]:
+        records = records[: cfg["max_test_examples"]]
+    tok = processor.tokenizer
+    collator = Collator(model, tok.pad_token_id, spec, mask, padding_side="left", dtype=dtype)
+    stop_ids = sorted({tok.convert_tokens_to_ids(spec.end_of_turn), tok.eos_token_id, tok.pad_token_id})
+    rows = []
+    for start in range(0, len(records), cfg["batch_size"]):
+        chunk = records[start : start + cfg["batch_size"]]
+        encoded = [encode(r, load_images(r, cfg["data_dir"]), processor, spec, latents, meta["latent_position"], with_answer=False) for r in chunk]
+        batch, roles = collator.collate(encoded)
+        batch.pop("labels")
+        outputs = greedy_decode(model, batch, roles, mask, cfg["max_new_tokens"], stop_ids, meta["latent_ids"])
+        for rec, ids in zip(chunk, outputs):
+            raw = tok.decode(ids, skip_special_tokens=True)
+            parsed, how = extract_answer_with_method(raw, rec.task, len(rec.choices) or None)
+            rows.append({
+                "id": rec.id, "task": rec.task, "raw_output": raw, "parsed": parsed, "parse_method": how,
+                "gold": rec.answer, "correct": parsed is not None and parsed == rec.answer,
+            })
+    n_correct = sum(r["correct"] for r in rows)
+    summary = {
+        "experiment": cfg["experiment"], "backbone": cfg["backbone"], "train_set": cfg["train_set"],
+        "method": cfg["method"], "task": cfg["task"], "n": len(rows), "n_correct": n_correct,
+        "n_unparsed": sum(r["parsed"] is None for r in rows),
+        "accuracy": round(100.0 * n_correct / len(rows), 4),
+        "checkpoint": str(checkpoint) if checkpoint else None,
+        "settings": {k: cfg[k] for k in ("eval_latents", "eval_mask", "max_new_tokens", "batch_size", "max_test_examples")},
+        "seconds": round(time.time() - t0, 2),
+    }
+    out_path = Path(out_path)
+    write_jsonl(out_path, rows)
+    write_json(out_path.with_suffix(".json"), summary)
+    return summary
+
+
+def configure(parser) -> None:
+    parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    parser.add_argument("--experiment", help="experiment (default: the params file's `experiment:`)")
+    parser.add_argument("--backbone", required=True)
+    parser.add_argument("--train-set", required=True, help="the train set whose checkpoint is evaluated")
+    parser.add_argument("--method", required=True, help="a method of params.yaml `methods:` (zero_shot, sft, livr, ...)")
+    parser.add_argument("--task", required=True, help="the test task")
+    parser.add_argument("--checkpoint", help="trained model directory (default: runs/<exp>/<backbone>/<train_set>/<checkpoint method>/final)")
+    parser.add_argument("--out", required=True, help="predictions .jsonl (a .json summary is written beside it)")
+    parser.add_argument("--models-dir", help="where tiny backbones are built (default: params paths.models)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+
+
+def main(args) -> int:
+    params = livr_config.load_params(args.params)
+    exp = args.experiment or params["experiment"]
+    cfg = livr_config.eval_config(params, exp, args.backbone, args.train_set, args.method, args.task)
+    src = cfg["checkpoint_method"]
+    checkpoint = args.checkpoint
+    if checkpoint is None and src is not None:
+        checkpoint = Path(params["paths"]["runs"]) / exp / args.backbone / args.train_set / src / "final"
+    train_cfg = livr_config.train_config(params, exp, args.backbone, args.train_set, src) if src else {**params["training"], **livr_config.experiment(params, exp).get("training", {})}
+    cfg.update({"dtype": train_cfg["dtype"], "attn_implementation": train_cfg["attn_implementation"]})
+    s = evaluate_cell(cfg, checkpoint, args.out, args.models_dir or params["paths"]["models"], args.device, args.threads or train_cfg["threads"])
+    print(f"{args.backbone}/{args.train_set}/{args.method} on {args.task}: {s['accuracy']:.2f}% "
+          f"({s['n_correct']}/{s['n']}, {s['n_unparsed']} unparsable)")
+    return 0

@@ -1,0 +1,187 @@
+"""Tiny random-weight backbones of the real architectures, built offline from config.
+
+A tiny build is deterministic (fixed seed, fixed tokenizer corpus) and saved to a directory
+(`livr build-tiny`), so training and evaluation jobs load it instead of rebuilding it. The
+tokenizer is a byte-level BPE trained locally in well under a second, with the real model's
+special tokens and a chat template of the same shape as the real one.
+
+Sizes follow what a 2-core CPU can train from scratch in minutes (shared/DESIGN.md): hidden 128,
+4 LM layers, patch 7 with a 2x2 merge, so one visual token covers 14x14 px and a 112 px image
+gives 64 visual tokens.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from livr.io import atomic_dir
+from livr.model.backbones import get_backbone
+from livr.model.tiny_dims import IMAGE_SIZE, PATCH
+
+TINY_SEED = 1234
+HIDDEN = 128
+LAYERS = 4
+HEADS = 4
+KV_HEADS = 2
+INTERMEDIATE = 256
+VISION_HIDDEN = 64
+VISION_DEPTH = 2
+
+QWEN_SPECIALS = [
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+    "<|image_pad|>", "<|video_pad|>",
+]
+LLAVA_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
+
+# Same shape as the real templates: Qwen2.5-VL adds a default system prompt, Qwen3-VL does not.
+_QWEN_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' and SYSTEM %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}IMAGE"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}"
+    "<|im_end|>\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def chat_template(family: str) -> str:
+    image = {"llava_onevision": "<image>\n"}.get(family, "<|vision_start|><|image_pad|><|vision_end|>")
+    system = "true" if family in ("qwen2_5_vl", "llava_onevision") else "false"
+    return _QWEN_TEMPLATE.replace("IMAGE", image).replace("SYSTEM", system)
+
+
+def _corpus() -> list[str]:
+    # Enough English and digits that prompts, letters and numbers get compact tokens.
+    from livr.data.schema import TASKS
+
+    words = (
+        "How many are there in the image ? Answer with a number . Which of the following "
+        "Select from choices (A) (B) (C) (D) (E) A B C D E the first second third fourth image "
+        "point marked reference box object darker lighter about same similar style patch missing "
+        "part corresponds is more to than a an of with on in left right top bottom red green blue "
+        "You are a helpful assistant . user assistant system"
+    )
+    numbers = " ".join(str(i) for i in range(0, 101))
+    return [words, numbers, " ".join(TASKS).replace("_", " ")] * 20
+
+
+def build_tokenizer(family: str):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = LLAVA_SPECIALS if family == "llava_onevision" else QWEN_SPECIALS
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=512, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(_corpus(), trainer)
+    hf = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        additional_special_tokens=specials[3:], chat_template=chat_template(family),
+    )
+    return hf
+
+
+def _text_dims(vocab: int) -> dict:
+    return dict(
+        vocab_size=vocab, hidden_size=HIDDEN, intermediate_size=INTERMEDIATE, num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS, num_key_value_heads=KV_HEADS, max_position_embeddings=4096,
+    )
+
+
+def build_model_and_processor(name: str):
+    """Return (model, processor) for a tiny backbone, random weights from a fixed seed."""
+    from livr.model.processors import image_only_processor
+
+    spec = get_backbone(name)
+    if not spec.tiny:
+        raise ValueError(f"backbone {name!r} is not a tiny offline build (it loads {spec.hf_id} from the hub)")
+    tokenizer = build_tokenizer(spec.family)
+    vocab = len(tokenizer)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in tokenizer.all_special_tokens}
+    torch.manual_seed(TINY_SEED)
+    if spec.family == "qwen2_5_vl":
+        from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+        config = Qwen2_5_VLConfig(
+            text_config={**_text_dims(vocab), "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]}},
+            vision_config=dict(
+                depth=VISION_DEPTH, hidden_size=VISION_HIDDEN, num_heads=4, intermediate_size=2 * VISION_HIDDEN,
+                patch_size=PATCH, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=HIDDEN,
+                window_size=IMAGE_SIZE, fullatt_block_indexes=[VISION_DEPTH - 1],
+            ),
+            image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+            vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+            tie_word_embeddings=True,  # as Qwen2.5-VL-3B
+        )
+        model = Qwen2_5_VLForConditionalGeneration(config)
+    elif spec.family == "qwen3_vl":
+        from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+        config = Qwen3VLConfig(
+            text_config={
+                **_text_dims(vocab), "head_dim": HIDDEN // HEADS,
+                "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6], "mrope_interleaved": True},
+            },
+            vision_config=dict(
+                depth=VISION_DEPTH, hidden_size=VISION_HIDDEN, num_heads=4, intermediate_size=2 * VISION_HIDDEN,
+                patch_size=PATCH, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=HIDDEN,
+                num_position_embeddings=(IMAGE_SIZE // PATCH) ** 2, deepstack_visual_indexes=[0],
+            ),
+            image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+            vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+            tie_word_embeddings=True,
+        )
+        model = Qwen3VLForConditionalGeneration(config)
+    elif spec.family == "llava_onevision":
+        from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration
+
+        config = LlavaOnevisionConfig(
+            text_config={"model_type": "qwen2", **_text_dims(vocab)},
+            vision_config=dict(
+                model_type="siglip_vision_model", hidden_size=VISION_HIDDEN, intermediate_size=2 * VISION_HIDDEN,
+                num_hidden_layers=VISION_DEPTH, num_attention_heads=4, image_size=IMAGE_SIZE, patch_size=2 * PATCH,
+            ),
+            image_token_id=ids["<image>"], video_token_id=ids["<video>"],
+            vision_feature_select_strategy="full", vision_feature_layer=-1,
+            image_grid_pinpoints=[[IMAGE_SIZE, IMAGE_SIZE]], vision_aspect_ratio="anyres_max_1",
+            tie_word_embeddings=True,
+        )
+        model = LlavaOnevisionForConditionalGeneration(config)
+    else:  # pragma: no cover - registry and this function are kept in step by tests
+        raise ValueError(f"no tiny build for family {spec.family!r}")
+    for cfg in (model.config, model.config.get_text_config(), model.generation_config):
+        cfg.bos_token_id = None
+        cfg.eos_token_id = tokenizer.eos_token_id
+        cfg.pad_token_id = tokenizer.pad_token_id
+    processor = image_only_processor(spec.family, tokenizer, tiny=True)
+    return model.eval(), processor
+
+
+def save_tiny(name: str, out_dir) -> None:
+    from livr.model.processors import save_processor
+
+    model, processor = build_model_and_processor(name)
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        save_processor(processor, tmp)
+
+
+def configure(parser) -> None:
+    parser.add_argument("--backbone", required=True, help="a tiny backbone: tiny-qwen2.5-vl, tiny-qwen3-vl or tiny-llava-ov")
+    parser.add_argument("--out", required=True, help="directory to write (replaced atomically)")
+
+
+def main(args) -> int:
+    save_tiny(args.backbone, args.out)
+    print(f"built {args.backbone} into {args.out}")
+    return 0

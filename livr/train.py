@@ -1,0 +1,304 @@
+"""`livr train`: one cell, SFT or LIVR, on the HF Trainer.
+
+- sft:  one stage, standard mask, no latents.
+- livr: Stage 1 with the bottleneck mask, then Stage 2 with the standard mask; warm-up + cosine
+        restart in each stage, and Stage 2 starts from Stage 1's final weights. Latent tokens
+        are in the input in both stages.
+Loss is cross-entropy on the answer (+ end-of-turn) tokens only, in every stage.
+
+Validation runs under the mask of the stage being trained and scores teacher-forced exact match:
+a sequence counts as correct when the argmax at every labelled position is the gold token, which
+is exactly when greedy decoding would produce the gold answer. One forward pass, no decoding.
+The kept checkpoint is the best by that accuracy in the last stage (`select: best_val`) or
+the last one (`select: final`).
+
+Layout of the output directory (runs/<exp>/<backbone>/<train_set>/<method>/):
+    config.json            the resolved settings
+    <stage>/checkpoints/   Trainer checkpoints: trained tensors + optimizer, scheduler, RNG
+                           (a killed job resumes from the latest)
+    <stage>/best.*         the trained tensors at the best validation accuracy so far
+    <stage>/done.json      the stage finished; its kept tensors are <stage>/trainable.safetensors
+    metrics.jsonl          every logged step of every stage (loss, lr, val accuracy)
+    final/                 the kept model (written last, atomically)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from livr import config as livr_config
+from livr.data.schema import read_split
+from livr.io import atomic_dir, atomic_path, write_json, write_jsonl
+from livr.model.backbones import get_backbone
+from livr.model.inputs import Collator, encode, latent_token_strings, load_images
+from livr.model.latents import add_latent_tokens
+from livr.model.loading import CHECKPOINT_META, load_backbone, resolve_dtype
+from livr.model.processors import save_processor
+
+
+def stages(cfg: dict) -> list[tuple[str, float, str | None]]:
+    """(name, epochs, mask) per stage; stages with 0 epochs are skipped."""
+    if cfg["train"] == "sft":
+        return [("sft", cfg["sft_epochs"], None)]
+    s1, s2 = cfg["livr_stage_epochs"]
+    return [(n, e, m) for n, e, m in [("stage1", s1, cfg["mask"]), ("stage2", s2, None)] if e > 0]
+
+
+def uses_latents(cfg: dict) -> bool:
+    return cfg["train"] == "livr" and cfg["use_latents"]
+
+
+def encode_split(cfg: dict, split: str, processor, spec, latents: list[str], limit) -> list:
+    out = []
+    for data_dir in cfg["data_dirs"]:
+        records = read_split(data_dir, split)
+        for rec in records[:limit] if limit else records:
+            out.append(encode(rec, load_images(rec, data_dir), processor, spec, latents, cfg["latent_position"]))
+    return out
+
+
+def exact_match_accuracy(eval_pred) -> dict:
+    preds, labels = eval_pred.predictions, eval_pred.label_ids
+    # logits at t predict token t+1
+    preds, labels = preds[:, :-1], labels[:, 1:]
+    keep = labels != -100
+    correct = ((preds == labels) | ~keep).all(axis=1) & keep.any(axis=1)
+    return {"accuracy": float(100.0 * correct.mean())}
+
+
+def argmax_logits(logits, labels):
+    return logits.argmax(-1)
+
+
+def apply_finetune_mode(model, cfg: dict, latent_ids: list[int]):
+    """LoRA on the language model's projections (+ latent rows), or full fine-tuning."""
+    if cfg["finetune"] == "full":
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    targets = "|".join(cfg["lora_targets"])
+    lora = LoraConfig(
+        r=cfg["lora_r"], lora_alpha=cfg["lora_alpha"], lora_dropout=cfg["lora_dropout"],
+        # Language model only: the vision tower and projector stay frozen.
+        target_modules=rf".*language_model.*\.({targets})",
+        trainable_token_indices={"embed_tokens": latent_ids} if latent_ids else None,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)
+
+
+TRAINABLE = "trainable.safetensors"
+
+
+def trainable_state(model) -> dict:
+    names = {n for n, p in model.named_parameters() if p.requires_grad}
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k in names}
+
+
+def save_trainable_state(model, path: Path) -> None:
+    from safetensors.torch import save_file
+
+    with atomic_path(path) as tmp:
+        save_file(trainable_state(model), tmp)
+
+
+def load_trainable_state(model, path: Path) -> None:
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: trained weights missing; delete {path.parent} and rerun")
+    try:
+        state = load_file(path)
+    except Exception as e:  # safetensors raises its own error types for truncated files
+        raise ValueError(f"{path}: corrupt weights file ({e}); delete {path.parent} and rerun") from None
+    missing = set(trainable_state(model)) - set(state)
+    if missing:
+        raise ValueError(f"{path}: lacks {len(missing)} trained tensors (e.g. {sorted(missing)[0]}); delete {path.parent} and rerun")
+    model.load_state_dict(state, strict=False)
+
+
+def make_trainer_class():
+    from transformers import Trainer, TrainerCallback
+
+    class LivrTrainer(Trainer):
+        """Checkpoints hold the trained tensors only (LoRA + latent rows, or every weight in full
+        mode) under their in-memory names, so resuming restores exactly what trains, whatever
+        key renaming `save_pretrained` applies to a backbone."""
+
+        def _save(self, output_dir=None, state_dict=None):
+            output_dir = Path(output_dir or self.args.output_dir)
+            output_dir.mkdir(parents=True, exist_ok=True)
+            save_trainable_state(self.model, output_dir / TRAINABLE)
+
+        def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+            load_trainable_state(model or self.model, Path(resume_from_checkpoint) / TRAINABLE)
+
+    class KeepBest(TrainerCallback):
+        """Keep the trained tensors of the best validation accuracy seen in this stage."""
+
+        def __init__(self, model, stage_dir: Path):
+            self.model, self.path, self.record = model, stage_dir / "best.safetensors", stage_dir / "best.json"
+
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            acc = (metrics or {}).get("eval_accuracy")
+            best = json.loads(self.record.read_text())["accuracy"] if self.record.is_file() else None
+            if acc is not None and (best is None or acc > best):
+                save_trainable_state(self.model, self.path)
+                write_json(self.record, {"accuracy": acc, "step": state.global_step, "epoch": state.epoch})
+
+    return LivrTrainer, KeepBest
+
+
+def last_checkpoint(checkpoints_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(checkpoints_dir)) if checkpoints_dir.is_dir() else None
+
+
+def run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, out_dir: Path, is_last: bool, device: str) -> dict:
+    from transformers import TrainingArguments
+
+    stage_dir = out_dir / name
+    done = stage_dir / "done.json"
+    if done.is_file():
+        load_trainable_state(model, stage_dir / TRAINABLE)
+        return json.loads(done.read_text())
+    steps_per_epoch = math.ceil(len(train_set) / (cfg["batch_size"] * cfg["grad_accum"]))
+    eval_steps = max(1, steps_per_epoch // cfg["evals_per_epoch"])
+    args = TrainingArguments(
+        output_dir=str(stage_dir / "checkpoints"),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=cfg["batch_size"],
+        per_device_eval_batch_size=max(cfg["batch_size"], 8),
+        gradient_accumulation_steps=cfg["grad_accum"],
+        learning_rate=cfg["lr"],
+        weight_decay=cfg["weight_decay"],
+        adam_beta1=cfg["adam_beta1"],
+        adam_beta2=cfg["adam_beta2"],
+        adam_epsilon=cfg["adam_eps"],
+        lr_scheduler_type="cosine",
+        warmup_steps=cfg["warmup_ratio"],  # a float < 1 is a fraction of the stage's steps
+        max_grad_norm=cfg["max_grad_norm"],
+        eval_strategy="steps",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=eval_steps,
+        save_total_limit=1,
+        logging_steps=max(1, eval_steps // 4),
+        seed=cfg["seed"],
+        data_seed=cfg["seed"],
+        report_to=[],
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        use_cpu=device == "cpu",
+        bf16=device != "cpu" and cfg["dtype"] == "bfloat16",
+        fp16=device != "cpu" and cfg["dtype"] == "float16",
+        gradient_checkpointing=cfg["gradient_checkpointing"],
+        disable_tqdm=not os.isatty(2) or os.environ.get("LIVR_PROGRESS") == "0",
+    )
+    LivrTrainer, KeepBest = make_trainer_class()
+    trainer = LivrTrainer(
+        model=model, args=args, train_dataset=train_set, eval_dataset=val_set,
+        data_collator=collator_for(mask), compute_metrics=exact_match_accuracy,
+        preprocess_logits_for_metrics=argmax_logits, callbacks=[KeepBest(model, stage_dir)],
+    )
+    t0 = time.time()
+    trainer.train(resume_from_checkpoint=last_checkpoint(stage_dir / "checkpoints"))
+    history = [{"stage": name, "mask": mask or "standard", **row} for row in trainer.state.log_history]
+    write_jsonl(stage_dir / "metrics.jsonl", history)
+    evals = [r for r in history if "eval_accuracy" in r]
+    best = json.loads((stage_dir / "best.json").read_text()) if (stage_dir / "best.json").is_file() else None
+    kept = "final"
+    if is_last and cfg["select"] == "best_val" and best is not None:
+        load_trainable_state(model, stage_dir / "best.safetensors")
+        kept = f"best (step {best['step']})"
+    summary = {
+        "stage": name, "epochs": epochs, "mask": mask or "standard", "steps": trainer.state.global_step,
+        "seconds": round(time.time() - t0, 2), "kept": kept,
+        "best_val_accuracy": best["accuracy"] if best else None,
+        "last_val_accuracy": evals[-1]["eval_accuracy"] if evals else None,
+    }
+    save_trainable_state(model, stage_dir / TRAINABLE)
+    write_json(done, summary)
+    return summary
+
+
+def train_cell(cfg: dict, out_dir: str | Path, models_dir: str | Path, device: str = "cpu", threads: int | None = None) -> dict:
+    from transformers import set_seed
+
+    out_dir = Path(out_dir)
+    if threads:
+        torch.set_num_threads(threads)
+    set_seed(cfg["seed"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / "config.json", cfg)
+    spec = get_backbone(cfg["backbone"])
+    dtype = resolve_dtype(cfg["dtype"], device)
+    model, processor = load_backbone(cfg["backbone"], models_dir, cfg["backbone_settings"], dtype, cfg["attn_implementation"], device)
+    latent_ids, latents = [], []
+    if uses_latents(cfg):
+        latents = latent_token_strings(cfg["num_latents"])
+        latent_ids = add_latent_tokens(model, processor, cfg["num_latents"], cfg["seed"])
+    train_set = encode_split(cfg, "train", processor, spec, latents, cfg["max_train_examples"])
+    val_set = encode_split(cfg, "val", processor, spec, latents, cfg["max_val_examples"])
+    base = model
+    model = apply_finetune_mode(model, cfg, latent_ids)
+    pad_id = processor.tokenizer.pad_token_id
+
+    def collator_for(mask):
+        return Collator(base, pad_id, spec, mask, padding_side="right", dtype=dtype)
+
+    plan = stages(cfg)
+    summaries = [
+        run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, out_dir, i == len(plan) - 1, device)
+        for i, (name, epochs, mask) in enumerate(plan)
+    ]
+    history = []
+    for name, _, _ in plan:
+        history += [json.loads(line) for line in (out_dir / name / "metrics.jsonl").read_text().splitlines()]
+    write_jsonl(out_dir / "metrics.jsonl", history)
+    meta = {
+        "backbone": cfg["backbone"], "method": cfg["method"], "train": cfg["train"], "finetune": cfg["finetune"],
+        "latents": latents, "latent_ids": latent_ids, "latent_position": cfg["latent_position"],
+        "mask": cfg["mask"], "stages": summaries,
+    }
+    with atomic_dir(out_dir / "final") as tmp:
+        (model.save_pretrained if cfg["finetune"] == "lora" else base.save_pretrained)(tmp)
+        save_processor(processor, tmp)
+        write_json(tmp / CHECKPOINT_META, meta)
+    return meta
+
+
+def configure(parser) -> None:
+    parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    parser.add_argument("--experiment", help="experiment (default: the params file's `experiment:`)")
+    parser.add_argument("--backbone", required=True)
+    parser.add_argument("--train-set", required=True, help="a task or a mixture of the experiment")
+    parser.add_argument("--method", required=True, help="a training method of params.yaml `methods:` (sft, livr, ...)")
+    parser.add_argument("--out", required=True, help="run directory; the kept model goes to OUT/final")
+    parser.add_argument("--models-dir", help="where tiny backbones are built (default: params paths.models)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+
+
+def main(args) -> int:
+    params = livr_config.load_params(args.params)
+    exp = args.experiment or params["experiment"]
+    if args.train_set not in livr_config.train_sets(params, exp):
+        raise ValueError(f"train set {args.train_set!r} is not in experiment {exp!r}; valid: {', '.join(livr_config.train_sets(params, exp))}")
+    if args.method not in params["methods"]:
+        raise ValueError(f"unknown method {args.method!r}; valid methods: {', '.join(params['methods'])}")
+    cfg = livr_config.train_config(params, exp, args.backbone, args.train_set, args.method)
+    meta = train_cell(cfg, args.out, args.models_dir or params["paths"]["models"], args.device, args.threads or cfg["threads"])
+    last = meta["stages"][-1]
+    print(f"trained {args.backbone}/{args.train_set}/{args.method}: {last['steps']} steps in the last stage, "
+          f"best val accuracy {last['best_val_accuracy']}, last {last['last_val_accuracy']}")
+    return 0
