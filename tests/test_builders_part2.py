@@ -250,3 +250,47 @@ def test_visual_similarity_majority_and_dedup(tmp_path, monkeypatch):
 def test_unknown_parameter_is_rejected(hp_raw, tmp_path):
     with pytest.raises(KeyError, match="n_trian"):
         visual_correspondence.build(hp_raw, tmp_path / "x", {"n_trian": 3}, seed=0)
+
+
+# ---------------------------------------------------------------------------- through blink.py itself
+def test_art_style_test_split_through_blink_source(tmp_path, monkeypatch):
+    """The BLINK test split comes through livr.data.sources.blink (hub access replaced by a
+    parquet fixture in the hub's layout) and a planted near-duplicate of a BLINK image is dropped."""
+    import io as _io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from livr.data.sources import blink
+
+    raw = tmp_path / "raw"
+    base = fx.make_artbench(raw / "artbench10" / "extracted", per_style=16)
+    planted = base / "train" / "baroque" / "artist-baroque_0.jpg"
+
+    def png(img):
+        b = _io.BytesIO()
+        img.save(b, format="PNG")
+        return {"bytes": b.getvalue(), "path": None}
+
+    def fake_hub(repo_id, patterns, local_dir, revision):
+        rows = []
+        for k in range(2):
+            ref = Image.open(planted).convert("RGB") if k == 0 else fx.noise_image(777 + k, 48, 48)
+            rows.append({"idx": f"val_Art_Style_{k}", "question": "q", "sub_task": "Art_Style",
+                         "choices": ["the second image", "the third image"], "answer": "(B)",
+                         "prompt": "BLINK prompt", "image_1": png(ref),
+                         "image_2": png(fx.noise_image(900 + k, 48, 48)),
+                         "image_3": png(fx.noise_image(950 + k, 48, 48)), "image_4": None})
+        d = Path(local_dir) / "Art_Style"
+        d.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows), d / "val-00000-of-00001.parquet")
+
+    monkeypatch.setattr(blink, "_hub_fetch", fake_hub)
+    blink.download(raw / "blink", {"configs": ["Art_Style"], "splits": ["val"]})
+    out = tmp_path / "as"
+    art_style.build(raw, out, {"n_train": 10, "n_val": 4}, seed=0)
+    sp, man = splits(out), manifest(out)
+    assert [r.answer for r in sp["test"]] == ["B", "B"] and len(sp["test"][0].images) == 3
+    used = {r.meta[k]["file"] for r in sp["train"] + sp["val"] for k in ("reference", "positive", "negative")}
+    assert planted.name not in used  # dropped when examined (dedup), never shown in train/val
+    assert all(d["image"].endswith(planted.name) for d in man["dropped"]["dedup_images"])

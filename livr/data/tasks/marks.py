@@ -19,15 +19,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from livr.data.schema import LETTERS
 
-# Outline colour per label; BLINK marks its points in saturated colours with the letter beside.
-MARK_COLORS = {
-    "REF": (255, 0, 0),
-    "A": (255, 0, 0),
-    "B": (0, 90, 255),
-    "C": (0, 170, 0),
-    "D": (255, 140, 0),
-    "E": (170, 0, 200),
-}
+# BLINK's correspondence/reflectance prompts speak of "red-circled points": every mark is a red
+# circle with its label in a red box beside it.
+MARK_COLOR = (255, 0, 0)
 
 
 def merge_cfg(defaults: dict, cfg: dict | None, where: str) -> dict:
@@ -43,7 +37,7 @@ def mark_points(
     img: Image.Image,
     points: Sequence[tuple[float, float]],
     labels: Sequence[str],
-    radius_frac: float = 0.015,
+    radius_frac: float = 0.025,
     min_radius: int = 4,
     line_frac: float = 0.004,
     font_frac: float = 0.045,
@@ -56,7 +50,7 @@ def mark_points(
     lw = max(2, round(line_frac * side))
     font = ImageFont.load_default(size=max(10, round(font_frac * side)))
     for (x, y), label in zip(points, labels):
-        color = MARK_COLORS.get(label, (255, 0, 0))
+        color = MARK_COLOR
         draw.ellipse([x - r, y - r, x + r, y + r], outline=color, width=lw)
         draw.ellipse([x - 1, y - 1, x + 1, y + 1], fill=color)
         bbox = draw.textbbox((0, 0), label, font=font)
