@@ -231,6 +231,15 @@ def run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, 
     return summary
 
 
+def save_checkpoint(model, processor, meta: dict, out_dir: Path) -> None:
+    """Write a loadable checkpoint (livr/model/loading.py reads it) atomically."""
+    with atomic_dir(out_dir) as tmp:
+        # LoRA: the peft adapter, latent rows included; full: every weight.
+        model.save_pretrained(tmp)
+        save_processor(processor, tmp)
+        write_json(tmp / CHECKPOINT_META, meta)
+
+
 def train_cell(cfg: dict, out_dir: str | Path, models_dir: str | Path, device: str = "cpu", threads: int | None = None) -> dict:
     from transformers import set_seed
 
@@ -270,10 +279,7 @@ def train_cell(cfg: dict, out_dir: str | Path, models_dir: str | Path, device: s
         "latents": latents, "latent_ids": latent_ids, "latent_position": cfg["latent_position"],
         "mask": cfg["mask"], "stages": summaries,
     }
-    with atomic_dir(out_dir / "final") as tmp:
-        (model.save_pretrained if cfg["finetune"] == "lora" else base.save_pretrained)(tmp)
-        save_processor(processor, tmp)
-        write_json(tmp / CHECKPOINT_META, meta)
+    save_checkpoint(model, processor, meta, out_dir / "final")
     return meta
 
 
