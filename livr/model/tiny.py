@@ -19,6 +19,7 @@ from livr.model.backbones import get_backbone
 from livr.model.tiny_dims import IMAGE_SIZE, PATCH
 
 TINY_SEED = 1234
+VOCAB = 2048
 HIDDEN = 128
 LAYERS = 4
 HEADS = 4
@@ -58,18 +59,14 @@ def chat_template(family: str) -> str:
 
 
 def _corpus() -> list[str]:
-    # Enough English and digits that prompts, letters and numbers get compact tokens.
+    """The task questions (so prompts get compact tokens, as with a real vocabulary), numbers
+    and the chat template's words."""
+    from livr.data.prompts import CHOICE_TEXTS, format_question
     from livr.data.schema import TASKS
 
-    words = (
-        "How many are there in the image ? Answer with a number . Which of the following "
-        "Select from choices (A) (B) (C) (D) (E) A B C D E the first second third fourth image "
-        "point marked reference box object darker lighter about same similar style patch missing "
-        "part corresponds is more to than a an of with on in left right top bottom red green blue "
-        "You are a helpful assistant . user assistant system"
-    )
+    questions = [format_question(t, CHOICE_TEXTS.get(t, [])) for t in TASKS]
     numbers = " ".join(str(i) for i in range(0, 101))
-    return [words, numbers, " ".join(TASKS).replace("_", " ")] * 20
+    return (questions + [numbers, "You are a helpful assistant. system user assistant"]) * 20
 
 
 def build_tokenizer(family: str):
@@ -81,7 +78,7 @@ def build_tokenizer(family: str):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=512, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=VOCAB, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
     tok.train_from_iterator(_corpus(), trainer)
     hf = PreTrainedTokenizerFast(
@@ -91,9 +88,10 @@ def build_tokenizer(family: str):
     return hf
 
 
-def _text_dims(vocab: int) -> dict:
+def _text_dims(tokenizer) -> dict:
     return dict(
-        vocab_size=vocab, hidden_size=HIDDEN, intermediate_size=INTERMEDIATE, num_hidden_layers=LAYERS,
+        vocab_size=len(tokenizer), bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id, hidden_size=HIDDEN, intermediate_size=INTERMEDIATE, num_hidden_layers=LAYERS,
         num_attention_heads=HEADS, num_key_value_heads=KV_HEADS, max_position_embeddings=4096,
     )
 
@@ -106,14 +104,13 @@ def build_model_and_processor(name: str):
     if not spec.tiny:
         raise ValueError(f"backbone {name!r} is not a tiny offline build (it loads {spec.hf_id} from the hub)")
     tokenizer = build_tokenizer(spec.family)
-    vocab = len(tokenizer)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in tokenizer.all_special_tokens}
     torch.manual_seed(TINY_SEED)
     if spec.family == "qwen2_5_vl":
         from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
         config = Qwen2_5_VLConfig(
-            text_config={**_text_dims(vocab), "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]}},
+            text_config={**_text_dims(tokenizer), "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]}},
             vision_config=dict(
                 depth=VISION_DEPTH, hidden_size=VISION_HIDDEN, num_heads=4, intermediate_size=2 * VISION_HIDDEN,
                 patch_size=PATCH, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=HIDDEN,
@@ -129,7 +126,7 @@ def build_model_and_processor(name: str):
 
         config = Qwen3VLConfig(
             text_config={
-                **_text_dims(vocab), "head_dim": HIDDEN // HEADS,
+                **_text_dims(tokenizer), "head_dim": HIDDEN // HEADS,
                 "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6], "mrope_interleaved": True},
             },
             vision_config=dict(
@@ -146,7 +143,7 @@ def build_model_and_processor(name: str):
         from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration
 
         config = LlavaOnevisionConfig(
-            text_config={"model_type": "qwen2", **_text_dims(vocab)},
+            text_config={"model_type": "qwen2", **_text_dims(tokenizer)},
             vision_config=dict(
                 model_type="siglip_vision_model", hidden_size=VISION_HIDDEN, intermediate_size=2 * VISION_HIDDEN,
                 num_hidden_layers=VISION_DEPTH, num_attention_heads=4, image_size=IMAGE_SIZE, patch_size=2 * PATCH,
