@@ -1,0 +1,146 @@
+"""Write workflow/dvc/cells.yaml: the job lists of one experiment, for dvc.yaml's `foreach` stages.
+
+DVC's templating cannot index a dict by another variable (`${experiments[${experiment}]}` does
+not parse, and `vars:` entries cannot be interpolated), and a stage's `deps:` cannot be
+interpolated from a list. So the lists dvc.yaml iterates over are generated here from params.yaml
+through the same code the Snakemake rules use (workflow/scripts/livr_jobs.py -> livr.config), with
+each job's dependencies spread over fixed slots (dep0, dep1, ...; unused slots repeat dep0,
+which DVC accepts).
+
+    python workflow/scripts/dvc_cells.py                      # the experiment params.yaml selects
+    python workflow/scripts/dvc_cells.py --experiment table2  # before: dvc exp run -S experiment=table2
+    python workflow/scripts/dvc_cells.py --check              # exit 1 if the file is out of date
+
+Every stage first runs workflow/scripts/dvc_guard.sh, which stops with a clear message when the
+file lists another experiment than params.yaml selects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import livr_jobs as jobs  # noqa: E402
+from livr import config as lc  # noqa: E402
+from livr.data.sources import SOURCES as SOURCE_MODULES  # noqa: E402
+
+DEFAULT_OUT = "workflow/dvc/cells.yaml"
+# Fixed dependency slots per stage kind in dvc.yaml (a train set has at most the 9 tasks, plus
+# the tiny model directory; an evaluation reads a task, a checkpoint and a tiny model).
+SLOTS = {"build": 9, "train": 10, "evaluate": 3}
+
+
+def _slots(kind: str, deps: list[str], where: str) -> dict:
+    if not deps:
+        raise ValueError(f"{where}: no dependencies")
+    if len(deps) > SLOTS[kind]:
+        raise ValueError(f"{where}: {len(deps)} dependencies, dvc.yaml has {SLOTS[kind]} slots for {kind}")
+    padded = deps + [deps[0]] * (SLOTS[kind] - len(deps))
+    return {f"dep{i}": d for i, d in enumerate(padded)}
+
+
+def _module_file(module: str) -> str:
+    return module.replace(".", "/") + ".py"
+
+
+def dvc_cells(params: dict, exp: str) -> dict:
+    """The job lists of `exp`, keyed by DVC stage item name."""
+    lc.experiment(params, exp)  # unknown experiment -> ConfigError naming the valid ones
+    data_raw = f"{params['paths']['data']}/raw"
+    tiny = {b: {"out": jobs.model_dir(params, b)} for b in jobs.tiny_backbones(params, exp)}
+    synth, build = {}, {}
+    for t in lc.tasks_of(params, exp):
+        if jobs.suite(params, exp) == "synthetic":
+            synth[t] = {"out": jobs.task_dir(params, exp, t), **lc.synthetic_config(params, exp)}
+        else:
+            deps = [jobs.raw_manifest(params, s) for s in jobs.task_sources(t)]
+            build[t] = {"out": jobs.task_dir(params, exp, t), **_slots("build", deps, f"build {t}")}
+    download = {
+        s: {"out": jobs.raw_manifest(params, s), "raw_dir": data_raw, "code": _module_file(SOURCE_MODULES[s])}
+        for s in jobs.sources(params, exp)
+    }
+    train = {}
+    for b, ts, m in jobs.train_jobs(params, exp):
+        deps = jobs.train_inputs(params, exp, b, ts, m)
+        train[f"{b}__{ts}__{m}"] = {
+            "backbone": b, "train_set": ts, "method": m,
+            "run_dir": jobs.run_dir(params, exp, b, ts, m), "threads": jobs.job_threads(params, exp),
+            "out": jobs.checkpoint_dir(params, exp, b, ts, m),
+            **_slots("train", deps, f"train {b}/{ts}/{m}"),
+        }
+    evaluate = {}
+    for c in jobs.eval_jobs(params, exp):
+        deps = jobs.eval_inputs(params, exp, c.backbone, c.train_set, c.method, c.task)
+        out = jobs.cell_file(params, exp, c.backbone, c.train_set, c.method, c.task)
+        evaluate[f"{c.backbone}__{c.train_set}__{c.method}__{c.task}"] = {
+            "backbone": c.backbone, "train_set": c.train_set, "method": c.method, "task": c.task,
+            "out": out, "summary": out[: -len(".jsonl")] + ".json", "threads": jobs.job_threads(params, exp),
+            **_slots("evaluate", deps, f"evaluate {c}"),
+        }
+    results = jobs.experiment_results(params, exp)
+    return {
+        "experiment": exp,
+        "suite": jobs.suite(params, exp),
+        "tiny": tiny,
+        "synth": synth,
+        "download": download,
+        "build": build,
+        "train": train,
+        "evaluate": evaluate,
+        "report": {
+            "cells_dir": f"{params['paths']['results']}/cells/{exp}",
+            "cells": " ".join(v["out"] for v in evaluate.values()),
+            "train_metrics": " ".join(
+                jobs.train_metrics(params, exp, b, ts, m) for b, ts, m in jobs.train_jobs(params, exp)),
+            "paper_backbones": " ".join(jobs.paper_backbone_args(params, exp)),
+            "db": f"{results}/livr.duckdb",
+            "out_dir": results,
+            "published_db": f"{params['paths']['results']}/livr.duckdb",
+            "published_dir": params["paths"]["results"],
+        },
+    }
+
+
+def render(params: dict, exp: str, params_path: str) -> str:
+    header = (
+        f"# GENERATED by workflow/scripts/dvc_cells.py from {params_path} (experiment: {exp}); do not edit.\n"
+        "# dvc.yaml iterates over these lists; regenerate after editing params.yaml's experiments,\n"
+        "# mixtures, methods or paths, and before `dvc exp run -S experiment=OTHER`.\n"
+    )
+    return header + yaml.safe_dump({"dvc_cells": dvc_cells(params, exp)}, sort_keys=False, width=200)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--experiment", help="default: the params file's `experiment:`")
+    ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--check", action="store_true", help="only check that --out is up to date")
+    args = ap.parse_args(argv)
+    try:
+        params = lc.load_params(args.params)
+        text = render(params, args.experiment or params["experiment"], Path(args.params).name)
+    except (lc.ConfigError, ValueError) as e:
+        print(f"dvc_cells: error: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if args.check:
+        if not out.is_file() or out.read_text() != text:
+            print(f"dvc_cells: {out} is out of date with {args.params}; run: python workflow/scripts/dvc_cells.py"
+                  + (f" --experiment {args.experiment}" if args.experiment else ""), file=sys.stderr)
+            return 1
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(out)
+    print(f"wrote {out} ({args.experiment or params['experiment']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
