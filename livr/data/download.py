@@ -125,15 +125,19 @@ def download_file(
     backoff: float = 1.0,
     timeout: float = 60.0,
     session: requests.Session | None = None,
+    md5: str | None = None,
 ) -> Path:
     """Download `url` to `dest` (see module docstring). Returns `dest`.
 
     An existing `dest` whose checksum matches (or any existing `dest` when no checksum is given)
-    is kept as is. `retries` is the number of extra attempts after the first; the wait before
+    is kept as is. `md5` is checked the same way as `sha256` (some sources, e.g. COCO, publish
+    only md5 sums). `retries` is the number of extra attempts after the first; the wait before
     attempt n+1 is `backoff * 2**n` seconds.
     """
     dest = Path(dest)
-    if dest.exists() and (sha256 is None or sha256_file(dest) == sha256.lower()):
+    if dest.exists() and (sha256 is None or sha256_file(dest) == sha256.lower()) and (
+        md5 is None or _md5_file(dest) == md5.lower()
+    ):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -155,8 +159,21 @@ def download_file(
         if got != sha256.lower():
             part.unlink(missing_ok=True)
             raise ChecksumError(f"{url}: sha256 mismatch: expected {sha256.lower()}, got {got}")
+    if md5 is not None:
+        got = _md5_file(part)
+        if got != md5.lower():
+            part.unlink(missing_ok=True)
+            raise ChecksumError(f"{url}: md5 mismatch: expected {md5.lower()}, got {got}")
     os.replace(part, dest)
     return dest
+
+
+def _md5_file(path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for b in iter(lambda: f.read(CHUNK), b""):
+            h.update(b)
+    return h.hexdigest()
 
 
 # ------------------------------------------------------------------------------------ archives

@@ -1,0 +1,195 @@
+"""PixMo-Count (Deitke et al., 2024), hub dataset `allenai/pixmo-count`.
+
+The hub holds only annotations: data/{train,validation,test}-00000-of-00001.parquet with columns
+image_url, image_sha256, count, points (list of {x, y}), label; the card lists 36,916 / 540 / 540
+rows, val and test human-verified with counts 2..10. Images must be fetched from their original
+URLs, some of which are dead (the paper: 534 val / 528 test still live).
+
+`download` fetches the parquet files, then every image URL of the selected rows (all of
+validation and test; for train, up to `train_per_count` rows per count in `train_counts`, chosen
+with `selection_seed`), verifies each image against the published sha256 and that it decodes,
+and stores it as images/<sha[:2]>/<sha>.<ext>. Dead, corrupt and mismatching URLs are dropped and
+recorded with their reason in dropped.jsonl and in the manifest's counts. The kept rows are
+written to rows/<split>.jsonl (split names: train, validation, test).
+
+All hub access goes through `_hub_fetch`, which tests replace.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import random
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from PIL import Image
+
+from livr.data.download import ChecksumError, DownloadError, download_file, require_manifest, write_manifest
+from livr.io import write_jsonl
+
+SOURCE = "pixmo_count"
+SPLITS = ("train", "validation", "test")
+DEFAULTS = {
+    "repo_id": "allenai/pixmo-count",
+    "revision": None,  # a commit sha pins the annotations; None = main
+    "splits": list(SPLITS),
+    # Train rows whose images are fetched: counts 2..10 (the paper's range), at most this many rows
+    # per count (the builder needs ~1000/9 = 111 per count; the margin covers dead URLs and
+    # de-duplication). None fetches every train row (36,916 URLs).
+    "train_counts": [2, 3, 4, 5, 6, 7, 8, 9, 10],
+    "train_per_count": 400,
+    "selection_seed": 0,
+    # Image fetching: parallel workers, per-request timeout (s), retries / back-off per URL.
+    "workers": 16,
+    "timeout": 20.0,
+    "retries": 2,
+    "backoff": 0.5,
+    "max_image_pixels": 100_000_000,  # decompression-bomb guard
+}
+EXT = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
+
+
+def _hub_fetch(repo_id: str, patterns: list[str], local_dir: Path, revision: str | None) -> None:
+    """Download the hub files matching `patterns` into `local_dir` (repo-relative paths)."""
+    from huggingface_hub import snapshot_download
+
+    snapshot_download(repo_id=repo_id, repo_type="dataset", allow_patterns=patterns,
+                      local_dir=str(local_dir), revision=revision)
+
+
+def annotation_file(raw_dir, split: str) -> Path:
+    files = sorted((Path(raw_dir) / "data").glob(f"{split}-*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"{Path(raw_dir) / 'data'}: no {split}-*.parquet")
+    return files[0]
+
+
+def read_annotations(raw_dir, split: str) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    rows = []
+    for f in sorted((Path(raw_dir) / "data").glob(f"{split}-*.parquet")):
+        t = pq.read_table(f)
+        missing = [c for c in ("image_url", "image_sha256", "count", "label") if c not in t.column_names]
+        if missing:
+            raise ValueError(f"{f}: missing PixMo-Count column(s) {missing}; has {t.column_names}")
+        rows += t.to_pylist()
+    if not rows:
+        raise FileNotFoundError(f"{Path(raw_dir) / 'data'}: no {split}-*.parquet")
+    for i, r in enumerate(rows):
+        r["row"] = i
+    return rows
+
+
+def select_train(rows: list[dict], counts, per_count: int | None, seed: int) -> list[dict]:
+    """Rows with count in `counts`, at most `per_count` each (seeded choice), in row order."""
+    if per_count is None:
+        return [r for r in rows if r["count"] in set(counts)]
+    by = collections.defaultdict(list)
+    for r in rows:
+        if r["count"] in set(counts):
+            by[r["count"]].append(r)
+    rng = random.Random(seed)
+    out = []
+    for c in sorted(by):
+        pool = by[c]
+        rng.shuffle(pool)
+        out += pool[:per_count]
+    return sorted(out, key=lambda r: r["row"])
+
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    if not hasattr(_local, "s"):
+        _local.s = requests.Session()
+        _local.s.headers["User-Agent"] = "livr-data/0.1 (+research reproduction)"
+    return _local.s
+
+
+def fetch_image(url: str, sha256: str | None, images_dir: Path, cfg: dict) -> tuple[str | None, str | None]:
+    """Fetch one image; returns (path relative to images_dir's parent, None) or (None, reason)."""
+    sha = (sha256 or "").lower() or None
+    key = sha or re.sub(r"[^A-Za-z0-9]", "_", url)[-80:]
+    sub = images_dir / key[:2]
+    for p in sub.glob(f"{key}.*") if sub.is_dir() else []:
+        if not p.name.endswith((".part", ".download")):
+            return str(p.relative_to(images_dir.parent)), None
+    tmp = sub / f"{key}.download"
+    try:
+        download_file(url, tmp, sha256=sha, retries=cfg["retries"], backoff=cfg["backoff"],
+                      timeout=cfg["timeout"], session=_session())
+    except ChecksumError:
+        return None, "sha256_mismatch"
+    except DownloadError as e:
+        m = re.search(r"HTTP (\d{3})", str(e))
+        return None, f"http_{m.group(1)}" if m else "unreachable"
+    except (requests.RequestException, OSError) as e:
+        return None, f"unreachable ({type(e).__name__})"
+    try:
+        Image.MAX_IMAGE_PIXELS = cfg["max_image_pixels"]
+        with Image.open(tmp) as im:
+            fmt = im.format
+            im.load()
+    except Exception:  # noqa: BLE001 - anything PIL cannot decode is a corrupt image
+        tmp.unlink(missing_ok=True)
+        return None, "corrupt_image"
+    dest = sub / f"{key}{EXT.get(fmt, '.img')}"
+    tmp.replace(dest)
+    return str(dest.relative_to(images_dir.parent)), None
+
+
+def download(raw_dir, cfg: dict | None = None) -> Path:
+    raw_dir = Path(raw_dir)
+    cfg = {**DEFAULTS, **(cfg or {})}
+    bad = [s for s in cfg["splits"] if s not in SPLITS]
+    if bad:
+        raise ValueError(f"pixmo_count: unknown split(s) {bad}; valid: {', '.join(SPLITS)}")
+    _hub_fetch(cfg["repo_id"], [f"data/{s}-*.parquet" for s in cfg["splits"]], raw_dir, cfg["revision"])
+    images_dir = raw_dir / "images"
+    counts, dropped_all = {}, []
+    for split in cfg["splits"]:
+        rows = read_annotations(raw_dir, split)
+        todo = rows
+        if split == "train":
+            todo = select_train(rows, cfg["train_counts"], cfg["train_per_count"], cfg["selection_seed"])
+        with ThreadPoolExecutor(max_workers=max(1, int(cfg["workers"]))) as ex:
+            results = list(ex.map(lambda r: fetch_image(r["image_url"], r["image_sha256"], images_dir, cfg), todo))
+        kept, reasons = [], collections.Counter()
+        for r, (path, reason) in zip(todo, results):
+            if path is None:
+                reasons[reason.split(" ")[0]] += 1
+                dropped_all.append({"split": split, "row": r["row"], "url": r["image_url"], "reason": reason})
+            else:
+                kept.append({"row": r["row"], "image_url": r["image_url"], "image_sha256": r["image_sha256"],
+                             "count": int(r["count"]), "label": r["label"], "points": r.get("points"),
+                             "image": path})
+        write_jsonl(raw_dir / "rows" / f"{split}.jsonl", kept)
+        counts[split] = {"rows": len(rows), "attempted": len(todo), "kept": len(kept),
+                         "dropped": dict(sorted(reasons.items()))}
+    write_jsonl(raw_dir / "dropped.jsonl", dropped_all)
+    write_manifest(raw_dir, {
+        "source": SOURCE, "repo_id": cfg["repo_id"], "revision": cfg["revision"],
+        "params": {k: cfg[k] for k in ("train_counts", "train_per_count", "selection_seed")},
+        "counts": counts, "dropped": f"{len(dropped_all)} rows, see dropped.jsonl",
+    })
+    return raw_dir
+
+
+def live_rows(raw_dir, split: str) -> list[dict]:
+    """Rows of `split` (train / validation / test) whose image was fetched and verified; `image`
+    is made an absolute Path."""
+    raw_dir = Path(raw_dir)
+    require_manifest(raw_dir, SOURCE)
+    path = raw_dir / "rows" / f"{split}.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: split {split!r} was not downloaded (valid: {', '.join(SPLITS)})")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for r in rows:
+        r["image"] = raw_dir / r["image"]
+    return rows
