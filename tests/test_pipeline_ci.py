@@ -33,7 +33,7 @@ def test_snakemake_ci_end_to_end(tmp_path):
     assert snakemake_dry_run(repo, "ci") == [], "a second run must have nothing to do"
 
     params = (repo / "params.yaml").read_text()
-    (repo / "params.yaml").write_text(params.replace("  sft: {train: sft}\n", "  sft: {train: sft, lr: 1.0e-3}\n"))
+    (repo / "params.yaml").write_text(params.replace("  sft: {train: sft}\n", "  sft: {train: sft, lr: 7.7e-4}\n"))
     jobs = snakemake_dry_run(repo, "ci")
     assert {o[0] for r, o in jobs if r == "train"} == {
         f"runs/ci/tiny-qwen2.5-vl/{t}/sft/final" for t in CI_TASKS}

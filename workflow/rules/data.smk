@@ -45,13 +45,17 @@ rule download:
     only the manifest is declared: a killed download keeps its partial files and resumes)."""
     output:
         f"{DATA}/raw/{{source}}/manifest.json",
+    params:
+        settings=lambda wildcards: jobs.settings_json((config.get("sources") or {}).get(wildcards.source, {})),
+        params_file=PARAMS_FILE,
     log:
         "logs/shared/download/{source}.log",
     benchmark:
         "benchmarks/shared/download/{source}.tsv"
     threads: 1
     shell:
-        "livr data download --source {wildcards.source} --raw-dir {DATA}/raw > {log} 2>&1"
+        "livr data download --source {wildcards.source} --raw-dir {DATA}/raw"
+        " --params {params.params_file} > {log} 2>&1"
 
 
 rule build_task:
