@@ -6,6 +6,18 @@ LIVR Stage-1 step (K latents, bottleneck mask), a LIVR Stage-2 step (K latents, 
 and greedy decoding with and without latents. LIVR adds K input tokens and nothing else, so its
 cost ratio to SFT should stay near the token-count bound (L+K)/L, L the mean sequence length
 without latents. Reported: median times, ratios, the bound, and peak memory per mode.
+
+Throughput and model FLOP utilisation (MFU) per mode, against the card's dense bf16 peak
+(`--peak-tflops`; detected from the CUDA device name: H100 SXM 989, H100 PCIe 756, H200 989
+TFLOP/s; none on CPU unless given). FLOPs are counted, not measured:
+- train step: 6 x N x T + 12 x layers x (heads x head_dim) x sum over rows of L_row^2 (the
+  attention score and value matmuls, forward + backward, PaLM's convention without the causal
+  halving), where T is the number of real (unpadded) tokens in the batch and N the language
+  model's matmul parameters (the input embedding table is a lookup and is left out; a tied output
+  head counts once); plus 6 x N_vision x the number of vision patches. This is full fine-tuning,
+  which is what the bench runs; a LoRA step does about 4 x N x T (no frozen-weight gradients).
+- eval (greedy decoding): 2 x N x (prompt tokens + decoded tokens) + 2 x N_vision x patches.
+Tokens/s counts the real tokens of the batch per step (train) or the decoded tokens (eval).
 """
 
 from __future__ import annotations
@@ -26,6 +38,39 @@ from livr.model.latents import add_latent_tokens
 from livr.evaluate import greedy_decode
 
 TARGET_SLACK = 1.05  # every LIVR/SFT ratio must be <= 1.05 x (L+K)/L
+PEAK_BF16_TFLOPS = {"H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0}  # dense, no sparsity
+
+
+def detect_peak_tflops(device: str) -> float | None:
+    if not device.startswith("cuda"):
+        return None
+    name = torch.cuda.get_device_name()
+    for key, peak in PEAK_BF16_TFLOPS.items():  # most specific first
+        if key.lower() in name.lower():
+            return peak
+    return None
+
+
+def _attention_dims(model) -> tuple[int, int]:
+    text = model.config.get_text_config()
+    head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+    return text.num_hidden_layers, text.num_attention_heads * head_dim
+
+
+def _patches(batch: dict) -> int:
+    grid = batch.get("image_grid_thw")
+    return int(grid.prod(-1).sum()) if grid is not None else 0
+
+
+def train_flops(model, lengths: list[int], patches: int, counts: dict) -> float:
+    """One full fine-tuning step over rows of `lengths` real tokens (see the module docstring)."""
+    layers, width = _attention_dims(model)
+    attn = 12 * layers * width * sum(n * n for n in lengths)
+    return 6 * counts["language_model"] * sum(lengths) + attn + 6 * counts["vision"] * patches
+
+
+def eval_flops(counts: dict, prompt_tokens: int, decoded_tokens: int, patches: int) -> float:
+    return 2 * counts["language_model"] * (prompt_tokens + decoded_tokens) + 2 * counts["vision"] * patches
 
 
 def _peak_mb(device: str) -> float:
@@ -44,7 +89,7 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def load_bench_model(backbone: str, device: str, dtype: torch.dtype, models_dir: str | None):
+def load_bench_model(backbone: str, device: str, dtype: torch.dtype, models_dir: str | None, shrink: bool = False):
     spec = get_backbone(backbone)
     if spec.tiny:
         from livr.model.tiny import build_model_and_processor
@@ -53,12 +98,16 @@ def load_bench_model(backbone: str, device: str, dtype: torch.dtype, models_dir:
         return model.to(device=device, dtype=dtype), processor
     from livr.model.real_configs import random_weight_model
 
-    return random_weight_model(backbone, device, dtype)
+    return random_weight_model(backbone, device, dtype, shrink=shrink)
 
 
-def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_tokens: int, device: str, dtype: torch.dtype, models_dir=None) -> dict:
+def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_tokens: int, device: str, dtype: torch.dtype, models_dir=None,
+              peak_tflops: float | None = None, shrink: bool = False) -> dict:
+    from livr.model.real_configs import parameter_counts
+
     spec = get_backbone(backbone)
-    model, processor = load_bench_model(backbone, device, dtype, models_dir)
+    model, processor = load_bench_model(backbone, device, dtype, models_dir, shrink)
+    counts = parameter_counts(model)
     latents = latent_token_strings(k)
     latent_ids = add_latent_tokens(model, processor, k, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,6 +162,16 @@ def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_
             peaks[f"eval_{name}"] = max(peaks[f"eval_{name}"], _peak_mb(device))
         model.train()
     med = {m: statistics.median(v) for m, v in times.items()}
+    # real (unpadded) tokens per train step; decoded tokens per example in eval
+    lengths = {"sft": [len(e.input_ids) for e in plain]}
+    lengths["livr_stage1"] = lengths["livr_stage2"] = [len(e.input_ids) for e in with_latents]
+    flops = {m: train_flops(model, lengths[m], _patches(b), counts) for m, b in train_batches.items()}
+    for n, (b, roles) in gen.items():  # per example, as the eval times are
+        flops[f"eval_{n}"] = eval_flops(counts, int((roles >= 0).sum()), batch_size * new_tokens, _patches(b)) / batch_size
+    tokens_per_s = {m: sum(lengths[m]) / med[m] for m in train_batches}
+    tokens_per_s.update({f"eval_{n}": new_tokens / med[f"eval_{n}"] for n in gen})
+    achieved = {m: flops[m] / med[m] / 1e12 for m in med}
+    mfu = {m: (achieved[m] / peak_tflops if peak_tflops else None) for m in med}
     bound = (L + k) / L
     ratios = {
         "livr_stage1": med["livr_stage1"] / med["sft"],
@@ -125,6 +184,8 @@ def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_
         "mean_len_without_latents": L, "token_bound": bound, "median_seconds": med, "ratios_to_sft": ratios,
         "peak_memory_mb": peaks, "peak_memory_kind": "cuda max allocated" if device.startswith("cuda") else "process max RSS (cumulative)",
         "within_target": {m: r <= TARGET_SLACK * bound for m, r in ratios.items()},
+        "parameters": counts, "shrunk": shrink, "tokens_per_second": tokens_per_s, "flops_per_step": flops,
+        "achieved_tflops": achieved, "peak_tflops": peak_tflops, "mfu": mfu,
     }
 
 
@@ -134,15 +195,20 @@ def format_report(r: dict) -> str:
         f"{r['reps']} reps (medians)",
         f"mean sequence length without latents L = {r['mean_len_without_latents']:.1f}; token bound (L+K)/L = {r['token_bound']:.3f}; "
         f"target: ratio <= {TARGET_SLACK} x bound = {TARGET_SLACK * r['token_bound']:.3f}",
-        f"{'mode':<14}{'seconds':>12}{'ratio to sft':>14}{'peak MB':>10}  target",
+        f"{'mode':<14}{'seconds':>12}{'ratio to sft':>14}{'peak MB':>10}{'tokens/s':>11}{'TFLOP/s':>9}{'MFU':>7}  target",
     ]
     names = {"sft": None, "livr_stage1": "livr_stage1", "livr_stage2": "livr_stage2", "eval_sft": None, "eval_livr": "eval"}
     for mode, key in names.items():
         ratio = r["ratios_to_sft"][key] if key else 1.0
         verdict = ("ok" if r["within_target"][key] else "OVER") if key else ""
         unit = "s/example" if mode.startswith("eval") else "s/step"
-        lines.append(f"{mode:<14}{r['median_seconds'][mode]:>10.4f} {unit:<9}{ratio:>6.3f}{r['peak_memory_mb'][mode]:>10.0f}  {verdict}")
-    lines.append(f"peak memory: {r['peak_memory_kind']}")
+        mfu = r["mfu"][mode]
+        lines.append(f"{mode:<14}{r['median_seconds'][mode]:>10.4f} {unit:<9}{ratio:>6.3f}{r['peak_memory_mb'][mode]:>10.0f}"
+                     f"{r['tokens_per_second'][mode]:>11.1f}{r['achieved_tflops'][mode]:>9.3f}{(f'{100 * mfu:.1f}%' if mfu is not None else '-'):>7}  {verdict}")
+    lines.append(f"peak memory: {r['peak_memory_kind']}; MFU against {r['peak_tflops'] or 'no'} TFLOP/s peak"
+                 f" (train: 6 x N x tokens + attention; eval: 2 x N x tokens; livr/bench.py docstring)")
+    lines.append(f"parameters: LM {r['parameters']['language_model'] / 1e6:.1f}M, vision {r['parameters']['vision'] / 1e6:.1f}M"
+                 + (" (shrunk test build)" if r["shrunk"] else ""))
     return "\n".join(lines)
 
 
@@ -158,6 +224,8 @@ def configure(parser) -> None:
     parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16"], help="default: float32 on cpu, bfloat16 on cuda")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--peak-tflops", type=float, help="the card's dense bf16 peak for MFU (default: detected for H100/H200)")
+    parser.add_argument("--shrink", action="store_true", help="tests only: a shrunk build of the real config (2 LM layers, hidden 64)")
 
 
 def main(args) -> int:
@@ -167,7 +235,9 @@ def main(args) -> int:
     if not spec.tiny and not args.random_weights:
         raise ValueError(f"{args.backbone} is a real backbone: pass --random-weights (benchmarks never download weights)")
     dtype = getattr(torch, args.dtype or ("float32" if args.device == "cpu" else "bfloat16"))
-    r = run_bench(args.backbone, args.task, args.k, args.batch_size, args.reps, args.new_tokens, args.device, dtype)
+    peak = args.peak_tflops or detect_peak_tflops(args.device)
+    r = run_bench(args.backbone, args.task, args.k, args.batch_size, args.reps, args.new_tokens, args.device, dtype,
+                  peak_tflops=peak, shrink=args.shrink)
     print(format_report(r))
     if args.json:
         from livr.io import write_json

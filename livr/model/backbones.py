@@ -29,10 +29,13 @@ REGISTRY: dict[str, Backbone] = {
         Backbone("qwen2.5-vl-3b", "qwen2_5_vl", hf_id="Qwen/Qwen2.5-VL-3B-Instruct", paper_backbone="qwen2.5-vl-3b"),
         Backbone("qwen2.5-vl-7b", "qwen2_5_vl", hf_id="Qwen/Qwen2.5-VL-7B-Instruct", paper_backbone="qwen2.5-vl-7b"),
         Backbone("qwen3-vl-4b", "qwen3_vl", hf_id="Qwen/Qwen3-VL-4B-Instruct", paper_backbone="qwen3-vl-4b"),
-        # RICE-ViT + Qwen3 LM with Qwen2-VL-style image placeholders and 3D RoPE; custom hub code.
+        # RICE-ViT (patch 14, 2x2 merge, temporal patch 1) + Qwen3 LM; custom hub code. Images are
+        # Qwen2-VL-style placeholders (<|vision_start|> + h*w/4 x <|image_pad|> + <|vision_end|>,
+        # image_grid_thw from a Qwen2VLImageProcessor), but the LM uses plain 1D RoPE: the remote
+        # forward drops position_ids and uses cache_position; its get_rope_index is never called.
         Backbone(
             "llava-ov-1.5-4b", "llava_ov_1_5", hf_id="lmms-lab/LLaVA-OneVision-1.5-4B-Instruct",
-            paper_backbone="llava-ov-1.5-4b", remote_code=True,
+            paper_backbone="llava-ov-1.5-4b", remote_code=True, mrope=False,
         ),
         Backbone("tiny-qwen2.5-vl", "qwen2_5_vl", tiny=True, paper_backbone="qwen2.5-vl-3b"),
         Backbone("tiny-qwen3-vl", "qwen3_vl", tiny=True, paper_backbone="qwen3-vl-4b"),
