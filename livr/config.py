@@ -151,7 +151,12 @@ def tasks_of(params: dict, exp_name: str | None = None) -> list[str]:
 
 
 def data_dir(params: dict, exp_name: str | None, task: str) -> Path:
-    return Path(params["paths"]["data"]) / "built" / experiment(params, exp_name)["suite"] / task
+    """data/built/paper/<task> (one build for every experiment) or
+    data/built/synthetic/<exp>/<task> (sizes differ per experiment)."""
+    exp_name = exp_name or params["experiment"]
+    suite = experiment(params, exp_name)["suite"]
+    root = Path(params["paths"]["data"]) / "built" / suite
+    return root / task if suite == "paper" else root / exp_name / task
 
 
 def synthetic_config(params: dict, exp_name: str | None = None) -> dict:

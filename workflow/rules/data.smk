@@ -25,14 +25,14 @@ rule synth:
     """An offline procedurally generated task (its size and seed: params.yaml `synthetic:`, as
     overridden by the selected experiment)."""
     output:
-        directory(f"{DATA}/built/synthetic/{{task}}"),
+        directory(f"{DATA}/built/synthetic/{{exp}}/{{task}}"),
     params:
-        settings=lambda wildcards: jobs.settings_json(jobs.lc.synthetic_config(config, EXP)),
-        cfg=lambda wildcards: jobs.lc.synthetic_config(config, EXP),
+        settings=lambda wildcards: jobs.settings_json(jobs.lc.synthetic_config(config, wildcards.exp)),
+        cfg=lambda wildcards: jobs.lc.synthetic_config(config, wildcards.exp),
     log:
-        "logs/shared/synth/{task}.log",
+        "logs/{exp}/synth/{task}.log",
     benchmark:
-        "benchmarks/shared/synth/{task}.tsv"
+        "benchmarks/{exp}/synth/{task}.tsv"
     threads: 1
     shell:
         "livr data synth --task {wildcards.task} --out {output}"
