@@ -34,6 +34,7 @@ import torch
 
 from livr import config as livr_config
 from livr.data.schema import read_split
+from livr.distributed import effective_batch, is_main_process
 from livr.io import atomic_dir, atomic_path, write_json, write_jsonl
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, latent_token_strings, load_images
@@ -171,7 +172,8 @@ def run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, 
     if done.is_file():
         load_trainable_state(model, stage_dir / TRAINABLE)
         return json.loads(done.read_text())
-    steps_per_epoch = math.ceil(len(train_set) / (cfg["batch_size"] * cfg["grad_accum"]))
+    # one optimizer step consumes per-device batch x grad_accum x world size examples
+    steps_per_epoch = math.ceil(len(train_set) / effective_batch(cfg["batch_size"], cfg["grad_accum"]))
     eval_steps = max(1, steps_per_epoch // cfg["evals_per_epoch"])
     args = TrainingArguments(
         output_dir=str(stage_dir / "checkpoints"),
@@ -279,7 +281,8 @@ def train_cell(cfg: dict, out_dir: str | Path, models_dir: str | Path, device: s
         "latents": latents, "latent_ids": latent_ids, "latent_position": cfg["latent_position"],
         "mask": cfg["mask"], "stages": summaries,
     }
-    save_checkpoint(model, processor, meta, out_dir / "final")
+    if is_main_process():  # data-parallel ranks hold the same weights: one writer
+        save_checkpoint(model, processor, meta, out_dir / "final")
     return meta
 
 
