@@ -7,11 +7,18 @@ order, then Mean. A Mean is left empty when its row lacks one of the task column
 never taken over different task sets. Values are percent, rounded to 2 decimals after the mean and
 delta are taken. An experiment with no cells of a kind still gets every file, header only, so a
 workflow target is always produced; an experiment with no cells at all is an error.
+
+When the experiment's cells include any of the paper's ablation methods (the `method` column of
+livr/results/paper_ablations.csv other than `livr`), it also gets ablations.csv (our accuracy per
+backbone, ablation method and task, `livr` and `sft` included as references) and
+ablations_vs_paper.csv (ablations.sql: each paper ablation row beside ours, with both deltas
+against default LIVR).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +31,8 @@ from livr.results.db import connect_read_only
 _SQL = resources.files("livr.results")
 TABLE_CELLS_SQL = _SQL.joinpath("table_cells.sql").read_text()
 VS_PAPER_SQL = _SQL.joinpath("vs_paper.sql").read_text()
+ABLATIONS_SQL = _SQL.joinpath("ablations.sql").read_text()
+PAPER_ABLATIONS_CSV = str(_SQL.joinpath("paper_ablations.csv"))
 ROW_LABELS = {"zero_shot": "Zero-shot", "sft": "Direct SFT", "livr": "LIVR", "delta_vs_sft": "Delta vs SFT"}
 TABLES = {"table1": False, "table2": True}  # name -> cells trained on a mixture?
 
@@ -75,9 +84,36 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
                                 (out_dir / f"{name}_vs_paper.csv", vs_paper)):
                 write_text(path, frame.to_csv(index=False, float_format="%.2f"))
                 written.append(path)
+        written += _write_ablations(con, experiment, out_dir)
         return written
     finally:
         con.close()
+
+
+def _write_ablations(con, experiment: str, out_dir: Path) -> list[Path]:
+    # the connection has no file access: the CSV is read here and inserted
+    con.execute("CREATE OR REPLACE TEMP TABLE paper_ablations (ablation VARCHAR, variant VARCHAR, method VARCHAR, "
+                "backbone VARCHAR, task VARCHAR, accuracy DOUBLE)")
+    with open(PAPER_ABLATIONS_CSV, newline="") as f:
+        rows = [(r["ablation"], r["variant"], r["method"] or None, r["backbone"], r["task"], float(r["accuracy"]))
+                for r in csv.DictReader(f)]
+    con.executemany("INSERT INTO paper_ablations VALUES (?, ?, ?, ?, ?, ?)", rows)
+    ran = con.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT method FROM metrics WHERE experiment = ?) m "
+        "JOIN (SELECT DISTINCT method FROM paper_ablations WHERE method IS NOT NULL AND method <> 'livr') p USING (method)",
+        [experiment]).fetchone()[0]
+    if not ran:
+        return []
+    ours = con.execute(
+        "SELECT backbone, method, task, round(accuracy, 2) AS accuracy FROM metrics "
+        "WHERE experiment = ? AND train_set = task AND (method IN (SELECT method FROM paper_ablations) OR method = 'sft') "
+        "ORDER BY backbone, method, list_position(?, task)", [experiment, list(TASKS)]).fetchdf()
+    vs_paper = con.execute(ABLATIONS_SQL, {"experiment": experiment, "tasks": list(TASKS)}).fetchdf()
+    written = []
+    for path, frame in ((out_dir / "ablations.csv", ours), (out_dir / "ablations_vs_paper.csv", vs_paper)):
+        write_text(path, frame.to_csv(index=False, float_format="%.2f"))
+        written.append(path)
+    return written
 
 
 def _check_names(con, experiment: str, paper_backbones: dict[str, str]) -> None:
