@@ -98,6 +98,9 @@ def evaluate_cell(cfg: dict, checkpoint, out_path: str | Path, models_dir, devic
         "seconds": round(time.time() - t0, 2),
     }
     out_path = Path(out_path)
+    # The sidecar is written last and marks a finished cell: drop a stale one first, so a job
+    # killed between the two writes never pairs new predictions with an old summary.
+    out_path.with_suffix(".json").unlink(missing_ok=True)
     write_jsonl(out_path, rows)
     write_json(out_path.with_suffix(".json"), summary)
     return summary

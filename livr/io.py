@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
+import socket
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -13,6 +16,47 @@ from typing import Iterable, Iterator
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+
+
+def _temp_prefix(path: Path) -> str:
+    """Temp siblings are named .<name>.<host>-<pid>.<random>.tmp, so a later writer of the same
+    target can tell the leftovers of a killed process (SIGKILL runs no cleanup) from live ones."""
+    return f".{path.name}.{_HOST}-{os.getpid()}."
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Delete temp siblings of `path` left by dead processes of this host; the paths removed.
+
+    Temps of live processes and of other hosts are never touched (no two jobs write one target,
+    so a stale temp can only come from an earlier, killed writer of this very target)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.{re.escape(_HOST)}-(\d+)\..+\.tmp(\.wal)?$")
+    removed = []
+    for sibling in path.parent.iterdir():
+        m = pattern.match(sibling.name)
+        if not m or _alive(int(m.group(1))):
+            continue
+        if sibling.is_dir() and not sibling.is_symlink():
+            shutil.rmtree(sibling, ignore_errors=True)
+        else:
+            sibling.unlink(missing_ok=True)
+        removed.append(sibling)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager
@@ -20,7 +64,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling path; rename it onto `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -37,7 +82,8 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling directory; swap it in for `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    remove_stale_temps(path)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent))
     try:
         yield tmp
         if path.exists():
@@ -50,6 +96,13 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
             os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def progress_enabled() -> bool:
+    """Progress bars only on a TTY (not in CI or Snakemake logs), and never when LIVR_PROGRESS=0."""
+    if os.environ.get("LIVR_PROGRESS", "1") == "0":
+        return False
+    return sys.stderr.isatty()
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

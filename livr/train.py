@@ -15,18 +15,30 @@ the last one (`select: final`).
 Layout of the output directory (runs/<exp>/<backbone>/<train_set>/<method>/):
     config.json            the resolved settings
     <stage>/checkpoints/   Trainer checkpoints: trained tensors + optimizer, scheduler, RNG
-                           (a killed job resumes from the latest)
+                           (a killed job resumes from the latest complete one: see below)
     <stage>/best.*         the trained tensors at the best validation accuracy so far
     <stage>/done.json      the stage finished; its kept tensors are <stage>/trainable.safetensors
     metrics.jsonl          every logged step of every stage (loss, lr, val accuracy)
     final/                 the kept model (written last, atomically)
+
+Killed jobs. Rerunning the same command resumes: finished stages (done.json) are loaded, the
+running stage restarts from its latest *complete* checkpoint, and the result equals an
+uninterrupted run's bit for bit on CPU (tests/test_faults.py). The Trainer writes a checkpoint
+directory file by file, so each one gets `livr_complete.json` (its step and every file's size)
+last; a checkpoint without a valid marker is torn and is removed, never resumed from. Older
+checkpoints are pruned only after the new one is marked. If config.json differs from the
+settings of the rerun, the stale stage state is discarded and training starts over.
+
+What is loaded how on resume: trained tensors from safetensors (ours); optimizer, scheduler and
+RNG states by the Trainer with torch.load(weights_only=True); trainer_state.json as JSON.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
-import os
+import shutil
 import time
 from pathlib import Path
 
@@ -35,12 +47,14 @@ import torch
 from livr import config as livr_config
 from livr.data.schema import read_split
 from livr.distributed import effective_batch, is_main_process
-from livr.io import atomic_dir, atomic_path, write_json, write_jsonl
+from livr.io import atomic_dir, atomic_path, progress_enabled, write_json, write_jsonl
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, latent_token_strings, load_images
 from livr.model.latents import add_latent_tokens
 from livr.model.loading import CHECKPOINT_META, load_backbone, resolve_dtype
 from livr.model.processors import save_processor
+
+log = logging.getLogger(__name__)
 
 
 def stages(cfg: dict) -> list[tuple[str, float, str | None]]:
@@ -97,6 +111,8 @@ def apply_finetune_mode(model, cfg: dict, latent_ids: list[int]):
 
 
 TRAINABLE = "trainable.safetensors"
+COMPLETE = "livr_complete.json"  # written last into a Trainer checkpoint: it is whole
+STAGE_NAMES = ("sft", "stage1", "stage2")
 
 
 def trainable_state(model) -> dict:
@@ -142,6 +158,30 @@ def make_trainer_class():
         def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
             load_trainable_state(model or self.model, Path(resume_from_checkpoint) / TRAINABLE)
 
+        def _save_checkpoint(self, model, trial):
+            super()._save_checkpoint(model, trial)
+            ckpt = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
+            mark_checkpoint_complete(ckpt, self.state.global_step)
+            for old in checkpoint_dirs(ckpt.parent):  # prune only once the new one is whole
+                if old != ckpt:
+                    (old / COMPLETE).unlink(missing_ok=True)
+                    shutil.rmtree(old, ignore_errors=True)
+
+    class LogProgress(TrainerCallback):
+        """One log line per logged step and per validation, instead of the Trainer's printed dicts."""
+
+        def __init__(self, stage: str):
+            self.stage = stage
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logs = logs or {}
+            at = f"{self.stage} step {state.global_step}/{state.max_steps} (epoch {state.epoch or 0:.2f})"
+            if "eval_accuracy" in logs:
+                log.info("%s: val accuracy %.2f%%, val loss %.4f", at, logs["eval_accuracy"], logs.get("eval_loss", float("nan")))
+            elif "loss" in logs:
+                log.info("%s: loss %.4f, lr %.3g, grad norm %.3g", at, logs["loss"], logs.get("learning_rate", float("nan")),
+                         logs.get("grad_norm", float("nan")))
+
     class KeepBest(TrainerCallback):
         """Keep the trained tensors of the best validation accuracy seen in this stage."""
 
@@ -155,13 +195,65 @@ def make_trainer_class():
                 save_trainable_state(self.model, self.path)
                 write_json(self.record, {"accuracy": acc, "step": state.global_step, "epoch": state.epoch})
 
-    return LivrTrainer, KeepBest
+    return LivrTrainer, KeepBest, LogProgress
+
+
+def checkpoint_dirs(checkpoints_dir: Path) -> list[Path]:
+    """checkpoint-<step> directories, newest first."""
+    if not checkpoints_dir.is_dir():
+        return []
+    found = [d for d in checkpoints_dir.iterdir() if d.is_dir() and d.name.startswith("checkpoint-") and d.name[11:].isdigit()]
+    return sorted(found, key=lambda d: int(d.name[11:]), reverse=True)
+
+
+def mark_checkpoint_complete(ckpt: Path, step: int) -> None:
+    files = {f.name: f.stat().st_size for f in sorted(ckpt.iterdir()) if f.is_file() and f.name != COMPLETE}
+    write_json(ckpt / COMPLETE, {"step": step, "files": files})
+
+
+def checkpoint_problem(ckpt: Path) -> str | None:
+    """Why `ckpt` cannot be resumed from (None: it is whole)."""
+    marker = ckpt / COMPLETE
+    if not marker.is_file():
+        return f"no {COMPLETE}: the job was killed while writing it"
+    try:
+        meta = json.loads(marker.read_text())
+        files = dict(meta["files"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return f"{COMPLETE} is corrupt"
+    for name in (TRAINABLE, "trainer_state.json"):
+        if name not in files:
+            return f"{COMPLETE} lists no {name}"
+    for name, size in files.items():
+        f = ckpt / name
+        if not f.is_file():
+            return f"{name} is missing"
+        if f.stat().st_size != size:
+            return f"{name} has {f.stat().st_size} bytes, {size} when it was written"
+    return None
 
 
 def last_checkpoint(checkpoints_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest whole checkpoint; torn ones (killed mid-write) are removed, never resumed from."""
+    for ckpt in checkpoint_dirs(checkpoints_dir):
+        problem = checkpoint_problem(ckpt)
+        if problem is None:
+            return str(ckpt)
+        log.warning("%s: torn checkpoint (%s); removing it", ckpt, problem)
+        shutil.rmtree(ckpt, ignore_errors=True)
+    return None
 
-    return get_last_checkpoint(str(checkpoints_dir)) if checkpoints_dir.is_dir() else None
+
+def stage_train_loss(history: list[dict]) -> float | None:
+    """Mean training loss of a stage from its logged losses (each the mean over the steps since the
+    previous log). The Trainer's own `train_loss` covers only the steps run since a resume."""
+    total, steps, last = 0.0, 0, 0
+    for row in history:
+        if "loss" in row and "step" in row and row["step"] > last:
+            total += row["loss"] * (row["step"] - last)
+            steps += row["step"] - last
+            last = row["step"]
+    return total / steps if steps else None
 
 
 def run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, out_dir: Path, is_last: bool, device: str) -> dict:
@@ -171,7 +263,9 @@ def run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, 
     done = stage_dir / "done.json"
     if done.is_file():
         load_trainable_state(model, stage_dir / TRAINABLE)
-        return json.loads(done.read_text())
+        summary = json.loads(done.read_text())
+        log.info("%s: already done (%s), %d steps; its weights loaded", name, done, summary["steps"])
+        return summary
     # one optimizer step consumes per-device batch x grad_accum x world size examples
     steps_per_epoch = math.ceil(len(train_set) / effective_batch(cfg["batch_size"], cfg["grad_accum"]))
     eval_steps = max(1, steps_per_epoch // cfg["evals_per_epoch"])
@@ -193,7 +287,7 @@ def run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, 
         eval_steps=eval_steps,
         save_strategy="steps",
         save_steps=eval_steps,
-        save_total_limit=1,
+        save_total_limit=None,  # LivrTrainer prunes older checkpoints once the new one is whole
         logging_steps=max(1, eval_steps // 4),
         seed=cfg["seed"],
         data_seed=cfg["seed"],
@@ -204,17 +298,28 @@ def run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, 
         bf16=device != "cpu" and cfg["dtype"] == "bfloat16",
         fp16=device != "cpu" and cfg["dtype"] == "float16",
         gradient_checkpointing=cfg["gradient_checkpointing"],
-        disable_tqdm=not os.isatty(2) or os.environ.get("LIVR_PROGRESS") == "0",
+        disable_tqdm=not progress_enabled(),
     )
-    LivrTrainer, KeepBest = make_trainer_class()
+    LivrTrainer, KeepBest, LogProgress = make_trainer_class()
     trainer = LivrTrainer(
         model=model, args=args, train_dataset=train_set, eval_dataset=val_set,
         data_collator=collator_for(mask), compute_metrics=exact_match_accuracy,
-        preprocess_logits_for_metrics=argmax_logits, callbacks=[KeepBest(model, stage_dir)],
+        preprocess_logits_for_metrics=argmax_logits, callbacks=[KeepBest(model, stage_dir), LogProgress(name)],
     )
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # LogProgress logs instead (absent when tqdm is on)
     t0 = time.time()
-    trainer.train(resume_from_checkpoint=last_checkpoint(stage_dir / "checkpoints"))
+    resume = last_checkpoint(stage_dir / "checkpoints")
+    total_steps = steps_per_epoch * epochs
+    log.info("%s: start, %s epochs (about %d steps), mask %s, %d train / %d val examples%s", name, epochs,
+             math.ceil(total_steps), mask or "standard", len(train_set), len(val_set),
+             f", resuming from {resume}" if resume else "")
+    trainer.train(resume_from_checkpoint=resume)
     history = [{"stage": name, "mask": mask or "standard", **row} for row in trainer.state.log_history]
+    for row in history:
+        if "train_loss" in row:  # the Trainer's value covers only the steps since a resume
+            row["train_loss"] = stage_train_loss(history)
     write_jsonl(stage_dir / "metrics.jsonl", history)
     evals = [r for r in history if "eval_accuracy" in r]
     best = json.loads((stage_dir / "best.json").read_text()) if (stage_dir / "best.json").is_file() else None
@@ -230,6 +335,8 @@ def run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, 
     }
     save_trainable_state(model, stage_dir / TRAINABLE)
     write_json(done, summary)
+    log.info("%s: done, %d steps in %.1f s; val accuracy best %s, last %s; kept %s", name, summary["steps"],
+             summary["seconds"], summary["best_val_accuracy"], summary["last_val_accuracy"], kept)
     return summary
 
 
@@ -242,6 +349,26 @@ def save_checkpoint(model, processor, meta: dict, out_dir: Path) -> None:
         write_json(tmp / CHECKPOINT_META, meta)
 
 
+def discard_stale_run(out_dir: Path, cfg: dict) -> None:
+    """Stage state of a run with other settings must not be resumed: remove it (and its final/)."""
+    previous = out_dir / "config.json"
+    if not previous.is_file():
+        return
+    now = json.loads(json.dumps(cfg, sort_keys=True, default=str))
+    try:
+        before = json.loads(previous.read_text())
+    except json.JSONDecodeError:
+        before = {}
+    if before == now:
+        return
+    changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    log.warning("%s: settings changed since its last run (%s); discarding its stages and starting over",
+                out_dir, ", ".join(changed) or "config.json unreadable")
+    for name in (*STAGE_NAMES, "final"):
+        shutil.rmtree(out_dir / name, ignore_errors=True)
+    (out_dir / "metrics.jsonl").unlink(missing_ok=True)
+
+
 def train_cell(cfg: dict, out_dir: str | Path, models_dir: str | Path, device: str = "cpu", threads: int | None = None) -> dict:
     from transformers import set_seed
 
@@ -249,8 +376,6 @@ def train_cell(cfg: dict, out_dir: str | Path, models_dir: str | Path, device: s
     if threads:
         torch.set_num_threads(threads)
     set_seed(cfg["seed"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / "config.json", cfg)
     spec = get_backbone(cfg["backbone"])
     dtype = resolve_dtype(cfg["dtype"], device)
     model, processor = load_backbone(cfg["backbone"], models_dir, cfg["backbone_settings"], dtype, cfg["attn_implementation"], device)
@@ -260,6 +385,9 @@ def train_cell(cfg: dict, out_dir: str | Path, models_dir: str | Path, device: s
         latent_ids = add_latent_tokens(model, processor, cfg["num_latents"], cfg["seed"])
     train_set = encode_split(cfg, "train", processor, spec, latents, cfg["max_train_examples"])
     val_set = encode_split(cfg, "val", processor, spec, latents, cfg["max_val_examples"])
+    # Only now, with the backbone and every example read, does the run directory get written.
+    discard_stale_run(out_dir, cfg)
+    write_json(out_dir / "config.json", cfg)
     base = model
     model = apply_finetune_mode(model, cfg, latent_ids)
     pad_id = processor.tokenizer.pad_token_id

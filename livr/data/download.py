@@ -16,7 +16,6 @@ import json
 import lzma
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 import requests
 
-from livr.io import write_json
+from livr.io import progress_enabled, write_json
 
 MANIFEST = "manifest.json"
 CHUNK = 1 << 16
@@ -53,13 +52,6 @@ def sha256_file(path: str | os.PathLike, chunk: int = CHUNK) -> str:
                 break
             h.update(b)
     return h.hexdigest()
-
-
-def progress_enabled() -> bool:
-    """Progress bars only on a TTY, and never when LIVR_PROGRESS=0."""
-    if os.environ.get("LIVR_PROGRESS", "1") == "0":
-        return False
-    return sys.stderr.isatty()
 
 
 def _progress(total: int | None, initial: int, desc: str):
