@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import yaml
@@ -55,7 +56,14 @@ def load_params(path: str | Path = "params.yaml", overrides: dict | None = None)
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: params file not found")
-    params = yaml.safe_load(path.read_text())
+    try:
+        params = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{at}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys (experiment, paths, methods, ...), got {type(params).__name__}")
     params.update(overrides or {})
     validate_params(params, str(path))
     return params
@@ -92,6 +100,12 @@ def validate_params(params: dict, where: str = "params.yaml") -> None:
             cfg = {**params["training"], **exp.get("training", {}), **_method_training(params, m)}
             if params["methods"][m]["train"] == "livr" and sum(cfg["livr_stage_epochs"]) <= 0:
                 raise ConfigError(f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} must add up to more than 0")
+            if params["methods"][m]["train"] == "livr" and not math.isclose(sum(cfg["livr_stage_epochs"]), cfg["sft_epochs"]):
+                raise ConfigError(
+                    f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} add up to "
+                    f"{sum(cfg['livr_stage_epochs'])}, but sft_epochs is {cfg['sft_epochs']}; LIVR trains as long as "
+                    "SFT in total (paper Sec. 4), so the two stages must add up to sft_epochs"
+                )
     _check_names([params["experiment"]], params["experiments"], f"{where}: experiment", "experiments")
 
 
@@ -99,6 +113,25 @@ def _check_names(names, valid, where: str, kind: str) -> None:
     for n in names:
         if n not in valid:
             raise ConfigError(f"{where}: unknown name {n!r}; valid {kind}: {', '.join(valid)}")
+
+
+def check_cell(params: dict, exp_name: str | None, backbone: str, train_set: str, method: str,
+               task: str | None = None, trained: bool = False) -> None:
+    """The names of one job must belong to the experiment; errors list the valid values."""
+    exp_name = exp_name or params["experiment"]
+    exp = experiment(params, exp_name)
+    at = f"experiment {exp_name!r}"
+    if backbone not in exp["backbones"]:
+        raise ConfigError(f"backbone {backbone!r} is not in {at}; valid backbones: {', '.join(exp['backbones'])}")
+    sets = train_sets(params, exp_name)
+    if train_set not in sets:
+        raise ConfigError(f"train set {train_set!r} is not in {at}; valid train sets: {', '.join(sets)}")
+    methods = trained_methods(params, exp_name) if trained else exp["methods"]
+    if method not in methods:
+        kind = "trained methods" if trained else "methods"
+        raise ConfigError(f"method {method!r} is not {'a trained method ' if trained else ''}in {at}; valid {kind}: {', '.join(methods)}")
+    if task is not None and task not in sets[train_set]:
+        raise ConfigError(f"task {task!r} is not evaluated for train set {train_set!r}; valid tasks: {', '.join(sets[train_set])}")
 
 
 def _method_training(params: dict, method: str) -> dict:

@@ -123,6 +123,7 @@ def configure(parser) -> None:
 def main(args) -> int:
     params = livr_config.load_params(args.params)
     exp = args.experiment or params["experiment"]
+    livr_config.check_cell(params, exp, args.backbone, args.train_set, args.method, task=args.task)
     cfg = livr_config.eval_config(params, exp, args.backbone, args.train_set, args.method, args.task)
     src = cfg["checkpoint_method"]
     checkpoint = args.checkpoint

@@ -429,10 +429,7 @@ def configure(parser) -> None:
 def main(args) -> int:
     params = livr_config.load_params(args.params)
     exp = args.experiment or params["experiment"]
-    if args.train_set not in livr_config.train_sets(params, exp):
-        raise ValueError(f"train set {args.train_set!r} is not in experiment {exp!r}; valid: {', '.join(livr_config.train_sets(params, exp))}")
-    if args.method not in params["methods"]:
-        raise ValueError(f"unknown method {args.method!r}; valid methods: {', '.join(params['methods'])}")
+    livr_config.check_cell(params, exp, args.backbone, args.train_set, args.method, trained=True)
     cfg = livr_config.train_config(params, exp, args.backbone, args.train_set, args.method)
     meta = train_cell(cfg, args.out, args.models_dir or params["paths"]["models"], args.device, args.threads or cfg["threads"])
     last = meta["stages"][-1]

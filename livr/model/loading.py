@@ -11,11 +11,13 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 
 from livr.model.backbones import Backbone, get_backbone
 from livr.model.processors import load_processor
 
 CHECKPOINT_META = "livr_checkpoint.json"
+CHECKPOINT_KEYS = ("backbone", "finetune", "latents", "latent_ids", "latent_position", "mask")
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
 
@@ -65,9 +67,13 @@ def read_checkpoint_meta(checkpoint: str | Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not a finished LIVR checkpoint (no {CHECKPOINT_META}); rerun its training job")
     try:
-        return json.loads(path.read_text())
+        meta = json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: corrupt checkpoint metadata ({e.msg})") from None
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise ValueError(f"{path}: checkpoint metadata lacks key(s) {missing}; it needs {list(CHECKPOINT_KEYS)}")
+    return meta
 
 
 def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch.dtype, attn: str, device: str):
@@ -92,6 +98,6 @@ def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch
             if len(processor.tokenizer) > model.get_input_embeddings().weight.shape[0]:
                 model.resize_token_embeddings(len(processor.tokenizer), mean_resizing=False)
             model = PeftModel.from_pretrained(model, checkpoint).merge_and_unload()
-    except (OSError, RuntimeError, ValueError) as e:
-        raise ValueError(f"{checkpoint}: cannot load checkpoint ({e})") from None
+    except (OSError, RuntimeError, ValueError, SafetensorError) as e:  # SafetensorError: truncated/corrupt weights
+        raise ValueError(f"{checkpoint}: cannot load checkpoint ({e}); rerun its training job") from None
     return model.to(device).eval(), processor, meta

@@ -39,6 +39,8 @@ def run_query(db: str, query: str) -> pd.DataFrame:
     try:
         return con.execute(query).fetchdf()
     except duckdb.Error as e:
-        raise ValueError(f"query failed: {e}") from None
+        # One line: DuckDB's message and the offending SQL line, without the caret art.
+        parts = [line.strip() for line in str(e).splitlines() if line.strip() and set(line.strip()) != {"^"}]
+        raise ValueError(f"query failed: {' | '.join(parts)}") from None
     finally:
         con.close()
