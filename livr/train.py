@@ -40,6 +40,7 @@ import logging
 import math
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -160,6 +161,8 @@ def make_trainer_class():
 
         def _save_checkpoint(self, model, trial):
             super()._save_checkpoint(model, trial)
+            if not self.args.should_save:  # data-parallel: the process that wrote the files marks them
+                return
             ckpt = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
             mark_checkpoint_complete(ckpt, self.state.global_step)
             for old in checkpoint_dirs(ckpt.parent):  # prune only once the new one is whole
@@ -269,6 +272,7 @@ def run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, 
     # one optimizer step consumes per-device batch x grad_accum x world size examples
     steps_per_epoch = math.ceil(len(train_set) / effective_batch(cfg["batch_size"], cfg["grad_accum"]))
     eval_steps = max(1, steps_per_epoch // cfg["evals_per_epoch"])
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.* is deprecated", category=FutureWarning)
     args = TrainingArguments(
         output_dir=str(stage_dir / "checkpoints"),
         num_train_epochs=epochs,
@@ -386,8 +390,9 @@ def train_cell(cfg: dict, out_dir: str | Path, models_dir: str | Path, device: s
     train_set = encode_split(cfg, "train", processor, spec, latents, cfg["max_train_examples"])
     val_set = encode_split(cfg, "val", processor, spec, latents, cfg["max_val_examples"])
     # Only now, with the backbone and every example read, does the run directory get written.
-    discard_stale_run(out_dir, cfg)
-    write_json(out_dir / "config.json", cfg)
+    if is_main_process():  # one writer under data parallelism
+        discard_stale_run(out_dir, cfg)
+        write_json(out_dir / "config.json", cfg)
     base = model
     model = apply_finetune_mode(model, cfg, latent_ids)
     pad_id = processor.tokenizer.pad_token_id

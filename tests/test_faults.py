@@ -81,7 +81,7 @@ def test_killed_livr_training_resumes_to_the_uninterrupted_result(tmp_path, tiny
     for stage in ("stage1", "stage2"):
         assert f"{stage}: start" in done.stderr and f"{stage}: done, 4 steps" in done.stderr
     assert "val accuracy" in done.stderr and "trained tiny-qwen2.5-vl/relative_reflectance/livr" in done.stdout
-    assert "it/s]" not in done.stderr and "{'loss'" not in done.stdout + done.stderr
+    assert "it/s]" not in done.stderr and "\r" not in done.stderr and "{'loss'" not in done.stdout + done.stderr
 
     # 1. Killed right after stage 1's checkpoint-2 was written.
     assert livr_run(args(run), "stage1:after_save:2").returncode == -9

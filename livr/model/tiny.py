@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from livr.io import atomic_dir
+from livr.io import atomic_dir, progress_enabled
 from livr.model.backbones import get_backbone
 from livr.model.tiny_dims import IMAGE_SIZE, PATCH
 
@@ -78,7 +78,8 @@ def build_tokenizer(family: str):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=VOCAB, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=progress_enabled(),  # it prints blank lines into non-TTY logs otherwise
     )
     tok.train_from_iterator(_corpus(), trainer)
     hf = PreTrainedTokenizerFast(
