@@ -260,6 +260,7 @@ def test_no_two_snakemake_jobs_write_the_same_file(tmp_path, exp):
                 assert path not in owner, f"{path} written by both {owner[path]} and {rule}"
                 owner[path] = f"{rule} (job {jobs})"
     assert jobs > 5 and any(p.endswith("/final") for p in owner)
+    assert any(p.startswith("logs/") for p in owner) and any(p.startswith("benchmarks/") for p in owner)
     dirs = [p for p, r in owner.items() if r.startswith("train")]
     for p in owner:
         for d in dirs:
