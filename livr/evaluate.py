@@ -107,17 +107,12 @@ def evaluate_cell(cfg: dict, checkpoint, out_path: str | Path, models_dir, devic
 
 
 def configure(parser) -> None:
-    parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
-    parser.add_argument("--experiment", help="experiment (default: the params file's `experiment:`)")
-    parser.add_argument("--backbone", required=True)
-    parser.add_argument("--train-set", required=True, help="the train set whose checkpoint is evaluated")
-    parser.add_argument("--method", required=True, help="a method of params.yaml `methods:` (zero_shot, sft, livr, ...)")
+    livr_config.add_cell_arguments(
+        parser, "the train set whose checkpoint is evaluated", "a method of params.yaml `methods:` (zero_shot, sft, livr, ...)"
+    )
     parser.add_argument("--task", required=True, help="the test task")
     parser.add_argument("--checkpoint", help="trained model directory (default: runs/<exp>/<backbone>/<train_set>/<checkpoint method>/final)")
     parser.add_argument("--out", required=True, help="predictions .jsonl (a .json summary is written beside it)")
-    parser.add_argument("--models-dir", help="where tiny backbones are built (default: params paths.models)")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch")
 
 
 def main(args) -> int:

@@ -420,15 +420,10 @@ def train_cell(cfg: dict, out_dir: str | Path, models_dir: str | Path, device: s
 
 
 def configure(parser) -> None:
-    parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
-    parser.add_argument("--experiment", help="experiment (default: the params file's `experiment:`)")
-    parser.add_argument("--backbone", required=True)
-    parser.add_argument("--train-set", required=True, help="a task or a mixture of the experiment")
-    parser.add_argument("--method", required=True, help="a training method of params.yaml `methods:` (sft, livr, ...)")
+    livr_config.add_cell_arguments(
+        parser, "a task or a mixture of the experiment", "a training method of params.yaml `methods:` (sft, livr, ...)"
+    )
     parser.add_argument("--out", required=True, help="run directory; the kept model goes to OUT/final")
-    parser.add_argument("--models-dir", help="where tiny backbones are built (default: params paths.models)")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch")
 
 
 def main(args) -> int:
