@@ -244,15 +244,14 @@ def eval_config(params: dict, exp_name: str | None, backbone: str, train_set: st
 def add_cell_arguments(parser, train_set_help: str, method_help: str) -> None:
     """The options `livr train` and `livr evaluate` share: which params file, experiment and cell,
     and where/how to run."""
-    import torch
-
     parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
     parser.add_argument("--experiment", help="experiment (default: the params file's `experiment:`)")
     parser.add_argument("--backbone", required=True)
     parser.add_argument("--train-set", required=True, help=train_set_help)
     parser.add_argument("--method", required=True, help=method_help)
     parser.add_argument("--models-dir", help="where tiny backbones are built (default: params paths.models)")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default="auto",
+                        help="auto (default: a free local GPU, claimed for this job, else the CPU), cpu, cuda or cuda:N")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
 
 

@@ -15,6 +15,7 @@ import torch
 from livr import config as livr_config
 from livr.answers import extract_answer_with_method
 from livr.data.schema import read_split
+from livr.gpu_slots import job_device
 from livr.io import write_json, write_jsonl
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, load_images
@@ -126,7 +127,8 @@ def main(args) -> int:
         checkpoint = Path(params["paths"]["runs"]) / exp / args.backbone / args.train_set / src / "final"
     train_cfg = livr_config.train_config(params, exp, args.backbone, args.train_set, src) if src else {**params["training"], **livr_config.experiment(params, exp).get("training", {})}
     cfg.update({"dtype": train_cfg["dtype"], "attn_implementation": train_cfg["attn_implementation"]})
-    s = evaluate_cell(cfg, checkpoint, args.out, args.models_dir or params["paths"]["models"], args.device, args.threads or train_cfg["threads"])
+    with job_device(args.device) as device:
+        s = evaluate_cell(cfg, checkpoint, args.out, args.models_dir or params["paths"]["models"], device, args.threads or train_cfg["threads"])
     print(f"{args.backbone}/{args.train_set}/{args.method} on {args.task}: {s['accuracy']:.2f}% "
           f"({s['n_correct']}/{s['n']}, {s['n_unparsed']} unparsable)")
     return 0

@@ -48,6 +48,7 @@ import torch
 from livr import config as livr_config
 from livr.data.schema import read_split
 from livr.distributed import effective_batch, is_main_process
+from livr.gpu_slots import job_device
 from livr.io import atomic_dir, atomic_path, progress_enabled, write_json, write_jsonl
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, latent_token_strings, load_images
@@ -431,7 +432,8 @@ def main(args) -> int:
     exp = args.experiment or params["experiment"]
     livr_config.check_cell(params, exp, args.backbone, args.train_set, args.method, trained=True)
     cfg = livr_config.train_config(params, exp, args.backbone, args.train_set, args.method)
-    meta = train_cell(cfg, args.out, args.models_dir or params["paths"]["models"], args.device, args.threads or cfg["threads"])
+    with job_device(args.device) as device:
+        meta = train_cell(cfg, args.out, args.models_dir or params["paths"]["models"], device, args.threads or cfg["threads"])
     last = meta["stages"][-1]
     print(f"trained {args.backbone}/{args.train_set}/{args.method}: {last['steps']} steps in the last stage, "
           f"best val accuracy {last['best_val_accuracy']}, last {last['last_val_accuracy']}")
