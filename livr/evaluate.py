@@ -7,6 +7,7 @@ code serves every mask. Latent tokens are suppressed at every step: they are inp
 
 from __future__ import annotations
 
+import inspect
 import time
 from pathlib import Path
 
@@ -23,6 +24,13 @@ from livr.model.loading import load_trained, resolve_dtype
 from livr.model.masks import ANSWER, PAD, attention_mask_4d
 
 
+def cache_kwarg(model) -> str:
+    """The forward's name for the KV cache: transformers 5.24 renamed `past_key_values` to `cache`
+    (the old name warns, and goes in 5.40); hub remote code may still take the old one."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a PeftModel takes **kwargs
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+
 @torch.no_grad()
 def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max_new_tokens: int, stop_ids: list[int], suppress_ids: list[int]) -> list[list[int]]:
     """Greedy decoding of a left-padded batch; returns the new token ids of each row (stop token excluded)."""
@@ -31,7 +39,8 @@ def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max
     roles = roles.to(device)
     B = roles.shape[0]
     out = model(**batch, use_cache=True)
-    past = out.past_key_values
+    cache_name = cache_kwarg(model)
+    past = out[cache_name]
     positions = batch["position_ids"][..., -1:]
     finished = torch.zeros(B, dtype=torch.bool, device=device)
     stop = torch.tensor(stop_ids, device=device)
@@ -53,8 +62,8 @@ def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max
             attn = (roles != PAD).long()
         else:
             attn = attention_mask_4d(roles, mask, logits.dtype if logits.is_floating_point() else torch.float32)[:, :, -1:]
-        out = model(input_ids=token[:, None], past_key_values=past, position_ids=positions, attention_mask=attn, use_cache=True)
-        past = out.past_key_values
+        out = model(input_ids=token[:, None], position_ids=positions, attention_mask=attn, use_cache=True, **{cache_name: past})
+        past = out[cache_name]
         logits = out.logits[:, -1]
     return generated
 
