@@ -22,7 +22,6 @@ Tokens/s counts the real tokens of the batch per step (train) or the decoded tok
 
 from __future__ import annotations
 
-import json
 import resource
 import statistics
 import tempfile

@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from livr import config as livr_config
-from livr.data.schema import TASKS, read_split
+from livr.data.schema import read_split
 from livr.io import write_text
 from livr.model.backbones import REGISTRY
 from livr.results.db import connect_read_only

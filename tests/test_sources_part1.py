@@ -24,7 +24,7 @@ def test_pixmo_download_drops_dead_corrupt_and_mismatching(tmp_path, monkeypatch
     with serve(files) as base:
         counts = {"train": [c for c in range(2, 11) for _ in range(3)] + [1, 15], "validation": [2, 3, 4],
                   "test": [5, 6]}
-        rows = write_pixmo_hub(tmp_path / "hub", files.data, base, counts, n_dead=2, n_corrupt=2, n_mismatch=1)
+        write_pixmo_hub(tmp_path / "hub", files.data, base, counts, n_dead=2, n_corrupt=2, n_mismatch=1)
         monkeypatch.setattr(pixmo_count, "_hub_fetch", fake_hub_fetch(tmp_path / "hub"))
         raw = tmp_path / "raw" / "pixmo_count"
         pixmo_count.download(raw, {**FAST, "train_per_count": None})

@@ -15,7 +15,7 @@ import yaml
 
 from livr import config as lc
 from workflow_helpers import (
-    REPO, copy_repo, dry_run_jobs, run, set_experiment, snakemake_dry_run, stub_livr, tool,
+    REPO, copy_repo, run, set_experiment, snakemake_dry_run, stub_livr, tool,
 )
 
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))

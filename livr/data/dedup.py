@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np

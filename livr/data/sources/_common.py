@@ -1,11 +1,11 @@
-"""Small pieces the part-2 source modules share: archive download + extract, root discovery."""
+"""Small pieces the source modules share: archive download + extract, root discovery."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
-from livr.data.download import download_file, read_manifest, safe_extract, sha256_file
+from livr.data.download import download_file, read_manifest, safe_extract, sha256_file, write_manifest
 
 
 def fetch_and_extract(url: str, raw_dir: Path, archive_name: str, extract_name: str,
@@ -30,6 +30,20 @@ def fetch_and_extract(url: str, raw_dir: Path, archive_name: str, extract_name: 
     if not keep_archive:
         archive.unlink(missing_ok=True)
     return entry
+
+
+def download_archive_source(raw_dir, cfg: dict, source: str, archive_name: str,
+                            survey: Callable[[Path], tuple[dict, list]]) -> Path:
+    """`download()` of a source published as one archive: fetch and extract it once, then record
+    in the manifest what `survey(raw_dir)` counts and drops (-> counts, dropped)."""
+    raw_dir = Path(raw_dir)
+    if is_finished(raw_dir):
+        return raw_dir
+    entry = fetch_and_extract(cfg["url"], raw_dir, archive_name, "extracted", cfg["sha256"],
+                              cfg["keep_archive"], **dl_kwargs(cfg))
+    counts, dropped = survey(raw_dir)
+    write_manifest(raw_dir, {"source": source, "files": [entry], "counts": counts, "dropped": dropped})
+    return raw_dir
 
 
 def find_dir(base: Path, predicate: Callable[[Path], bool], max_depth: int = 4) -> Path:

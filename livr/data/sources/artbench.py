@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from livr.data.download import write_manifest
-from livr.data.sources._common import DOWNLOAD_DEFAULTS, dl_kwargs, fetch_and_extract, find_dir, is_finished
+from livr.data.sources._common import DOWNLOAD_DEFAULTS, download_archive_source, find_dir
 
 STYLES = (
     "art_nouveau", "baroque", "expressionism", "impressionism", "post_impressionism",
@@ -27,15 +26,11 @@ DEFAULTS = {
 
 
 def download(raw_dir, cfg: dict | None = None) -> Path:
-    raw_dir = Path(raw_dir)
-    cfg = {**DEFAULTS, **(cfg or {})}
-    if is_finished(raw_dir):
-        return raw_dir
-    entry = fetch_and_extract(cfg["url"], raw_dir, "artbench-10-imagefolder-split.tar", "extracted",
-                              cfg["sha256"], cfg["keep_archive"], **dl_kwargs(cfg))
-    counts = {split: {s: len(v) for s, v in list_images(raw_dir, split).items()} for split in ("train", "test")}
-    write_manifest(raw_dir, {"source": "artbench10", "files": [entry], "counts": counts, "dropped": []})
-    return raw_dir
+    def survey(raw_dir):
+        return {split: {s: len(v) for s, v in list_images(raw_dir, split).items()} for split in ("train", "test")}, []
+
+    return download_archive_source(raw_dir, {**DEFAULTS, **(cfg or {})}, "artbench10",
+                                   "artbench-10-imagefolder-split.tar", survey)
 
 
 def split_root(raw_dir, split: str) -> Path:

@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from livr.data.download import write_manifest
-from livr.data.sources._common import DOWNLOAD_DEFAULTS, dl_kwargs, fetch_and_extract, find_dir, is_finished
+from livr.data.sources._common import DOWNLOAD_DEFAULTS, download_archive_source, find_dir
 
 DEFAULTS = {
     "url": "http://icvl.ee.ic.ac.uk/vbalnt/hpatches/hpatches-sequences-release.tar.gz",
@@ -28,21 +27,14 @@ N_IMAGES = 6
 
 
 def download(raw_dir, cfg: dict | None = None) -> Path:
-    raw_dir = Path(raw_dir)
-    cfg = {**DEFAULTS, **(cfg or {})}
-    if is_finished(raw_dir):
-        return raw_dir
-    entry = fetch_and_extract(cfg["url"], raw_dir, "hpatches-sequences-release.tar.gz", "extracted",
-                              cfg["sha256"], cfg["keep_archive"], **dl_kwargs(cfg))
-    seqs = list_sequences(raw_dir)
-    dropped = [s.name for s in seqs if not s.complete]
-    write_manifest(raw_dir, {
-        "source": "hpatches", "files": [entry],
-        "counts": {"sequences": len(seqs), "viewpoint": sum(s.kind == "v" for s in seqs),
-                   "illumination": sum(s.kind == "i" for s in seqs)},
-        "dropped": [{"sequence": d, "reason": "missing images or homographies"} for d in dropped],
-    })
-    return raw_dir
+    def survey(raw_dir):
+        seqs = list_sequences(raw_dir)
+        counts = {"sequences": len(seqs), "viewpoint": sum(s.kind == "v" for s in seqs),
+                  "illumination": sum(s.kind == "i" for s in seqs)}
+        return counts, [{"sequence": s.name, "reason": "missing images or homographies"} for s in seqs if not s.complete]
+
+    return download_archive_source(raw_dir, {**DEFAULTS, **(cfg or {})}, "hpatches",
+                                   "hpatches-sequences-release.tar.gz", survey)
 
 
 @dataclasses.dataclass

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from livr.data.download import download_file, safe_extract, sha256_file, write_manifest
-from livr.data.sources._common import DOWNLOAD_DEFAULTS, dl_kwargs, find_dir, is_finished
+from livr.data.sources._common import DOWNLOAD_DEFAULTS, dl_kwargs, is_finished
 
 DEFAULTS = {
     "base_url": "https://data.csail.mit.edu/multilum",

@@ -11,12 +11,12 @@ human votes that picked the left image as closer to the reference, in [0, 1]), `
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 from pathlib import Path
 
-from livr.data.download import write_manifest
-from livr.data.sources._common import DOWNLOAD_DEFAULTS, dl_kwargs, fetch_and_extract, find_dir, is_finished
+from livr.data.sources._common import DOWNLOAD_DEFAULTS, download_archive_source, find_dir
 
 DEFAULTS = {
     "url": "https://data.csail.mit.edu/nights/nights.zip",
@@ -28,18 +28,11 @@ REQUIRED = ("id", "ref_path", "left_path", "right_path", "left_vote", "votes", "
 
 
 def download(raw_dir, cfg: dict | None = None) -> Path:
-    raw_dir = Path(raw_dir)
-    cfg = {**DEFAULTS, **(cfg or {})}
-    if is_finished(raw_dir):
-        return raw_dir
-    entry = fetch_and_extract(cfg["url"], raw_dir, "nights.zip", "extracted",
-                              cfg["sha256"], cfg["keep_archive"], **dl_kwargs(cfg))
-    triplets, dropped = read_triplets(raw_dir, check_files=True)
-    counts = {}
-    for t in triplets:
-        counts[t.split] = counts.get(t.split, 0) + 1
-    write_manifest(raw_dir, {"source": "nights", "files": [entry], "counts": counts, "dropped": dropped})
-    return raw_dir
+    def survey(raw_dir):
+        triplets, dropped = read_triplets(raw_dir, check_files=True)
+        return dict(collections.Counter(t.split for t in triplets)), dropped
+
+    return download_archive_source(raw_dir, {**DEFAULTS, **(cfg or {})}, "nights", "nights.zip", survey)
 
 
 def dataset_root(raw_dir) -> Path:

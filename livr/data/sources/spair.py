@@ -14,8 +14,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from livr.data.download import write_manifest
-from livr.data.sources._common import DOWNLOAD_DEFAULTS, dl_kwargs, fetch_and_extract, find_dir, is_finished
+from livr.data.sources._common import DOWNLOAD_DEFAULTS, download_archive_source, find_dir
 
 DEFAULTS = {
     "url": "http://cvlab.postech.ac.kr/research/SPair-71k/data/SPair-71k.tar.gz",
@@ -26,16 +25,11 @@ DEFAULTS = {
 
 
 def download(raw_dir, cfg: dict | None = None) -> Path:
-    raw_dir = Path(raw_dir)
-    cfg = {**DEFAULTS, **(cfg or {})}
-    if is_finished(raw_dir):
-        return raw_dir
-    entry = fetch_and_extract(cfg["url"], raw_dir, "SPair-71k.tar.gz", "extracted",
-                              cfg["sha256"], cfg["keep_archive"], **dl_kwargs(cfg))
-    root = dataset_root(raw_dir)
-    counts = {s: len(list((root / "PairAnnotation" / s).glob("*.json"))) for s in ("trn", "val", "test")}
-    write_manifest(raw_dir, {"source": "spair71k", "files": [entry], "counts": {"pairs": counts}, "dropped": []})
-    return raw_dir
+    def survey(raw_dir):
+        root = dataset_root(raw_dir)
+        return {"pairs": {s: len(list((root / "PairAnnotation" / s).glob("*.json"))) for s in ("trn", "val", "test")}}, []
+
+    return download_archive_source(raw_dir, {**DEFAULTS, **(cfg or {})}, "spair71k", "SPair-71k.tar.gz", survey)
 
 
 def dataset_root(raw_dir) -> Path:

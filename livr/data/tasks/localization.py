@@ -18,12 +18,10 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from livr.data.prompts import CHOICE_TEXTS, format_question
-from livr.data.schema import LETTERS, Record, write_task_dir
-from livr.data.sources import blink, coco
-from livr.data.tasks.builder_utils import (
-    DEDUP_DEFAULTS, Deduper, Staging, balanced_positions, letter_balance, merge_cfg,
-)
-from livr.data.tasks.common import image_writer
+from livr.data.schema import LETTERS, Record
+from livr.data.sources import coco
+from livr.data.tasks.builder_utils import DEDUP_DEFAULTS, balanced_positions, merge_cfg
+from livr.data.tasks.coco_tasks import build_from_coco
 
 TASK = "localization"
 SOURCES = ("coco2017", "blink")
@@ -176,24 +174,4 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     cfg = merge_cfg(DEFAULTS, cfg, TASK)
     if not (0 <= cfg["iou_min"] <= cfg["iou_max"] < 1):
         raise ValueError(f"paper_data.{TASK}: need 0 <= iou_min <= iou_max < 1")
-    if cfg["train_split"] == cfg["val_split"]:
-        raise ValueError(f"paper_data.{TASK}: train_split and val_split must differ (disjoint source images)")
-    rng = random.Random(seed)
-    raw = Path(raw_root) / "coco2017"
-    test_recs, test_images = blink.test_records(raw_root, TASK)
-    deduper = Deduper(test_images.values(), cfg)
-    splits, skipped = {}, {}
-    with Staging(out_dir) as staged:
-        for split in ("train", "val"):
-            inst = coco.load_instances(raw, cfg[f"{split}_split"])
-            splits[split], skipped[split] = _examples(split, inst, cfg[f"n_{split}"], cfg, rng, deduper, staged)
-            del inst
-        splits["test"] = test_recs
-        manifest = {
-            "builder": f"livr.data.tasks.{TASK}", "task": TASK, "seed": seed, "params": cfg,
-            "sources": list(SOURCES), "answer_balance": {s: letter_balance(r) for s, r in splits.items()},
-            "skipped": skipped,
-            "dropped": {"near_duplicate_of_test": deduper.dropped, "n_near_duplicate_of_test": len(deduper.dropped)},
-        }
-        write_task_dir(out_dir, splits, manifest, image_writer({**test_images, **staged.files}))
-    return Path(out_dir)
+    return build_from_coco(TASK, SOURCES, _examples, raw_root, out_dir, cfg, seed)
