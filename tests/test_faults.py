@@ -35,8 +35,8 @@ def faults_params(root: Path, models_dir: Path) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["paths"] = {"data": str(root / "data"), "models": str(models_dir), "runs": str(root / "runs"),
                        "results": str(root / "results")}
-    training = {**params["experiments"]["ci"]["training"], "sft_epochs": 4, "livr_stage_epochs": [2, 2],
-                "evals_per_epoch": 1, "num_latents": 4, "threads": 1}
+    training = {**params["experiments"]["ci"]["training"], "batch_size": 8, "sft_epochs": 4,
+                "livr_stage_epochs": [2, 2], "evals_per_epoch": 1, "num_latents": 4, "threads": 1}
     params["experiments"][EXP] = {"suite": "synthetic", "backbones": [BACKBONE], "tasks": [TASK],
                                   "methods": ["zero_shot", "sft", "livr"], "training": training}
     params["experiment"] = EXP
