@@ -61,13 +61,12 @@ def test_verify_bottleneck_passes_on_shrunk_builds(shrunk):
     assert ok, report["checks"]
 
 
+@pytest.mark.parametrize("shrunk", ["llava-ov-1.5-4b"], indirect=True)
 def test_llava_ov_1_5_uses_1d_positions(shrunk):
     """The remote LLaVA-OV-1.5 forward drops position_ids and uses cache_position (1D RoPE)."""
     from livr.model.inputs import Collator
 
     name, model, processor = shrunk
-    if name != "llava-ov-1.5-4b":
-        pytest.skip("LLaVA-OV-1.5 only")
     assert not get_backbone(name).mrope
     from test_bottleneck import images, two_image_record
     from livr.model.inputs import encode
