@@ -91,7 +91,7 @@ def exact_match_accuracy(eval_pred) -> dict:
 
 def argmax_logits(logits, labels):
     # The Trainer passes every output field it does not ignore; from transformers 5.24 that
-    # includes the KV cache, after the logits (ModelOutput keeps its field order).
+    # includes `image_outputs`, after the logits (ModelOutput keeps its field order).
     if isinstance(logits, tuple):
         logits = logits[0]
     return logits.argmax(-1)
