@@ -80,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_main", None):
         parser.print_help()
         return 0 if args.command is None else 2
+    from livr.errors import InputError
+
     try:
         return args._main(args) or 0
-    except (ValueError, FileNotFoundError, KeyError) as e:
+    except (InputError, ValueError, FileNotFoundError, KeyError) as e:  # TRANSITIONAL: InputError only, once every bad-input raise uses it
         # Bad input is reported as one clear line, not a traceback.
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"livr {args.command}: error: {msg}", file=sys.stderr)

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from livr.data.schema import TASKS
+from livr.errors import InputError
 from livr.model.backbones import REGISTRY
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "params.schema.yaml"
@@ -22,7 +23,7 @@ METHOD_KEYS = {"train", "checkpoint_of", "eval_latents", "eval_mask"}
 EVAL_KEYS_FROM_METHOD = {"eval_latents", "eval_mask"}
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """params.yaml is invalid; the message names the key and the valid values."""
 
 
