@@ -1,26 +1,29 @@
-"""params.yaml: validation, experiment cells, and the resolved settings of each cell.
+"""params.yaml: loading, validation, the selected experiment and its cells.
 
-Snakemake, DVC and the `livr` CLI all resolve a cell's settings through this module, so a cell
-trains and evaluates the same way whichever front end runs it.
+Snakemake, DVC and the `livr` CLI all read params through this module; a job's resolved settings
+come from livr/settings.py, its paths from livr/layout.py.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import math
+from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from livr.data.schema import TASKS
 from livr.errors import InputError
+from livr.layout import Layout
 from livr.model.backbones import REGISTRY
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "params.schema.yaml"
-METHOD_KEYS = {"train", "checkpoint_of", "eval_latents", "eval_mask"}
-EVAL_KEYS_FROM_METHOD = {"eval_latents", "eval_mask"}
+# Package data, so a non-editable install validates params too.
+SCHEMA = resources.files("livr.schemas").joinpath("params.schema.yaml")
+# Keys of a `methods:` entry that are not training overrides.
+METHOD_KEYS = frozenset({"train", "checkpoint_of", "eval_latents", "eval_mask"})
+EVAL_KEYS_FROM_METHOD = ("eval_latents", "eval_mask")
 
 
 class ConfigError(InputError):
@@ -38,7 +41,7 @@ class Cell:
 
 
 def _schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    return yaml.safe_load(SCHEMA.read_text())
 
 
 def _check_schema(obj: dict, schema: dict, where: str) -> None:
@@ -98,7 +101,12 @@ def validate_params(params: dict, where: str = "params.yaml") -> None:
             src = params["methods"][m].get("checkpoint_of")
             if src and src not in exp["methods"]:
                 raise ConfigError(f"{at}.methods: {m!r} evaluates {src!r}'s checkpoint, so {src!r} must be listed too")
-            cfg = {**params["training"], **exp.get("training", {}), **_method_training(params, m)}
+            cfg = {**params["training"], **exp.get("training", {}), **training_overrides(params, m)}
+            if cfg["keep_encoded"] and cfg["dataloader_workers"] > 0:
+                raise ConfigError(
+                    f"{at}: method {m!r}: keep_encoded: true needs dataloader_workers: 0 (each worker process "
+                    f"would keep its own copy); got dataloader_workers: {cfg['dataloader_workers']}"
+                )
             if params["methods"][m]["train"] == "livr" and sum(cfg["livr_stage_epochs"]) <= 0:
                 raise ConfigError(f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} must add up to more than 0")
             if params["methods"][m]["train"] == "livr" and not math.isclose(sum(cfg["livr_stage_epochs"]), cfg["sft_epochs"]):
@@ -119,7 +127,7 @@ def _check_names(names, valid, where: str, kind: str) -> None:
 def check_cell(params: dict, exp_name: str | None, backbone: str, train_set: str, method: str,
                task: str | None = None, trained: bool = False) -> None:
     """The names of one job must belong to the experiment; errors list the valid values."""
-    exp_name = exp_name or params["experiment"]
+    exp_name = selected(params, exp_name)
     exp = experiment(params, exp_name)
     at = f"experiment {exp_name!r}"
     if backbone not in exp["backbones"]:
@@ -135,12 +143,18 @@ def check_cell(params: dict, exp_name: str | None, backbone: str, train_set: str
         raise ConfigError(f"task {task!r} is not evaluated for train set {train_set!r}; valid tasks: {', '.join(sets[train_set])}")
 
 
-def _method_training(params: dict, method: str) -> dict:
+def training_overrides(params: dict, method: str) -> dict:
+    """The `training:` keys a method overrides (e.g. `num_latents: 4`)."""
     return {k: v for k, v in params["methods"][method].items() if k not in METHOD_KEYS}
 
 
+def selected(params: dict, name: str | None = None) -> str:
+    """The experiment a command works on: `name` when given, else the params file's `experiment:`."""
+    return name or params["experiment"]
+
+
 def experiment(params: dict, name: str | None = None) -> dict:
-    name = name or params["experiment"]
+    name = selected(params, name)
     if name not in params["experiments"]:
         raise ConfigError(f"unknown experiment {name!r}; valid experiments: {', '.join(params['experiments'])}")
     return params["experiments"][name]
@@ -184,13 +198,11 @@ def tasks_of(params: dict, exp_name: str | None = None) -> list[str]:
     return seen
 
 
-def data_dir(params: dict, exp_name: str | None, task: str) -> Path:
-    """data/built/paper/<task> (one build for every experiment) or
-    data/built/synthetic/<exp>/<task> (sizes differ per experiment)."""
-    exp_name = exp_name or params["experiment"]
-    suite = experiment(params, exp_name)["suite"]
-    root = Path(params["paths"]["data"]) / "built" / suite
-    return root / task if suite == "paper" else root / exp_name / task
+def task_dir(params: dict, exp_name: str | None, task: str) -> str:
+    """Where an experiment's built `task` lives (livr/layout.py): one build for every paper
+    experiment, one per experiment for synthetic data (sizes differ)."""
+    exp_name = selected(params, exp_name)
+    return Layout.of(params).task_dir(experiment(params, exp_name)["suite"], exp_name, task)
 
 
 def synthetic_config(params: dict, exp_name: str | None = None) -> dict:
@@ -201,52 +213,16 @@ def backbone_settings(params: dict, backbone: str) -> dict:
     return dict(params.get("backbones", {}).get(backbone, {}))
 
 
-def train_config(params: dict, exp_name: str | None, backbone: str, train_set: str, method: str) -> dict:
-    """Everything one training job needs, resolved: defaults < experiment < method."""
-    exp_name = exp_name or params["experiment"]
-    spec = params["methods"][method]
-    if spec["train"] == "none":
-        raise ConfigError(f"method {method!r} does not train (train: none)")
-    cfg = copy.deepcopy(params["training"])
-    cfg.update(experiment(params, exp_name).get("training", {}))
-    cfg.update(_method_training(params, method))
-    return {
-        "experiment": exp_name,
-        "backbone": backbone,
-        "backbone_settings": backbone_settings(params, backbone),
-        "train_set": train_set,
-        "tasks": train_sets(params, exp_name)[train_set],
-        "method": method,
-        "train": spec["train"],
-        "data_dirs": [str(data_dir(params, exp_name, t)) for t in train_sets(params, exp_name)[train_set]],
-        **cfg,
-    }
-
-
-def eval_config(params: dict, exp_name: str | None, backbone: str, train_set: str, method: str, task: str) -> dict:
-    exp_name = exp_name or params["experiment"]
-    cfg = copy.deepcopy(params["evaluation"])
-    cfg.update(experiment(params, exp_name).get("evaluation", {}))
-    cfg.update({k: v for k, v in params["methods"][method].items() if k in EVAL_KEYS_FROM_METHOD})
-    src = checkpoint_method(params, method)
-    return {
-        "experiment": exp_name,
-        "backbone": backbone,
-        "backbone_settings": backbone_settings(params, backbone),
-        "train_set": train_set,
-        "method": method,
-        "task": task,
-        "checkpoint_method": src,
-        "data_dir": str(data_dir(params, exp_name, task)),
-        **cfg,
-    }
+def add_params_arguments(parser) -> None:
+    """--params and --experiment, as every command that reads params.yaml takes them."""
+    parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
+    parser.add_argument("--experiment", help="experiment (default: the params file's `experiment:`)")
 
 
 def add_cell_arguments(parser, train_set_help: str, method_help: str) -> None:
     """The options `livr train` and `livr evaluate` share: which params file, experiment and cell,
     and where/how to run."""
-    parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
-    parser.add_argument("--experiment", help="experiment (default: the params file's `experiment:`)")
+    add_params_arguments(parser)
     parser.add_argument("--backbone", required=True)
     parser.add_argument("--train-set", required=True, help=train_set_help)
     parser.add_argument("--method", required=True, help=method_help)
@@ -257,8 +233,7 @@ def add_cell_arguments(parser, train_set_help: str, method_help: str) -> None:
 
 
 def configure(parser) -> None:
-    parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
-    parser.add_argument("--experiment", help="experiment name (default: the file's `experiment:`)")
+    add_params_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
 
 

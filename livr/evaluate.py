@@ -22,6 +22,7 @@ from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, load_images
 from livr.model.loading import load_trained, resolve_dtype
 from livr.model.masks import ANSWER, PAD, attention_mask_4d
+from livr.settings import EvalConfig
 
 
 def cache_kwarg(model) -> str:
@@ -68,28 +69,29 @@ def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max
     return generated
 
 
-def evaluate_cell(cfg: dict, checkpoint, out_path: str | Path, models_dir, device: str = "cpu", threads: int | None = None) -> dict:
+def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir, device: str = "cpu", threads: int | None = None) -> dict:
+    """Decode the test split of `cfg.task` with the model at `checkpoint` (None: the base model)."""
     if threads:
         torch.set_num_threads(threads)
     t0 = time.time()
-    spec = get_backbone(cfg["backbone"])
-    dtype = resolve_dtype(cfg.get("dtype", "bfloat16"), device)
-    model, processor, meta = load_trained(cfg["backbone"], checkpoint, models_dir, cfg["backbone_settings"], dtype, cfg.get("attn_implementation", "sdpa"), device)
-    latents = meta["latents"] if cfg["eval_latents"] else []
-    mask = meta["mask"] if cfg["eval_mask"] == "bottleneck" else None
-    records = read_split(cfg["data_dir"], "test")
-    if cfg["max_test_examples"]:
-        records = records[: cfg["max_test_examples"]]
+    spec = get_backbone(cfg.backbone)
+    dtype = resolve_dtype(cfg.dtype, device)
+    model, processor, meta = load_trained(cfg.backbone, checkpoint, models_dir, cfg.backbone_settings, dtype, cfg.attn_implementation, device)
+    latents = meta["latents"] if cfg.eval_latents else []
+    mask = meta["mask"] if cfg.eval_mask == "bottleneck" else None
+    records = read_split(cfg.data_dir, "test")
+    if cfg.max_test_examples:
+        records = records[: cfg.max_test_examples]
     tok = processor.tokenizer
     collator = Collator(model, tok.pad_token_id, spec, mask, padding_side="left", dtype=dtype)
     stop_ids = sorted({tok.convert_tokens_to_ids(spec.end_of_turn), tok.eos_token_id, tok.pad_token_id})
     rows = []
-    for start in range(0, len(records), cfg["batch_size"]):
-        chunk = records[start : start + cfg["batch_size"]]
-        encoded = [encode(r, load_images(r, cfg["data_dir"]), processor, spec, latents, meta["latent_position"], with_answer=False) for r in chunk]
+    for start in range(0, len(records), cfg.batch_size):
+        chunk = records[start : start + cfg.batch_size]
+        encoded = [encode(r, load_images(r, cfg.data_dir), processor, spec, latents, meta["latent_position"], with_answer=False) for r in chunk]
         batch, roles = collator.collate(encoded)
         batch.pop("labels")
-        outputs = greedy_decode(model, batch, roles, mask, cfg["max_new_tokens"], stop_ids, meta["latent_ids"])
+        outputs = greedy_decode(model, batch, roles, mask, cfg.max_new_tokens, stop_ids, meta["latent_ids"])
         for rec, ids in zip(chunk, outputs):
             raw = tok.decode(ids, skip_special_tokens=True)
             parsed, how = extract_answer_with_method(raw, rec.task, len(rec.choices) or None)
@@ -99,12 +101,12 @@ def evaluate_cell(cfg: dict, checkpoint, out_path: str | Path, models_dir, devic
             })
     n_correct = sum(r["correct"] for r in rows)
     summary = {
-        "experiment": cfg["experiment"], "backbone": cfg["backbone"], "train_set": cfg["train_set"],
-        "method": cfg["method"], "task": cfg["task"], "n": len(rows), "n_correct": n_correct,
+        "experiment": cfg.experiment, "backbone": cfg.backbone, "train_set": cfg.train_set,
+        "method": cfg.method, "task": cfg.task, "n": len(rows), "n_correct": n_correct,
         "n_unparsed": sum(r["parsed"] is None for r in rows),
         "accuracy": round(100.0 * n_correct / len(rows), 4),
         "checkpoint": str(checkpoint) if checkpoint else None,
-        "settings": {k: cfg[k] for k in ("eval_latents", "eval_mask", "max_new_tokens", "batch_size", "max_test_examples")},
+        "settings": {k: getattr(cfg, k) for k in ("eval_latents", "eval_mask", "max_new_tokens", "batch_size", "max_test_examples")},
         "seconds": round(time.time() - t0, 2),
     }
     out_path = Path(out_path)
@@ -121,23 +123,18 @@ def configure(parser) -> None:
         parser, "the train set whose checkpoint is evaluated", "a method of params.yaml `methods:` (zero_shot, sft, livr, ...)"
     )
     parser.add_argument("--task", required=True, help="the test task")
-    parser.add_argument("--checkpoint", help="trained model directory (default: runs/<exp>/<backbone>/<train_set>/<checkpoint method>/final)")
+    parser.add_argument("--checkpoint", help="trained model directory (default: the checkpoint method's "
+                        "runs/<exp>/<backbone>/<train_set>/<method>/final)")
     parser.add_argument("--out", required=True, help="predictions .jsonl (a .json summary is written beside it)")
 
 
 def main(args) -> int:
     params = livr_config.load_params(args.params)
-    exp = args.experiment or params["experiment"]
-    livr_config.check_cell(params, exp, args.backbone, args.train_set, args.method, task=args.task)
-    cfg = livr_config.eval_config(params, exp, args.backbone, args.train_set, args.method, args.task)
-    src = cfg["checkpoint_method"]
-    checkpoint = args.checkpoint
-    if checkpoint is None and src is not None:
-        checkpoint = Path(params["paths"]["runs"]) / exp / args.backbone / args.train_set / src / "final"
-    train_cfg = livr_config.train_config(params, exp, args.backbone, args.train_set, src) if src else {**params["training"], **livr_config.experiment(params, exp).get("training", {})}
-    cfg.update({"dtype": train_cfg["dtype"], "attn_implementation": train_cfg["attn_implementation"]})
+    livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, args.method, task=args.task)
+    cfg = EvalConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method, args.task)
     with job_device(args.device) as device:
-        s = evaluate_cell(cfg, checkpoint, args.out, args.models_dir or params["paths"]["models"], device, args.threads or train_cfg["threads"])
+        s = evaluate_cell(cfg, args.checkpoint or cfg.checkpoint, args.out, args.models_dir or params["paths"]["models"],
+                          device, args.threads or cfg.threads)
     print(f"{args.backbone}/{args.train_set}/{args.method} on {args.task}: {s['accuracy']:.2f}% "
           f"({s['n_correct']}/{s['n']}, {s['n_unparsed']} unparsable)")
     return 0

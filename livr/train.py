@@ -6,6 +6,9 @@
         are in the input in both stages.
 Loss is cross-entropy on the answer (+ end-of-turn) tokens only, in every stage.
 
+Examples are encoded when a batch needs them (livr/model/encoded_split.py), by DataLoader workers
+ahead of the step, so a job holds batches, not its data set.
+
 Validation runs under the mask of the stage being trained and scores teacher-forced exact match:
 a sequence counts as correct when the argmax at every labelled position is the gold token, which
 is exactly when greedy decoding would produce the gold answer. One forward pass, no decoding.
@@ -35,6 +38,7 @@ RNG states by the Trainer with torch.load(weights_only=True); trainer_state.json
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -46,38 +50,33 @@ from pathlib import Path
 import torch
 
 from livr import config as livr_config
-from livr.data.schema import read_split
 from livr.distributed import effective_batch, is_main_process
 from livr.gpu_slots import job_device
 from livr.io import atomic_dir, atomic_path, progress_enabled, write_json, write_jsonl
-from livr.model.backbones import get_backbone
-from livr.model.inputs import Collator, encode, latent_token_strings, load_images
+from livr.model.backbones import Backbone, get_backbone
+from livr.model.encoded_split import EncodedSplit
+from livr.model.inputs import Collator, latent_token_strings
 from livr.model.latents import add_latent_tokens
 from livr.model.loading import CHECKPOINT_META, load_backbone, resolve_dtype
 from livr.model.processors import save_processor
+from livr.settings import Stage, TrainConfig
 
 log = logging.getLogger(__name__)
 
 
-def stages(cfg: dict) -> list[tuple[str, float, str | None]]:
-    """(name, epochs, mask) per stage; stages with 0 epochs are skipped."""
-    if cfg["train"] == "sft":
-        return [("sft", cfg["sft_epochs"], None)]
-    s1, s2 = cfg["livr_stage_epochs"]
-    return [(n, e, m) for n, e, m in [("stage1", s1, cfg["mask"]), ("stage2", s2, None)] if e > 0]
+@dataclasses.dataclass(frozen=True)
+class TrainData:
+    """What every stage trains and validates on; only the attention mask differs per stage."""
 
+    train: EncodedSplit
+    val: EncodedSplit
+    model: object        # the backbone (not the peft wrapper): its rope index builds position ids
+    pad_id: int
+    spec: Backbone
+    dtype: torch.dtype
 
-def uses_latents(cfg: dict) -> bool:
-    return cfg["train"] == "livr" and cfg["use_latents"]
-
-
-def encode_split(cfg: dict, split: str, processor, spec, latents: list[str], limit) -> list:
-    out = []
-    for data_dir in cfg["data_dirs"]:
-        records = read_split(data_dir, split)
-        for rec in records[:limit] if limit else records:
-            out.append(encode(rec, load_images(rec, data_dir), processor, spec, latents, cfg["latent_position"]))
-    return out
+    def collator(self, mask: str | None) -> Collator:
+        return Collator(self.model, self.pad_id, self.spec, mask, padding_side="right", dtype=self.dtype)
 
 
 def exact_match_accuracy(eval_pred) -> dict:
@@ -97,17 +96,17 @@ def argmax_logits(logits, labels):
     return logits.argmax(-1)
 
 
-def apply_finetune_mode(model, cfg: dict, latent_ids: list[int]):
+def apply_finetune_mode(model, cfg: TrainConfig, latent_ids: list[int]):
     """LoRA on the language model's projections (+ latent rows), or full fine-tuning."""
-    if cfg["finetune"] == "full":
+    if cfg.finetune == "full":
         for p in model.parameters():
             p.requires_grad_(True)
         return model
     from peft import LoraConfig, get_peft_model
 
-    targets = "|".join(cfg["lora_targets"])
+    targets = "|".join(cfg.lora_targets)
     lora = LoraConfig(
-        r=cfg["lora_r"], lora_alpha=cfg["lora_alpha"], lora_dropout=cfg["lora_dropout"],
+        r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
         # Language model only: the vision tower and projector stay frozen.
         target_modules=rf".*language_model.*\.({targets})",
         trainable_token_indices={"embed_tokens": latent_ids} if latent_ids else None,
@@ -118,7 +117,7 @@ def apply_finetune_mode(model, cfg: dict, latent_ids: list[int]):
 
 TRAINABLE = "trainable.safetensors"
 COMPLETE = "livr_complete.json"  # written last into a Trainer checkpoint: it is whole
-STAGE_NAMES = ("sft", "stage1", "stage2")
+STAGE_NAMES = ("sft", "stage1", "stage2")  # the stage directories a run can have
 
 
 def trainable_state(model) -> dict:
@@ -264,68 +263,75 @@ def stage_train_loss(history: list[dict]) -> float | None:
     return total / steps if steps else None
 
 
-def run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, out_dir: Path, is_last: bool, device: str) -> dict:
+def training_arguments(cfg: TrainConfig, stage: Stage, stage_dir: Path, steps_per_epoch: int, device: str):
     from transformers import TrainingArguments
 
-    stage_dir = out_dir / name
-    done = stage_dir / "done.json"
-    if done.is_file():
-        load_trainable_state(model, stage_dir / TRAINABLE)
-        summary = json.loads(done.read_text())
-        log.info("%s: already done (%s), %d steps; its weights loaded", name, done, summary["steps"])
-        return summary
-    # one optimizer step consumes per-device batch x grad_accum x world size examples
-    steps_per_epoch = math.ceil(len(train_set) / effective_batch(cfg["batch_size"], cfg["grad_accum"]))
-    eval_steps = max(1, steps_per_epoch // cfg["evals_per_epoch"])
+    eval_steps = max(1, steps_per_epoch // cfg.evals_per_epoch)
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing.* is deprecated", category=FutureWarning)
-    args = TrainingArguments(
+    workers = cfg.dataloader_workers
+    return TrainingArguments(
         output_dir=str(stage_dir / "checkpoints"),
-        num_train_epochs=epochs,
-        per_device_train_batch_size=cfg["batch_size"],
-        per_device_eval_batch_size=max(cfg["batch_size"], 8),
-        gradient_accumulation_steps=cfg["grad_accum"],
-        learning_rate=cfg["lr"],
-        weight_decay=cfg["weight_decay"],
-        adam_beta1=cfg["adam_beta1"],
-        adam_beta2=cfg["adam_beta2"],
-        adam_epsilon=cfg["adam_eps"],
+        num_train_epochs=stage.epochs,
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=max(cfg.batch_size, 8),
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        adam_beta1=cfg.adam_beta1,
+        adam_beta2=cfg.adam_beta2,
+        adam_epsilon=cfg.adam_eps,
         lr_scheduler_type="cosine",
-        warmup_steps=cfg["warmup_ratio"],  # a float < 1 is a fraction of the stage's steps
-        max_grad_norm=cfg["max_grad_norm"],
+        warmup_steps=cfg.warmup_ratio,  # a float < 1 is a fraction of the stage's steps
+        max_grad_norm=cfg.max_grad_norm,
         eval_strategy="steps",
         eval_steps=eval_steps,
         save_strategy="steps",
         save_steps=eval_steps,
         save_total_limit=None,  # LivrTrainer prunes older checkpoints once the new one is whole
         logging_steps=max(1, eval_steps // 4),
-        seed=cfg["seed"],
-        data_seed=cfg["seed"],
+        seed=cfg.seed,
+        data_seed=cfg.seed,
         report_to=[],
         remove_unused_columns=False,
-        dataloader_num_workers=0,
+        dataloader_num_workers=workers,
+        dataloader_persistent_workers=workers > 0,  # one fork per stage, not one per epoch and validation
         use_cpu=device == "cpu",
-        bf16=device != "cpu" and cfg["dtype"] == "bfloat16",
-        fp16=device != "cpu" and cfg["dtype"] == "float16",
-        gradient_checkpointing=cfg["gradient_checkpointing"],
+        bf16=device != "cpu" and cfg.dtype == "bfloat16",
+        fp16=device != "cpu" and cfg.dtype == "float16",
+        gradient_checkpointing=cfg.gradient_checkpointing,
         disable_tqdm=not progress_enabled(),
     )
+
+
+def run_stage(model, cfg: TrainConfig, stage: Stage, data: TrainData, out_dir: Path, device: str) -> dict:
+    """Train one stage (or load it, when a previous run finished it); its summary."""
+    stage_dir = out_dir / stage.name
+    done = stage_dir / "done.json"
+    if done.is_file():
+        load_trainable_state(model, stage_dir / TRAINABLE)
+        summary = json.loads(done.read_text())
+        log.info("%s: already done (%s), %d steps; its weights loaded", stage.name, done, summary["steps"])
+        return summary
+    # one optimizer step consumes per-device batch x grad_accum x world size examples
+    steps_per_epoch = math.ceil(len(data.train) / effective_batch(cfg.batch_size, cfg.grad_accum))
     LivrTrainer, KeepBest, LogProgress = make_trainer_class()
     trainer = LivrTrainer(
-        model=model, args=args, train_dataset=train_set, eval_dataset=val_set,
-        data_collator=collator_for(mask), compute_metrics=exact_match_accuracy,
-        preprocess_logits_for_metrics=argmax_logits, callbacks=[KeepBest(model, stage_dir), LogProgress(name)],
+        model=model, args=training_arguments(cfg, stage, stage_dir, steps_per_epoch, device),
+        train_dataset=data.train, eval_dataset=data.val,
+        data_collator=data.collator(stage.mask), compute_metrics=exact_match_accuracy,
+        preprocess_logits_for_metrics=argmax_logits, callbacks=[KeepBest(model, stage_dir), LogProgress(stage.name)],
     )
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # LogProgress logs instead (absent when tqdm is on)
     t0 = time.time()
     resume = last_checkpoint(stage_dir / "checkpoints")
-    total_steps = steps_per_epoch * epochs
-    log.info("%s: start, %s epochs (about %d steps), mask %s, %d train / %d val examples%s", name, epochs,
-             math.ceil(total_steps), mask or "standard", len(train_set), len(val_set),
+    mask = stage.mask or "standard"
+    log.info("%s: start, %s epochs (about %d steps), mask %s, %d train / %d val examples%s", stage.name, stage.epochs,
+             math.ceil(steps_per_epoch * stage.epochs), mask, len(data.train), len(data.val),
              f", resuming from {resume}" if resume else "")
     trainer.train(resume_from_checkpoint=resume)
-    history = [{"stage": name, "mask": mask or "standard", **row} for row in trainer.state.log_history]
+    history = [{"stage": stage.name, "mask": mask, **row} for row in trainer.state.log_history]
     for row in history:
         if "train_loss" in row:  # the Trainer's value covers only the steps since a resume
             row["train_loss"] = stage_train_loss(history)
@@ -333,18 +339,18 @@ def run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, 
     evals = [r for r in history if "eval_accuracy" in r]
     best = json.loads((stage_dir / "best.json").read_text()) if (stage_dir / "best.json").is_file() else None
     kept = "final"
-    if is_last and cfg["select"] == "best_val" and best is not None:
+    if stage.last and cfg.select == "best_val" and best is not None:
         load_trainable_state(model, stage_dir / "best.safetensors")
         kept = f"best (step {best['step']})"
     summary = {
-        "stage": name, "epochs": epochs, "mask": mask or "standard", "steps": trainer.state.global_step,
+        "stage": stage.name, "epochs": stage.epochs, "mask": mask, "steps": trainer.state.global_step,
         "seconds": round(time.time() - t0, 2), "kept": kept,
         "best_val_accuracy": best["accuracy"] if best else None,
         "last_val_accuracy": evals[-1]["eval_accuracy"] if evals else None,
     }
     save_trainable_state(model, stage_dir / TRAINABLE)
     write_json(done, summary)
-    log.info("%s: done, %d steps in %.1f s; val accuracy best %s, last %s; kept %s", name, summary["steps"],
+    log.info("%s: done, %d steps in %.1f s; val accuracy best %s, last %s; kept %s", stage.name, summary["steps"],
              summary["seconds"], summary["best_val_accuracy"], summary["last_val_accuracy"], kept)
     return summary
 
@@ -358,12 +364,12 @@ def save_checkpoint(model, processor, meta: dict, out_dir: Path) -> None:
         write_json(tmp / CHECKPOINT_META, meta)
 
 
-def discard_stale_run(out_dir: Path, cfg: dict) -> None:
+def discard_stale_run(out_dir: Path, cfg: TrainConfig) -> None:
     """Stage state of a run with other settings must not be resumed: remove it (and its final/)."""
     previous = out_dir / "config.json"
     if not previous.is_file():
         return
-    now = json.loads(json.dumps(cfg, sort_keys=True, default=str))
+    now = json.loads(cfg.as_json())
     try:
         before = json.loads(previous.read_text())
     except json.JSONDecodeError:
@@ -378,46 +384,41 @@ def discard_stale_run(out_dir: Path, cfg: dict) -> None:
     (out_dir / "metrics.jsonl").unlink(missing_ok=True)
 
 
-def train_cell(cfg: dict, out_dir: str | Path, models_dir: str | Path, device: str = "cpu", threads: int | None = None) -> dict:
+def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, device: str = "cpu", threads: int | None = None) -> dict:
     from transformers import set_seed
 
     out_dir = Path(out_dir)
     if threads:
         torch.set_num_threads(threads)
-    set_seed(cfg["seed"])
-    spec = get_backbone(cfg["backbone"])
-    dtype = resolve_dtype(cfg["dtype"], device)
-    model, processor = load_backbone(cfg["backbone"], models_dir, cfg["backbone_settings"], dtype, cfg["attn_implementation"], device)
+    set_seed(cfg.seed)
+    spec = get_backbone(cfg.backbone)
+    dtype = resolve_dtype(cfg.dtype, device)
+    model, processor = load_backbone(cfg.backbone, models_dir, cfg.backbone_settings, dtype, cfg.attn_implementation, device)
     latent_ids, latents = [], []
-    if uses_latents(cfg):
-        latents = latent_token_strings(cfg["num_latents"])
-        latent_ids = add_latent_tokens(model, processor, cfg["num_latents"], cfg["seed"])
-    train_set = encode_split(cfg, "train", processor, spec, latents, cfg["max_train_examples"])
-    val_set = encode_split(cfg, "val", processor, spec, latents, cfg["max_val_examples"])
-    # Only now, with the backbone and every example read, does the run directory get written.
+    if cfg.uses_latents:
+        latents = latent_token_strings(cfg.num_latents)
+        latent_ids = add_latent_tokens(model, processor, cfg.num_latents, cfg.seed)
+    splits = {
+        split: EncodedSplit(cfg.data_dirs, split, processor, spec, latents, cfg.latent_position, limit, keep=cfg.keep_encoded)
+        for split, limit in (("train", cfg.max_train_examples), ("val", cfg.max_val_examples))
+    }
+    splits["train"][0], splits["val"][0]  # a broken record or image fails now, not inside a worker
+    # Only now, with the backbone and the data read, does the run directory get written.
     if is_main_process():  # one writer under data parallelism
         discard_stale_run(out_dir, cfg)
-        write_json(out_dir / "config.json", cfg)
-    base = model
+        write_json(out_dir / "config.json", json.loads(cfg.as_json()))
+    data = TrainData(splits["train"], splits["val"], model, processor.tokenizer.pad_token_id, spec, dtype)
     model = apply_finetune_mode(model, cfg, latent_ids)
-    pad_id = processor.tokenizer.pad_token_id
-
-    def collator_for(mask):
-        return Collator(base, pad_id, spec, mask, padding_side="right", dtype=dtype)
-
-    plan = stages(cfg)
-    summaries = [
-        run_stage(model, cfg, name, epochs, mask, train_set, val_set, collator_for, out_dir, i == len(plan) - 1, device)
-        for i, (name, epochs, mask) in enumerate(plan)
-    ]
+    plan = cfg.stages()
+    summaries = [run_stage(model, cfg, stage, data, out_dir, device) for stage in plan]
     history = []
-    for name, _, _ in plan:
-        history += [json.loads(line) for line in (out_dir / name / "metrics.jsonl").read_text().splitlines()]
+    for stage in plan:
+        history += [json.loads(line) for line in (out_dir / stage.name / "metrics.jsonl").read_text().splitlines()]
     write_jsonl(out_dir / "metrics.jsonl", history)
     meta = {
-        "backbone": cfg["backbone"], "method": cfg["method"], "train": cfg["train"], "finetune": cfg["finetune"],
-        "latents": latents, "latent_ids": latent_ids, "latent_position": cfg["latent_position"],
-        "mask": cfg["mask"], "stages": summaries,
+        "backbone": cfg.backbone, "method": cfg.method, "train": cfg.train, "finetune": cfg.finetune,
+        "latents": latents, "latent_ids": latent_ids, "latent_position": cfg.latent_position,
+        "mask": cfg.mask, "stages": summaries,
     }
     if is_main_process():  # data-parallel ranks hold the same weights: one writer
         save_checkpoint(model, processor, meta, out_dir / "final")
@@ -433,11 +434,10 @@ def configure(parser) -> None:
 
 def main(args) -> int:
     params = livr_config.load_params(args.params)
-    exp = args.experiment or params["experiment"]
-    livr_config.check_cell(params, exp, args.backbone, args.train_set, args.method, trained=True)
-    cfg = livr_config.train_config(params, exp, args.backbone, args.train_set, args.method)
+    livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, args.method, trained=True)
+    cfg = TrainConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method)
     with job_device(args.device) as device:
-        meta = train_cell(cfg, args.out, args.models_dir or params["paths"]["models"], device, args.threads or cfg["threads"])
+        meta = train_cell(cfg, args.out, args.models_dir or params["paths"]["models"], device, args.threads or cfg.threads)
     last = meta["stages"][-1]
     print(f"trained {args.backbone}/{args.train_set}/{args.method}: {last['steps']} steps in the last stage, "
           f"best val accuracy {last['best_val_accuracy']}, last {last['last_val_accuracy']}")

@@ -36,7 +36,7 @@ def env(tmp_path_factory, tiny_models_dir):
     params["experiment"] = "ci"
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
-    data = livr_config.data_dir(livr_config.load_params(path), "ci", TASK)
+    data = Path(livr_config.task_dir(livr_config.load_params(path), "ci", TASK))
     build_synthetic_task(TASK, data, n_train=4, n_val=2, n_test=3, seed=0)
     return {"root": root, "params": path, "data": data, "raw": params, "models": tiny_models_dir}
 
@@ -190,7 +190,7 @@ def test_broken_dataset_is_refused_before_anything_is_written(env, capsys, tmp_p
     raw["paths"]["data"] = str(tmp_path / "data")
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(raw, sort_keys=False))
-    data = livr_config.data_dir(livr_config.load_params(params), "ci", TASK)
+    data = Path(livr_config.task_dir(livr_config.load_params(params), "ci", TASK))
     shutil.copytree(env["data"], data)
     needles = breaker(data)
     fails(capsys, train_argv(env, tmp_path / "run", params=params), *needles)

@@ -12,13 +12,14 @@ import pytest
 DRIVER = '''
 import sys
 from livr import config as livr_config
+from livr.settings import TrainConfig, replace
 from livr.train import train_cell
 
 params_path, data, models, out, per_device = sys.argv[1:6]
 params = livr_config.load_params(params_path)
-cfg = livr_config.train_config(params, "ci", "tiny-qwen2.5-vl", "relative_reflectance", "livr")
-cfg.update({"data_dirs": [data], "finetune": "full", "lr": 1e-3, "batch_size": int(per_device), "grad_accum": 1,
-            "livr_stage_epochs": [2, 2], "num_latents": 4, "evals_per_epoch": 1, "select": "final"})
+cfg = TrainConfig.resolve(params, "ci", "tiny-qwen2.5-vl", "relative_reflectance", "livr")
+cfg = replace(cfg, data_dirs=[data], finetune="full", lr=1e-3, batch_size=int(per_device), grad_accum=1,
+              livr_stage_epochs=[2, 2], num_latents=4, evals_per_epoch=1, select="final")
 train_cell(cfg, out, models, "cpu", threads=1)
 '''
 

@@ -19,6 +19,7 @@ import yaml
 from safetensors.torch import load_file
 
 from livr import config as livr_config
+from livr.settings import EvalConfig, TrainConfig, replace
 from livr.cli import main as cli
 from livr.data.synthetic import build_synthetic_task
 from livr.io import _HOST, atomic_dir, atomic_path, remove_stale_temps
@@ -42,7 +43,7 @@ def faults_params(root: Path, models_dir: Path) -> Path:
     params["experiment"] = EXP
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
-    data = livr_config.data_dir(livr_config.load_params(path), EXP, TASK)
+    data = Path(livr_config.task_dir(livr_config.load_params(path), EXP, TASK))
     build_synthetic_task(TASK, data, n_train=16, n_val=8, n_test=8, seed=0)
     return path
 
@@ -159,13 +160,14 @@ def test_torn_checkpoints_are_never_resumed_from(tmp_path):
 
 def test_changed_settings_discard_stale_stage_state(tmp_path):
     run = tmp_path / "run"
-    cfg = {"lr": 0.001, "livr_stage_epochs": [1, 1]}
+    params = livr_config.load_params(REPO / "params.yaml")
+    cfg = TrainConfig.resolve(params, "ci", BACKBONE, TASK, "livr")
     for name in ("stage1", "stage2", "final"):
         (run / name).mkdir(parents=True)
-    (run / "config.json").write_text(json.dumps(cfg))
-    discard_stale_run(run, dict(cfg))
+    (run / "config.json").write_text(cfg.as_json())
+    discard_stale_run(run, cfg)
     assert (run / "stage1").is_dir(), "same settings: resume"
-    discard_stale_run(run, {**cfg, "lr": 0.002})
+    discard_stale_run(run, replace(cfg, lr=cfg.lr * 2))
     assert not any((run / n).exists() for n in ("stage1", "stage2", "final")), "changed settings: start over"
 
 
@@ -227,8 +229,8 @@ def test_evaluate_never_pairs_new_predictions_with_an_old_sidecar(tmp_path, tiny
     data = tmp_path / TASK
     build_synthetic_task(TASK, data, n_train=1, n_val=1, n_test=2, seed=0)
     params = livr_config.load_params(REPO / "params.yaml")
-    cfg = livr_config.eval_config(params, "ci", BACKBONE, TASK, "zero_shot", TASK)
-    cfg.update(data_dir=str(data), dtype="float32", attn_implementation="sdpa", max_new_tokens=2)
+    cfg = EvalConfig.resolve(params, "ci", BACKBONE, TASK, "zero_shot", TASK)
+    cfg = replace(cfg, data_dir=str(data), dtype="float32", attn_implementation="sdpa", max_new_tokens=2)
     out = tmp_path / "cell.jsonl"
     out.write_text("old\n")
     out.with_suffix(".json").write_text('{"n": 99}')

@@ -13,6 +13,7 @@ import io
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -38,6 +39,7 @@ BACKBONES = {"tiny-qwen2.5-vl": "lora", "tiny-llava-ov": "full"}
 TASKS = ("visual_correspondence", "counting")  # two images with 4 choices; one image, open-ended
 N_TEST = 6
 K = 4
+MECHANISM = ("livr_eval_no_latents", "livr_eval_stage1_mask")  # cells of the first backbone only
 
 
 def livr_correct(i: int) -> bool:
@@ -96,7 +98,7 @@ def write_metrics(runs: Path, backbone: str, task: str, method: str) -> Path:
 def make_livr_checkpoint(backbone: str, finetune: str, models_dir: Path, out: Path, seed: int) -> None:
     model, processor = load_backbone(backbone, models_dir, {}, torch.float32, "sdpa", "cpu")
     ids = add_latent_tokens(model, processor, K, seed=seed)
-    cfg = {"finetune": finetune, "lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.0, "lora_targets": ["q_proj", "k_proj", "v_proj"]}
+    cfg = SimpleNamespace(finetune=finetune, lora_r=4, lora_alpha=8, lora_dropout=0.0, lora_targets=["q_proj", "k_proj", "v_proj"])
     model = apply_finetune_mode(model, cfg, ids)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():  # stand-in for training: move every trainable tensor
@@ -124,14 +126,14 @@ def setup(tiny_models_dir, tmp_path_factory):
     params = livr_config.load_params(params_path)
     records = {}
     for task in TASKS:
-        d = livr_config.data_dir(params, EXP, task)
+        d = Path(livr_config.task_dir(params, EXP, task))
         build_synthetic_task(task, d, n_train=1, n_val=1, n_test=N_TEST, seed=3)
         records[task] = read_split(d, "test")
     cells, metrics = [], []
     for b, (backbone, finetune) in enumerate(BACKBONES.items()):
         for t, task in enumerate(TASKS):
             make_livr_checkpoint(backbone, finetune, tiny_models_dir, root / "runs" / EXP / backbone / task / "livr" / "final", seed=10 * b + t)
-            for method in ("zero_shot", "sft", "livr"):
+            for method in ("zero_shot", "sft", "livr") + (MECHANISM if b == 0 else ()):
                 cells.append(write_cell(root / "results", backbone, task, method, records[task]))
             if b == 0:
                 metrics += [write_metrics(root / "runs", backbone, task, m) for m in ("sft", "livr")]
@@ -184,9 +186,27 @@ def test_tables_and_charts(setup):
         assert f'id="{name}"' in tables
     assert "Delta vs SFT" in tables and "qwen2.5-vl-3b" in tables and "llava-ov-1.5-4b" in tables
     charts = [a["data-key"] for a, _ in images_of(page, "chart")]
-    assert sorted(charts) == sorted(f"table1/{b}/" for b in BACKBONES)
+    assert sorted(charts) == sorted(f"{b}/" for b in BACKBONES)  # single-task cells: one chart per backbone
     curves = [a["data-key"] for a, _ in images_of(page, "curve")]
     assert sorted(curves) == sorted(f"tiny-qwen2.5-vl/{t}" for t in TASKS)
+
+
+def test_mechanism_section_puts_the_test_time_variants_beside_chance(setup):
+    from livr.data.prompts import CHANCE
+
+    mech = section(setup["html"], "mechanism")
+    assert "above chance" in mech and "carry task-relevant visual information" in mech
+    rows = re.findall(r"<tr>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>(.*?)</tr>", mech, flags=re.S)
+    got = {(r[0], r[2], r[3]) for r in rows}
+    backbone = next(iter(BACKBONES))  # only it has the variants
+    assert got == {(backbone, t, m) for t in TASKS for m in ("LIVR (standard mask, latents)", "LIVR without latents",
+                                                            "LIVR under the Stage-1 mask", "Direct SFT")}
+    for r in rows:
+        cells = re.findall(r"<td>([^<]*)</td>", r[4])
+        accuracy, chance = float(cells[1]), float(cells[4])
+        assert chance == pytest.approx(CHANCE[r[2]], abs=0.005)
+        if r[3] == "LIVR under the Stage-1 mask":  # write_cell: only example 0 right
+            assert accuracy == pytest.approx(100 / N_TEST, abs=0.005)
 
 
 def test_attention_maps_cover_every_livr_cell_and_differ(setup):
@@ -207,7 +227,7 @@ def test_attention_grids_differ_across_examples(setup, backbone):
     params, task = setup["params"], "visual_correspondence"
     ckpt = Path(params["paths"]["runs"]) / EXP / backbone / task / "livr" / "final"
     model, processor, meta = load_trained(backbone, ckpt, setup["models"], {}, torch.float32, "eager", "cpu")
-    d = livr_config.data_dir(params, EXP, task)
+    d = Path(livr_config.task_dir(params, EXP, task))
     results = []
     for rec in setup["records"][task][:3]:
         images = load_images(rec, d)

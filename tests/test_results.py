@@ -213,8 +213,9 @@ def test_table2_uses_mixture_cells_and_their_zero_shot(built, tmp_path):
 def test_vs_paper_maps_backbones(built, tmp_path):
     write_tables(built["db"], EXP, tmp_path, {"tiny-a": "qwen2.5-vl-3b"})
     rows = read_csv(tmp_path / "table1_vs_paper.csv")
-    assert list(rows[0]) == ["backbone", "paper_backbone", "method", "task", "ours", "paper",
-                             "ours_delta_vs_sft", "paper_delta_vs_sft"]
+    assert list(rows[0]) == ["backbone", "paper_backbone", "method", "task", "n", "ours", "ours_ci_low", "ours_ci_high",
+                             "paper", "ours_delta_vs_sft", "ours_delta_ci_low", "ours_delta_ci_high",
+                             "paper_delta_vs_sft"]
     row = next(r for r in rows if (r["backbone"], r["method"], r["task"]) == ("tiny-a", "livr", "counting"))
     ours = expected_accuracy(built["cells"], EXP, "tiny-a", "counting", "livr", "counting")
     sft = expected_accuracy(built["cells"], EXP, "tiny-a", "counting", "sft", "counting")
@@ -231,6 +232,69 @@ def test_vs_paper_maps_backbones(built, tmp_path):
     assert unmapped and all(r["paper_backbone"] == "tiny-b" and r["paper"] == "" for r in unmapped)
     table2 = read_csv(tmp_path / "table2_vs_paper.csv")
     assert {r["task"] for r in table2} == set(MIXTURE_TASKS) and all(r["train_set"] == MIXTURE for r in table2)
+
+
+def correct_by_id(cells, exp, backbone, train_set, method, task):
+    for side, rows in read_cell_files(cells):
+        if (side["experiment"], side["backbone"], side["train_set"], side["method"], side["task"]) == (
+                exp, backbone, train_set, method, task):
+            return {r["id"]: r["parsed"] == r["gold"] for r in rows}
+    return None
+
+
+def test_intervals_are_wilson_and_paired_bootstrap_of_the_predictions(built, tmp_path):
+    from livr.results.stats import paired_bootstrap, wilson_interval
+
+    for exp, b, ts, m, t, n, k, lo, hi in query(
+            built["db"], "SELECT experiment, backbone, train_set, method, task, n, n_correct, ci_low, ci_high FROM metrics"):
+        assert (lo, hi) == pytest.approx(wilson_interval(k, n), abs=1e-9), (b, ts, m, t)
+        assert lo <= 100 * k / n <= hi
+    deltas = query(built["db"], "SELECT experiment, backbone, train_set, task, method, baseline, n, delta, ci_low, "
+                   "ci_high, a_only, b_only FROM paired_deltas")
+    expected_pairs = set()
+    for side, _ in read_cell_files(built["cells"]):
+        for baseline in ("sft", "livr"):
+            key = (side["experiment"], side["backbone"], side["train_set"], side["task"])
+            if side["method"] != baseline and correct_by_id(built["cells"], *key[:3], baseline, key[3]) is not None:
+                expected_pairs.add((*key, side["method"], baseline))
+    assert {d[:6] for d in deltas} == expected_pairs and expected_pairs
+    for exp, b, ts, t, m, base, n, delta, lo, hi, a_only, b_only in deltas:
+        a, z = correct_by_id(built["cells"], exp, b, ts, m, t), correct_by_id(built["cells"], exp, b, ts, base, t)
+        ids = sorted(set(a) & set(z))
+        want = paired_bootstrap([a[i] for i in ids], [z[i] for i in ids])
+        assert (n, a_only, b_only) == (len(ids), want["a_only"], want["b_only"])
+        assert (delta, lo, hi) == pytest.approx((want["delta"], want["ci_low"], want["ci_high"]))
+        assert delta == pytest.approx(100 * (sum(a[i] for i in ids) - sum(z[i] for i in ids)) / len(ids))
+        assert lo <= delta <= hi
+    # the vs-paper CSV carries them: n, Wilson bounds on every row, the bootstrap on LIVR rows
+    write_tables(built["db"], EXP, tmp_path)
+    row = next(r for r in read_csv(tmp_path / "table1_vs_paper.csv") if (r["backbone"], r["method"], r["task"]) ==
+               ("tiny-a", "livr", "counting"))
+    ((n, lo, hi),) = query(built["db"], "SELECT n, ci_low, ci_high FROM metrics WHERE experiment = ? AND backbone = "
+                           "'tiny-a' AND method = 'livr' AND task = 'counting' AND train_set = task", [EXP])
+    ((dlo, dhi),) = query(built["db"], "SELECT ci_low, ci_high FROM paired_deltas WHERE experiment = ? AND backbone = "
+                          "'tiny-a' AND method = 'livr' AND baseline = 'sft' AND task = 'counting' AND train_set = task", [EXP])
+    assert int(row["n"]) == n
+    assert (float(row["ours_ci_low"]), float(row["ours_ci_high"])) == pytest.approx((lo, hi), abs=0.005)
+    assert (float(row["ours_delta_ci_low"]), float(row["ours_delta_ci_high"])) == pytest.approx((dlo, dhi), abs=0.005)
+
+
+def test_dvc_metrics_and_val_curves_hold_the_database(built, tmp_path):
+    write_tables(built["db"], EXP, tmp_path)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    got = {k: v["accuracy"] for k, v in metrics["accuracy"].items()}
+    want = {"/".join(r[:4]): round(r[4], 2) for r in query(
+        built["db"], "SELECT backbone, train_set, method, task, accuracy FROM metrics WHERE experiment = ?", [EXP])}
+    assert got == want
+    d = metrics["delta"]["tiny-a/counting/counting/livr-sft"]
+    ((delta, n),) = query(built["db"], "SELECT delta, n FROM paired_deltas WHERE experiment = ? AND backbone = 'tiny-a' "
+                          "AND train_set = 'counting' AND method = 'livr' AND baseline = 'sft'", [EXP])
+    assert (d["delta"], d["n"]) == (round(delta, 2), n)
+    # the one training run with metrics: its validation (epoch 1 of stage "2") is the curve's one point,
+    # laid after stage "1", which ended at epoch 0.5
+    (curve,) = sorted((tmp_path / "val_curves").iterdir())
+    assert curve.name == "tiny-a__counting.csv"
+    assert curve.read_text().splitlines() == ["epoch,livr", "1.5,41"]
 
 
 def test_experiment_without_mixture_cells_gets_header_only_table2(built, tmp_path):

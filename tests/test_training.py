@@ -13,7 +13,8 @@ from livr.model.inputs import Collator, encode, latent_token_strings, load_image
 from livr.model.latents import add_latent_tokens
 from livr.model.loading import load_backbone, load_trained
 from livr.data.schema import read_split
-from livr.train import apply_finetune_mode, save_checkpoint, stages, train_cell
+from livr.settings import EvalConfig, Stage, TrainConfig, replace
+from livr.train import apply_finetune_mode, save_checkpoint, train_cell
 
 BACKBONE = "tiny-qwen2.5-vl"  # ties input and output embeddings, like Qwen2.5-VL-3B
 
@@ -27,20 +28,20 @@ def task_dir(tmp_path_factory):
 
 def cfg_for(method, task_dir, **overrides):
     params = livr_config.load_params("params.yaml")
-    cfg = livr_config.train_config(params, "ci", BACKBONE, "relative_reflectance", method)
-    cfg.update({"data_dirs": [str(task_dir)], "finetune": "lora", "lr": 5e-2, "batch_size": 4, "grad_accum": 1,
-                "sft_epochs": 1, "livr_stage_epochs": [1, 1], "num_latents": 4, **overrides})
-    return cfg
+    cfg = TrainConfig.resolve(params, "ci", BACKBONE, "relative_reflectance", method)
+    return replace(cfg, **{"data_dirs": [str(task_dir)], "finetune": "lora", "lr": 5e-2, "batch_size": 4, "grad_accum": 1,
+                           "sft_epochs": 1, "livr_stage_epochs": [1, 1], "num_latents": 4, **overrides})
 
 
 def params_of(model):
     return {n: p.detach().clone() for n, p in model.named_parameters()}
 
 
-def test_stage_plans():
-    assert stages({"train": "sft", "sft_epochs": 10}) == [("sft", 10, None)]
-    assert stages({"train": "livr", "livr_stage_epochs": [4, 6], "mask": "default"}) == [("stage1", 4, "default"), ("stage2", 6, None)]
-    assert stages({"train": "livr", "livr_stage_epochs": [0, 10], "mask": "default"}) == [("stage2", 10, None)]
+def test_stage_plans(task_dir):
+    assert cfg_for("sft", task_dir, sft_epochs=10).stages() == [Stage("sft", 10, None, last=True)]
+    assert cfg_for("livr", task_dir, livr_stage_epochs=[4, 6]).stages() == [
+        Stage("stage1", 4, "default"), Stage("stage2", 6, None, last=True)]
+    assert cfg_for("livr", task_dir, livr_stage_epochs=[0, 10]).stages() == [Stage("stage2", 10, None, last=True)]
 
 
 def test_livr_lora_trains_lora_and_latent_rows_only(task_dir, tiny_models_dir, tmp_path):
@@ -51,7 +52,7 @@ def test_livr_lora_trains_lora_and_latent_rows_only(task_dir, tiny_models_dir, t
     base, _ = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     vocab = base.get_input_embeddings().weight.shape[0]
     init, init_proc = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
-    init_rows = init.get_input_embeddings().weight[add_latent_tokens(init, init_proc, 4, cfg["seed"])].detach()
+    init_rows = init.get_input_embeddings().weight[add_latent_tokens(init, init_proc, 4, cfg.seed)].detach()
     trained, processor, meta = load_trained(BACKBONE, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     b, t = params_of(base), params_of(trained)
     emb = "model.language_model.embed_tokens.weight"
@@ -120,8 +121,8 @@ def test_greedy_decode_matches_hf_generate(task_dir, tiny_models_dir):
 
 def test_evaluate_writes_cell_files(task_dir, tiny_models_dir, tmp_path):
     params = livr_config.load_params("params.yaml")
-    cfg = livr_config.eval_config(params, "ci", BACKBONE, "relative_reflectance", "zero_shot", "relative_reflectance")
-    cfg.update(data_dir=str(task_dir), dtype="float32", attn_implementation="sdpa")
+    cfg = EvalConfig.resolve(params, "ci", BACKBONE, "relative_reflectance", "zero_shot", "relative_reflectance")
+    cfg = replace(cfg, data_dir=str(task_dir), dtype="float32", attn_implementation="sdpa")
     summary = evaluate_cell(cfg, None, tmp_path / "cell.jsonl", tiny_models_dir)
     rows = [json.loads(line) for line in (tmp_path / "cell.jsonl").read_text().splitlines()]
     assert len(rows) == summary["n"] == 8

@@ -6,6 +6,7 @@ real thing."""
 from __future__ import annotations
 
 import copy
+import importlib
 import importlib.util
 import re
 import sys
@@ -95,8 +96,9 @@ def test_snakemake_rejects_config_overrides_the_jobs_would_not_see(repo):
 # ---- the jobs of every experiment -------------------------------------------------------
 
 def expected_jobs(params, exp):
-    cells = {livr_jobs.cell_file(params, exp, c.backbone, c.train_set, c.method, c.task) for c in lc.cells(params, exp)}
-    runs = {livr_jobs.checkpoint_dir(params, exp, b, ts, m)
+    L = livr_jobs.layout(params)
+    cells = {L.cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in lc.cells(params, exp)}
+    runs = {L.checkpoint_dir(exp, b, ts, m)
             for b in params["experiments"][exp]["backbones"]
             for ts in lc.train_sets(params, exp) for m in lc.trained_methods(params, exp)}
     return cells, runs
@@ -115,7 +117,7 @@ def test_snakemake_dry_run_lists_every_cell(repo, exp):
     assert {o[0] for r, o in jobs if r == data_rule} == {livr_jobs.task_dir(PARAMS, exp, t) for t in lc.tasks_of(PARAMS, exp)}
     if suite == "paper":
         assert {o[0] for r, o in jobs if r == "download"} == {
-            livr_jobs.raw_manifest(PARAMS, s) for s in livr_jobs.sources(PARAMS, exp)}
+            livr_jobs.layout(PARAMS).raw_manifest(s) for s in livr_jobs.sources(PARAMS, exp)}
     # every path of an experiment's cells carries its name
     assert all(f"/{exp}/" in o[0] for r, o in jobs if r in ("train", "evaluate", "collect", "tables"))
 
@@ -136,15 +138,12 @@ def test_gpu_resource_only_for_real_backbones(repo):
     assert blocks and not any("gpu=1" in body for _, body in blocks)
 
 
-def test_task_sources_fallback_matches_builders():
-    """The fallback mapping is only used while a builder module is missing; it must agree with
-    every builder that exists."""
-    for task, fallback in livr_jobs.FALLBACK_TASK_SOURCES.items():
-        found = livr_jobs.builder_sources(task)
-        if found is not None:
-            assert found == fallback, f"livr.data.tasks.{task}.SOURCES = {found}, fallback says {fallback}"
+def test_task_sources_are_the_builders_and_name_real_sources():
     from livr.data.sources import SOURCES
-    for task in livr_jobs.FALLBACK_TASK_SOURCES:
+    from livr.data.tasks import BUILDERS
+
+    for task, module in BUILDERS.items():
+        assert livr_jobs.task_sources(task) == list(importlib.import_module(module).SOURCES)
         assert set(livr_jobs.task_sources(task)) <= set(SOURCES), task
 
 
@@ -237,3 +236,14 @@ def test_dvc_repro_then_up_to_date(tmp_path):
     changed = set(yaml.safe_load(status.stdout))
     assert {s.split("@")[0] for s in changed} == {"train", "evaluate"}
     assert all("__sft" in s for s in changed), changed
+    (repo / "params.yaml").write_text(params)
+    # metrics and plots, as DVC users read them
+    shown = run([tool("dvc"), "metrics", "show", "--json"], repo, path_first=stub)
+    assert '"accuracy"' in shown.stdout and "b/t/sft/t" in shown.stdout
+    plots = run([tool("dvc"), "plots", "show", "--json"], repo, path_first=stub)
+    assert "results/ci/val_curves" in plots.stdout and '"livr"' in plots.stdout
+    # the stages depend on the code they run: an edit of the evaluation code reruns every evaluation
+    # (and what follows from them), and no training
+    (repo / "livr" / "evaluate.py").write_text((repo / "livr" / "evaluate.py").read_text() + "\n# edited\n")
+    changed = set(yaml.safe_load(run([tool("dvc"), "status", "--json"], repo, path_first=stub).stdout))
+    assert {s.split("@")[0] for s in changed} == {"evaluate"}, changed

@@ -48,6 +48,9 @@ CHOICE_TEXTS: dict[str, list[str]] = {
     "visual_similarity": ["the second image", "the third image"],
 }
 
+# Accuracy (percent) of guessing uniformly: 1/k for a k-way choice; counting's answers are 2..10.
+CHANCE: dict[str, float] = {**{t: 100.0 / len(c) for t, c in CHOICE_TEXTS.items()}, "counting": 100.0 / 9}
+
 _BODY = {
     "jigsaw": (
         "Given the first image with the lower right corner missing, can you tell which one of the "

@@ -17,8 +17,11 @@ from typing import Iterable, Iterator
 import duckdb
 import pyarrow as pa
 
+from livr.data.prompts import CHANCE
 from livr.data.schema import TASKS
 from livr.io import atomic_path
+from livr.layout import benchmark_job, run_of_metrics
+from livr.results.stats import BASELINES, paired_bootstrap
 
 PAPER_CSV = Path(str(resources.files("livr.results") / "paper_results.csv"))
 SCHEMA_SQL = resources.files("livr.results").joinpath("schema.sql").read_text()
@@ -124,15 +127,13 @@ def read_benchmark(path: str | Path) -> list[dict]:
     missing = [c for c in BENCHMARK_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; a Snakemake benchmark has {list(BENCHMARK_COLUMNS)}")
-    job = _after(path, "benchmarks")
-    names = ("experiment", "step", "backbone", "train_set", "method", "task")
-    ident = dict(zip(names, [*job.parts[:-1], job.stem] + [None] * len(names))) if job else dict.fromkeys(names)
+    job, ident = benchmark_job(path)
     out = []
     for i, row in enumerate(rows):
         where = f"{path} row {i + 2}"  # +1 for the header, +1 to count from 1
         out.append({
             "path": str(path),
-            "job": str(job.with_suffix("")) if job else path.stem,
+            "job": job,
             **ident,
             "repeat": i,
             "hms": row["h:m:s"],
@@ -145,9 +146,7 @@ def read_benchmark(path: str | Path) -> list[dict]:
 def read_train_metrics(path: str | Path) -> list[dict]:
     """Lines of one training metrics.jsonl: common keys typed, the whole line kept as JSON."""
     path = Path(path)
-    run = _after(path, "runs")
-    names = ("experiment", "backbone", "train_set", "method")
-    ident = dict(zip(names, [*(run.parts[:-1] if run else ()), *[None] * len(names)]))
+    ident = run_of_metrics(path)
     out = []
     for lineno, row in _json_lines(path):
         where = f"{path}:{lineno}"
@@ -184,15 +183,6 @@ def read_paper(path: str | Path = PAPER_CSV) -> list[dict]:
         }
         for i, r in enumerate(rows)
     ]
-
-
-def _after(path: Path, folder: str) -> Path | None:
-    """The part of `path` below its last `folder` component, or None without one."""
-    parts = path.parts
-    if folder not in parts[:-1]:
-        return None
-    i = len(parts) - 1 - parts[::-1].index(folder)
-    return Path(*parts[i + 1:])
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, object]]:
@@ -240,9 +230,11 @@ def build_database(
     tables = {
         "runs": runs,
         "predictions": predictions,
+        "paired_deltas": paired_deltas(predictions),
         "benchmarks": [row for p in benchmarks for row in read_benchmark(p)],
         "train_metrics": [row for p in train_metrics for row in read_train_metrics(p)],
         "paper": read_paper(paper),
+        "tasks": [{"task": t, "chance": CHANCE[t]} for t in TASKS],
     }
     with _fresh_database(out) as con:
         con.execute(SCHEMA_SQL)
@@ -252,6 +244,28 @@ def build_database(
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")  # name: ours, not user text
                 con.unregister("incoming")
     return {name: len(rows) for name, rows in tables.items()}
+
+
+def paired_deltas(predictions: list[dict]) -> list[dict]:
+    """Every method against each baseline (livr/results/stats.py BASELINES) evaluated in the same
+    cell (experiment, backbone, train set, task), on the examples both were evaluated on."""
+    by_cell: dict[tuple, dict[str, dict[str, bool]]] = {}
+    for p in predictions:
+        key = (p["experiment"], p["backbone"], p["train_set"], p["task"])
+        by_cell.setdefault(key, {}).setdefault(p["method"], {})[p["id"]] = p["correct"]
+    rows = []
+    for key, methods in sorted(by_cell.items()):
+        for baseline in BASELINES:
+            if baseline not in methods:
+                continue
+            for method, correct in sorted(methods.items()):
+                ids = sorted(set(correct) & set(methods[baseline]))
+                if method == baseline or not ids:
+                    continue
+                stats = paired_bootstrap([correct[i] for i in ids], [methods[baseline][i] for i in ids])
+                rows.append({**dict(zip(("experiment", "backbone", "train_set", "task"), key)),
+                             "method": method, "baseline": baseline, **stats})
+    return rows
 
 
 @contextlib.contextmanager

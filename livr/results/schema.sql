@@ -35,15 +35,46 @@ CREATE TABLE predictions (
 );
 
 -- Accuracy recomputed from the predictions themselves: the tables read this, not the sidecars.
+-- ci_low/ci_high: the 95% Wilson score interval of the accuracy (percent; livr/results/stats.py).
 CREATE VIEW metrics AS
+WITH counts AS (
+    SELECT
+        experiment, backbone, train_set, method, task,
+        count(*) AS n,
+        count(*) FILTER (WHERE correct) AS n_correct,
+        count(*) FILTER (WHERE parsed IS NULL) AS n_unparsed
+    FROM predictions
+    GROUP BY experiment, backbone, train_set, method, task
+),
+w AS (
+    SELECT *, n_correct / n AS p, 1.959963984540054 AS z FROM counts
+)
 SELECT
-    experiment, backbone, train_set, method, task,
-    count(*) AS n,
-    count(*) FILTER (WHERE correct) AS n_correct,
-    count(*) FILTER (WHERE parsed IS NULL) AS n_unparsed,
-    100.0 * count(*) FILTER (WHERE correct) / count(*) AS accuracy
-FROM predictions
-GROUP BY experiment, backbone, train_set, method, task;
+    experiment, backbone, train_set, method, task, n, n_correct, n_unparsed,
+    100.0 * p AS accuracy,
+    100.0 * ((p + z * z / (2 * n)) - z * sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n) AS ci_low,
+    100.0 * ((p + z * z / (2 * n)) + z * sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n) AS ci_high
+FROM w;
+
+-- Method A minus baseline B (sft or livr) on the same test examples of one cell, with a paired
+-- bootstrap 95% interval (livr/results/stats.py: percentile, examples resampled with replacement).
+CREATE TABLE paired_deltas (
+    experiment VARCHAR NOT NULL,
+    backbone VARCHAR NOT NULL,
+    train_set VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,           -- A
+    baseline VARCHAR NOT NULL,         -- B
+    n INTEGER NOT NULL,                -- examples both were evaluated on
+    delta DOUBLE NOT NULL,             -- accuracy points, A - B
+    ci_low DOUBLE NOT NULL,
+    ci_high DOUBLE NOT NULL,
+    a_only INTEGER NOT NULL,           -- examples A gets right and B wrong
+    b_only INTEGER NOT NULL,
+    samples INTEGER NOT NULL,          -- bootstrap resamples
+    seed INTEGER NOT NULL,
+    PRIMARY KEY (experiment, backbone, train_set, task, method, baseline)
+);
 
 -- One row per measurement in a Snakemake benchmark TSV; the job is read from its path
 -- (benchmarks/<experiment>/<step>/<backbone>/<train_set>/<method>[/<task>].tsv).
@@ -84,6 +115,12 @@ CREATE TABLE train_metrics (
     stage VARCHAR,
     loss DOUBLE,
     raw JSON NOT NULL                  -- the whole line: query other keys with raw->>'key'
+);
+
+-- Accuracy of uniform guessing per task (livr/data/prompts.py CHANCE): 1/k for k choices.
+CREATE TABLE tasks (
+    task VARCHAR PRIMARY KEY,
+    chance DOUBLE NOT NULL             -- percent
 );
 
 -- The paper's numbers (livr/results/paper_results.csv).

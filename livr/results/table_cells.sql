@@ -2,9 +2,11 @@
 --   $mixture = false: Table 1, cells trained on the task they are evaluated on (train_set = task);
 --                     train_set is '' in the output.
 --   $mixture = true:  Table 2, cells trained on a mixture (train_set <> task), one group per mixture.
--- Output (backbone, train_set, method, task, accuracy), method in zero_shot | sft | livr |
--- delta_vs_sft (LIVR - SFT) and task = a task or 'Mean'. Accuracy (percent, unrounded) is the
--- metrics view's, i.e. recomputed from the predictions.
+-- Output (backbone, train_set, method, task, accuracy, n, ci_low, ci_high), method in zero_shot |
+-- sft | livr | delta_vs_sft (LIVR - SFT) and task = a task or 'Mean'. Accuracy (percent,
+-- unrounded) is the metrics view's, i.e. recomputed from the predictions, with its 95% Wilson
+-- interval; a delta's interval is the paired bootstrap of table paired_deltas. Means carry no n
+-- and no interval.
 WITH m AS (
     SELECT * FROM metrics WHERE experiment = $experiment
 ),
@@ -14,7 +16,7 @@ slots AS (  -- every (backbone, group, task) the table has a column value for
     WHERE (train_set <> task) = $mixture
 ),
 zero_shot AS (  -- the untrained model: prefer the cell under the same train set, then under its own task
-    SELECT s.backbone, s.train_set, 'zero_shot' AS method, s.task, z.accuracy
+    SELECT s.backbone, s.train_set, 'zero_shot' AS method, s.task, z.accuracy, z.n, z.ci_low, z.ci_high
     FROM slots s
     JOIN m z ON z.method = 'zero_shot' AND z.backbone = s.backbone AND z.task = s.task
     QUALIFY row_number() OVER (
@@ -23,7 +25,8 @@ zero_shot AS (  -- the untrained model: prefer the cell under the same train set
     ) = 1
 ),
 trained AS (
-    SELECT backbone, CASE WHEN $mixture THEN train_set ELSE '' END AS train_set, method, task, accuracy
+    SELECT backbone, CASE WHEN $mixture THEN train_set ELSE '' END AS train_set, method, task,
+           accuracy, n, ci_low, ci_high
     FROM m
     WHERE method IN ('sft', 'livr') AND (train_set <> task) = $mixture
 ),
@@ -31,10 +34,11 @@ acc AS (
     SELECT * FROM zero_shot UNION ALL BY NAME SELECT * FROM trained
 ),
 delta AS (
-    SELECT l.backbone, l.train_set, 'delta_vs_sft' AS method, l.task, l.accuracy - s.accuracy AS accuracy
-    FROM acc l
-    JOIN acc s ON s.backbone = l.backbone AND s.train_set = l.train_set AND s.task = l.task
-    WHERE l.method = 'livr' AND s.method = 'sft'
+    SELECT d.backbone, CASE WHEN $mixture THEN d.train_set ELSE '' END AS train_set, 'delta_vs_sft' AS method,
+           d.task, d.delta AS accuracy, d.n, d.ci_low, d.ci_high
+    FROM paired_deltas d
+    WHERE d.experiment = $experiment AND d.method = 'livr' AND d.baseline = 'sft'
+      AND (d.train_set <> d.task) = $mixture
 ),
 per_task AS (
     SELECT * FROM acc UNION ALL BY NAME SELECT * FROM delta
@@ -45,6 +49,6 @@ means AS (  -- over the table's task columns; NULL when the row lacks any of the
     FROM per_task
     GROUP BY backbone, train_set, method
 )
-SELECT backbone, train_set, method, task, accuracy FROM per_task
-UNION ALL
+SELECT backbone, train_set, method, task, accuracy, n, ci_low, ci_high FROM per_task
+UNION ALL BY NAME
 SELECT backbone, train_set, method, task, accuracy FROM means

@@ -1,4 +1,5 @@
-"""`livr tables`: the paper's Table 1 and Table 2 as CSV, from the results database.
+"""`livr tables`: the paper's Table 1 and Table 2 as CSV, from the results database, and the
+experiment's DVC metrics (metrics.json) and plots (val_curves/).
 
 Table 1 holds cells trained on the task they are evaluated on, Table 2 cells trained on a mixture
 (one row group per backbone and mixture). Rows per backbone: Zero-shot, Direct SFT, LIVR and
@@ -13,25 +14,34 @@ livr/results/paper_ablations.csv other than `livr`), it also gets ablations.csv 
 backbone, ablation method and task, `livr` and `sft` included as references) and
 ablations_vs_paper.csv (ablations.sql: each paper ablation row beside ours, with both deltas
 against default LIVR).
+
+Uncertainty: the *_vs_paper.csv rows carry n and the 95% Wilson interval of each accuracy, and
+the LIVR rows the paired bootstrap interval of LIVR - SFT (livr/results/stats.py). metrics.json
+holds every cell's accuracy (n, interval) and every paired difference against SFT and LIVR, for
+`dvc metrics show/diff`; val_curves/<backbone>__<train_set>.csv the validation accuracy of each
+trained method against epochs, for `dvc plots show`.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from livr.data.schema import TASKS
-from livr.io import write_text
+from livr.io import atomic_dir, write_text
+from livr.layout import METRICS, VAL_CURVES
 from livr.results.db import connect_read_only
 
 _SQL = resources.files("livr.results")
 TABLE_CELLS_SQL = _SQL.joinpath("table_cells.sql").read_text()
 VS_PAPER_SQL = _SQL.joinpath("vs_paper.sql").read_text()
 ABLATIONS_SQL = _SQL.joinpath("ablations.sql").read_text()
+TRAINING_CURVES_SQL = _SQL.joinpath("training_curves.sql").read_text()
 PAPER_ABLATIONS_CSV = str(_SQL.joinpath("paper_ablations.csv"))
 ROW_LABELS = {"zero_shot": "Zero-shot", "sft": "Direct SFT", "livr": "LIVR", "delta_vs_sft": "Delta vs SFT"}
 TABLES = {"table1": False, "table2": True}  # name -> cells trained on a mixture?
@@ -85,6 +95,8 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
                 write_text(path, frame.to_csv(index=False, float_format="%.2f"))
                 written.append(path)
         written += _write_ablations(con, experiment, out_dir)
+        written.append(write_metrics(con, experiment, out_dir / METRICS))
+        written.append(write_val_curves(con, experiment, out_dir / VAL_CURVES))
         return written
     finally:
         con.close()
@@ -114,6 +126,36 @@ def _write_ablations(con, experiment: str, out_dir: Path) -> list[Path]:
         write_text(path, frame.to_csv(index=False, float_format="%.2f"))
         written.append(path)
     return written
+
+
+def write_metrics(con, experiment: str, path: Path) -> Path:
+    """metrics.json: {"accuracy": {"<backbone>/<train_set>/<method>/<task>": {accuracy, n, ci_low, ci_high}},
+    "delta": {"<backbone>/<train_set>/<task>/<method>-<baseline>": {delta, n, ci_low, ci_high}}}."""
+    cells = con.execute(
+        "SELECT backbone, train_set, method, task, accuracy, n, ci_low, ci_high FROM metrics WHERE experiment = ? "
+        "ORDER BY ALL", [experiment]).fetchall()
+    deltas = con.execute(
+        "SELECT backbone, train_set, task, method, baseline, delta, n, ci_low, ci_high FROM paired_deltas "
+        "WHERE experiment = ? ORDER BY ALL", [experiment]).fetchall()
+    metrics = {
+        "accuracy": {"/".join(c[:4]): {"accuracy": round(c[4], 2), "n": c[5], "ci_low": round(c[6], 2),
+                                        "ci_high": round(c[7], 2)} for c in cells},
+        "delta": {"/".join([*d[:3], f"{d[3]}-{d[4]}"]): {"delta": round(d[5], 2), "n": d[6], "ci_low": round(d[7], 2),
+                                                          "ci_high": round(d[8], 2)} for d in deltas},
+    }
+    write_text(path, json.dumps(metrics, indent=1) + "\n")
+    return path
+
+
+def write_val_curves(con, experiment: str, out_dir: Path) -> Path:
+    """One CSV per (backbone, train set): epoch, then one column of validation accuracy per trained
+    method (LIVR's stage 2 continues stage 1's epochs). Empty directory when nothing was trained."""
+    long = con.execute(TRAINING_CURVES_SQL, {"experiment": experiment}).fetchdf().dropna(subset=["val_accuracy"])
+    with atomic_dir(out_dir) as tmp:
+        for (backbone, train_set), group in long.groupby(["backbone", "train_set"], sort=True):
+            wide = group.pivot_table(index="epoch", columns="method", values="val_accuracy", aggfunc="last")
+            wide.reset_index().to_csv(tmp / f"{backbone}__{train_set}.csv", index=False, float_format="%.4g")
+    return out_dir
 
 
 def _check_names(con, experiment: str, paper_backbones: dict[str, str]) -> None:

@@ -1,26 +1,27 @@
-# Shared by every rules file: the selected experiment, its cells (from livr.config via
-# workflow/scripts/livr_jobs.py, which the DVC stage generator uses too), wildcard constraints
-# built from the names params.yaml and the backbone registry allow, and input functions.
+# Shared by every rules file: the selected experiment, its jobs (workflow/scripts/livr_jobs.py, which
+# the DVC stage generator uses too), the path layout (livr/layout.py), wildcard constraints built
+# from the names params.yaml and the backbone registry allow, and the input functions.
 import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 import livr_jobs as jobs  # noqa: E402
+from livr import config as livr_config  # noqa: E402
 from livr.data.schema import TASKS  # noqa: E402
 from livr.data.sources import SOURCES as ALL_SOURCES  # noqa: E402
+from livr.layout import RESERVED_RESULT_DIRS  # noqa: E402
 from livr.model.backbones import REGISTRY  # noqa: E402
 
 EXP = config["experiment"]
-DATA = config["paths"]["data"]
-MODELS = config["paths"]["models"]
-RUNS = config["paths"]["runs"]
-RESULTS = config["paths"]["results"]
+L = jobs.layout(config)  # every path of the workflow: L.run_dir("{exp}", ...) is a rule's pattern
 
-_reserved = jobs.RESERVED_RESULT_DIRS & set(config["experiments"])
+_reserved = RESERVED_RESULT_DIRS & set(config["experiments"])
 if _reserved:
-    sys.exit(f"error: {PARAMS_FILE}: experiments: {', '.join(sorted(_reserved))} is reserved "
-             f"(a directory under {RESULTS}/); pick another experiment name")
+    sys.exit(
+        f"error: {PARAMS_FILE}: experiments: {', '.join(sorted(_reserved))} is reserved "
+        f"(a directory under {L.results}/); pick another experiment name"
+    )
 
 
 def _one_of(names):
@@ -38,6 +39,10 @@ wildcard_constraints:
     suite="synthetic|paper",
 
 
+def tiny_backbone_names():
+    return _one_of([b for b, spec in REGISTRY.items() if spec.tiny])
+
+
 def threads_of(wildcards):
     return jobs.job_threads(config, wildcards.exp)
 
@@ -52,27 +57,75 @@ def train_inputs(wildcards):
 
 
 def eval_inputs(wildcards):
-    return jobs.eval_inputs(config, wildcards.exp, wildcards.backbone, wildcards.train_set,
-                            wildcards.method, wildcards.task)
+    return jobs.eval_inputs(
+        config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.task
+    )
+
+
+def train_settings(wildcards):
+    return jobs.train_settings(config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
+
+
+def eval_settings(wildcards):
+    return jobs.eval_settings(
+        config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.task
+    )
+
+
+def run_dir_of(wildcards):
+    return L.run_dir(wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
+
+
+def synth_settings(wildcards):
+    return livr_config.synthetic_config(config, wildcards.exp)
+
+
+def source_settings(wildcards):
+    return jobs.settings_json((config.get("sources") or {}).get(wildcards.source, {}))
+
+
+def task_raw_manifests(wildcards):
+    return [L.raw_manifest(s) for s in jobs.task_sources(wildcards.task)]
+
+
+def build_settings(wildcards):
+    return jobs.settings_json(jobs.paper_data_settings(config, wildcards.task))
 
 
 def cell_files(exp):
-    return [jobs.cell_file(config, exp, c.backbone, c.train_set, c.method, c.task)
-            for c in jobs.eval_jobs(config, exp)]
+    return [L.cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in jobs.eval_jobs(config, exp)]
 
 
 def train_benchmarks(exp):
-    return [f"benchmarks/{exp}/train/{b}/{ts}/{m}.tsv" for b, ts, m in jobs.train_jobs(config, exp)]
+    return [L.benchmark(exp, "train", b, ts, m) for b, ts, m in jobs.train_jobs(config, exp)]
 
 
 def eval_benchmarks(exp):
-    return [f"benchmarks/{exp}/evaluate/{c.backbone}/{c.train_set}/{c.method}/{c.task}.tsv"
-            for c in jobs.eval_jobs(config, exp)]
+    return [
+        L.benchmark(exp, "evaluate", c.backbone, c.train_set, c.method, c.task) for c in jobs.eval_jobs(config, exp)
+    ]
 
 
 def train_metrics_files(exp):
-    return [jobs.train_metrics(config, exp, b, ts, m) for b, ts, m in jobs.train_jobs(config, exp)]
+    return [L.train_metrics(exp, b, ts, m) for b, ts, m in jobs.train_jobs(config, exp)]
 
 
 def checkpoints_of(exp):
-    return [jobs.checkpoint_dir(config, exp, b, ts, m) for b, ts, m in jobs.train_jobs(config, exp)]
+    return [L.checkpoint_dir(exp, b, ts, m) for b, ts, m in jobs.train_jobs(config, exp)]
+
+
+def livr_checkpoints(exp):
+    """The trained LIVR checkpoints the report draws latent attention maps from."""
+    return [L.checkpoint_dir(exp, b, ts, m) for b, ts, m in jobs.train_jobs(config, exp) if m == "livr"]
+
+
+def report_data(exp):
+    return [jobs.task_dir(config, exp, t) for t in livr_config.tasks_of(config, exp)]
+
+
+def report_models(exp):
+    return [L.model_dir(b) for b in jobs.tiny_backbones(config, exp)]
+
+
+def report_gpus(exp):
+    return int(any(not jobs.is_tiny(b) for b in jobs.backbones(config, exp)))

@@ -2,20 +2,22 @@
 # These outputs do not depend on the experiment's training settings, so they live outside the
 # experiment-named directories and are shared (logs/benchmarks under `shared/`).
 
+
 # Downloads need the internet, which cluster compute nodes often lack: they run where snakemake runs.
-localrules: download
+localrules:
+    download,
 
 
 rule build_tiny:
     """A tiny random-weight backbone of a real architecture, built offline from its config."""
     output:
-        directory(f"{MODELS}/{{backbone}}"),
+        directory(L.model_dir("{backbone}")),
     wildcard_constraints:
-        backbone=_one_of([b for b, spec in REGISTRY.items() if spec.tiny]),
+        backbone=tiny_backbone_names(),
     log:
-        "logs/shared/build_tiny/{backbone}.log",
+        L.log("shared", "build_tiny", "{backbone}"),
     benchmark:
-        "benchmarks/shared/build_tiny/{backbone}.tsv"
+        L.benchmark("shared", "build_tiny", "{backbone}")
     threads: 1
     shell:
         "livr build-tiny --backbone {wildcards.backbone} --out {output} > {log} 2>&1"
@@ -25,14 +27,13 @@ rule synth:
     """An offline procedurally generated task (its size and seed: params.yaml `synthetic:`, as
     overridden by the selected experiment)."""
     output:
-        directory(f"{DATA}/built/synthetic/{{exp}}/{{task}}"),
+        directory(L.task_dir("synthetic", "{exp}", "{task}")),
     params:
-        settings=lambda wildcards: jobs.settings_json(jobs.lc.synthetic_config(config, wildcards.exp)),
-        cfg=lambda wildcards: jobs.lc.synthetic_config(config, wildcards.exp),
+        cfg=synth_settings,
     log:
-        "logs/{exp}/synth/{task}.log",
+        L.log("{exp}", "synth", "{task}"),
     benchmark:
-        "benchmarks/{exp}/synth/{task}.tsv"
+        L.benchmark("{exp}", "synth", "{task}")
     threads: 1
     shell:
         "livr data synth --task {wildcards.task} --out {output}"
@@ -44,34 +45,36 @@ rule download:
     """One public source into data/raw/<source>/ (resumable; manifest.json is written last, so
     only the manifest is declared: a killed download keeps its partial files and resumes)."""
     output:
-        f"{DATA}/raw/{{source}}/manifest.json",
+        L.raw_manifest("{source}"),
     params:
-        settings=lambda wildcards: jobs.settings_json((config.get("sources") or {}).get(wildcards.source, {})),
+        settings=source_settings,
         params_file=PARAMS_FILE,
+        raw_dir=L.raw_root(),
     log:
-        "logs/shared/download/{source}.log",
+        L.log("shared", "download", "{source}"),
     benchmark:
-        "benchmarks/shared/download/{source}.tsv"
+        L.benchmark("shared", "download", "{source}")
     threads: 1
     shell:
-        "livr data download --source {wildcards.source} --raw-dir {DATA}/raw"
+        "livr data download --source {wildcards.source} --raw-dir {params.raw_dir}"
         " --params {params.params_file} > {log} 2>&1"
 
 
 rule build_task:
     """A paper task (Appendix A) from its public sources (the builder module's SOURCES)."""
     input:
-        lambda wildcards: [jobs.raw_manifest(config, s) for s in jobs.task_sources(wildcards.task)],
+        task_raw_manifests,
     output:
-        directory(f"{DATA}/built/paper/{{task}}"),
+        directory(L.task_dir("paper", "{exp}", "{task}")),
     params:
-        settings=lambda wildcards: jobs.settings_json(jobs.paper_data_settings(config, wildcards.task)),
+        settings=build_settings,
         params_file=PARAMS_FILE,
+        raw_root=L.raw_root(),
     log:
-        "logs/shared/build_task/{task}.log",
+        L.log("shared", "build_task", "{task}"),
     benchmark:
-        "benchmarks/shared/build_task/{task}.tsv"
+        L.benchmark("shared", "build_task", "{task}")
     threads: 1
     shell:
-        "livr data build --task {wildcards.task} --raw-root {DATA}/raw --out {output}"
+        "livr data build --task {wildcards.task} --raw-root {params.raw_root} --out {output}"
         " --params {params.params_file} > {log} 2>&1"

@@ -1,22 +1,21 @@
 # Evaluation: one job per cell (experiment, backbone, train set, method, test task). Methods
 # that do not train evaluate the base model, or another method's checkpoint (`checkpoint_of`).
-# `params.settings` is the resolved eval config (livr.config.eval_config): the params rerun trigger.
+# `params.settings` is the resolved eval config (livr.settings.EvalConfig): the params rerun trigger.
 
 
 rule evaluate:
     input:
         eval_inputs,
     output:
-        predictions=f"{RESULTS}/cells/{{exp}}/{{backbone}}/{{train_set}}/{{method}}/{{task}}.jsonl",
-        summary=f"{RESULTS}/cells/{{exp}}/{{backbone}}/{{train_set}}/{{method}}/{{task}}.json",
+        predictions=L.cell_file("{exp}", "{backbone}", "{train_set}", "{method}", "{task}"),
+        summary=L.cell_summary("{exp}", "{backbone}", "{train_set}", "{method}", "{task}"),
     params:
-        settings=lambda wildcards: jobs.eval_settings(
-            config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.task),
+        settings=eval_settings,
         params_file=PARAMS_FILE,
     log:
-        "logs/{exp}/evaluate/{backbone}/{train_set}/{method}/{task}.log",
+        L.log("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}"),
     benchmark:
-        "benchmarks/{exp}/evaluate/{backbone}/{train_set}/{method}/{task}.tsv"
+        L.benchmark("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}")
     threads: threads_of
     resources:
         gpu=gpus_of,

@@ -2,7 +2,12 @@
 # writer: never from parallel jobs), SQL writes the tables, and the selected experiment's tables
 # are published as results/table1.csv etc. (the main target, for every experiment).
 
-localrules: collect, tables, publish, publish_report
+
+localrules:
+    collect,
+    tables,
+    publish,
+    publish_report,
 
 
 rule collect:
@@ -11,13 +16,13 @@ rule collect:
         benchmarks=lambda wildcards: train_benchmarks(wildcards.exp) + eval_benchmarks(wildcards.exp),
         checkpoints=lambda wildcards: checkpoints_of(wildcards.exp),
     output:
-        f"{RESULTS}/{{exp}}/livr.duckdb",
+        L.database("{exp}"),
     params:
         train_metrics=lambda wildcards: train_metrics_files(wildcards.exp),
     log:
-        "logs/{exp}/collect.log",
+        L.log("{exp}", "collect", "collect"),
     benchmark:
-        "benchmarks/{exp}/collect/collect.tsv"
+        L.benchmark("{exp}", "collect", "collect")
     threads: 1
     shell:
         "livr collect --cells {input.cells} --benchmarks {input.benchmarks}"
@@ -25,17 +30,21 @@ rule collect:
 
 
 rule tables:
+    """The paper's tables as CSV, and the experiment's DVC metrics (metrics.json) and plots
+    (val_curves.csv) from the same database."""
     input:
-        f"{RESULTS}/{{exp}}/livr.duckdb",
+        L.database("{exp}"),
     output:
-        [f"{RESULTS}/{{exp}}/{name}" for name in jobs.TABLES],
+        [L.result_file("{exp}", name) for name in jobs.TABLES],
+        metrics=L.result_file("{exp}", jobs.METRICS),
+        curves=directory(L.result_file("{exp}", jobs.VAL_CURVES)),
     params:
-        out_dir=lambda wildcards, output: str(Path(output[0]).parent),
+        out_dir=lambda wildcards: L.experiment_dir(wildcards.exp),
         paper_backbones=lambda wildcards: jobs.paper_backbone_args(config, wildcards.exp),
     log:
-        "logs/{exp}/tables.log",
+        L.log("{exp}", "tables", "tables"),
     benchmark:
-        "benchmarks/{exp}/tables/tables.tsv"
+        L.benchmark("{exp}", "tables", "tables")
     threads: 1
     shell:
         "livr tables --db {input} --experiment {wildcards.exp} --out-dir {params.out_dir}"
@@ -45,47 +54,43 @@ rule tables:
 rule publish:
     """The selected experiment's database and tables at the top of results/ (copies)."""
     input:
-        db=f"{RESULTS}/{EXP}/livr.duckdb",
-        tables=[f"{RESULTS}/{EXP}/{name}" for name in jobs.TABLES],
+        db=L.database(EXP),
+        tables=[L.result_file(EXP, name) for name in jobs.TABLES],
     output:
-        db=f"{RESULTS}/livr.duckdb",
-        tables=[f"{RESULTS}/{name}" for name in jobs.TABLES],
+        db=L.published(jobs.DATABASE),
+        tables=[L.published(name) for name in jobs.TABLES],
     params:
         experiment=EXP,
+        out_dir=L.results,
     log:
-        "logs/publish.log",
+        L.log("shared", "publish", "publish"),
     benchmark:
-        "benchmarks/publish.tsv"
+        L.benchmark("shared", "publish", "publish")
     threads: 1
     shell:
-        "(cp {input.db} {output.db} && for f in {input.tables}; do cp $f {RESULTS}/; done) > {log} 2>&1"
-
-
-def livr_checkpoints(exp):
-    """The trained LIVR checkpoints the report draws latent attention maps from."""
-    return [jobs.checkpoint_dir(config, exp, b, ts, m) for b, ts, m in jobs.train_jobs(config, exp) if m == "livr"]
+        "(cp {input.db} {output.db} && cp {input.tables} {params.out_dir}/) > {log} 2>&1"
 
 
 rule report:
     """results/<exp>/report.html: tables, LIVR-SFT deltas beside the paper's, training curves,
     latent-to-image attention maps (loads each LIVR checkpoint: a GPU for real backbones) and
-    per-example failures, in one self-contained page (livr/report.py)."""
+    per-example failures, in one self-contained page (livr/report/)."""
     input:
-        db=f"{RESULTS}/{{exp}}/livr.duckdb",
+        db=L.database("{exp}"),
         checkpoints=lambda wildcards: livr_checkpoints(wildcards.exp),
-        data=lambda wildcards: [jobs.task_dir(config, wildcards.exp, t) for t in livr_config.tasks_of(config, wildcards.exp)],
-        models=lambda wildcards: [jobs.model_dir(config, b) for b in jobs.tiny_backbones(config, wildcards.exp)],
+        data=lambda wildcards: report_data(wildcards.exp),
+        models=lambda wildcards: report_models(wildcards.exp),
     output:
-        f"{RESULTS}/{{exp}}/report.html",
+        L.result_file("{exp}", jobs.REPORT),
     params:
         params_file=PARAMS_FILE,
     log:
-        "logs/{exp}/report.log",
+        L.log("{exp}", "report", "report"),
     benchmark:
-        "benchmarks/{exp}/report/report.tsv"
+        L.benchmark("{exp}", "report", "report")
     threads: threads_of
     resources:
-        gpu=lambda wildcards: int(any(not jobs.is_tiny(b) for b in jobs.backbones(config, wildcards.exp))),
+        gpu=lambda wildcards: report_gpus(wildcards.exp),
     shell:
         "livr report --params {params.params_file} --experiment {wildcards.exp} --db {input.db}"
         " --out {output} --threads {threads} > {log} 2>&1"
@@ -94,13 +99,13 @@ rule report:
 rule publish_report:
     """The selected experiment's report at results/report.html (a copy)."""
     input:
-        f"{RESULTS}/{EXP}/report.html",
+        L.result_file(EXP, jobs.REPORT),
     output:
-        f"{RESULTS}/report.html",
+        L.published(jobs.REPORT),
     log:
-        "logs/publish_report.log",
+        L.log("shared", "publish_report", "publish_report"),
     benchmark:
-        "benchmarks/publish_report.tsv"
+        L.benchmark("shared", "publish_report", "publish_report")
     threads: 1
     shell:
         "cp {input} {output} > {log} 2>&1"

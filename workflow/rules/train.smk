@@ -4,7 +4,7 @@
 # checkpoints beside it survive a killed job (Snakemake deletes only declared outputs), so the
 # rerun (--rerun-incomplete) resumes from them.
 #
-# `params.settings` is the cell's fully resolved training config (livr.config.train_config):
+# `params.settings` is the cell's fully resolved training config (livr.settings.TrainConfig):
 # Snakemake's params rerun trigger reruns exactly the jobs whose settings changed when
 # params.yaml is edited, and their evaluations follow through the changed checkpoint.
 
@@ -13,17 +13,15 @@ rule train:
     input:
         train_inputs,
     output:
-        directory(f"{RUNS}/{{exp}}/{{backbone}}/{{train_set}}/{{method}}/final"),
+        directory(L.checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}")),
     params:
-        settings=lambda wildcards: jobs.train_settings(
-            config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method),
-        run_dir=lambda wildcards: jobs.run_dir(
-            config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method),
+        settings=train_settings,
+        run_dir=run_dir_of,
         params_file=PARAMS_FILE,
     log:
-        "logs/{exp}/train/{backbone}/{train_set}/{method}.log",
+        L.log("{exp}", "train", "{backbone}", "{train_set}", "{method}"),
     benchmark:
-        "benchmarks/{exp}/train/{backbone}/{train_set}/{method}.tsv"
+        L.benchmark("{exp}", "train", "{backbone}", "{train_set}", "{method}")
     threads: threads_of
     resources:
         gpu=gpus_of,

@@ -50,17 +50,17 @@ def _module_file(module: str) -> str:
 def dvc_cells(params: dict, exp: str) -> dict:
     """The job lists of `exp`, keyed by DVC stage item name."""
     lc.experiment(params, exp)  # unknown experiment -> ConfigError naming the valid ones
-    data_raw = f"{params['paths']['data']}/raw"
-    tiny = {b: {"out": jobs.model_dir(params, b)} for b in jobs.tiny_backbones(params, exp)}
+    L = jobs.layout(params)
+    tiny = {b: {"out": L.model_dir(b)} for b in jobs.tiny_backbones(params, exp)}
     synth, build = {}, {}
     for t in lc.tasks_of(params, exp):
         if jobs.suite(params, exp) == "synthetic":
             synth[t] = {"out": jobs.task_dir(params, exp, t), **lc.synthetic_config(params, exp)}
         else:
-            deps = [jobs.raw_manifest(params, s) for s in jobs.task_sources(t)]
+            deps = [L.raw_manifest(s) for s in jobs.task_sources(t)]
             build[t] = {"out": jobs.task_dir(params, exp, t), **_slots("build", deps, f"build {t}")}
     download = {
-        s: {"out": jobs.raw_manifest(params, s), "raw_dir": data_raw, "code": _module_file(SOURCE_MODULES[s])}
+        s: {"out": L.raw_manifest(s), "raw_dir": L.raw_root(), "code": _module_file(SOURCE_MODULES[s])}
         for s in jobs.sources(params, exp)
     }
     train = {}
@@ -68,20 +68,20 @@ def dvc_cells(params: dict, exp: str) -> dict:
         deps = jobs.train_inputs(params, exp, b, ts, m)
         train[f"{b}__{ts}__{m}"] = {
             "backbone": b, "train_set": ts, "method": m,
-            "run_dir": jobs.run_dir(params, exp, b, ts, m), "threads": jobs.job_threads(params, exp),
-            "out": jobs.checkpoint_dir(params, exp, b, ts, m),
+            "run_dir": L.run_dir(exp, b, ts, m), "threads": jobs.job_threads(params, exp),
+            "out": L.checkpoint_dir(exp, b, ts, m),
             **_slots("train", deps, f"train {b}/{ts}/{m}"),
         }
     evaluate = {}
     for c in jobs.eval_jobs(params, exp):
         deps = jobs.eval_inputs(params, exp, c.backbone, c.train_set, c.method, c.task)
-        out = jobs.cell_file(params, exp, c.backbone, c.train_set, c.method, c.task)
         evaluate[f"{c.backbone}__{c.train_set}__{c.method}__{c.task}"] = {
             "backbone": c.backbone, "train_set": c.train_set, "method": c.method, "task": c.task,
-            "out": out, "summary": out[: -len(".jsonl")] + ".json", "threads": jobs.job_threads(params, exp),
+            "out": L.cell_file(exp, c.backbone, c.train_set, c.method, c.task),
+            "summary": L.cell_summary(exp, c.backbone, c.train_set, c.method, c.task),
+            "threads": jobs.job_threads(params, exp),
             **_slots("evaluate", deps, f"evaluate {c}"),
         }
-    results = jobs.experiment_results(params, exp)
     return {
         "experiment": exp,
         "suite": jobs.suite(params, exp),
@@ -92,15 +92,17 @@ def dvc_cells(params: dict, exp: str) -> dict:
         "train": train,
         "evaluate": evaluate,
         "report": {
-            "cells_dir": f"{params['paths']['results']}/cells/{exp}",
+            "cells_dir": f"{L.results}/cells/{exp}",
             "cells": " ".join(v["out"] for v in evaluate.values()),
-            "train_metrics": " ".join(
-                jobs.train_metrics(params, exp, b, ts, m) for b, ts, m in jobs.train_jobs(params, exp)),
+            "train_metrics": " ".join(L.train_metrics(exp, b, ts, m) for b, ts, m in jobs.train_jobs(params, exp)),
             "paper_backbones": " ".join(jobs.paper_backbone_args(params, exp)),
-            "db": f"{results}/livr.duckdb",
-            "out_dir": results,
-            "published_db": f"{params['paths']['results']}/livr.duckdb",
-            "published_dir": params["paths"]["results"],
+            "db": L.database(exp),
+            "out_dir": L.experiment_dir(exp),
+            "metrics": L.result_file(exp, jobs.METRICS),
+            "val_curves": L.result_file(exp, jobs.VAL_CURVES),
+            "curve_methods": lc.trained_methods(params, exp),
+            "published_db": L.published(jobs.DATABASE),
+            "published_dir": L.results,
         },
     }
 

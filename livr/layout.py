@@ -1,0 +1,122 @@
+"""Where every file of the workflow lives: the one definition of the run and result layout.
+
+Snakemake rules, DVC stages (through workflow/scripts/livr_jobs.py), the `livr` commands and the
+results database all take their paths from here, so the two front ends cannot drift apart. The
+roots come from params.yaml `paths:`; logs and benchmarks sit under fixed roots.
+
+    models/<backbone>/                                         tiny backbones built offline
+    data/raw/<source>/manifest.json                            downloads (manifest written last)
+    data/built/paper/<task>/  data/built/synthetic/<exp>/<task>/   built datasets
+    runs/<exp>/<backbone>/<train_set>/<method>/{final/,metrics.jsonl,config.json,<stage>/}
+    results/cells/<exp>/<backbone>/<train_set>/<method>/<task>.jsonl (+ .json sidecar)
+    results/<exp>/{livr.duckdb,<table>.csv,metrics.json,val_curves/,report.html}
+    logs/<exp>/<step>/<job>.log   benchmarks/<exp>/<step>/<job>.tsv   (shared data steps: <exp> = shared)
+
+Every method returns a string and passes its arguments through unchanged, so Snakemake patterns
+come from the same functions: `layout.run_dir("{exp}", "{backbone}", "{train_set}", "{method}")`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+LOGS = "logs"
+BENCHMARKS = "benchmarks"
+SHARED = "shared"  # the <exp> part of log/benchmark paths of steps shared by every experiment
+DATABASE = "livr.duckdb"
+METRICS = "metrics.json"  # per-experiment DVC metrics file (accuracy per cell, LIVR - SFT)
+VAL_CURVES = "val_curves"  # per-experiment DVC plots: one CSV of validation accuracy per backbone and train set
+REPORT = "report.html"
+RESERVED_RESULT_DIRS = frozenset({"cells", "figures"})  # directories under results/ that are not experiments
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    data: str = "data"
+    models: str = "models"
+    runs: str = "runs"
+    results: str = "results"
+
+    @classmethod
+    def of(cls, params: dict) -> Layout:
+        return cls(**params["paths"])
+
+    # ---- inputs: models and data
+    def model_dir(self, backbone: str) -> str:
+        return f"{self.models}/{backbone}"
+
+    def raw_root(self) -> str:
+        return f"{self.data}/raw"
+
+    def raw_manifest(self, source: str) -> str:
+        return f"{self.data}/raw/{source}/manifest.json"
+
+    def task_dir(self, suite: str, exp: str, task: str) -> str:
+        """One build for every paper experiment; synthetic sizes differ per experiment."""
+        return f"{self.data}/built/paper/{task}" if suite == "paper" else f"{self.data}/built/{suite}/{exp}/{task}"
+
+    # ---- training runs
+    def run_dir(self, exp: str, backbone: str, train_set: str, method: str) -> str:
+        return f"{self.runs}/{exp}/{backbone}/{train_set}/{method}"
+
+    def checkpoint_dir(self, exp: str, backbone: str, train_set: str, method: str) -> str:
+        """The kept model, written last and atomically by `livr train`: the run's declared output."""
+        return self.run_dir(exp, backbone, train_set, method) + "/final"
+
+    def train_metrics(self, exp: str, backbone: str, train_set: str, method: str) -> str:
+        """Written by `livr train` before final/, so present whenever final/ is."""
+        return self.run_dir(exp, backbone, train_set, method) + "/metrics.jsonl"
+
+    # ---- evaluation cells and results
+    def cell_file(self, exp: str, backbone: str, train_set: str, method: str, task: str) -> str:
+        return f"{self.results}/cells/{exp}/{backbone}/{train_set}/{method}/{task}.jsonl"
+
+    def cell_summary(self, exp: str, backbone: str, train_set: str, method: str, task: str) -> str:
+        return f"{self.results}/cells/{exp}/{backbone}/{train_set}/{method}/{task}.json"
+
+    def experiment_dir(self, exp: str) -> str:
+        return f"{self.results}/{exp}"
+
+    def database(self, exp: str) -> str:
+        return f"{self.results}/{exp}/{DATABASE}"
+
+    def result_file(self, exp: str, name: str) -> str:
+        return f"{self.results}/{exp}/{name}"
+
+    def published(self, name: str) -> str:
+        """The selected experiment's copy at the top of results/."""
+        return f"{self.results}/{name}"
+
+    # ---- logs and benchmarks of a job: <step>/<job parts...>
+    @staticmethod
+    def log(exp: str, step: str, *job: str) -> str:
+        return "/".join([LOGS, exp, step, *job]) + ".log"
+
+    @staticmethod
+    def benchmark(exp: str, step: str, *job: str) -> str:
+        return "/".join([BENCHMARKS, exp, step, *job]) + ".tsv"
+
+
+RUN_KEYS = ("experiment", "backbone", "train_set", "method")
+BENCHMARK_KEYS = ("experiment", "step", "backbone", "train_set", "method", "task")
+
+
+def run_of_metrics(path: str | Path) -> dict[str, str | None]:
+    """The run a `metrics.jsonl` belongs to, read from its path (<exp>/<backbone>/<train_set>/<method>/
+    above the file, whatever the runs root is)."""
+    parts = Path(path).parts[-5:-1]
+    return dict(zip(RUN_KEYS, parts)) if len(parts) == 4 else dict.fromkeys(RUN_KEYS)
+
+
+def benchmark_job(path: str | Path) -> tuple[str, dict[str, str | None]]:
+    """(job, identity) of a benchmark file: the job is its path below benchmarks/ without .tsv;
+    the identity names (experiment, step, backbone, train_set, method, task) as far as it goes."""
+    path = Path(path)
+    parts = path.parts
+    if BENCHMARKS not in parts[:-1]:
+        return path.stem, dict.fromkeys(BENCHMARK_KEYS)
+    i = len(parts) - 1 - parts[::-1].index(BENCHMARKS)
+    below = Path(*parts[i + 1:])
+    names = [*below.parts[:-1], below.stem]
+    return str(below.with_suffix("")), {k: (names[j] if j < len(names) else None) for j, k in enumerate(BENCHMARK_KEYS)}
