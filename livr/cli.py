@@ -19,6 +19,7 @@ COMMANDS = {
     "sql": ("livr.results.sql", "run an SQL query over the results database"),
     "cells": ("livr.config", "list an experiment's cells (backbone x train set x method x task)"),
     "bench": ("livr.bench", "measure SFT vs LIVR step time, eval time and memory side by side"),
+    "bench-data": ("livr.bench_data", "measure the training data path: peak host memory against data set size, step time"),
     "verify-bottleneck": ("livr.verify", "prove on one example that the stage-1 mask leaks no image information"),
     "report": ("livr.report", "render results/report.html: tables, deltas, latent attention maps, failures"),
 }

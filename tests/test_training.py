@@ -78,6 +78,22 @@ def test_sft_trains_no_latent_rows(task_dir, tiny_models_dir, tmp_path):
     assert torch.equal(trained.get_input_embeddings().weight, base.get_input_embeddings().weight)
 
 
+def test_lazy_encoding_and_workers_train_the_same_weights_as_encoding_once(task_dir, tiny_models_dir, tmp_path):
+    """Examples encoded on use (here in a DataLoader worker) are the tensors encoded once and kept:
+    the trained weights are equal bit for bit, so switching the data path changes no result."""
+    from safetensors.torch import load_file
+
+    runs = {}
+    for name, workers, keep in (("kept", 0, True), ("lazy_worker", 1, False)):
+        cfg = cfg_for("livr", task_dir, dataloader_workers=workers, keep_encoded=keep)
+        train_cell(cfg, tmp_path / name, tiny_models_dir)
+        runs[name] = {s: load_file(tmp_path / name / s / "trainable.safetensors") for s in ("stage1", "stage2")}
+    for stage in ("stage1", "stage2"):
+        a, b = runs["kept"][stage], runs["lazy_worker"][stage]
+        assert a.keys() == b.keys() and a
+        assert all(torch.equal(a[k], b[k]) for k in a), stage
+
+
 @pytest.mark.parametrize("finetune", ["lora", "full"])
 def test_saved_checkpoint_reloads_to_the_same_predictions(task_dir, tiny_models_dir, tmp_path, finetune):
     spec = get_backbone(BACKBONE)
