@@ -51,6 +51,11 @@ class Benchmark:
     aggregate: str        # a key of scoring.AGGREGATES, over meta["subtask"] (one subtask when absent)
     paper_column: str     # the column the paper reports it in
     extra_metrics: tuple[str, ...] = ()
+    task: str = ""        # the records' `task` when it is not the benchmark's name
+
+    def __post_init__(self):
+        if not self.task:
+            object.__setattr__(self, "task", self.name)
 
 
 _M = "livr.data.benchmarks."
@@ -74,8 +79,8 @@ BENCHMARKS = {
     "vstar": Benchmark("vstar", ("vstar",), _M + "vstar:build", _M + "vstar:DEFAULTS", "lvr_letter", "micro", "V*"),
     "blink5": Benchmark("blink5", ("blink",), _M + "blink_subsets:build_blink5", _M + "blink_subsets:BLINK5_DEFAULTS",
                         "lvr_letter", "size_weighted", "BLINK-5"),
-    "mirage_vsp": Benchmark("mirage_vsp", ("mirage",), _M + "mirage_vsp:build_test", _M + "mirage_vsp:TEST_DEFAULTS",
-                            "mirage_vsp", "micro", "VSP"),
+    "mirage_vsp_test": Benchmark("mirage_vsp_test", ("mirage",), _M + "mirage_vsp:build_test",
+                                 _M + "mirage_vsp:TEST_DEFAULTS", "mirage_vsp", "micro", "VSP", task="mirage_vsp"),
 }
 
 
@@ -111,8 +116,8 @@ def score(name: str, records: list[Record], responses: list[str]) -> list[dict]:
     rule = scoring.SCORERS[bm.scorer]
     out = []
     for rec, resp in zip(records, responses):
-        if rec.task != name:
-            raise InputError(f"{name}: record {rec.id} belongs to task {rec.task!r}")
+        if rec.task != bm.task:
+            raise InputError(f"{name}: record {rec.id} is of task {rec.task!r}, not {bm.task!r}")
         ok, parsed = rule(resp, rec)
         out.append({"id": rec.id, "subtask": rec.meta.get("subtask", name), "correct": bool(ok), "parsed": parsed,
                     "meta": rec.meta})

@@ -124,6 +124,10 @@ class _PartsReader(io.RawIOBase):
             n = self.current.readinto(b)
             if n:
                 return n
+            self.close_part()
+
+    def close_part(self) -> None:
+        if self.current is not None:
             self.current.close()
             self.current = None
             if not self.keep:
@@ -175,7 +179,10 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
     if needed - have:
         reader = _PartsReader(lambda name: _hub_file(cfg["repo_id"], name, raw_dir / "parts", cfg["revision"]),
                               cfg["image_parts"], cfg["keep_parts"])
-        have |= _extract_needed(io.BufferedReader(reader, 1 << 20), needed - have, images_dir)
+        try:
+            have |= _extract_needed(io.BufferedReader(reader, 1 << 20), needed - have, images_dir)
+        finally:
+            reader.close_part()  # the tar may end before its last part is read to the end
     kept, dropped = [], []
     for r in rows:
         missing = [p for p in r["images"] if image_key(p) not in have]
