@@ -266,3 +266,25 @@ def test_visual_cot_rejects_rows_without_the_lvr_form():
 def test_unknown_benchmark_names_the_valid_ones():
     with pytest.raises(InputError, match="unknown benchmark 'mmvp2'; valid benchmarks: sat_val, blink3"):
         bm.build_benchmark("mmvp2", "raw", "out", None, 0)
+
+
+# ------------------------------------------------------------------------------------ params.yaml
+def test_params_mirror_the_comparison_builders_and_sources():
+    import importlib
+
+    import yaml
+
+    raw = yaml.safe_load(open(Path(__file__).parent.parent / "params.yaml"))
+    for name in list(bm.TRAINING_SETS) + list(bm.BENCHMARKS):
+        kind = "training set" if name in bm.TRAINING_SETS else "benchmark"
+        defaults = bm.defaults(name, kind)
+        if defaults:  # params.yaml states every parameter with the code's default
+            assert raw["paper_data"][name] == defaults, name
+    for name in ("vigorl", "robospatial_home", "mmvp", "vstar", "visual_cot", "mirage"):
+        module_defaults = importlib.import_module(SOURCES[name]).DEFAULTS
+        section = raw["sources"][name]
+        assert set(section) <= set(module_defaults), name
+        assert {k: v for k, v in section.items() if k in module_defaults} == \
+            {k: module_defaults[k] for k in section}, name
+    needed = set(bm.defaults("blink3")["configs"]) | set(bm.defaults("blink5")["configs"])
+    assert needed <= set(raw["sources"]["blink"]["configs"])

@@ -172,3 +172,21 @@ def test_every_registry_entry_resolves():
         assert callable(bm._resolve(b.builder)) and isinstance(bm.defaults(name), dict)
     for name, t in bm.TRAINING_SETS.items():
         assert callable(bm._resolve(t.builder)) and isinstance(bm.defaults(name, "training set"), dict)
+
+
+def test_paper_rows_of_the_comparisons():
+    import csv
+    from importlib import resources
+
+    with open(resources.files("livr.results") / "paper_results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["reported_by"] for r in rows} == {"livr", "vigorl", "lvr", "mirage"}
+    t4 = {(r["method"], r["task"]): float(r["accuracy"]) for r in rows if r["table"] == "table4"}
+    assert sorted(v for (m, t), v in t4.items() if t == "blink5") == [42.76, 53.66, 54.28, 54.52, 54.81, 55.37]
+    copied = {r["table"]: r["reported_by"] for r in rows if r["method"] not in ("livr", "mirage") and r["table"] != "mirage_vsp"
+              and r["table"] in ("table3", "table4")}
+    assert copied == {"table3": "vigorl", "table4": "lvr"}
+    ours = [r for r in rows if r["table"] in ("table3", "table4") and r["method"] == "livr"]
+    assert {r["reported_by"] for r in ours} == {"livr"} and len(ours) == 6
+    assert all(r["task"] in bm.BENCHMARKS or r["task"] == "mirage_vsp"
+               for r in rows if r["table"] in ("table3", "table4", "mirage_vsp"))
