@@ -288,3 +288,17 @@ def test_params_mirror_the_comparison_builders_and_sources():
             {k: module_defaults[k] for k in section}, name
     needed = set(bm.defaults("blink3")["configs"]) | set(bm.defaults("blink5")["configs"])
     assert needed <= set(raw["sources"]["blink"]["configs"])
+
+
+def test_cli_builds_a_comparison_set(vigorl_raw, tmp_path, capsys):
+    from livr.cli import main
+
+    raw, written, _ = vigorl_raw
+    params = tmp_path / "params.yaml"
+    params.write_text("paper_data:\n  seed: 1\n  sat_val: {n_test: 2}\n")
+    assert main(["data", "build-comparison", "--name", "sat_val", "--raw-root", str(raw), "--out",
+                 str(tmp_path / "sv"), "--params", str(params)]) == 0
+    assert len(read_split(tmp_path / "sv", "test")) == 2
+    assert main(["data", "build-comparison", "--name", "sat", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown comparison set 'sat'; valid training sets: sat32k, viscot, mirage_vsp; benchmarks: sat_val" \
+        in capsys.readouterr().err

@@ -7,7 +7,9 @@ question, one "(A) option" line per choice and "Answer with the option's letter 
 choices directly.", and `label` the gold letter; images (with a per-image .json of V*'s own) in
 direct_attributes/ and relative_position/. LVR evaluates these rows as they are (VincentLeebang/lvr
 evaluation/evaluation.py: load_dataset("craigwu/vstar_bench")["test"], text + its instruction).
-V*'s own script scores by option likelihood instead; the paper's V* rows come from LVR.
+V*'s own script (penghao-wu/vstar vstar_bench_eval.py) instead reads the options from each image's
+.json (gold first) and counts an item right when the gold option has the highest likelihood; the
+paper's V* rows come from LVR, so LVR's generation protocol is the one reproduced.
 
 `download` copies the jsonl and the images and writes the manifest. All hub access goes through
 `_hub_fetch`, which tests replace.
