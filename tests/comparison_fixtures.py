@@ -10,9 +10,8 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from PIL import Image
-
 from part1_fixtures import jpeg_bytes, natural, png_bytes
+from PIL import Image
 
 
 def tar_bytes(root: Path, members: list[str], mode: str = "w") -> bytes:

@@ -40,7 +40,7 @@ def vigorl_raw(tmp_path, monkeypatch):
 
 
 def test_vigorl_download_manifest_and_rows(vigorl_raw):
-    raw, written, calls = vigorl_raw
+    raw, _, calls = vigorl_raw
     m = read_manifest(raw / "vigorl")
     assert calls == ["spatial_reasoning.tar"]
     assert m["jsonl_rows"] == {
@@ -51,8 +51,9 @@ def test_vigorl_download_manifest_and_rows(vigorl_raw):
     vigorl.download(raw / "vigorl")  # finished: nothing fetched again
     assert calls == ["spatial_reasoning.tar"]
     rows = vigorl.read_rows(raw / "vigorl", "spatial_reasoning/vigorl_sat2_val_RL.jsonl")  # `image_paths` rows
-    q, ch, gold, k = cf.SAT_ROWS[1]
-    assert (rows[1]["question"], rows[1]["choices"], rows[1]["answer_text"], len(rows[1]["images"])) == (q, ch, gold, 2)
+    q, ch, gold, n_images = cf.SAT_ROWS[1]
+    assert (rows[1]["question"], rows[1]["choices"], rows[1]["answer_text"], len(rows[1]["images"])) == (q, ch, gold,
+                                                                                                        n_images)
     assert rows[1]["prompt"].startswith("Question: How did") and rows[1]["prompt"].endswith("text of the option.")
     conv = vigorl.read_rows(raw / "vigorl", "spatial_reasoning/sat2_test/sat2_test.jsonl")
     assert conv[0]["answer_text"] == "left" and conv[0]["images"][0].name == "0_merged.png"
@@ -221,7 +222,7 @@ def test_blink_subset_builders(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------------------- LVR Visual-CoT
 def test_visual_cot_download_selects_subset_and_streams_parts(tmp_path, monkeypatch):
-    ann, rows = cf.make_visual_cot(tmp_path / "hub", n=6, n_parts=3, missing=1)
+    ann, _ = cf.make_visual_cot(tmp_path / "hub", n=6, n_parts=3, missing=1)
     calls = []
     monkeypatch.setattr(visual_cot, "_hub_file", cf.fake_hub_file(tmp_path / "hub", calls))
     f = Files()
@@ -274,7 +275,7 @@ def test_params_mirror_the_comparison_builders_and_sources():
 
     import yaml
 
-    raw = yaml.safe_load(open(Path(__file__).parent.parent / "params.yaml"))
+    raw = yaml.safe_load((Path(__file__).parent.parent / "params.yaml").read_text())
     for name in list(bm.TRAINING_SETS) + list(bm.BENCHMARKS):
         kind = "training set" if name in bm.TRAINING_SETS else "benchmark"
         defaults = bm.defaults(name, kind)
@@ -293,7 +294,7 @@ def test_params_mirror_the_comparison_builders_and_sources():
 def test_cli_builds_a_comparison_set(vigorl_raw, tmp_path, capsys):
     from livr.cli import main
 
-    raw, written, _ = vigorl_raw
+    raw, _, _ = vigorl_raw
     params = tmp_path / "params.yaml"
     params.write_text("paper_data:\n  seed: 1\n  sat_val: {n_test: 2}\n")
     assert main(["data", "build-comparison", "--name", "sat_val", "--raw-root", str(raw), "--out",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from livr.data.schema import Record, write_task_dir
+from livr.data.schema import LETTERS, Record, write_task_dir
 from livr.data.tasks.common import image_writer
 from livr.errors import InputError
 
@@ -80,8 +80,6 @@ def merge(defaults: dict, cfg: dict | None, name: str) -> dict:
 
 
 def letter_of(choices: list[str], text: str, where: str) -> str:
-    from livr.data.schema import LETTERS
-
     if len(choices) > len(LETTERS):
         raise InputError(f"{where}: {len(choices)} choices; the record format allows at most {len(LETTERS)}")
     if text not in choices:

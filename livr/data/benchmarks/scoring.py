@@ -29,7 +29,7 @@ a pair of consecutive questions (1-2, 3-4, ...) counts only when both are right 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from livr.answers import extract_letter
 from livr.data.schema import LETTERS, Record

@@ -86,9 +86,7 @@ def read_rows(raw_dir, split: str) -> list[dict]:
                    if k not in row]
         if missing:
             raise InputError(f"{where}: missing key(s) {missing}; has {sorted(row)}")
-        rel = row["image_input"]
-        rel = rel[len(REPO_PREFIX):] if rel.startswith(REPO_PREFIX) else rel
-        image = path.parent / rel
+        image = path.parent / row["image_input"].removeprefix(REPO_PREFIX)
         if not image.is_file():
             raise InputError(f"{where}: image {row['image_input']!r} not found (looked for {image})")
         out.append({**row, "row": i, "image": image})

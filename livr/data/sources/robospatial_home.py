@@ -18,8 +18,8 @@ import json
 from pathlib import Path
 
 from livr.data.download import require_manifest, write_manifest
-from livr.io import write_jsonl
 from livr.errors import InputError
+from livr.io import write_jsonl
 
 SOURCE = "robospatial_home"
 DEFAULTS = {"repo_id": "chanhee-luke/RoboSpatial-Home", "revision": None,
