@@ -129,6 +129,28 @@ def test_two_published_blink5_values_are_not_pooled_counts(published, nearest):
     assert abs(scoring.AGGREGATES["size_weighted"](_pooled(nearest)) - published) < 0.011
 
 
+# BLINK val sizes of ViGoRL's three subtasks (public per-subtask counts of BLINK val).
+BLINK3_SIZES = {"Relative_Depth": 124, "Multi-view_Reasoning": 133, "Spatial_Relation": 143}
+TABLE3_BLINK3 = [44.4, 46.4, 46.5, 45.4, 48.5, 59.5]  # zero-shot, SFT, GRPO, text-CoT, ViGoRL, LIVR
+
+
+def test_table3_blink3_values_fit_the_mean_of_subtasks_not_a_pooled_count():
+    """Three of the published BLINK-3 values are no k/400 (a pooled accuracy moves in 0.25 steps),
+    and every one is the rounded mean of three subtask accuracies: ViGoRL averages subtasks."""
+    import numpy as np
+
+    assert sum(BLINK3_SIZES.values()) == 400
+    pooled = {round(100 * k / 400, 1) for k in range(401)}
+    assert [v for v in TABLE3_BLINK3 if v not in pooled] == [44.4, 46.4, 45.4]
+    a, b, c = (np.arange(n + 1) / n for n in BLINK3_SIZES.values())
+    means = np.round(100 * (a[:, None, None] + b[None, :, None] + c[None, None, :]) / 3, 1)
+    attainable = set(np.unique(means).tolist())
+    assert all(v in attainable for v in TABLE3_BLINK3)
+    per = {s: (n // 2, n) for s, n in BLINK3_SIZES.items()}
+    assert scoring.AGGREGATES[bm.BENCHMARKS["blink3"].aggregate](per) == pytest.approx(
+        100 * (62 / 124 + 66 / 133 + 71 / 143) / 3)
+
+
 def test_blink3_is_the_mean_of_subtask_accuracies():
     per = {"Relative_Depth": (62, 124), "Multi-view_Reasoning": (57, 133), "Spatial_Relation": (100, 143)}
     assert scoring.mean_of_subtasks(per) == pytest.approx(100 * (62 / 124 + 57 / 133 + 100 / 143) / 3)
