@@ -131,3 +131,11 @@ def _number_value(m: re.Match) -> str:
     if digits is not None:
         return str(int(digits))
     return str(_NUMBER_WORDS[word.lower()])
+
+
+def extract_letter(response: str, n_choices: int) -> tuple[str | None, str]:
+    """(letter, method) for any multiple-choice question with `n_choices` options, by the rules
+    above (the comparison benchmarks use it: their task names are not BLINK's)."""
+    if not 1 <= n_choices <= len(LETTERS):
+        raise ValueError(f"n_choices is {n_choices}; it must be between 1 and {len(LETTERS)}")
+    return _extract_letter(re.sub(r"[*`#]", "", response or "").strip(), LETTERS[:n_choices])

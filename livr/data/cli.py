@@ -4,10 +4,13 @@
   livr data download --source S [--raw-dir data/raw] [--params params.yaml]
   livr data build    --task T [--raw-root data/raw] --out DIR [--params params.yaml] [--seed S]
   livr data inspect  --task-dir DIR [--out sheet.png] [--n 2]
+  livr data build-comparison --name N [--raw-root data/raw] --out DIR [--params params.yaml] [--seed S]
 
 `build` uses the builder's DEFAULTS updated with params.yaml `paper_data.<task>`; an unknown key
 there is an error naming it and the valid keys. The seed defaults to `paper_data.seed` (else 42).
 `download` passes params.yaml `sources.<source>` (when present) to the source as its cfg.
+`build-comparison` builds a training set or benchmark of the comparison experiments
+(livr/data/benchmarks/) with params.yaml `paper_data.<name>`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 
 from livr.data.sources import SOURCES
 from livr.data.tasks import BUILDERS
+from livr.errors import InputError
 
 DEFAULT_SEED = 42
 
@@ -44,6 +48,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--raw-root", type=Path, default=Path("data/raw"))
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--params", type=Path, default=None, help="params.yaml (uses paper_data.<task>)")
+    p.add_argument("--seed", type=int, default=None, help="default: params.yaml paper_data.seed, else 42")
+
+    from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
+
+    p = sub.add_parser("build-comparison", help="build a comparison training set or benchmark (Tables 3-4, Mirage)")
+    p.add_argument("--name", required=True, help=f"one of: {', '.join([*TRAINING_SETS, *BENCHMARKS])}")
+    p.add_argument("--raw-root", type=Path, default=Path("data/raw"))
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--params", type=Path, default=None, help="params.yaml (uses paper_data.<name>)")
     p.add_argument("--seed", type=int, default=None, help="default: params.yaml paper_data.seed, else 42")
 
     p = sub.add_parser("inspect", help="counts, answer balance and a contact sheet of a task directory")
@@ -104,6 +117,20 @@ def main(args) -> int:
         seed = args.seed if args.seed is not None else int((params.get("paper_data") or {}).get("seed", DEFAULT_SEED))
         mod.build(args.raw_root, args.out, cfg, seed)
         print(f"built {args.task} into {args.out}")
+    elif cmd == "build-comparison":
+        from livr.data import benchmarks
+
+        params = _load_params(args.params)
+        cfg = (params.get("paper_data") or {}).get(args.name)
+        seed = args.seed if args.seed is not None else int((params.get("paper_data") or {}).get("seed", DEFAULT_SEED))
+        if args.name not in {**benchmarks.TRAINING_SETS, **benchmarks.BENCHMARKS}:
+            raise InputError(f"unknown comparison set {args.name!r}; valid training sets: "
+                             f"{', '.join(benchmarks.TRAINING_SETS)}; benchmarks: {', '.join(benchmarks.BENCHMARKS)}")
+        if args.name in benchmarks.TRAINING_SETS:
+            benchmarks.build_training_set(args.name, args.raw_root, args.out, cfg, seed)
+        else:
+            benchmarks.build_benchmark(args.name, args.raw_root, args.out, cfg, seed)
+        print(f"built {args.name} into {args.out}")
     elif cmd == "inspect":
         from livr.data import inspect as insp
 

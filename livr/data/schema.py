@@ -9,7 +9,8 @@ A built task lives in one directory:
 
 `question` is the full text shown to the model after the images (choices included, in BLINK's
 wording); images always come first in the user turn, in `images` order. `answer` is a bare
-letter "A".."E" for choice tasks (the letter indexes `choices`) or an integer as text for counting.
+letter "A".."E" for choice tasks (the letter indexes `choices`), an integer as text for counting,
+or free text for the FREE_TEXT_TASKS.
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ TASKS = (
     "relative_reflectance",
     "visual_similarity",
 )
+# The comparison experiments' data (livr/data/benchmarks/): training sets (sat32k, viscot,
+# mirage_vsp) and evaluation-only benchmarks (test split only), each scored by its own rule.
+COMPARISON_TASKS = (
+    "sat32k", "sat_val", "blink3", "robospatial_home", "viscot", "mmvp", "vstar", "blink5", "mirage_vsp",
+)
+# Tasks whose answer is free text, not a letter or an integer (Visual-CoT's short answers; Mirage
+# VSP's action plan "\boxed{RIGHT, DOWN}", scored by simulating it on the map).
+FREE_TEXT_TASKS = ("viscot", "mirage_vsp")
+ALL_TASKS = TASKS + COMPARISON_TASKS
 SPLITS = ("train", "val", "test")
 LETTERS = "ABCDE"
 
@@ -56,13 +66,17 @@ class DatasetError(ValueError):
 
 
 def validate_record(rec: Record, where: str, task_dir: Path | None = None) -> None:
-    if rec.task not in TASKS:
-        raise DatasetError(f"{where}: key 'task' is {rec.task!r}; valid tasks: {', '.join(TASKS)}")
+    if rec.task not in ALL_TASKS:
+        raise DatasetError(f"{where}: key 'task' is {rec.task!r}; valid tasks: {', '.join(ALL_TASKS)}")
     if rec.split not in SPLITS:
         raise DatasetError(f"{where}: key 'split' is {rec.split!r}; valid splits: {', '.join(SPLITS)}")
     if not rec.images:
         raise DatasetError(f"{where}: key 'images' is empty; every record needs at least one image")
-    if rec.choices:
+    if rec.task in FREE_TEXT_TASKS:
+        if rec.choices or not rec.answer.strip():
+            raise DatasetError(f"{where}: task {rec.task!r} takes a free-text answer and no choices; "
+                               f"got answer {rec.answer!r}, choices {rec.choices!r}")
+    elif rec.choices:
         valid = LETTERS[: len(rec.choices)]
         if rec.answer not in valid:
             raise DatasetError(

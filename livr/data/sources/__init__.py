@@ -14,4 +14,11 @@ SOURCES = {
     "mid": "livr.data.sources.mid",
     "nights": "livr.data.sources.nights",
     "blink": "livr.data.sources.blink",
+    # The comparison experiments (Tables 3 and 4, Mirage VSP): see livr/data/benchmarks/.
+    "vigorl": "livr.data.sources.vigorl",
+    "robospatial_home": "livr.data.sources.robospatial_home",
+    "mmvp": "livr.data.sources.mmvp",
+    "vstar": "livr.data.sources.vstar",
+    "visual_cot": "livr.data.sources.visual_cot",
+    "mirage": "livr.data.sources.mirage",
 }
