@@ -213,7 +213,7 @@ def test_table2_uses_mixture_cells_and_their_zero_shot(built, tmp_path):
 def test_vs_paper_maps_backbones(built, tmp_path):
     write_tables(built["db"], EXP, tmp_path, {"tiny-a": "qwen2.5-vl-3b"})
     rows = read_csv(tmp_path / "table1_vs_paper.csv")
-    assert list(rows[0]) == ["backbone", "paper_backbone", "method", "task", "n", "ours", "ours_ci_low", "ours_ci_high",
+    assert list(rows[0]) == ["backbone", "paper_backbone", "method", "task", "n", "paper_n", "ours", "ours_ci_low", "ours_ci_high",
                              "paper", "ours_delta_vs_sft", "ours_delta_ci_low", "ours_delta_ci_high",
                              "paper_delta_vs_sft"]
     row = next(r for r in rows if (r["backbone"], r["method"], r["task"]) == ("tiny-a", "livr", "counting"))
@@ -368,3 +368,30 @@ def test_sql_prints_results_and_refuses_writes(built, capsys):
 def test_sql_names_a_missing_database(tmp_path, capsys):
     assert cli(["sql", "SELECT 1", "--db", str(tmp_path / "none.duckdb")]) == 2
     assert "none.duckdb: results database not found" in capsys.readouterr().err
+
+
+def test_dataset_sizes_are_stored_and_shown_beside_the_papers(tmp_path):
+    from livr.data.synthetic import build_synthetic_task
+
+    dirs = []
+    for task, n_test in (("counting", 5), ("jigsaw", 3)):
+        d = tmp_path / "data" / task
+        build_synthetic_task(task, d, n_train=4, n_val=2, n_test=n_test, seed=0)
+        dirs.append(d)
+    cell = make_cell(tmp_path, EXP, "tiny-a", "counting", "sft", "counting")
+    db = tmp_path / "x.duckdb"
+    assert cli(["collect", "--cells", str(cell), "--experiment", EXP, "--datasets", *map(str, dirs),
+                "--out", str(db)]) == 0
+    assert query(db, "SELECT task, split, n FROM datasets ORDER BY task, split") == [
+        ("counting", "test", 5), ("counting", "train", 4), ("counting", "val", 2),
+        ("jigsaw", "test", 3), ("jigsaw", "train", 4), ("jigsaw", "val", 2)]
+    write_tables(db, EXP, tmp_path / "t")
+    rows = read_csv(tmp_path / "t" / "datasets.csv")
+    assert [(r["task"], r["split"], r["ours"], r["paper"]) for r in rows][:3] == [
+        ("counting", "train", "4", "1000"), ("counting", "val", "2", "534"), ("counting", "test", "5", "528")]
+    vs = read_csv(tmp_path / "t" / "table1_vs_paper.csv")
+    assert {(r["task"], r["paper_n"]) for r in vs} == {("counting", "528")}
+    # a directory without a manifest is named
+    (tmp_path / "empty").mkdir()
+    assert cli(["collect", "--cells", str(cell), "--experiment", EXP, "--datasets", str(tmp_path / "empty"),
+                "--out", str(db)]) == 2

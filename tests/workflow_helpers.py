@@ -113,7 +113,7 @@ elif cmd == "collect":
 elif cmd == "tables":
     d = pathlib.Path(known.out_dir)
     d.mkdir(parents=True, exist_ok=True)
-    for name in ("table1", "table1_vs_paper", "table2", "table2_vs_paper"):
+    for name in ("table1", "table1_vs_paper", "table2", "table2_vs_paper", "datasets"):
         (d / f"{name}.csv").write_text("backbone,task\n")
     (d / "metrics.json").write_text(json.dumps({"accuracy": {"b/t/sft/t": {"accuracy": 50.0, "n": 2}}}))
     (d / "val_curves").mkdir(exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from livr.errors import InputError
 from livr.results.db import PAPER_CSV, build_database
 
 
@@ -14,11 +15,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="Snakemake benchmark files (benchmarks/<exp>/<step>/<backbone>/<train_set>/<method>[/<task>].tsv)")
     parser.add_argument("--train-metrics", nargs="*", default=[], metavar="JSONL",
                         help="metrics.jsonl files written by training runs (runs/<exp>/<backbone>/<train_set>/<method>/...)")
+    parser.add_argument("--datasets", nargs="*", default=[], metavar="DIR",
+                        help="the built task directories the cells read (their manifest.json counts go to table datasets)")
+    parser.add_argument("--experiment", help="the experiment the --datasets belong to (required with --datasets)")
     parser.add_argument("--paper", default=PAPER_CSV, help="the paper's numbers (default: the packaged paper_results.csv)")
     parser.add_argument("--out", default="results/livr.duckdb", help="database to (re)build (default: %(default)s)")
 
 
 def main(args: argparse.Namespace) -> int:
-    counts = build_database(args.out, args.cells, args.benchmarks, args.train_metrics, args.paper)
+    if args.datasets and not args.experiment:
+        raise InputError("--datasets needs --experiment (the experiment whose cells read them)")
+    datasets = {args.experiment: args.datasets} if args.datasets else None
+    counts = build_database(args.out, args.cells, args.benchmarks, args.train_metrics, args.paper, datasets)
     print(f"wrote {args.out}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0

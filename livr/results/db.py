@@ -19,11 +19,13 @@ import pyarrow as pa
 
 from livr.data.prompts import CHANCE
 from livr.data.schema import TASKS
+from livr.errors import InputError
 from livr.io import atomic_path
 from livr.layout import benchmark_job, run_of_metrics
 from livr.results.stats import BASELINES, paired_bootstrap
 
 PAPER_CSV = Path(str(resources.files("livr.results") / "paper_results.csv"))
+PAPER_DATASETS_CSV = Path(str(resources.files("livr.results") / "paper_datasets.csv"))
 SCHEMA_SQL = resources.files("livr.results").joinpath("schema.sql").read_text()
 
 CELL_KEYS = ("experiment", "backbone", "train_set", "method", "task")
@@ -168,6 +170,29 @@ def read_train_metrics(path: str | Path) -> list[dict]:
     return out
 
 
+def read_datasets(experiment: str, task_dirs: Iterable[str | Path]) -> list[dict]:
+    """Examples per split of each built task directory an experiment read, from its manifest.json."""
+    rows = []
+    for d in task_dirs:
+        path = Path(d) / "manifest.json"
+        if not path.is_file():
+            raise InputError(f"{path}: built dataset manifest not found (a task directory holds one; rebuild it)")
+        try:
+            manifest = json.loads(path.read_text())
+            counts = dict(manifest["counts"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise InputError(f"{path}: not a task manifest (expected a JSON object with 'counts' per split)") from None
+        task = manifest.get("task") or Path(d).name
+        rows += [{"experiment": experiment, "task": task, "split": split, "n": int(n), "path": str(d)}
+                 for split, n in sorted(counts.items())]
+    return rows
+
+
+def read_paper_datasets(path: str | Path = PAPER_DATASETS_CSV) -> list[dict]:
+    with open(path, newline="") as f:
+        return [{"task": r["task"], "split": r["split"], "n": int(r["n"]), "note": r["note"]} for r in csv.DictReader(f)]
+
+
 def read_paper(path: str | Path = PAPER_CSV) -> list[dict]:
     path = Path(path)
     with open(path, newline="") as f:
@@ -216,8 +241,10 @@ def build_database(
     benchmarks: Iterable[str | Path] = (),
     train_metrics: Iterable[str | Path] = (),
     paper: str | Path = PAPER_CSV,
+    datasets: dict[str, Iterable[str | Path]] | None = None,
 ) -> dict[str, int]:
-    """Read and check every input, then write the database at `out` atomically; row counts."""
+    """Read and check every input, then write the database at `out` atomically; row counts.
+    `datasets`: experiment -> the built task directories its cells read."""
     runs, predictions, owner = [], [], {}
     for path in cells:
         run, preds = read_cell(path)
@@ -235,6 +262,8 @@ def build_database(
         "train_metrics": [row for p in train_metrics for row in read_train_metrics(p)],
         "paper": read_paper(paper),
         "tasks": [{"task": t, "chance": CHANCE[t]} for t in TASKS],
+        "datasets": [row for exp, dirs in (datasets or {}).items() for row in read_datasets(exp, dirs)],
+        "paper_datasets": read_paper_datasets(),
     }
     with _fresh_database(out) as con:
         con.execute(SCHEMA_SQL)

@@ -117,6 +117,26 @@ CREATE TABLE train_metrics (
     raw JSON NOT NULL                  -- the whole line: query other keys with raw->>'key'
 );
 
+-- The built datasets the experiment's cells read: examples per split, from each task directory's
+-- manifest.json (livr/data/schema.py write_task_dir).
+CREATE TABLE datasets (
+    experiment VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,
+    split VARCHAR NOT NULL,
+    n INTEGER NOT NULL,
+    path VARCHAR NOT NULL,             -- the task directory
+    PRIMARY KEY (experiment, task, split)
+);
+
+-- The paper's dataset sizes (Appendix A; livr/results/paper_datasets.csv).
+CREATE TABLE paper_datasets (
+    task VARCHAR NOT NULL,
+    split VARCHAR NOT NULL,
+    n INTEGER NOT NULL,
+    note VARCHAR,
+    PRIMARY KEY (task, split)
+);
+
 -- Accuracy of uniform guessing per task (livr/data/prompts.py CHANCE): 1/k for k choices.
 CREATE TABLE tasks (
     task VARCHAR PRIMARY KEY,

@@ -94,6 +94,7 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
                                 (out_dir / f"{name}_vs_paper.csv", vs_paper)):
                 write_text(path, frame.to_csv(index=False, float_format="%.2f"))
                 written.append(path)
+        written.append(write_datasets(con, experiment, out_dir / "datasets.csv"))
         written += _write_ablations(con, experiment, out_dir)
         written.append(write_metrics(con, experiment, out_dir / METRICS))
         written.append(write_val_curves(con, experiment, out_dir / VAL_CURVES))
@@ -126,6 +127,22 @@ def _write_ablations(con, experiment: str, out_dir: Path) -> list[Path]:
         write_text(path, frame.to_csv(index=False, float_format="%.2f"))
         written.append(path)
     return written
+
+
+DATASETS_SQL = """
+SELECT d.task, d.split, d.n AS ours, p.n AS paper
+FROM datasets d
+LEFT JOIN paper_datasets p USING (task, split)
+WHERE d.experiment = $experiment
+ORDER BY list_position($tasks, d.task), list_position(['train', 'val', 'test'], d.split)
+"""
+
+
+def write_datasets(con, experiment: str, path: Path) -> Path:
+    """datasets.csv: examples per split of every task the experiment read, beside the paper's."""
+    frame = con.execute(DATASETS_SQL, {"experiment": experiment, "tasks": list(TASKS)}).fetchdf()
+    write_text(path, frame.to_csv(index=False))
+    return path
 
 
 def write_metrics(con, experiment: str, path: Path) -> Path:

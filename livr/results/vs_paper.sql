@@ -1,8 +1,9 @@
 -- Our accuracies beside the paper's, long format, from the temp table `table_cells` (the output
 -- of table_cells.sql) and `backbone_map` (our backbone -> the paper's; unmapped ones map to
 -- themselves). $table is 'table1' or 'table2'; $tasks is the canonical task order.
--- n and the 95% interval (ours_ci_low/high: Wilson) go with every accuracy of ours; the LIVR - SFT
--- difference carries its paired bootstrap interval (ours_delta_ci_low/high), on the livr rows.
+-- n (test examples; paper_n: the paper's test split) and the 95% interval (ours_ci_low/high:
+-- Wilson) go with every accuracy of ours; the LIVR - SFT difference carries its paired bootstrap
+-- interval (ours_delta_ci_low/high), on the livr rows.
 WITH ours AS (
     SELECT c.backbone, c.train_set, coalesce(b.paper_backbone, c.backbone) AS paper_backbone,
            c.method, c.task, c.accuracy, c.n, c.ci_low, c.ci_high
@@ -16,6 +17,7 @@ paper_rows AS (
 SELECT
     o.backbone, o.train_set, o.paper_backbone, o.method, o.task,
     o.n,
+    pd.n AS paper_n,
     round(o.accuracy, 2) AS ours,
     round(o.ci_low, 2) AS ours_ci_low,
     round(o.ci_high, 2) AS ours_ci_high,
@@ -30,6 +32,8 @@ LEFT JOIN ours os
 LEFT JOIN ours od
     ON o.method = 'livr' AND od.method = 'delta_vs_sft' AND od.backbone = o.backbone
    AND od.train_set = o.train_set AND od.task = o.task
+LEFT JOIN paper_datasets pd
+    ON pd.task = o.task AND pd.split = 'test'
 LEFT JOIN paper_rows p
     ON p.backbone = o.paper_backbone AND p.method = o.method AND p.task = o.task
 LEFT JOIN paper_rows ps

@@ -15,6 +15,7 @@ rule collect:
         cells=lambda wildcards: cell_files(wildcards.exp),
         benchmarks=lambda wildcards: train_benchmarks(wildcards.exp) + eval_benchmarks(wildcards.exp),
         checkpoints=lambda wildcards: checkpoints_of(wildcards.exp),
+        datasets=lambda wildcards: report_data(wildcards.exp),
     output:
         L.database("{exp}"),
     params:
@@ -26,7 +27,8 @@ rule collect:
     threads: 1
     shell:
         "livr collect --cells {input.cells} --benchmarks {input.benchmarks}"
-        " --train-metrics {params.train_metrics} --out {output} > {log} 2>&1"
+        " --train-metrics {params.train_metrics} --experiment {wildcards.exp} --datasets {input.datasets}"
+        " --out {output} > {log} 2>&1"
 
 
 rule tables:

@@ -96,6 +96,7 @@ def dvc_cells(params: dict, exp: str) -> dict:
             "cells": " ".join(v["out"] for v in evaluate.values()),
             "train_metrics": " ".join(L.train_metrics(exp, b, ts, m) for b, ts, m in jobs.train_jobs(params, exp)),
             "paper_backbones": " ".join(jobs.paper_backbone_args(params, exp)),
+            "datasets": " ".join(jobs.task_dir(params, exp, t) for t in lc.tasks_of(params, exp)),
             "db": L.database(exp),
             "out_dir": L.experiment_dir(exp),
             "metrics": L.result_file(exp, jobs.METRICS),

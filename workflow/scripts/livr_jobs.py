@@ -33,7 +33,7 @@ def task_dir(params: dict, exp: str, task: str) -> str:
     return lc.task_dir(params, exp, task)
 
 
-TABLES = ["table1.csv", "table1_vs_paper.csv", "table2.csv", "table2_vs_paper.csv"]
+TABLES = ["table1.csv", "table1_vs_paper.csv", "table2.csv", "table2_vs_paper.csv", "datasets.csv"]
 
 
 # ---- the jobs of one experiment ----
