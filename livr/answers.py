@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 
 from livr.data.schema import LETTERS, TASKS
+from livr.errors import InputError
 
 OPEN_ENDED_TASKS = ("counting",)
 UNPARSABLE = "unparsable"
@@ -76,9 +77,9 @@ def extract_answer(response: str, task: str, n_choices: int | None = None) -> st
 def extract_answer_with_method(response: str, task: str, n_choices: int | None = None) -> tuple[str | None, str]:
     """(answer, method); method is "unparsable" exactly when answer is None."""
     if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
+        raise InputError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
     if n_choices is not None and not 1 <= n_choices <= len(LETTERS):
-        raise ValueError(f"n_choices is {n_choices}; it must be between 1 and {len(LETTERS)}")
+        raise InputError(f"n_choices is {n_choices}; it must be between 1 and {len(LETTERS)}")
     text = re.sub(r"[*`#]", "", response or "").strip()
     if task in OPEN_ENDED_TASKS:
         return _extract_count(text)
@@ -137,5 +138,5 @@ def extract_letter(response: str, n_choices: int) -> tuple[str | None, str]:
     """(letter, method) for any multiple-choice question with `n_choices` options, by the rules
     above (the comparison benchmarks use it: their task names are not BLINK's)."""
     if not 1 <= n_choices <= len(LETTERS):
-        raise ValueError(f"n_choices is {n_choices}; it must be between 1 and {len(LETTERS)}")
+        raise InputError(f"n_choices is {n_choices}; it must be between 1 and {len(LETTERS)}")
     return _extract_letter(re.sub(r"[*`#]", "", response or "").strip(), LETTERS[:n_choices])

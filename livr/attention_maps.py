@@ -35,6 +35,7 @@ from PIL import Image
 
 from livr.model.inputs import Collator, encode
 from livr.model.masks import IMAGE, LATENT
+from livr.errors import InputError
 
 _DECODER_ATTN = re.compile(r"(^|\.)layers\.(\d+)\.self_attn$")
 
@@ -96,7 +97,7 @@ def latent_image_attention(model, processor, spec, meta: dict, record, images: l
                            layers: list[int] | None = None) -> LatentAttention:
     """The latent->image attention of one example (see the module docstring)."""
     if not meta.get("latents"):
-        raise ValueError("the checkpoint has no latent tokens (not a LIVR checkpoint with latents)")
+        raise InputError("the checkpoint has no latent tokens (not a LIVR checkpoint with latents)")
     enc = encode(record, images, processor, spec, meta["latents"], meta["latent_position"], with_answer=False)
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     batch, roles = Collator(base, processor.tokenizer.pad_token_id, spec, None, "left").collate([enc])

@@ -35,6 +35,7 @@ from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, latent_token_strings, load_images
 from livr.model.latents import add_latent_tokens
 from livr.evaluate import greedy_decode
+from livr.errors import InputError
 
 TARGET_SLACK = 1.05  # every LIVR/SFT ratio must be <= 1.05 x (L+K)/L
 PEAK_BF16_TFLOPS = {"H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0}  # dense, no sparsity
@@ -232,7 +233,7 @@ def main(args) -> int:
         torch.set_num_threads(args.threads)
     spec = get_backbone(args.backbone)
     if not spec.tiny and not args.random_weights:
-        raise ValueError(f"{args.backbone} is a real backbone: pass --random-weights (benchmarks never download weights)")
+        raise InputError(f"{args.backbone} is a real backbone: pass --random-weights (benchmarks never download weights)")
     dtype = getattr(torch, args.dtype or ("float32" if args.device == "cpu" else "bfloat16"))
     peak = args.peak_tflops or detect_peak_tflops(args.device)
     r = run_bench(args.backbone, args.task, args.k, args.batch_size, args.reps, args.new_tokens, args.device, dtype,

@@ -60,6 +60,7 @@ from livr.model.latents import add_latent_tokens
 from livr.model.loading import CHECKPOINT_META, load_backbone, resolve_dtype
 from livr.model.processors import save_processor
 from livr.settings import Stage, TrainConfig
+from livr.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -136,14 +137,14 @@ def load_trainable_state(model, path: Path) -> None:
     from safetensors.torch import load_file
 
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: trained weights missing; delete {path.parent} and rerun")
+        raise InputError(f"{path}: trained weights missing; delete {path.parent} and rerun")
     try:
         state = load_file(path)
     except Exception as e:  # safetensors raises its own error types for truncated files
-        raise ValueError(f"{path}: corrupt weights file ({e}); delete {path.parent} and rerun") from None
+        raise InputError(f"{path}: corrupt weights file ({e}); delete {path.parent} and rerun") from None
     missing = set(trainable_state(model)) - set(state)
     if missing:
-        raise ValueError(f"{path}: lacks {len(missing)} trained tensors (e.g. {sorted(missing)[0]}); delete {path.parent} and rerun")
+        raise InputError(f"{path}: lacks {len(missing)} trained tensors (e.g. {sorted(missing)[0]}); delete {path.parent} and rerun")
     model.load_state_dict(state, strict=False)
 
 

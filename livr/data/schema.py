@@ -19,6 +19,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from livr.errors import InputError
 from livr.io import atomic_dir, write_json
 
 TASKS = (
@@ -61,7 +62,7 @@ class Record:
         return dataclasses.asdict(self)
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError):
     """A built dataset is malformed; the message names the file, row and key."""
 
 

@@ -50,30 +50,30 @@ def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
     path = Path(path)
     sidecar_path = path.with_suffix(".json")
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: cell predictions file not found")
+        raise InputError(f"{path}: cell predictions file not found")
     if not sidecar_path.is_file():
-        raise FileNotFoundError(f"{sidecar_path}: sidecar of {path} not found")
+        raise InputError(f"{sidecar_path}: sidecar of {path} not found")
     try:
         sidecar = json.loads(sidecar_path.read_text())
     except json.JSONDecodeError as e:
-        raise ValueError(f"{sidecar_path}: not valid JSON ({e.msg})") from None
+        raise InputError(f"{sidecar_path}: not valid JSON ({e.msg})") from None
     if not isinstance(sidecar, dict):
-        raise ValueError(f"{sidecar_path}: expected a JSON object")
+        raise InputError(f"{sidecar_path}: expected a JSON object")
     missing = [k for k in SIDECAR_REQUIRED if k not in sidecar]
     if missing:
-        raise ValueError(f"{sidecar_path}: missing key(s) {missing}; a sidecar needs {list(SIDECAR_REQUIRED)}")
+        raise InputError(f"{sidecar_path}: missing key(s) {missing}; a sidecar needs {list(SIDECAR_REQUIRED)}")
     for key in CELL_KEYS:
         if not isinstance(sidecar[key], str) or not sidecar[key]:
-            raise ValueError(f"{sidecar_path}: key {key!r} is {sidecar[key]!r}; expected a non-empty string")
+            raise InputError(f"{sidecar_path}: key {key!r} is {sidecar[key]!r}; expected a non-empty string")
     if sidecar["task"] not in TASKS:
-        raise ValueError(f"{sidecar_path}: key 'task' is {sidecar['task']!r}; valid tasks: {', '.join(TASKS)}")
+        raise InputError(f"{sidecar_path}: key 'task' is {sidecar['task']!r}; valid tasks: {', '.join(TASKS)}")
     cell = {k: sidecar[k] for k in CELL_KEYS}
 
     predictions, seen = [], {}
     for lineno, row in _json_lines(path):
         predictions.append(_check_prediction(row, path, lineno, cell["task"], seen))
     if not predictions:
-        raise ValueError(f"{path}: no predictions (an evaluated cell has one line per test example)")
+        raise InputError(f"{path}: no predictions (an evaluated cell has one line per test example)")
 
     counted = {
         "n": len(predictions),
@@ -82,10 +82,10 @@ def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
     }
     for key, value in counted.items():
         if sidecar[key] != value:
-            raise ValueError(f"{sidecar_path}: key {key!r} is {sidecar[key]!r} but {path} holds {value}")
+            raise InputError(f"{sidecar_path}: key {key!r} is {sidecar[key]!r} but {path} holds {value}")
     accuracy = 100.0 * counted["n_correct"] / counted["n"]
     if not abs(float(sidecar["accuracy"]) - accuracy) <= ACCURACY_TOLERANCE:
-        raise ValueError(f"{sidecar_path}: key 'accuracy' is {sidecar['accuracy']!r} but {path} gives {accuracy:.4f}")
+        raise InputError(f"{sidecar_path}: key 'accuracy' is {sidecar['accuracy']!r} but {path} gives {accuracy:.4f}")
 
     run = {
         **cell,
@@ -102,20 +102,20 @@ def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
 def _check_prediction(row, path: Path, lineno: int, task: str, seen: dict) -> dict:
     where = f"{path}:{lineno}"
     if not isinstance(row, dict):
-        raise ValueError(f"{where}: expected a JSON object")
+        raise InputError(f"{where}: expected a JSON object")
     missing = [k for k in PREDICTION_KEYS if k not in row]
     if missing:
-        raise ValueError(f"{where}: missing key(s) {missing}; each line needs {list(PREDICTION_KEYS)}")
+        raise InputError(f"{where}: missing key(s) {missing}; each line needs {list(PREDICTION_KEYS)}")
     for key, types in PREDICTION_KEYS.items():
         if not isinstance(row[key], types):
             names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
-            raise ValueError(f"{where}: key {key!r} is {row[key]!r}; expected {names}")
+            raise InputError(f"{where}: key {key!r} is {row[key]!r}; expected {names}")
     if row["task"] != task:
-        raise ValueError(f"{where}: key 'task' is {row['task']!r} but the sidecar says {task!r}")
+        raise InputError(f"{where}: key 'task' is {row['task']!r} but the sidecar says {task!r}")
     if row["correct"] != (row["parsed"] == row["gold"]):
-        raise ValueError(f"{where}: key 'correct' is {row['correct']} but parsed={row['parsed']!r}, gold={row['gold']!r}")
+        raise InputError(f"{where}: key 'correct' is {row['correct']} but parsed={row['parsed']!r}, gold={row['gold']!r}")
     if row["id"] in seen:
-        raise ValueError(f"{where}: duplicate id {row['id']!r} (first on line {seen[row['id']]})")
+        raise InputError(f"{where}: duplicate id {row['id']!r} (first on line {seen[row['id']]})")
     seen[row["id"]] = lineno
     return {k: row[k] for k in PREDICTION_KEYS if k != "task"}
 
@@ -128,7 +128,7 @@ def read_benchmark(path: str | Path) -> list[dict]:
         rows = list(reader)
     missing = [c for c in BENCHMARK_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; a Snakemake benchmark has {list(BENCHMARK_COLUMNS)}")
+        raise InputError(f"{path}: missing column(s) {missing}; a Snakemake benchmark has {list(BENCHMARK_COLUMNS)}")
     job, ident = benchmark_job(path)
     out = []
     for i, row in enumerate(rows):
@@ -153,10 +153,10 @@ def read_train_metrics(path: str | Path) -> list[dict]:
     for lineno, row in _json_lines(path):
         where = f"{path}:{lineno}"
         if not isinstance(row, dict):
-            raise ValueError(f"{where}: expected a JSON object")
+            raise InputError(f"{where}: expected a JSON object")
         step = _number(row.get("step"), where, "step")
         if step is not None and not step.is_integer():
-            raise ValueError(f"{where}: key 'step' is {row['step']!r}; expected an integer")
+            raise InputError(f"{where}: key 'step' is {row['step']!r}; expected an integer")
         out.append({
             "path": str(path),
             "line": lineno,
@@ -199,7 +199,7 @@ def read_paper(path: str | Path = PAPER_CSV) -> list[dict]:
         reader = csv.DictReader(f)
         missing = [c for c in PAPER_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path}: missing column(s) {missing}; expected {list(PAPER_COLUMNS)}")
+            raise InputError(f"{path}: missing column(s) {missing}; expected {list(PAPER_COLUMNS)}")
         rows = list(reader)
     return [
         {
@@ -218,21 +218,21 @@ def _json_lines(path: Path) -> Iterator[tuple[int, object]]:
                 try:
                     yield lineno, json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+                    raise InputError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
 
 
 def _number(value, where: str, key: str, required: bool = False) -> float | None:
     """A float from JSON or TSV text; "", "-", "NA" and null are missing (an error if required)."""
     if value is None or (isinstance(value, str) and value.strip() in ("", "-", "NA")):
         if required:
-            raise ValueError(f"{where}: key {key!r} is missing; expected a number")
+            raise InputError(f"{where}: key {key!r} is missing; expected a number")
         return None
     try:
         if isinstance(value, bool):  # JSON true is not a number, though float(True) works
             raise TypeError
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{where}: key {key!r} is {value!r}; expected a number") from None
+        raise InputError(f"{where}: key {key!r} is {value!r}; expected a number") from None
 
 
 def build_database(
@@ -250,7 +250,7 @@ def build_database(
         run, preds = read_cell(path)
         key = tuple(run[k] for k in CELL_KEYS)
         if key in owner:
-            raise ValueError(f"{path}: cell {dict(zip(CELL_KEYS, key))} already read from {owner[key]}")
+            raise InputError(f"{path}: cell {dict(zip(CELL_KEYS, key))} already read from {owner[key]}")
         owner[key] = path
         runs.append(run)
         predictions.extend(preds)
@@ -313,5 +313,5 @@ def _fresh_database(out: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
 def connect_read_only(db: str | Path) -> duckdb.DuckDBPyConnection:
     """Open the results database for reading only, with no access to other files."""
     if not Path(db).is_file():
-        raise FileNotFoundError(f"{db}: results database not found (build it with `livr collect`)")
+        raise InputError(f"{db}: results database not found (build it with `livr collect`)")
     return duckdb.connect(str(db), read_only=True, config={"enable_external_access": False})

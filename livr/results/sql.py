@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from livr.results.db import connect_read_only
+from livr.errors import InputError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +42,6 @@ def run_query(db: str, query: str) -> pd.DataFrame:
     except duckdb.Error as e:
         # One line: DuckDB's message and the offending SQL line, without the caret art.
         parts = [line.strip() for line in str(e).splitlines() if line.strip() and set(line.strip()) != {"^"}]
-        raise ValueError(f"query failed: {' | '.join(parts)}") from None
+        raise InputError(f"query failed: {' | '.join(parts)}") from None
     finally:
         con.close()

@@ -36,6 +36,7 @@ from livr.data.schema import TASKS
 from livr.io import atomic_dir, write_text
 from livr.layout import METRICS, VAL_CURVES
 from livr.results.db import connect_read_only
+from livr.errors import InputError
 
 _SQL = resources.files("livr.results")
 TABLE_CELLS_SQL = _SQL.joinpath("table_cells.sql").read_text()
@@ -68,7 +69,7 @@ def parse_backbone_map(items: list[str]) -> dict[str, str]:
     for item in items:
         ours, sep, paper = item.partition("=")
         if not sep or not ours or not paper:
-            raise ValueError(f"--paper-backbone {item!r}: expected OURS=PAPER, e.g. tiny-qwen2.5-vl=qwen2.5-vl-3b")
+            raise InputError(f"--paper-backbone {item!r}: expected OURS=PAPER, e.g. tiny-qwen2.5-vl=qwen2.5-vl-3b")
         mapping[ours] = paper
     return mapping
 
@@ -178,11 +179,11 @@ def write_val_curves(con, experiment: str, out_dir: Path) -> Path:
 def _check_names(con, experiment: str, paper_backbones: dict[str, str]) -> None:
     experiments = [r[0] for r in con.execute("SELECT DISTINCT experiment FROM runs ORDER BY 1").fetchall()]
     if experiment not in experiments:
-        raise ValueError(f"experiment {experiment!r} has no cells in the database; experiments: {', '.join(experiments) or '(none)'}")
+        raise InputError(f"experiment {experiment!r} has no cells in the database; experiments: {', '.join(experiments) or '(none)'}")
     known = [r[0] for r in con.execute("SELECT DISTINCT backbone FROM paper ORDER BY 1").fetchall()]
     for ours, paper in paper_backbones.items():
         if paper not in known:
-            raise ValueError(f"--paper-backbone {ours}={paper}: the paper has no backbone {paper!r}; valid: {', '.join(known)}")
+            raise InputError(f"--paper-backbone {ours}={paper}: the paper has no backbone {paper!r}; valid: {', '.join(known)}")
 
 
 def wide_table(long: pd.DataFrame, mixture: bool) -> pd.DataFrame:
