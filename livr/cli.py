@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 
 # name -> (module, one-line help). Each module defines configure(parser) and main(args).
@@ -73,7 +74,9 @@ def setup_logging() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    if argv is None:  # the console command (tests pass argv and keep Python's signal handling)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `livr cells | head` ends quietly, as other CLI tools do
+        argv = sys.argv[1:]
     setup_logging()
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)
