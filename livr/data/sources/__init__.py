@@ -15,3 +15,5 @@ SOURCES = {
     "nights": "livr.data.sources.nights",
     "blink": "livr.data.sources.blink",
 }
+# Sources with data no script can fetch: `livr data import <source> --from PATH` (their MANUAL step).
+MANUAL_SOURCES = ("funkpoint", "mid")
