@@ -21,6 +21,7 @@ COMMANDS = {
     "bench": ("livr.bench", "measure SFT vs LIVR step time, eval time and memory side by side"),
     "verify-bottleneck": ("livr.verify", "prove on one example that the stage-1 mask leaks no image information"),
     "report": ("livr.report", "render results/report.html: tables, deltas, latent attention maps, failures"),
+    "doctor": ("livr.doctor", "preflight of an experiment: weights, remote code, data, GPUs, disk; the fix for each missing piece"),
 }
 
 

@@ -214,3 +214,27 @@ def test_blink_answer_letter():
     assert blink.answer_letter("(B)", 2, "x") == "B"
     with pytest.raises(ValueError, match="x: answer"):
         blink.answer_letter("(C)", 2, "x")
+
+
+def test_pixmo_tls_failures_are_their_own_reason(tmp_path, monkeypatch):
+    """With verify_tls a certificate that does not verify drops the row as tls_error (not
+    'unreachable'), and the session verifies certificates; without it, it does not."""
+    from livr.data.download import DownloadError
+
+    real = pixmo_count.download_file
+    seen = []
+
+    def fake(url, dest, session=None, **kw):
+        seen.append(session.verify)
+        if url.endswith("/img/train/1.jpg"):
+            raise DownloadError(f"{url}: TLS verification failed (CERTIFICATE_VERIFY_FAILED)")
+        return real(url, dest, session=session, **kw)
+
+    monkeypatch.setattr(pixmo_count, "download_file", fake)
+    files = Files()
+    with serve(files) as base:
+        raw, _ = _pixmo(tmp_path, monkeypatch, files, base, {"train": [2, 3, 4], "validation": [2], "test": [3]},
+                        {"verify_tls": True, "train_per_count": None})
+    m = read_manifest(raw)
+    assert m["counts"]["train"]["dropped"] == {"tls_error": 1} and set(seen) == {True}
+    assert pixmo_count._session(False).verify is False

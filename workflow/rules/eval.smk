@@ -6,6 +6,7 @@
 rule evaluate:
     input:
         eval_inputs,
+        doctor_gate,
     output:
         predictions=f"{RESULTS}/cells/{{exp}}/{{backbone}}/{{train_set}}/{{method}}/{{task}}.jsonl",
         summary=f"{RESULTS}/cells/{{exp}}/{{backbone}}/{{train_set}}/{{method}}/{{task}}.json",

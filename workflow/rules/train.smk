@@ -12,6 +12,7 @@
 rule train:
     input:
         train_inputs,
+        doctor_gate,
     output:
         directory(f"{RUNS}/{{exp}}/{{backbone}}/{{train_set}}/{{method}}/final"),
     params:

@@ -25,7 +25,8 @@ def check_cfg(defaults: dict, cfg: dict | None, source: str) -> dict:
     cfg = dict(cfg or {})
     unknown = sorted(set(cfg) - set(defaults))
     if unknown:
-        raise InputError(f"params.yaml sources.{source}: unknown key(s) {unknown}; valid keys: {', '.join(sorted(defaults))}")
+        raise InputError(f"params.yaml sources.{source}: unknown key(s) {unknown}; "
+                         f"valid keys: {', '.join(sorted(defaults))}")
     return {**defaults, **cfg}
 
 

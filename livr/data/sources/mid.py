@@ -139,7 +139,8 @@ def import_manual(raw_dir, src, cfg: dict | None = None, origin: dict | None = N
         n_test = sum(is_test_scene(s) for s in found)
         write_manifest(out, {"source": "mid", "part": "MIDIntrinsics albedo", "manual_step": "livr data import mid",
                              "files": [origin or import_entry(src)], "scenes": len(found),
-                             "train_scenes": len(found) - n_test, "formats": sorted({p.suffix for p in found.values()})})
+                             "train_scenes": len(found) - n_test,
+                             "formats": sorted({p.suffix for p in found.values()})})
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise

@@ -62,7 +62,8 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
     if is_finished(raw_dir):
         return raw_dir
     if cfg["mode"] == "full":
-        files = [fetch_and_extract(cfg["url"], raw_dir, "extracted", cfg["sha256"], cfg["keep_archive"], **dl_kwargs(cfg))]
+        files = [fetch_and_extract(cfg["url"], raw_dir, "extracted", cfg["sha256"], cfg["keep_archive"],
+                                   **dl_kwargs(cfg))]
         extra = {}
     else:
         files, extra = _download_chunks(raw_dir, cfg)
@@ -88,7 +89,8 @@ def _download_chunks(raw_dir: Path, cfg: dict) -> tuple[list, dict]:
         got = read_remote_zip_member(cfg["url"], "data.csv", csv_path, timeout=cfg["timeout"])
         csv_entry = {"url": cfg["url"], **got, "sha256": sha256_file(csv_path)}
     else:
-        csv_entry = {"path": str(csv_path.relative_to(raw_dir)), "sha256": sha256_file(csv_path), "note": "read earlier"}
+        csv_entry = {"path": str(csv_path.relative_to(raw_dir)), "sha256": sha256_file(csv_path),
+                     "note": "read earlier"}
     triplets, _ = read_triplets(raw_dir)
     folders, short = choose_folders(triplets, cfg["need"], cfg["min_votes"])
     files = []
