@@ -187,6 +187,9 @@ def test_functional_correspondence(tmp_path):
         per_action = Counter(k.split("/")[0] for k in imgs[split])
         assert len(sp[split]) == sum(n // 2 for n in per_action.values()) == man["pair_stats"][split]["pairs"]
     assert len(sp["train"]) == 12 and man["pair_stats"]["train"]["pairs"] == 16
+    # pairs join different object categories where the action has them (NOT SPECIFIED choice)
+    cross = [r.meta["category_1"] != r.meta["category_2"] for r in sp["train"]]
+    assert sum(cross) >= len(cross) - 2
 
 
 def test_functional_correspondence_refuses_more_examples_than_pairs(tmp_path):

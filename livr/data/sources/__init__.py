@@ -2,6 +2,8 @@
 
 Each source downloads into data/raw/<source>/ and writes data/raw/<source>/manifest.json last
 (what was fetched, checksums, what was dropped and why): the manifest marks a finished download.
+Sources in MANUAL_SOURCES hold data no script can fetch; their module's `import_manual` (the CLI's
+`livr data import`) checks and manifests it instead (docs/DATA.md).
 """
 
 SOURCES = {
