@@ -14,6 +14,7 @@ configfile: PARAMS_FILE
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/doctor.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/eval.smk"
 include: "workflow/rules/report.smk"

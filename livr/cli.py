@@ -23,6 +23,7 @@ COMMANDS = {
     "bench-data": ("livr.bench_data", "measure the training data path: peak host memory against data set size, step time"),
     "verify-bottleneck": ("livr.verify", "prove on one example that the stage-1 mask leaks no image information"),
     "report": ("livr.report", "render results/report.html: tables, deltas, latent attention maps, failures"),
+    "doctor": ("livr.doctor", "preflight of an experiment: weights, remote code, data, GPUs, disk; the fix for each missing piece"),
 }
 
 

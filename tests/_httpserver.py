@@ -10,13 +10,16 @@ from contextlib import contextmanager
 class Files:
     """path -> bytes, plus per-path behaviour scripts consumed one request at a time:
     "500" (answer HTTP 500), "cut" (send Content-Length but only half the body, then close),
-    "ok". `ignore_range` makes the server answer 200 with the full body to Range requests."""
+    "ok". `ignore_range` makes the server answer 200 with the full body to Range requests.
+    Ranges are "bytes=START-" or "bytes=START-END" (END inclusive); `sent` counts body bytes
+    written per path."""
 
     def __init__(self):
         self.data: dict[str, bytes] = {}
         self.script: dict[str, list[str]] = {}
         self.ignore_range = False
         self.requests: list[tuple[str, str | None]] = []
+        self.sent: dict[str, int] = {}
 
 
 def _handler(files: Files):
@@ -42,19 +45,22 @@ def _handler(files: Files):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            start = 0
+            start, end = 0, len(body) - 1
             if rng and not files.ignore_range:
-                start = int(rng.split("=")[1].split("-")[0])
+                first, last = rng.split("=")[1].split("-")
+                start = int(first)
+                end = min(int(last), end) if last else end
                 if start >= len(body):
                     self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(body)}")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 self.send_response(206)
-                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                self.send_header("Content-Range", f"bytes {start}-{end}/{len(body)}")
             else:
                 self.send_response(200)
-            chunk = body[start:]
+            chunk = body[start:end + 1]
             self.send_header("Content-Length", str(len(chunk)))
             self.send_header("Content-Type", "application/octet-stream")
             self.end_headers()
@@ -62,8 +68,10 @@ def _handler(files: Files):
                 self.wfile.write(chunk[: len(chunk) // 2])
                 self.wfile.flush()
                 self.close_connection = True
+                files.sent[path] = files.sent.get(path, 0) + len(chunk) // 2
                 return
             self.wfile.write(chunk)
+            files.sent[path] = files.sent.get(path, 0) + len(chunk)
 
     return H
 

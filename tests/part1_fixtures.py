@@ -103,11 +103,13 @@ def fake_hub_fetch(hub_dir: Path):
 
 # ------------------------------------------------------------------------------------ PixMo-Count
 def write_pixmo_hub(hub_dir: Path, served: dict[str, bytes], base_url: str, rows_per_split: dict, seed=0,
-                    n_dead=0, n_corrupt=0, n_mismatch=0, image_for=None) -> dict:
+                    n_dead=0, n_corrupt=0, n_mismatch=0, image_for=None, path_for=None) -> dict:
     """PixMo-Count-style parquet files data/{split}-00000-of-00001.parquet (image_url,
     image_sha256, count, points, label) whose URLs point at `base_url`; image bytes are put in
     `served` (path -> bytes). The first train rows are dead (404), corrupt (bytes that are not an
-    image, with a matching sha256) or mismatching (sha256 of other bytes). Returns
+    image, with a matching sha256) or mismatching (sha256 of other bytes). `path_for(split, i)`
+    gives a row's URL path (default /img/<split>/<i>.jpg); rows given the same path share one
+    image, as repeated URLs do on the hub (the card: "image urls can be repeated"). Returns
     {split: [row dicts]} including an `_image` (PIL) for the live ones."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -115,14 +117,19 @@ def write_pixmo_hub(hub_dir: Path, served: dict[str, bytes], base_url: str, rows
     rng = np.random.default_rng(seed)
     out = {}
     k = 0
+    shared: dict[str, tuple] = {}
     for split, counts in rows_per_split.items():
         rows = []
         for i, c in enumerate(counts):
             k += 1
-            im = image_for(split, i) if image_for else natural(1000 + k)
-            data = jpeg_bytes(im)
+            path = path_for(split, i) if path_for else f"/img/{split}/{i}.jpg"
+            if path in shared:
+                im, data = shared[path]
+            else:
+                im = image_for(split, i) if image_for else natural(1000 + k)
+                data = jpeg_bytes(im)
+                shared[path] = (im, data)
             sha = hashlib.sha256(data).hexdigest()
-            path = f"/img/{split}/{i}.jpg"
             status = "ok"
             if split == "train" and i < n_dead:
                 status = "dead"

@@ -1,10 +1,14 @@
 """Tiny fixtures in each part-2 source's own on-disk layout (HPatches, ArtBench-10, SPair-71k,
-FunKPoint (assumed layout), MID + MIDIntrinsics albedo, NIGHTS), plus a BLINK-style test split."""
+FunKPoint (our import layout), MID + MIDIntrinsics albedo, NIGHTS), the archives their hosts
+publish (HPatches' hub zip, NIGHTS' nights.zip and per-folder chunk zips), and a BLINK-style test
+split."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -152,15 +156,17 @@ def make_mid(raw_dir: Path, n_scenes: int = 4, w: int = 90, h: int = 60, dirs=(0
     return raw_dir
 
 
-def make_nights(root: Path, n: dict | None = None, planted_ref: Image.Image | None = None) -> Path:
-    """nights/{ref,distort}/<ddd>/<nnn>[_0|_1].png + data.csv (DreamSim's columns)."""
+def make_nights(root: Path, n: dict | None = None, planted_ref: Image.Image | None = None,
+                per_folder: int = 1000) -> Path:
+    """nights/{ref,distort}/<ddd>/<nnn>[_0|_1].png + data.csv (DreamSim's columns); triplet i
+    sits in folder i // per_folder."""
     n = n or {"train": 14, "val": 6, "test": 2}
     base = root / "nights"
     rows, i = [], 0
     r = np.random.default_rng(6)
     for split, count in n.items():
         for _ in range(count):
-            folder, num = f"{i // 1000:03d}", f"{i % 1000:03d}"
+            folder, num = f"{i // per_folder:03d}", f"{i % per_folder:03d}"
             for sub in ("ref", "distort"):
                 (base / sub / folder).mkdir(parents=True, exist_ok=True)
             ref = planted_ref if (planted_ref is not None and i == 0) else noise_image(20000 + 3 * i, 64, 64)
@@ -181,6 +187,28 @@ def make_nights(root: Path, n: dict | None = None, planted_ref: Image.Image | No
         wr.writeheader()
         wr.writerows(rows)
     return base
+
+
+def zip_bytes(directory: Path, arc_root: str) -> bytes:
+    """Every file under `directory` zipped as <arc_root>/<relative path> ("" = no root folder)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for p in sorted(directory.rglob("*")):
+            if p.is_file():
+                rel = p.relative_to(directory).as_posix()
+                zf.write(p, f"{arc_root}/{rel}" if arc_root else rel)
+    return buf.getvalue()
+
+
+def nights_served(base: Path) -> dict[str, bytes]:
+    """What data.csail.mit.edu serves for a NIGHTS tree at `base`: /nights/nights.zip (nights/...)
+    and /nights/nights_chunked/{ref,distort}/<ddd>.zip, each holding <ddd>/... (DreamSim's
+    download_chunked_dataset.sh unzips them into ref/ and distort/)."""
+    out = {"/nights/nights.zip": zip_bytes(base, "nights")}
+    for part in ("ref", "distort"):
+        for d in sorted((base / part).iterdir()):
+            out[f"/nights/nights_chunked/{part}/{d.name}.zip"] = zip_bytes(d, d.name)
+    return out
 
 
 def blink_fixture(task: str, n: int = 3, n_images: int = 2, choices=("(A)", "(B)"), images=None):

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from livr.data.schema import read_split
+from livr.errors import InputError
 from livr.data.sources import hpatches, mid
 from livr.data.tasks import (
     art_style, functional_correspondence, relative_reflectance, semantic_correspondence,
@@ -150,7 +151,7 @@ def test_semantic_correspondence(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------------- functional correspondence
-FC_CFG = {"n_train": 16, "n_val": 4, "n_test": 4}
+FC_CFG = {"n_train": 12}  # val and test: every pair (the paper's default)
 
 
 def test_functional_correspondence(tmp_path):
@@ -169,15 +170,34 @@ def test_functional_correspondence(tmp_path):
         for row in json.loads((base / "annotations" / f"{action}.json").read_text()):
             anns[f"{action}/{row['image']}"] = row
     for split, recs in sp.items():
+        used = [r.meta[k] for r in recs for k in ("image_1", "image_2")]
+        assert len(used) == len(set(used)), f"{split}: an image is used twice"  # one use per image
         for r in recs:
             m = r.meta
             assert m["image_1"] in imgs[split] and m["image_2"] in imgs[split]
             assert m["image_1"].split("/")[0] == m["image_2"].split("/")[0] == m["action"]
             assert m["option_kp_indices"]["ABCD".index(r.answer)] == m["ref_kp_index"]
             assert len(set(m["option_kp_indices"])) == 4
+            assert anns[m["image_1"]]["keypoints"][m["ref_kp_index"]] is not None
             for k in m["option_kp_indices"]:
                 assert anns[m["image_2"]]["keypoints"][k] is not None
             assert m["action"].replace("_", " ") in r.question
+    # val / test default to every disjoint pair of their images, per action
+    for split in ("val", "test"):
+        per_action = Counter(k.split("/")[0] for k in imgs[split])
+        assert len(sp[split]) == sum(n // 2 for n in per_action.values()) == man["pair_stats"][split]["pairs"]
+    assert len(sp["train"]) == 12 and man["pair_stats"]["train"]["pairs"] == 16
+    # pairs join different object categories where the action has them (NOT SPECIFIED choice)
+    cross = [r.meta["category_1"] != r.meta["category_2"] for r in sp["train"]]
+    assert sum(cross) >= len(cross) - 2
+
+
+def test_functional_correspondence_refuses_more_examples_than_pairs(tmp_path):
+    raw = tmp_path / "raw"
+    fx.make_funkpoint(raw / "funkpoint")
+    with pytest.raises(InputError, match=r"n_train: 17 examples asked, but the 32 train images make only 16 usable"):
+        functional_correspondence.build(raw, tmp_path / "fc", {"n_train": 17}, seed=0)
+    assert not (tmp_path / "fc").exists() and not list(tmp_path.glob(".fc.*"))
 
 
 def test_functional_correspondence_dedup(tmp_path):
@@ -196,14 +216,19 @@ def test_functional_correspondence_dedup(tmp_path):
 # ---------------------------------------------------------------------------- relative reflectance
 def test_relative_reflectance_labels_follow_the_rule(tmp_path, monkeypatch):
     raw = tmp_path / "raw"
-    fx.make_mid(raw / "mid")
+    fx.make_mid(raw / "mid", dirs=range(25))
     patch_blink(monkeypatch, relative_reflectance, "relative_reflectance", n_images=1, choices=("a", "b", "c"))
     out = tmp_path / "rr"
-    relative_reflectance.build(raw, out, {"n_train": 40, "n_val": 12, "photo_directions": [0, 1],
-                                          "max_side": 90}, seed=0)
+    relative_reflectance.build(raw, out, {"n_train": 40, "n_val": 12, "max_side": 90}, seed=0)
     sp, man = splits(out), manifest(out)
+    assert man["params"]["photo_directions"] == list(range(25))  # paper: all 25 directions
     assert not set(man["scenes"]["train"]) & set(man["scenes"]["val"])
     assert not any(mid.is_test_scene(s) for s in man["scenes"]["train"] + man["scenes"]["val"])
+    for split in ("train", "val"):
+        pairs = [(r.meta["scene"], r.meta["direction"]) for r in sp[split]]
+        assert len(pairs) == len(set(pairs)), "one example per (photograph, albedo) pair"
+        assert all(r.meta["photo"] == f"dir_{r.meta['direction']}_mip2.jpg" for r in sp[split])
+    assert {r.meta["direction"] for r in sp["train"]} & set((2, 3, 19, 20, 21, 22, 24))  # frontal flashes too
     for r in sp["train"] + sp["val"]:
         m = r.meta
         # recompute Y from the raw albedo and the 0.10 rule
@@ -218,6 +243,15 @@ def test_relative_reflectance_labels_follow_the_rule(tmp_path, monkeypatch):
     c = Counter(r.answer for r in sp["train"])
     assert abs(c["C"] / len(sp["train"]) - 0.25) <= 0.05
     assert abs(c["A"] - c["B"]) <= 2
+
+
+def test_relative_reflectance_refuses_more_examples_than_photo_albedo_pairs(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    fx.make_mid(raw / "mid", dirs=(0, 1))
+    patch_blink(monkeypatch, relative_reflectance, "relative_reflectance", n_images=1, choices=("a", "b", "c"))
+    with pytest.raises(InputError, match=r"n_train: 7 examples asked, but its 3 scenes x 2 photo_directions give 6"):
+        relative_reflectance.build(raw, tmp_path / "rr", {"n_train": 7, "n_val": 2, "photo_directions": [0, 1]}, seed=0)
+    assert not (tmp_path / "rr").exists() and not list(tmp_path.glob(".rr.*"))
 
 
 # ---------------------------------------------------------------------------- visual similarity

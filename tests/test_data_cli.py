@@ -82,3 +82,35 @@ def test_build_through_cli_with_params(tmp_path, monkeypatch, capsys):
 
     m = json.loads((out / "manifest.json").read_text())
     assert m["seed"] == 7 and m["params"]["n_train"] == 6 and m["params"]["iou_min"] == 0.2
+
+
+def test_import_through_cli_then_download_is_done(tmp_path, capsys):
+    import part2_fixtures as fx
+
+    src = fx.make_funkpoint(tmp_path / "given")
+    raw = tmp_path / "raw"
+    assert main(["data", "import", "funkpoint", "--from", str(src), "--raw-dir", str(raw)]) == 0
+    assert f"imported funkpoint from {src}" in capsys.readouterr().out
+    assert main(["data", "download", "--source", "funkpoint", "--raw-dir", str(raw)]) == 0  # nothing left to fetch
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["data", "import", "coco2017", "--from", "x"], "source 'coco2017' has no manual step (use `livr data download "
+                                                    "--source coco2017`); sources with one: funkpoint, mid"),
+    (["data", "import", "mid", "--from", "/nonexistent/albedo.zip"],
+     "/nonexistent/albedo.zip: no such file or directory"),
+    (["data", "download", "--source", "funkpoint"], "livr data import funkpoint --from PATH"),
+])
+def test_import_and_manual_errors_are_one_line(argv, msg, tmp_path, capsys):
+    argv = argv + ["--raw-dir", str(tmp_path / "raw")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert msg in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_sources_key_errors_with_valid_keys(tmp_path, capsys):
+    p = tmp_path / "params.yaml"
+    p.write_text("sources:\n  nights:\n    mdoe: full\n")
+    assert main(["data", "download", "--source", "nights", "--raw-dir", str(tmp_path), "--params", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "params.yaml sources.nights: unknown key(s) ['mdoe']" in err and "mode" in err and "need" in err

@@ -206,3 +206,61 @@ def test_manifest_roundtrip(tmp_path):
     write_manifest(tmp_path, {"source": "x", "n": 3})
     m = read_manifest(tmp_path)
     assert m["source"] == "x" and m["n"] == 3 and "finished_at" in m
+
+
+def _zip_members(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_remote_zip_member_reads_only_what_it_needs(tmp_path, monkeypatch):
+    from livr.data.download import RemoteFile, read_remote_zip_member
+
+    monkeypatch.setattr(RemoteFile, "block", 1 << 12)
+    csv = b"id,split\n" + b"".join(b"%d,train\n" % i for i in range(2000))
+    big = os.urandom(2_000_000)  # incompressible: stands in for the 58 GB of images
+    f = Files()
+    f.data["/nights.zip"] = _zip_members({"nights/ref/000/000.png": big, "nights/data.csv": csv,
+                                       "nights/distort/000/000_0.png": big})
+    with serve(f) as base:
+        got = read_remote_zip_member(f"{base}/nights.zip", "data.csv", tmp_path / "data.csv")
+    assert (tmp_path / "data.csv").read_bytes() == csv
+    assert got["member"] == "nights/data.csv" and got["size"] == len(csv)
+    assert got["archive_size"] == len(f.data["/nights.zip"])
+    assert got["transferred"] == f.sent["/nights.zip"] < 60_000  # not the 4 MB of images
+    assert all(r is not None and "-" in r for p, r in f.requests)
+
+
+def test_remote_zip_member_errors(tmp_path):
+    from livr.data.download import read_remote_zip_member
+
+    f = Files()
+    f.data["/a.zip"] = _zip_members({"x/data.csv": b"1", "y/data.csv": b"2"})
+    f.data["/page.zip"] = b"<html>moved</html>"
+    with serve(f) as base:
+        two = r"expected one member named 'data.csv', found \['x/data.csv', 'y/data.csv'\]"
+        with pytest.raises(ArchiveError, match=two):
+            read_remote_zip_member(f"{base}/a.zip", "data.csv", tmp_path / "d.csv")
+        with pytest.raises(ArchiveError, match="not a readable zip"):
+            read_remote_zip_member(f"{base}/page.zip", "data.csv", tmp_path / "d.csv")
+        with pytest.raises(DownloadError, match="HTTP 404"):
+            read_remote_zip_member(f"{base}/gone.zip", "data.csv", tmp_path / "d.csv")
+    assert not (tmp_path / "d.csv").exists()
+
+
+def test_tls_failure_is_not_retried(tmp_path):
+    import requests
+
+    class Session:
+        calls = 0
+
+        def get(self, *a, **k):
+            Session.calls += 1
+            raise requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+
+    with pytest.raises(DownloadError, match="TLS verification failed"):
+        download_file("https://example.invalid/a.jpg", tmp_path / "a.jpg", retries=3, backoff=0, session=Session())
+    assert Session.calls == 1 and not (tmp_path / "a.jpg").exists()

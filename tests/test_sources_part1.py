@@ -1,6 +1,7 @@
 import hashlib
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +20,31 @@ from livr.data.sources import blink, coco, pixmo_count  # noqa: E402
 FAST = {"workers": 4, "retries": 0, "backoff": 0, "timeout": 5}
 
 
+def _pixmo(tmp_path, monkeypatch, files, base, counts, cfg, **kw):
+    rows = write_pixmo_hub(tmp_path / "hub", files.data, base, counts, **kw)
+    monkeypatch.setattr(pixmo_count, "_hub_fetch", fake_hub_fetch(tmp_path / "hub"))
+    raw = tmp_path / "raw" / "pixmo_count"
+    pixmo_count.download(raw, {**FAST, **cfg})
+    return raw, rows
+
+
 def test_pixmo_download_drops_dead_corrupt_and_mismatching(tmp_path, monkeypatch):
     files = Files()
     with serve(files) as base:
         counts = {"train": [c for c in range(2, 11) for _ in range(3)] + [1, 15], "validation": [2, 3, 4],
                   "test": [5, 6]}
-        write_pixmo_hub(tmp_path / "hub", files.data, base, counts, n_dead=2, n_corrupt=2, n_mismatch=1)
-        monkeypatch.setattr(pixmo_count, "_hub_fetch", fake_hub_fetch(tmp_path / "hub"))
-        raw = tmp_path / "raw" / "pixmo_count"
-        pixmo_count.download(raw, {**FAST, "train_per_count": None})
+        raw, _ = _pixmo(tmp_path, monkeypatch, files, base, counts,
+                        {"train_per_count": None, "verify_sha256": True, "verify_tls": True},
+                        n_dead=2, n_corrupt=2, n_mismatch=1)
     m = read_manifest(raw)
+    assert m["rule"] == {"verify_sha256": True, "verify_tls": True}
     tr = m["counts"]["train"]
     # counts 1 and 15 are outside train_counts 2..10 and never fetched
     assert tr["rows"] == 29 and tr["attempted"] == 27
     assert tr["dropped"] == {"corrupt_image": 2, "http_404": 2, "sha256_mismatch": 1}
-    assert tr["kept"] == 22
+    assert tr["kept"] == 22 and tr["kept_sha256_match"] == 22
     assert m["counts"]["validation"]["kept"] == 3 and m["counts"]["test"]["kept"] == 2
+    assert m["paper_live_rows"] == {"validation": 534, "test": 528}
     dropped = [json.loads(l) for l in (raw / "dropped.jsonl").read_text().splitlines()]
     assert len(dropped) == 5 and all(d["url"].startswith("http://127.0.0.1") for d in dropped)
     live = pixmo_count.live_rows(raw, "train")
@@ -42,6 +52,45 @@ def test_pixmo_download_drops_dead_corrupt_and_mismatching(tmp_path, monkeypatch
         assert hashlib.sha256(r["image"].read_bytes()).hexdigest() == r["image_sha256"]
         assert r["image"].suffix == ".jpg" and 2 <= r["count"] <= 10
     assert {r["row"] for r in live}.isdisjoint({0, 1, 2, 3, 4})
+
+
+def test_pixmo_default_rule_keeps_a_live_image_whose_hash_changed(tmp_path, monkeypatch):
+    """Molmo's rule (the default): an image that downloads and decodes is live even when the
+    published sha256 no longer matches; the manifest still counts the matches."""
+    files = Files()
+    with serve(files) as base:
+        counts = {"train": [2, 3, 4, 5], "validation": [2], "test": [3]}
+        raw, _ = _pixmo(tmp_path, monkeypatch, files, base, counts, {}, n_dead=1, n_mismatch=1)
+    m = read_manifest(raw)
+    assert m["rule"] == {"verify_sha256": False, "verify_tls": False}
+    tr = m["counts"]["train"]
+    assert tr["kept"] == 3 and tr["kept_sha256_match"] == 2 and tr["dropped"] == {"http_404": 1}
+    live = pixmo_count.live_rows(raw, "train")
+    assert [r["sha256_match"] for r in live] == [False, True, True]
+    assert all(hashlib.sha256(r["image"].read_bytes()).hexdigest() == r["file_sha256"] for r in live)
+
+
+def test_pixmo_repeated_urls_fetched_once_and_mapped_to_every_row(tmp_path, monkeypatch):
+    """Rows sharing an image URL (within a split and across splits) each get the image; each
+    distinct URL is requested once however many workers run."""
+    files = Files()
+    shared = {("train", 0), ("train", 1), ("train", 2), ("train", 3), ("validation", 0), ("test", 1)}
+    path_for = lambda split, i: "/img/shared.jpg" if (split, i) in shared else f"/img/{split}/{i}.jpg"  # noqa: E731
+    with serve(files) as base:
+        counts = {"train": [2, 2, 3, 4, 5, 6], "validation": [2, 3], "test": [4, 5]}
+        raw, rows = _pixmo(tmp_path, monkeypatch, files, base, counts,
+                           {"workers": 8, "train_per_count": None, "verify_sha256": True},
+                           path_for=path_for)
+    asked = Counter(p for p, _ in files.requests)
+    assert asked["/img/shared.jpg"] == 1 and set(asked.values()) == {1}
+    m = read_manifest(raw)
+    assert m["counts"]["train"]["distinct_urls"] == 3 and m["counts"]["train"]["kept"] == 6
+    assert {s: m["counts"][s]["kept"] for s in ("validation", "test")} == {"validation": 2, "test": 2}
+    assert not (raw / "dropped.jsonl").read_text()
+    live = {s: pixmo_count.live_rows(raw, s) for s in ("train", "validation", "test")}
+    same = [r["image"] for s, rs in live.items() for r in rs if (s, r["row"]) in shared]
+    assert len(same) == 6 and len(set(same)) == 1 and same[0].is_file()
+    assert not list((raw / "images").rglob("*.download*")) and not list((raw / "images").rglob("*.part"))
 
 
 def test_pixmo_train_selection_caps_rows_per_count(tmp_path, monkeypatch):
@@ -165,3 +214,27 @@ def test_blink_answer_letter():
     assert blink.answer_letter("(B)", 2, "x") == "B"
     with pytest.raises(ValueError, match="x: answer"):
         blink.answer_letter("(C)", 2, "x")
+
+
+def test_pixmo_tls_failures_are_their_own_reason(tmp_path, monkeypatch):
+    """With verify_tls a certificate that does not verify drops the row as tls_error (not
+    'unreachable'), and the session verifies certificates; without it, it does not."""
+    from livr.data.download import DownloadError
+
+    real = pixmo_count.download_file
+    seen = []
+
+    def fake(url, dest, session=None, **kw):
+        seen.append(session.verify)
+        if url.endswith("/img/train/1.jpg"):
+            raise DownloadError(f"{url}: TLS verification failed (CERTIFICATE_VERIFY_FAILED)")
+        return real(url, dest, session=session, **kw)
+
+    monkeypatch.setattr(pixmo_count, "download_file", fake)
+    files = Files()
+    with serve(files) as base:
+        raw, _ = _pixmo(tmp_path, monkeypatch, files, base, {"train": [2, 3, 4], "validation": [2], "test": [3]},
+                        {"verify_tls": True, "train_per_count": None})
+    m = read_manifest(raw)
+    assert m["counts"]["train"]["dropped"] == {"tls_error": 1} and set(seen) == {True}
+    assert pixmo_count._session(False).verify is False

@@ -2,13 +2,17 @@
 
   livr data synth    --task T --out DIR [--n-train N --n-val N --n-test N --seed S --image-size PX]
   livr data download --source S [--raw-dir data/raw] [--params params.yaml]
+  livr data import   SOURCE --from PATH [--raw-dir data/raw] [--params params.yaml]
   livr data build    --task T [--raw-root data/raw] --out DIR [--params params.yaml] [--seed S]
   livr data inspect  --task-dir DIR [--out sheet.png] [--n 2]
   livr data build-comparison --name N [--raw-root data/raw] --out DIR [--params params.yaml] [--seed S]
 
 `build` uses the builder's DEFAULTS updated with params.yaml `paper_data.<task>`; an unknown key
 there is an error naming it and the valid keys. The seed defaults to `paper_data.seed` (else 42).
-`download` passes params.yaml `sources.<source>` (when present) to the source as its cfg.
+`download` passes params.yaml `sources.<source>` (when present) to the source as its cfg; an
+unknown key there is an error naming the valid keys. `import` is the manual step of the sources no
+script can download (FunKPoint; MID's MIDIntrinsics albedo): it copies PATH (a directory or a
+zip/tar archive) into RAW_DIR/<source>/, checks it and writes its manifest (docs/DATA.md).
 `build-comparison` builds a training set or benchmark of the comparison experiments
 (livr/data/benchmarks/) with params.yaml `paper_data.<name>`.
 """
@@ -19,7 +23,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-from livr.data.sources import SOURCES
+from livr.data.sources import MANUAL_SOURCES, SOURCES
 from livr.data.tasks import BUILDERS
 from livr.errors import InputError
 
@@ -40,6 +44,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("download", help="download one public source into RAW_DIR/<source>/")
     p.add_argument("--source", required=True, help=f"one of: {', '.join(SOURCES)}")
+    p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
+    p.add_argument("--params", type=Path, default=None, help="params.yaml (uses its sources.<source> section)")
+
+    p = sub.add_parser("import", help="the manual step of a source no script can download: check PATH, copy it in, "
+                                      "write its manifest")
+    p.add_argument("source", help=f"one of: {', '.join(MANUAL_SOURCES)}")
+    p.add_argument("--from", dest="src", required=True, type=Path, help="a directory or a zip/tar archive")
     p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
     p.add_argument("--params", type=Path, default=None, help="params.yaml (uses its sources.<source> section)")
 
@@ -83,6 +94,15 @@ def _module(kind: str, registry: dict, name: str):
     return importlib.import_module(registry[name])
 
 
+def _source_cfg(params_path: Path | None, source: str, mod) -> dict:
+    """params.yaml sources.<source>, checked against the source's DEFAULTS keys."""
+    from livr.data.sources._common import check_cfg
+
+    cfg = (_load_params(params_path).get("sources") or {}).get(source) or {}
+    check_cfg(mod.DEFAULTS, cfg, source)
+    return cfg
+
+
 def task_cfg(params: dict, task: str, defaults: dict) -> dict:
     """params.yaml paper_data.<task>, checked against the builder's DEFAULTS keys."""
     section = (params.get("paper_data") or {}).get(task) or {}
@@ -106,10 +126,15 @@ def main(args) -> int:
         print(f"wrote {args.out}")
     elif cmd == "download":
         mod = _module("source", SOURCES, args.source)
-        params = _load_params(args.params)
-        cfg = (params.get("sources") or {}).get(args.source) or {}
-        out = mod.download(args.raw_dir / args.source, cfg)
+        out = mod.download(args.raw_dir / args.source, _source_cfg(args.params, args.source, mod))
         print(f"downloaded {args.source} into {out}")
+    elif cmd == "import":
+        if args.source not in MANUAL_SOURCES:
+            raise InputError(f"source {args.source!r} has no manual step (use `livr data download --source "
+                             f"{args.source}`); sources with one: {', '.join(MANUAL_SOURCES)}")
+        mod = _module("source", SOURCES, args.source)
+        out = mod.import_manual(args.raw_dir / args.source, args.src, _source_cfg(args.params, args.source, mod))
+        print(f"imported {args.source} from {args.src} into {out}")
     elif cmd == "build":
         mod = _module("task", BUILDERS, args.task)
         params = _load_params(args.params)

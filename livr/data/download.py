@@ -6,12 +6,15 @@
 - `safe_extract`: zip / tar(.gz/.bz2/.xz) extraction that refuses members escaping the target
   directory and extracts into a temporary sibling, so a corrupt archive leaves nothing that looks
   complete.
+- `RemoteFile` / `read_remote_zip_member`: one member of a remote zip read through HTTP Range
+  requests (the central directory, then that member's bytes), without fetching the archive.
 - `write_manifest` / `read_manifest`: `<raw_dir>/manifest.json`, written last, marks a finished source.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import lzma
 import os
@@ -25,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 import requests
 
-from livr.io import progress_enabled, write_json
+from livr.io import atomic_path, progress_enabled, write_json
 
 MANIFEST = "manifest.json"
 CHUNK = 1 << 16
@@ -73,6 +76,9 @@ def _attempt(session: requests.Session, url: str, part: Path, timeout: float, de
     headers = {"Range": f"bytes={have}-"} if have else {}
     try:
         resp = session.get(url, headers=headers, stream=True, timeout=timeout)
+    except requests.exceptions.SSLError as e:
+        # A certificate that does not verify will not verify on the next attempt either.
+        raise DownloadError(f"{url}: TLS verification failed ({e})") from e
     except (requests.ConnectionError, requests.Timeout) as e:
         raise _Retryable(f"connection error: {e}") from e
     with resp:
@@ -264,6 +270,88 @@ def safe_extract(archive: str | os.PathLike, target_dir: str | os.PathLike) -> P
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target_dir
+
+
+# ------------------------------------------------------------------------------------ remote zips
+class RemoteFile(io.RawIOBase):
+    """A read-only, seekable view of a remote file through HTTP Range requests, read in blocks of
+    at least `block` bytes (zipfile reads the end record and central directory in small pieces).
+    `transferred` counts the body bytes received."""
+
+    block = 1 << 20
+
+    def __init__(self, url: str, session: requests.Session | None = None, timeout: float = 60.0):
+        self.url, self.timeout = url, timeout
+        self.session = session or requests.Session()
+        self.pos, self.transferred = 0, 0
+        self._buf_start, self._buf = 0, b""
+        self.size = self._size()
+
+    def _get(self, start: int, end: int) -> requests.Response:
+        try:
+            resp = self.session.get(self.url, headers={"Range": f"bytes={start}-{end}"}, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as e:
+            raise DownloadError(f"{self.url}: connection error: {e}") from e
+        if resp.status_code != 206:
+            raise DownloadError(f"{self.url}: HTTP {resp.status_code} to a Range request (need 206 Partial "
+                                "Content to read single members of a remote archive)")
+        self.transferred += len(resp.content)
+        return resp
+
+    def _size(self) -> int:
+        resp = self._get(0, 0)
+        total = resp.headers.get("Content-Range", "").rpartition("/")[2]
+        if not total.isdigit():
+            raise DownloadError(f"{self.url}: no total size in Content-Range {resp.headers.get('Content-Range')!r}")
+        return int(total)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def readinto(self, b) -> int:
+        want = min(len(b), self.size - self.pos)
+        if want <= 0:
+            return 0
+        lo, hi = self.pos - self._buf_start, self.pos - self._buf_start + want
+        if lo < 0 or hi > len(self._buf):
+            end = min(self.size, self.pos + max(want, self.block)) - 1
+            self._buf_start, self._buf = self.pos, self._get(self.pos, end).content
+            lo, hi = 0, want
+        data = self._buf[lo:hi]
+        b[: len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+
+def read_remote_zip_member(url: str, member: str, dest: str | os.PathLike, timeout: float = 60.0,
+                           session: requests.Session | None = None) -> dict:
+    """Copy the member of the remote zip at `url` whose path ends with `member` (e.g. "data.csv"
+    in "nights/data.csv") to `dest` (atomically), reading only the central directory and that
+    member's bytes. Returns {"member", "size", "archive_size", "transferred"}."""
+    remote = RemoteFile(url, session=session, timeout=timeout)
+    try:
+        with zipfile.ZipFile(remote) as zf:
+            names = [n for n in zf.namelist() if n == member or n.endswith("/" + member)]
+            if len(names) != 1:
+                raise ArchiveError(f"{url}: expected one member named {member!r}, found {names or 'none'}")
+            with atomic_path(dest) as tmp, zf.open(names[0]) as src, open(tmp, "wb") as out:
+                shutil.copyfileobj(src, out, CHUNK)
+            info = zf.getinfo(names[0])
+    except zipfile.BadZipFile as e:
+        raise ArchiveError(f"{url}: not a readable zip archive ({e})") from e
+    return {"member": names[0], "size": info.file_size, "archive_size": remote.size,
+            "transferred": remote.transferred}
 
 
 # ------------------------------------------------------------------------------------ manifests

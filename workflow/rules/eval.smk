@@ -6,6 +6,7 @@
 rule evaluate:
     input:
         eval_inputs,
+        doctor_gate,
     output:
         predictions=L.cell_file("{exp}", "{backbone}", "{train_set}", "{method}", "{task}"),
         summary=L.cell_summary("{exp}", "{backbone}", "{train_set}", "{method}", "{task}"),

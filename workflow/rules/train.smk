@@ -12,6 +12,7 @@
 rule train:
     input:
         train_inputs,
+        doctor_gate,
     output:
         directory(L.checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}")),
     params:

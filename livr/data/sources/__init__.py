@@ -2,6 +2,8 @@
 
 Each source downloads into data/raw/<source>/ and writes data/raw/<source>/manifest.json last
 (what was fetched, checksums, what was dropped and why): the manifest marks a finished download.
+Sources in MANUAL_SOURCES hold data no script can fetch; their module's `import_manual` (the CLI's
+`livr data import`) checks and manifests it instead (docs/DATA.md).
 """
 
 SOURCES = {
@@ -22,3 +24,5 @@ SOURCES = {
     "visual_cot": "livr.data.sources.visual_cot",
     "mirage": "livr.data.sources.mirage",
 }
+# Sources with data no script can fetch: `livr data import <source> --from PATH` (their MANUAL step).
+MANUAL_SOURCES = ("funkpoint", "mid")

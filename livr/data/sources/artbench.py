@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from livr.data.sources._common import DOWNLOAD_DEFAULTS, download_archive_source, find_dir
+from livr.data.sources._common import DOWNLOAD_DEFAULTS, check_cfg, download_archive_source, find_dir
 
 STYLES = (
     "art_nouveau", "baroque", "expressionism", "impressionism", "post_impressionism",
@@ -18,19 +18,19 @@ STYLES = (
 )
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
 DEFAULTS = {
-    "url": "https://artbench.eecs.berkeley.edu/files/artbench-10-imagefolder-split.tar",
+    "urls": ["https://artbench.eecs.berkeley.edu/files/artbench-10-imagefolder-split.tar"],  # mirrors, in order
     "sha256": None,  # not published by the authors
     "keep_archive": False,
     **DOWNLOAD_DEFAULTS,
 }
+DISK_GB = 3  # estimate: 60,000 256x256 JPEGs, archive plus extracted copy
 
 
 def download(raw_dir, cfg: dict | None = None) -> Path:
     def survey(raw_dir):
         return {split: {s: len(v) for s, v in list_images(raw_dir, split).items()} for split in ("train", "test")}, []
 
-    return download_archive_source(raw_dir, {**DEFAULTS, **(cfg or {})}, "artbench10",
-                                   "artbench-10-imagefolder-split.tar", survey)
+    return download_archive_source(raw_dir, check_cfg(DEFAULTS, cfg, "artbench10"), "artbench10", survey)
 
 
 def split_root(raw_dir, split: str) -> Path:

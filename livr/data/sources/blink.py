@@ -37,6 +37,7 @@ DEFAULTS = {
     ],
     "splits": ["val"],  # `test` has hidden answers; add it only for leaderboard submissions
 }
+DISK_GB = 1  # estimate: the val parquet files of nine subtasks (images embedded)
 IMAGE_KEYS = ("image_1", "image_2", "image_3", "image_4")
 REQUIRED = ("idx", "prompt", "choices", "answer", "image_1")
 

@@ -48,6 +48,7 @@ DEFAULTS = {
     "backoff": 1.0,
     "timeout": 60.0,
 }
+DISK_GB = 40  # the zips above (19 GB) plus their extracted copies; each zip is removed once extracted
 
 
 def _fetch_one(name: str, spec: dict, raw_dir: Path, cfg: dict) -> dict:

@@ -1,11 +1,18 @@
 """FunKPoint (Lai, Purushwalkam & Gupta, "The Functional Correspondence Problem", ICCV 2021).
 
 FunKPoint has ground-truth functional keypoints for 10 tasks (actions) over 20 object
-categories. We found no public download URL, checksum or description of its file format
-(project page agi-labs.github.io/FuncCorr; the dataset is obtained from the authors), so this
-module reads an ASSUMED layout, stated precisely here. Convert the release to it if it differs:
+categories. It has no public release: the paper and its project page
+(https://agi-labs.github.io/FuncCorr) give no download, and the one public LIVR reproduction
+dropped the task for that reason. Getting it is a manual step: ask the authors (Zihang Lai,
+Senthil Purushwalkam, Abhinav Gupta; Carnegie Mellon University) through the project page, convert
+what they send to the layout below, and run
 
-    <raw_dir>/                    (or any single sub-directory of it, e.g. extracted/FunKPoint/)
+    livr data import funkpoint --from PATH      (PATH: that directory, or a zip/tar of it)
+
+which copies it to data/raw/funkpoint/extracted/, checks every annotation and image, and writes
+the manifest (like a download). The layout (ours: the release's own format is not public):
+
+    <PATH>/                       (or any single sub-directory of it)
       images/<action>/<file>      jpg/png; <action> is the action name with spaces as "_"
       annotations/<action>.json   a JSON list, one object per annotated image:
         {"image": "<file under images/<action>/>",
@@ -17,57 +24,87 @@ module reads an ASSUMED layout, stated precisely here. Convert the release to it
 images of one action (that is what makes two images' keypoints correspond). The paper annotates
 five keypoints per image and action.
 
-`download(raw_dir, cfg)`: with `cfg["url"]` set, fetches that archive (resumable, sha256 checked
-when `cfg["sha256"]` is given) and extracts it; without a URL it expects the layout above to be
-placed by hand. Either way it validates every annotation and writes the manifest last.
+`download(raw_dir, cfg)` returns at once when the import was done; with `cfg["url"]` set (a
+copy of the data in this layout on a host of yours) it fetches that archive and imports it;
+otherwise it fails with a message that names the manual step.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 from livr.data.download import write_manifest
-from livr.data.sources._common import DOWNLOAD_DEFAULTS, dl_kwargs, fetch_and_extract, find_dir, is_finished
+from livr.data.sources._common import (
+    DOWNLOAD_DEFAULTS, ManualDataMissing, ManualStep, check_cfg, dl_kwargs, fetch_and_extract, find_dir,
+    import_entry, is_finished, replace_dir, stage_copy,
+)
 
+SOURCE = "funkpoint"
 DEFAULTS = {
-    "url": None,  # no public URL known; see module docstring
+    "url": None,  # no public release; a mirror of your own of the layout above (zip or tar)
     "sha256": None,
-    "keep_archive": False,
     **DOWNLOAD_DEFAULTS,
 }
+DISK_GB = 1  # estimate: a few thousand object photos
+MANUAL = ManualStep(
+    source=SOURCE,
+    what="FunKPoint (images + functional keypoint annotations)",
+    ask_at="https://agi-labs.github.io/FuncCorr (no public download: ask the authors, Lai, Purushwalkam & Gupta, CMU)",
+    layout="images/<action>/<file> and annotations/<action>.json (see livr/data/sources/funkpoint.py)",
+)
 
 
 def download(raw_dir, cfg: dict | None = None) -> Path:
     raw_dir = Path(raw_dir)
-    cfg = {**DEFAULTS, **(cfg or {})}
+    cfg = check_cfg(DEFAULTS, cfg, SOURCE)
     if is_finished(raw_dir):
         return raw_dir
-    files = []
-    if cfg["url"]:
-        name = Path(cfg["url"].split("?")[0]).name or "funkpoint_archive"
-        files.append(fetch_and_extract(cfg["url"], raw_dir, name, "extracted", cfg["sha256"],
-                                       cfg["keep_archive"], **dl_kwargs(cfg)))
+    if not cfg["url"]:
+        raise MANUAL.error(raw_dir)
+    entry = fetch_and_extract(cfg["url"], raw_dir / "fetched", "archive", cfg["sha256"], False, **dl_kwargs(cfg))
     try:
-        dataset_root(raw_dir)
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"{raw_dir}: FunKPoint not found. No public download URL is known: obtain the data from "
-            f"the authors, convert it to the layout in livr/data/sources/funkpoint.py "
-            f"(images/<action>/..., annotations/<action>.json) under {raw_dir}, or set `url` to an "
-            f"archive of that layout; then run the download again.") from None
-    anns, dropped = read_annotations(raw_dir, check_files=True)
+        import_manual(raw_dir, raw_dir / "fetched" / "archive", cfg, origin=entry)
+    finally:
+        shutil.rmtree(raw_dir / "fetched", ignore_errors=True)
+    return raw_dir
+
+
+def import_manual(raw_dir, src, cfg: dict | None = None, origin: dict | None = None) -> Path:
+    """The manual step: copy (or extract) `src` into raw_dir/extracted/, check every annotation
+    and that each annotated image exists (missing ones are recorded as dropped), write the manifest."""
+    raw_dir, src = Path(raw_dir), Path(src)
+    check_cfg(DEFAULTS, cfg, SOURCE)
+    staged = stage_copy(src, raw_dir / "extracted")
+    try:
+        try:
+            root = find_dir(staged, _is_root, max_depth=8)
+        except FileNotFoundError:
+            raise ManualDataMissing(
+                f"{src}: no FunKPoint layout found (need {MANUAL.layout} in it or below it)") from None
+        anns, dropped = read_annotations(root, check_files=True)
+        if not anns:
+            raise ManualDataMissing(f"{src}: no annotated image found on disk ({len(dropped)} listed but missing)")
+        replace_dir(root, raw_dir / "extracted")  # extracted/ is the layout's root, whatever wrapped it
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
     counts = {}
     for a in anns:
         counts[a.action] = counts.get(a.action, 0) + 1
-    write_manifest(raw_dir, {"source": "funkpoint", "files": files, "format": "assumed (see module docstring)",
+    write_manifest(raw_dir, {"source": SOURCE, "manual_step": "livr data import funkpoint",
+                             "files": [origin or import_entry(src)], "format": "ours (see module docstring)",
                              "counts": {"images_per_action": counts, "images": len(anns)}, "dropped": dropped})
     return raw_dir
 
 
+def _is_root(d: Path) -> bool:
+    return (d / "annotations").is_dir() and (d / "images").is_dir()
+
+
 def dataset_root(raw_dir) -> Path:
-    return find_dir(Path(raw_dir), lambda d: (d / "annotations").is_dir() and (d / "images").is_dir())
+    return find_dir(Path(raw_dir), _is_root)
 
 
 @dataclasses.dataclass

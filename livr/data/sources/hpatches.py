@@ -1,9 +1,14 @@
 """HPatches full image sequences (Balntas et al., CVPR 2017).
 
-Release: `hpatches-sequences-release.tar.gz` (~1.3 GB; no checksum is published). It unpacks to
-`hpatches-sequences-release/<seq>/` with 116 sequences: 57 `i_*` (illumination change, identity
-homographies) and 59 `v_*` (viewpoint change). Each holds `1.ppm` .. `6.ppm` and the plain-text
-3x3 homographies `H_1_2` .. `H_1_6` mapping pixel coordinates of image 1 to image j
+Release ("HPatches full sequences", ~1.3 GB, no checksum published). The original host
+icvl.ee.ic.ac.uk stopped answering in 2024 (hpatches/hpatches-dataset issues #10 and #11; the
+maintainer answered "New links added" in March 2025); the hub copy the authors now link is
+`https://huggingface.co/datasets/vbalnt/hpatches/resolve/main/hpatches-sequences-release.zip`
+(also what e.g. LiftFeat's and qai-hub-models' loaders fetch). `urls` lists mirrors tried in order:
+that zip, then the old tar.gz; the archive type is read from the content, not the name. Either
+unpacks to `hpatches-sequences-release/<seq>/` with 116 sequences: 57 `i_*` (illumination change,
+identity homographies) and 59 `v_*` (viewpoint change). Each holds `1.ppm` .. `6.ppm` and the
+plain-text 3x3 homographies `H_1_2` .. `H_1_6` mapping pixel coordinates of image 1 to image j
 (x_j ~ H_1_j @ [x_1, y_1, 1]).
 """
 
@@ -15,14 +20,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from livr.data.sources._common import DOWNLOAD_DEFAULTS, download_archive_source, find_dir
+from livr.data.sources._common import DOWNLOAD_DEFAULTS, check_cfg, download_archive_source, find_dir
 
 DEFAULTS = {
-    "url": "http://icvl.ee.ic.ac.uk/vbalnt/hpatches/hpatches-sequences-release.tar.gz",
-    "sha256": None,  # not published by the authors
+    "urls": [  # mirrors, tried in order
+        "https://huggingface.co/datasets/vbalnt/hpatches/resolve/main/hpatches-sequences-release.zip",
+        "http://icvl.ee.ic.ac.uk/vbalnt/hpatches/hpatches-sequences-release.tar.gz",
+    ],
+    "sha256": None,  # not published by the authors (the same value would not fit both mirrors)
     "keep_archive": False,
     **DOWNLOAD_DEFAULTS,
 }
+DISK_GB = 6  # estimate: the 1.3 GB archive plus the uncompressed PPM images it unpacks to
 N_IMAGES = 6
 
 
@@ -33,8 +42,7 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
                   "illumination": sum(s.kind == "i" for s in seqs)}
         return counts, [{"sequence": s.name, "reason": "missing images or homographies"} for s in seqs if not s.complete]
 
-    return download_archive_source(raw_dir, {**DEFAULTS, **(cfg or {})}, "hpatches",
-                                   "hpatches-sequences-release.tar.gz", survey)
+    return download_archive_source(raw_dir, check_cfg(DEFAULTS, cfg, "hpatches"), "hpatches", survey)
 
 
 @dataclasses.dataclass

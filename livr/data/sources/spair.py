@@ -14,14 +14,15 @@ import dataclasses
 import json
 from pathlib import Path
 
-from livr.data.sources._common import DOWNLOAD_DEFAULTS, download_archive_source, find_dir
+from livr.data.sources._common import DOWNLOAD_DEFAULTS, check_cfg, download_archive_source, find_dir
 
 DEFAULTS = {
-    "url": "http://cvlab.postech.ac.kr/research/SPair-71k/data/SPair-71k.tar.gz",
+    "urls": ["http://cvlab.postech.ac.kr/research/SPair-71k/data/SPair-71k.tar.gz"],  # mirrors, in order
     "sha256": None,  # not published by the authors
     "keep_archive": False,
     **DOWNLOAD_DEFAULTS,
 }
+DISK_GB = 1  # estimate: the ~0.2 GB archive plus its extracted copy
 
 
 def download(raw_dir, cfg: dict | None = None) -> Path:
@@ -29,7 +30,7 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
         root = dataset_root(raw_dir)
         return {"pairs": {s: len(list((root / "PairAnnotation" / s).glob("*.json"))) for s in ("trn", "val", "test")}}, []
 
-    return download_archive_source(raw_dir, {**DEFAULTS, **(cfg or {})}, "spair71k", "SPair-71k.tar.gz", survey)
+    return download_archive_source(raw_dir, check_cfg(DEFAULTS, cfg, "spair71k"), "spair71k", survey)
 
 
 def dataset_root(raw_dir) -> Path:

@@ -1,11 +1,15 @@
 """Functional correspondence from FunKPoint (paper Appendix A).
 
-Images are split 80/10/10 within each action (balanced by action). An example pairs two images
-of the same action (different object categories when possible), marks a functional keypoint k
-valid in both on the first image (REF) and, on the second, keypoint k plus 3 other keypoint
-indices of that image (A-D in random, seeded, letter-balanced order); 4-way. The action is named
-in the question. Test = examples from the held-out test images; train/val images that
-near-duplicate a test image are skipped.
+Images are split 80/10/10 within each action (balanced by action). Within each split and action
+the images are shuffled and grouped into disjoint pairs, one use per image: no image appears in
+two examples of a split (paper v2, Appendix A). A pair (a, b) gives one example: a functional
+keypoint k valid in both is marked on a (REF) and, on b, keypoint k plus 3 other keypoint indices
+of b (A-D in random, seeded, letter-balanced order); 4-way. The action is named in the question.
+Pairs join different object categories when the action has them (NOT SPECIFIED); a pair with no
+usable keypoint either way round is dropped and counted. `n_<split>` caps a split (None = every
+pair; asking for more examples than there are pairs is an error naming how many there are).
+Test = examples from the held-out test images; train/val images that near-duplicate a test image
+are skipped.
 """
 
 from __future__ import annotations
@@ -23,18 +27,18 @@ from livr.data.tasks.marks import (
     DEDUP_DEFAULTS, Staging, TestDeduper, balanced_letters, mark_points, merge_cfg, resize_max_side,
     write_built_task,
 )
+from livr.errors import InputError
 
 TASK = "functional_correspondence"
 SOURCES = ("funkpoint",)
 DEFAULTS = {
     "n_train": 1000,
-    "n_val": 144,
-    "n_test": 146,
+    "n_val": None,                         # None = every pair of the val images (paper: 144)
+    "n_test": None,                        # None = every pair of the test images (paper: 146)
     "split_fractions": [0.8, 0.1, 0.1],   # images, within each action
     "num_choices": 4,
     "prefer_cross_category": True,         # NOT SPECIFIED: pair different object categories when the action has them
     "max_side": 768,                       # NOT SPECIFIED: longer side cap of the rendered images
-    "max_tries": 100,
     **DEDUP_DEFAULTS,
 }
 
@@ -57,34 +61,53 @@ def split_images(anns, fractions, rng: random.Random) -> dict[str, list]:
     return out
 
 
-def _pairs(anns, cfg, rng):
-    """Candidate (a, b, k) triples: same action, k valid in a and b, b has >= num_choices valid."""
+def pair_images(anns, cfg, rng) -> tuple[list[tuple], int]:
+    """Disjoint pairs within each action: (ref, target, k) with k valid in both and the target
+    holding >= num_choices valid keypoints. Returns (pairs, number of pairs dropped as unusable)."""
     by_action = defaultdict(list)
     for a in anns:
         by_action[a.action].append(a)
-    out = []
-    for group in by_action.values():
-        for a in group:
-            for b in group:
-                if a is b or len(b.valid()) < cfg["num_choices"]:
-                    continue
-                if cfg["prefer_cross_category"] and a.category == b.category and \
-                        len({g.category for g in group}) > 1:
-                    continue
-                for k in set(a.valid()) & set(b.valid()):
-                    out.append((a, b, k))
-    rng.shuffle(out)
-    return out
+    pairs, unusable = [], 0
+    for action in sorted(by_action):
+        pool = sorted(by_action[action], key=lambda a: a.key)
+        rng.shuffle(pool)
+        while len(pool) >= 2:
+            a = pool.pop(0)
+            j = 0
+            if cfg["prefer_cross_category"]:
+                j = next((i for i, b in enumerate(pool) if b.category != a.category), 0)
+            b = pool.pop(j)
+            usable = _orient(a, b, cfg) or _orient(b, a, cfg)
+            if usable is None:
+                unusable += 1
+                continue
+            ref, target, common = usable
+            pairs.append((ref, target, rng.choice(common)))
+    rng.shuffle(pairs)
+    return pairs, unusable
+
+
+def _orient(ref, target, cfg):
+    common = sorted(set(ref.valid()) & set(target.valid()))
+    if common and len(target.valid()) >= cfg["num_choices"]:
+        return ref, target, common
+    return None
 
 
 def _examples(split, anns, n, cfg, rng, staging):
-    cands = _pairs(anns, cfg, rng)
-    if not cands:
-        raise ValueError(f"{TASK}: no usable same-action pairs for split {split!r}")
+    pairs, unusable = pair_images(anns, cfg, rng)
+    if not pairs:
+        raise InputError(f"{TASK}: no usable same-action pairs among the {len(anns)} {split} images")
+    if n is None:
+        n = len(pairs)
+    elif n > len(pairs):
+        raise InputError(
+            f"params.yaml paper_data.{TASK}.n_{split}: {n} examples asked, but the {len(anns)} {split} images make "
+            f"only {len(pairs)} usable disjoint same-action pairs (one use per image); set n_{split} to at most "
+            f"{len(pairs)} or null for all")
     letters = balanced_letters(rng, n, cfg["num_choices"])
     recs = []
-    for k in range(n):
-        a, b, kp = cands[k % len(cands)]  # cycle when there are fewer candidates than examples
+    for k, (a, b, kp) in enumerate(pairs[:n]):
         others = rng.sample([i for i in b.valid() if i != kp], cfg["num_choices"] - 1)
         pos = letters[k]
         opt_idx = list(others)
@@ -108,7 +131,7 @@ def _examples(split, anns, n, cfg, rng, staging):
                   "ref_point": [round(v, 2) for v in ref],
                   "options": [[round(v, 2) for v in o] for o in options]},
         ))
-    return recs, {"candidates": len(cands), "reused": max(0, n - len(cands))}
+    return recs, {"images": len(anns), "pairs": len(pairs), "unusable_pairs": unusable, "examples": len(recs)}
 
 
 def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
@@ -122,8 +145,12 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
                         if deduper.ok(a.key, lambda a=a: Image.open(a.image).convert("RGB"))]
     staging = Staging(out_dir)
     splits, stats = {}, {}
-    for split in ("train", "val", "test"):
-        splits[split], stats[split] = _examples(split, parts[split], cfg[f"n_{split}"], cfg, rng, staging)
+    try:
+        for split in ("train", "val", "test"):
+            splits[split], stats[split] = _examples(split, parts[split], cfg[f"n_{split}"], cfg, rng, staging)
+    except BaseException:
+        staging.cleanup()
+        raise
     manifest = {"builder": TASK, "seed": seed, "params": cfg, "sources": list(SOURCES),
                 "images": {s: sorted(a.key for a in v) for s, v in parts.items()},
                 "pair_stats": stats, "dropped": {"dedup_images": deduper.dropped}}
