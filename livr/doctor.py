@@ -29,6 +29,7 @@ from livr import config as lc
 from livr.data.sources import MANUAL_SOURCES, SOURCES
 from livr.data.tasks import BUILDERS
 from livr.model.backbones import REGISTRY
+from livr.settings import resolve_training
 
 READY, PENDING, MISSING = "ready", "pending", "MISSING"
 HUB_SOURCES = {"pixmo_count", "blink"}  # annotations / parquet files come from the hub
@@ -280,7 +281,7 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
             if clip:
                 rows.append(_hub_check("weights", f"{t} de-dup CLIP", clip, hub_error))
         for t in tasks:
-            out = lc.data_dir(params, exp_name, t)
+            out = Path(lc.task_dir(params, exp_name, t))
             missing_src = [s for s in task_sources[t] if s in blocked]
             if (out / MANIFEST).is_file():
                 rows.append(Check("dataset", t, READY, f"built ({out})"))
@@ -291,7 +292,7 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
                 rows.append(Check("dataset", t, PENDING, f"the workflow builds it into {out}"))
     else:
         for t in tasks:
-            out = lc.data_dir(params, exp_name, t)
+            out = Path(lc.task_dir(params, exp_name, t))
             rows.append(Check("dataset", t, READY if (out / MANIFEST).is_file() else PENDING,
                               f"synthetic, built offline into {out}"))
 
@@ -303,8 +304,8 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
             for ts in lc.train_sets(params, exp_name):
                 images = job_images(lc.train_sets(params, exp_name)[ts])
                 for m in lc.trained_methods(params, exp_name) or [None]:
-                    training = lc.train_config(params, exp_name, b, ts, m) if m else params["training"]
-                    est = gpu_memory_gib(b, pixels, images, training)
+                    training = resolve_training(params, exp_name, m)
+                    est = gpu_memory_gib(b, pixels, images, training, latents=bool(m) and params["methods"][m]["train"] == "livr")
                     if est["total"] > need.get(b, (0,))[0]:
                         need[b] = (est["total"], images, est["sequence"], pixels)
         rows += gpu_checks(need, gpus, params_file)

@@ -21,18 +21,27 @@ LM weight trainable):
   overhead     CUDA context and allocator: 1 GiB + 10 %
 Host RAM of that job: the runtime (Python, torch, CUDA libraries: 3 GiB), the model as loaded on
 the CPU before it moves to the GPU (P x 2 bytes; `livr.model.loading.load_backbone`), and the one
-batch a training job holds (pixels as float32), plus 10 %.
+batch a training job holds (pixels as float32), plus 10 %. Each DataLoader worker (training
+setting `dataloader_workers`; livr/model/encoded_split.py encodes examples there) adds its own heap
+(WORKER_HOST_GIB) and the batches it prefetches (PREFETCH of them). Examples are encoded lazily, so
+none of this grows with the data set (`livr bench-data` measures that on tiny backbones).
+The SLURM profile's `mem_mb` of train and evaluate jobs is `job_mem_mb` (the rules' resources).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from livr.settings import Training
 
 GIB = 1024 ** 3
 TEXT_TOKENS = 160          # template + question + choices + answer (estimate; BLINK prompts run ~40-150 tokens)
 RUNTIME_HOST_GIB = 3.0     # estimate: a Python process with torch, transformers and the CUDA libraries loaded
 CUDA_OVERHEAD_GIB = 1.0    # estimate: CUDA context, cuBLAS workspaces
 FRAGMENTATION = 1.10       # caching-allocator slack
+WORKER_HOST_GIB = 0.5     # estimate: a forked DataLoader worker's own heap (the processor, PIL, numpy buffers)
+PREFETCH = 2              # batches each worker encodes ahead (torch's default prefetch_factor)
+TINY_JOB_MB = 2000        # tiny backbones on CPU: `livr bench-data` measures ~0.6 GB peak
 # Images per example, as the builders and BLINK give them (the paper's formats, Appendix A).
 IMAGES_PER_EXAMPLE = {
     "counting": 1, "jigsaw": 3, "localization": 1, "visual_correspondence": 2, "art_style": 3,
@@ -118,21 +127,20 @@ def sequence_length(a: Architecture, max_pixels: int, images: int, latents: int)
     return images * tokens_per_image(a, max_pixels) + TEXT_TOKENS + latents
 
 
-def gpu_memory_gib(backbone: str, max_pixels: int, images: int, training: dict) -> dict[str, float]:
+def gpu_memory_gib(backbone: str, max_pixels: int, images: int, training: Training, latents: bool = True) -> dict[str, float]:
     """The GPU memory of one training step (see the module docstring), by term and in total.
-    `training`: the resolved training settings (batch_size, lora_r, lora_targets, finetune,
-    num_latents, use_latents, gradient_checkpointing)."""
+    `training`: the resolved training settings; `latents`: whether the job adds the K latents."""
     a = architecture(backbone)
     n = param_count(a)
-    b = int(training.get("batch_size", 1))
-    k = int(training.get("num_latents", 0)) if training.get("use_latents", True) else 0
+    b = training.batch_size
+    k = training.num_latents if latents and training.use_latents else 0
     s = sequence_length(a, max_pixels, images, k)
-    if training.get("finetune", "lora") == "full":
+    if training.finetune == "full":
         trainable = n["lm"]
     else:
-        trainable = lora_params(a, int(training.get("lora_r", 16)), training.get("lora_targets", ())) + k * a.hidden
+        trainable = lora_params(a, training.lora_r, training.lora_targets) + k * a.hidden
     layer_act = b * s * (10 * a.hidden + 4 * a.intermediate) * 2
-    if training.get("gradient_checkpointing", True):
+    if training.gradient_checkpointing:
         act = b * a.layers * s * a.hidden * 2 + layer_act
     else:
         act = a.layers * layer_act
@@ -151,12 +159,22 @@ def gpu_memory_gib(backbone: str, max_pixels: int, images: int, training: dict) 
     return out
 
 
-def host_memory_gib(backbone: str, max_pixels: int, images: int, batch_size: int = 1) -> float:
-    """Host RAM of one training job at paper scale holding one batch (see the module docstring)."""
+def host_memory_gib(backbone: str, max_pixels: int, images: int, batch_size: int = 1, workers: int = 0) -> float:
+    """Host RAM of one job of a real backbone holding one batch, its DataLoader workers with the
+    batches they prefetch (see the module docstring)."""
     a = architecture(backbone)
     weights = param_count(a)["total"] * 2
-    pixels = batch_size * images * (max_pixels // a.patch ** 2) * 3 * a.temporal_patch * a.patch ** 2 * 4
-    return (RUNTIME_HOST_GIB + (weights + pixels) / GIB) * FRAGMENTATION
+    batch = batch_size * images * (max_pixels // a.patch ** 2) * 3 * a.temporal_patch * a.patch ** 2 * 4
+    loaders = workers * (WORKER_HOST_GIB * GIB + PREFETCH * batch)
+    return (RUNTIME_HOST_GIB + (weights + batch + loaders) / GIB) * FRAGMENTATION
+
+
+def job_mem_mb(backbone: str, max_pixels: int | None, images: int, batch_size: int, workers: int) -> int:
+    """The memory a SLURM job asks for (MB): the host estimate for real backbones, rounded up to
+    the next GiB; a fixed TINY_JOB_MB for tiny backbones (measured peaks are ~0.6 GB)."""
+    if max_pixels is None:
+        return TINY_JOB_MB
+    return 1024 * math.ceil(host_memory_gib(backbone, max_pixels, images, batch_size, workers))
 
 
 def job_images(tasks) -> int:

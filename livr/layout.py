@@ -9,7 +9,7 @@ roots come from params.yaml `paths:`; logs and benchmarks sit under fixed roots.
     data/built/paper/<task>/  data/built/synthetic/<exp>/<task>/   built datasets
     runs/<exp>/<backbone>/<train_set>/<method>/{final/,metrics.jsonl,config.json,<stage>/}
     results/cells/<exp>/<backbone>/<train_set>/<method>/<task>.jsonl (+ .json sidecar)
-    results/<exp>/{livr.duckdb,<table>.csv,metrics.json,val_curves/,report.html}
+    results/<exp>/{livr.duckdb,<table>.csv,metrics.json,val_curves/,report.html,doctor.json}
     logs/<exp>/<step>/<job>.log   benchmarks/<exp>/<step>/<job>.tsv   (shared data steps: <exp> = shared)
 
 Every method returns a string and passes its arguments through unchanged, so Snakemake patterns
@@ -28,6 +28,7 @@ DATABASE = "livr.duckdb"
 METRICS = "metrics.json"  # per-experiment DVC metrics file (accuracy per cell, LIVR - SFT)
 VAL_CURVES = "val_curves"  # per-experiment DVC plots: one CSV of validation accuracy per backbone and train set
 REPORT = "report.html"
+DOCTOR = "doctor.json"  # the preflight's stamp, written only when nothing an experiment needs is missing
 RESERVED_RESULT_DIRS = frozenset({"cells", "figures"})  # directories under results/ that are not experiments
 
 

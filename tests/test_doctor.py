@@ -153,6 +153,7 @@ def test_everything_in_place_passes_and_writes_a_stable_stamp(tmp_path, hf_cache
 
 def test_gpu_smaller_than_the_estimate_is_missing_with_the_knob_to_turn(tmp_path, hf_cache, monkeypatch):
     from livr.job_memory import gpu_memory_gib
+    from livr.settings import resolve_training
 
     monkeypatch.setattr(doctor, "probe", lambda url, timeout=5.0: None)
     monkeypatch.setattr(doctor, "visible_gpus", lambda: [12.0, 12.0])
@@ -160,7 +161,7 @@ def test_gpu_smaller_than_the_estimate_is_missing_with_the_knob_to_turn(tmp_path
     params = _all_in_place(tmp_path, p)
     rows = rows_by(doctor.run_checks(params, "table2", params_file=str(p)))
     need = gpu_memory_gib("qwen3-vl-4b", params["backbones"]["qwen3-vl-4b"]["max_pixels"], 2,
-                          {**params["training"], **params["experiments"]["table2"]["training"]})["total"]
+                          resolve_training(params, "table2", "livr"))["total"]
     row = rows[("gpu", "qwen3-vl-4b")]
     assert row.status == doctor.MISSING and f"~{need:.1f} GiB" in row.detail  # multitask6: at most 2 images
     assert row.fix.startswith("lower backbones.qwen3-vl-4b.max_pixels")

@@ -3,11 +3,14 @@
 import pytest
 
 from livr import job_memory as jm
+from livr.config import load_params
 from livr.data.schema import TASKS
+from livr.settings import replace, resolve_training
 
 PUBLISHED_B = {"qwen2.5-vl-3b": 3.755, "qwen2.5-vl-7b": 8.292, "qwen3-vl-4b": 4.438, "llava-ov-1.5-4b": 4.744}
-LORA = {"batch_size": 1, "lora_r": 16, "num_latents": 16, "use_latents": True, "gradient_checkpointing": True,
-        "lora_targets": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}
+LORA = replace(resolve_training(load_params("params.yaml"), "table1"), batch_size=1, lora_r=16, num_latents=16,
+               use_latents=True, gradient_checkpointing=True, finetune="lora",
+               lora_targets=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_B))
@@ -34,8 +37,8 @@ def test_estimate_grows_with_pixels_images_and_without_checkpointing():
     base = jm.gpu_memory_gib("qwen2.5-vl-3b", 802816, 1, LORA)["total"]
     assert jm.gpu_memory_gib("qwen2.5-vl-3b", 2 * 802816, 1, LORA)["total"] > base
     assert jm.gpu_memory_gib("qwen2.5-vl-3b", 802816, 3, LORA)["total"] > base
-    assert jm.gpu_memory_gib("qwen2.5-vl-3b", 802816, 1, {**LORA, "gradient_checkpointing": False})["total"] > base
-    assert jm.gpu_memory_gib("qwen2.5-vl-3b", 802816, 1, {**LORA, "finetune": "full"})["total"] > base + 40
+    assert jm.gpu_memory_gib("qwen2.5-vl-3b", 802816, 1, replace(LORA, gradient_checkpointing=False))["total"] > base
+    assert jm.gpu_memory_gib("qwen2.5-vl-3b", 802816, 1, replace(LORA, finetune="full"))["total"] > base + 40
 
 
 def test_host_memory_holds_runtime_weights_and_one_batch():
@@ -49,3 +52,13 @@ def test_host_memory_holds_runtime_weights_and_one_batch():
 def test_every_task_has_an_image_count():
     assert set(jm.IMAGES_PER_EXAMPLE) == set(TASKS)
     assert jm.job_images(["counting", "jigsaw"]) == 3
+
+
+def test_host_request_counts_workers_prefetch_and_not_the_data_set_size():
+    one = jm.host_memory_gib("qwen2.5-vl-3b", 802816, 2, batch_size=1, workers=0)
+    four = jm.host_memory_gib("qwen2.5-vl-3b", 802816, 2, batch_size=1, workers=4)
+    # one batch: 2 images x (802816 / 14^2 = 4096 patches) x 3 x 2 x 14 x 14 float32 pixel values
+    batch = 2 * 4096 * 3 * 2 * 14 * 14 * 4 / jm.GIB
+    assert four - one == pytest.approx(4 * (jm.WORKER_HOST_GIB + jm.PREFETCH * batch) * jm.FRAGMENTATION, rel=1e-6)
+    assert jm.job_mem_mb("qwen2.5-vl-3b", 802816, 2, 1, 4) == 1024 * -(-four // 1)
+    assert jm.job_mem_mb("tiny-qwen2.5-vl", None, 2, 4, 0) == jm.TINY_JOB_MB

@@ -154,6 +154,16 @@ def test_slurm_profile_dry_run(repo):
                 "results/table1.csv", "--config", "experiment=table1"], repo)
     train = re.search(r"^rule train:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S).group(1)
     assert "gpu=1" in train and "slurm_partition=" in train and "cpus_per_task=8" in train
+    # memory requests follow the documented per-job estimate (livr/job_memory.py), not a fixed figure
+    for rule, wc_names in (("train", ("exp", "backbone", "train_set", "method")),
+                           ("evaluate", ("exp", "backbone", "train_set", "method", "task"))):
+        blocks = re.findall(rf"^rule {rule}:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S)
+        assert blocks
+        for body in blocks:
+            wc = dict(re.findall(r"(\w+)=([^,\s]+)", re.search(r"wildcards: (.*)", body).group(1)))
+            fn = livr_jobs.train_mem_mb if rule == "train" else livr_jobs.eval_mem_mb
+            want = fn(PARAMS, *(wc[k] for k in wc_names))
+            assert re.search(rf"\bmem_mb={want}\b", body), (rule, wc, want)
 
 
 # ---- rerun triggers (stub livr) ---------------------------------------------------------
@@ -206,7 +216,8 @@ def test_dvc_and_snakemake_cover_the_same_jobs(repo, exp):
         for stage in dvc_repo.index.stages:
             stages.setdefault(stage.name.split("@")[0], set()).update(o.def_path for o in stage.outs)
     jobs = snakemake_dry_run(repo, exp)
-    for rule in ("train", "evaluate", "build_tiny", "synth", "download", "build_task", "collect", "tables", "publish"):
+    for rule in ("train", "evaluate", "build_tiny", "synth", "download", "build_task", "collect", "tables", "publish",
+                 "doctor"):
         snake = {o for r, outs in jobs if r == rule for o in outs}
         assert stages.get(rule, set()) == snake, rule
 

@@ -52,6 +52,26 @@ def gpus_of(wildcards):
     return 0 if jobs.is_tiny(wildcards.backbone) else 1
 
 
+def doctor_gate(wildcards):
+    """The preflight stamp for a job of a real backbone (ancient: rerunning the preflight reruns no
+    GPU job); nothing for tiny (CPU) backbones."""
+    return [ancient(s) for s in jobs.preflight_inputs(config, wildcards.exp, wildcards.backbone)]
+
+
+def doctor_settings(wildcards):
+    return jobs.doctor_settings(config, wildcards.exp)
+
+
+def train_mem_mb(wildcards):
+    return jobs.train_mem_mb(config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
+
+
+def eval_mem_mb(wildcards):
+    return jobs.eval_mem_mb(
+        config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.task
+    )
+
+
 def train_inputs(wildcards):
     return jobs.train_inputs(config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
 

@@ -2,34 +2,25 @@
 # (weights cached or hub reachable, the remote-code opt-in, each source downloaded, reachable or
 # its manual step done, GPUs against the memory estimate, free disk) and writes its stamp only when
 # nothing is missing. The train and evaluate jobs of real backbones take the stamp as an ancient()
-# input: they wait for the preflight, yet rerunning it (its params changed) reruns none of them.
-# Under a cluster executor the jobs' GPUs are not on this host: the SLURM profile sets the rule's
-# `gpu_check` resource to "cluster", and the doctor then reports each backbone's GPU need instead
-# of checking it. A failing preflight prints its
-# table (the log) into Snakemake's output.
-
-localrules: doctor
+# input (common.smk doctor_gate): they wait for the preflight, yet rerunning it (its params
+# changed) reruns none of them. Under a cluster executor the jobs' GPUs are not on this host: the
+# SLURM profile sets the rule's `gpu_check` resource to "cluster", and the doctor then reports each
+# backbone's GPU need instead of checking it. A failing preflight prints its table (the log) into
+# Snakemake's output.
 
 
-def doctor_stamp(exp):
-    return f"{RESULTS}/{exp}/doctor.json"
-
-
-def doctor_gate(wildcards):
-    """The preflight stamp for a job of a real backbone; nothing for tiny (CPU) backbones."""
-    return [] if jobs.is_tiny(wildcards.backbone) else [ancient(doctor_stamp(wildcards.exp))]
+localrules:
+    doctor,
 
 
 rule doctor:
     output:
-        f"{RESULTS}/{{exp}}/doctor.json",
+        L.result_file("{exp}", jobs.DOCTOR),
     params:
-        settings=lambda wildcards: jobs.settings_json({
-            "experiment": config["experiments"][wildcards.exp],
-            "backbones": config.get("backbones", {}), "sources": config.get("sources", {})}),
+        settings=doctor_settings,
         params_file=PARAMS_FILE,
     log:
-        "logs/{exp}/doctor.log",
+        L.log("{exp}", "doctor", "doctor"),
     priority: 1000
     threads: 1
     resources:

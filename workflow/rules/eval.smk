@@ -20,6 +20,7 @@ rule evaluate:
     threads: threads_of
     resources:
         gpu=gpus_of,
+        mem_mb=eval_mem_mb,  # livr/job_memory.py: a documented estimate per backbone and task
     shell:
         "livr evaluate --params {params.params_file} --experiment {wildcards.exp}"
         " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {wildcards.method}"

@@ -26,6 +26,7 @@ rule train:
     threads: threads_of
     resources:
         gpu=gpus_of,
+        mem_mb=train_mem_mb,  # livr/job_memory.py: a documented estimate per backbone and task
     shell:
         "livr train --params {params.params_file} --experiment {wildcards.exp}"
         " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {wildcards.method}"

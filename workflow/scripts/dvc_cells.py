@@ -30,8 +30,9 @@ from livr.data.sources import SOURCES as SOURCE_MODULES  # noqa: E402
 
 DEFAULT_OUT = "workflow/dvc/cells.yaml"
 # Fixed dependency slots per stage kind in dvc.yaml (a train set has at most the 9 tasks, plus
-# the tiny model directory; an evaluation reads a task, a checkpoint and a tiny model).
-SLOTS = {"build": 9, "train": 10, "evaluate": 3}
+# the tiny model directory or the preflight stamp; an evaluation reads a task, a checkpoint and a
+# tiny model or the preflight stamp).
+SLOTS = {"build": 9, "train": 11, "evaluate": 4}
 
 
 def _slots(kind: str, deps: list[str], where: str) -> dict:
@@ -65,7 +66,7 @@ def dvc_cells(params: dict, exp: str) -> dict:
     }
     train = {}
     for b, ts, m in jobs.train_jobs(params, exp):
-        deps = jobs.train_inputs(params, exp, b, ts, m)
+        deps = jobs.train_inputs(params, exp, b, ts, m) + jobs.preflight_inputs(params, exp, b)
         train[f"{b}__{ts}__{m}"] = {
             "backbone": b, "train_set": ts, "method": m,
             "run_dir": L.run_dir(exp, b, ts, m), "threads": jobs.job_threads(params, exp),
@@ -74,7 +75,8 @@ def dvc_cells(params: dict, exp: str) -> dict:
         }
     evaluate = {}
     for c in jobs.eval_jobs(params, exp):
-        deps = jobs.eval_inputs(params, exp, c.backbone, c.train_set, c.method, c.task)
+        deps = jobs.eval_inputs(params, exp, c.backbone, c.train_set, c.method, c.task) + jobs.preflight_inputs(
+            params, exp, c.backbone)
         evaluate[f"{c.backbone}__{c.train_set}__{c.method}__{c.task}"] = {
             "backbone": c.backbone, "train_set": c.train_set, "method": c.method, "task": c.task,
             "out": L.cell_file(exp, c.backbone, c.train_set, c.method, c.task),
@@ -86,6 +88,8 @@ def dvc_cells(params: dict, exp: str) -> dict:
         "experiment": exp,
         "suite": jobs.suite(params, exp),
         "tiny": tiny,
+        # the preflight, for experiments with real backbones (its stamp gates their GPU stages)
+        "doctor": {exp: {"out": jobs.doctor_stamp(params, exp)}} if jobs.needs_preflight(params, exp) else {},
         "synth": synth,
         "download": download,
         "build": build,

@@ -12,7 +12,8 @@ import json
 
 from livr import config as lc
 from livr.data.tasks import BUILDERS
-from livr.layout import DATABASE, METRICS, REPORT, VAL_CURVES, Layout  # noqa: F401 (names the rules use)
+from livr.job_memory import job_images, job_mem_mb
+from livr.layout import DATABASE, DOCTOR, METRICS, REPORT, VAL_CURVES, Layout  # noqa: F401 (names the rules use)
 from livr.model.backbones import REGISTRY
 from livr.settings import EvalConfig, TrainConfig, resolve_training
 
@@ -93,6 +94,40 @@ def eval_inputs(params: dict, exp: str, backbone: str, train_set: str, method: s
     if is_tiny(backbone):
         deps.append(layout(params).model_dir(backbone))
     return deps
+
+
+def train_mem_mb(params: dict, exp: str, backbone: str, train_set: str, method: str) -> int:
+    """A training job's memory request (livr/job_memory.py: the documented estimate)."""
+    cfg = TrainConfig.resolve(params, exp, backbone, train_set, method)
+    pixels = None if is_tiny(backbone) else lc.backbone_settings(params, backbone)["max_pixels"]
+    return job_mem_mb(backbone, pixels, job_images(cfg.tasks), cfg.batch_size, cfg.dataloader_workers)
+
+
+def eval_mem_mb(params: dict, exp: str, backbone: str, train_set: str, method: str, task: str) -> int:
+    """An evaluation job's memory request: one batch of its test examples, encoded in the job."""
+    cfg = EvalConfig.resolve(params, exp, backbone, train_set, method, task)
+    pixels = None if is_tiny(backbone) else lc.backbone_settings(params, backbone)["max_pixels"]
+    return job_mem_mb(backbone, pixels, job_images([task]), cfg.batch_size, 0)
+
+
+def needs_preflight(params: dict, exp: str) -> bool:
+    """Experiments with real backbones run `livr doctor` before their first GPU job."""
+    return any(not is_tiny(b) for b in backbones(params, exp))
+
+
+def doctor_stamp(params: dict, exp: str) -> str:
+    return layout(params).result_file(exp, DOCTOR)
+
+
+def preflight_inputs(params: dict, exp: str, backbone: str) -> list[str]:
+    """The preflight stamp a train/evaluate job of a real backbone waits for (none for tiny ones)."""
+    return [] if is_tiny(backbone) else [doctor_stamp(params, exp)]
+
+
+def doctor_settings(params: dict, exp: str) -> str:
+    """What the preflight checks depend on (its params rerun trigger)."""
+    return settings_json({"experiment": params["experiments"][exp], "backbones": params.get("backbones", {}),
+                          "sources": params.get("sources", {})})
 
 
 def settings_json(obj: dict) -> str:
