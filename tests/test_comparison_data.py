@@ -13,11 +13,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import comparison_fixtures as cf  # noqa: E402
 from _httpserver import Files, serve  # noqa: E402
-from part1_fixtures import fake_hub_fetch, natural, write_blink_hub  # noqa: E402
+from fixtures_pixmo_coco_blink import fake_hub_fetch, natural, write_blink_hub  # noqa: E402
 
 from livr.data import benchmarks as bm  # noqa: E402
 from livr.data.benchmarks import scoring  # noqa: E402
-from livr.data.download import ChecksumError, read_manifest  # noqa: E402
+from livr.data.download import DownloadError, read_manifest  # noqa: E402
 from livr.data.schema import LETTERS, read_split  # noqa: E402
 from livr.data.sources import SOURCES, blink, mirage, mmvp, robospatial_home, vigorl, visual_cot, vstar  # noqa: E402
 from livr.errors import InputError  # noqa: E402
@@ -145,7 +145,7 @@ def test_mirage_download_resumes_checks_and_builds(tmp_path):
 
 def test_mirage_bad_checksum(tmp_path):
     f, cfg = _mirage_server(tmp_path)
-    with serve(f) as base, pytest.raises(ChecksumError, match="sha256 mismatch"):
+    with serve(f) as base, pytest.raises(DownloadError, match="sha256 mismatch"):  # the one mirror failed
         mirage.download(tmp_path / "raw" / "mirage", {**cfg, "base_url": base, "test_sha256": "1" * 64})
     assert read_manifest(tmp_path / "raw" / "mirage") is None
 

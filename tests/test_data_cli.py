@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-from part1_fixtures import fake_hub_fetch, natural, write_blink_hub, write_coco  # noqa: E402
+from fixtures_pixmo_coco_blink import fake_hub_fetch, natural, write_blink_hub, write_coco  # noqa: E402
 
 from livr.cli import main  # noqa: E402
 from livr.data.download import write_manifest  # noqa: E402
@@ -85,7 +85,7 @@ def test_build_through_cli_with_params(tmp_path, monkeypatch, capsys):
 
 
 def test_import_through_cli_then_download_is_done(tmp_path, capsys):
-    import part2_fixtures as fx
+    import fixtures_hpatches_artbench_spair_funkpoint_mid_nights as fx
 
     src = fx.make_funkpoint(tmp_path / "given")
     raw = tmp_path / "raw"

@@ -55,7 +55,7 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
     for split in ("train", "test"):
         rel = cfg[f"{split}_archive"]
         url = f"{cfg['base_url']}/{cfg['revision']}/{rel}"
-        files.append(fetch_and_extract(url, raw_dir, Path(rel).name, SPLIT_DIRS[split], cfg[f"{split}_sha256"],
+        files.append(fetch_and_extract(url, raw_dir, SPLIT_DIRS[split], cfg[f"{split}_sha256"],
                                        cfg["keep_archive"], **dl_kwargs(cfg)))
         for p in sorted((raw_dir / SPLIT_DIRS[split]).rglob("*.jsonl")):
             rows[str(p.relative_to(raw_dir))] = sum(1 for line in p.read_text().splitlines() if line.strip())

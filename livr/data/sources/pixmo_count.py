@@ -79,13 +79,6 @@ def _hub_fetch(repo_id: str, patterns: list[str], local_dir: Path, revision: str
                       local_dir=str(local_dir), revision=revision)
 
 
-def annotation_file(raw_dir, split: str) -> Path:
-    files = sorted((Path(raw_dir) / "data").glob(f"{split}-*.parquet"))
-    if not files:
-        raise FileNotFoundError(f"{Path(raw_dir) / 'data'}: no {split}-*.parquet")
-    return files[0]
-
-
 def read_annotations(raw_dir, split: str) -> list[dict]:
     import pyarrow.parquet as pq
 

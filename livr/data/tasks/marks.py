@@ -17,7 +17,6 @@ from typing import Any, Callable, Iterable, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
-from livr.data.schema import LETTERS
 
 # BLINK's correspondence/reflectance prompts speak of "red-circled points": every mark is a red
 # circle with its label in a red box beside it.
@@ -97,14 +96,6 @@ def sample_far_points(
             if len(chosen) == n:
                 return chosen
     return None
-
-
-def shuffled_options(rng: random.Random, true_item: Any, distractors: Sequence[Any]) -> tuple[list, str]:
-    """Options in random order (seeded); returns (options, letter of the true one)."""
-    opts = [true_item, *distractors]
-    order = list(range(len(opts)))
-    rng.shuffle(order)
-    return [opts[i] for i in order], LETTERS[order.index(0)]
 
 
 def balanced_letters(rng: random.Random, n: int, k: int) -> list[int]:

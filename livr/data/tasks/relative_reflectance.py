@@ -46,7 +46,6 @@ DEFAULTS = {
     "max_tries": 2000,
     **DEDUP_DEFAULTS,
 }
-LABELS = ("A", "B", "C")  # A is darker, B is darker, About the same
 
 
 def label_for(y_a: float, y_b: float, threshold: float, eps: float) -> tuple[str, float]:

@@ -1,4 +1,4 @@
-"""Fixtures in the sources' own formats for the part-1 sources (PixMo-Count, COCO 2017, BLINK)."""
+"""Fixtures in the sources' own formats of PixMo-Count, COCO 2017 and BLINK."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Part-2 task builders on tiny fixtures in each source's own layout (offline, seconds)."""
+"""The builders of visual, semantic and functional correspondence, art style, relative reflectance
+and visual similarity on tiny fixtures in each source's own layout (offline, seconds)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from livr.data.tasks import (
     art_style, functional_correspondence, relative_reflectance, semantic_correspondence,
     visual_correspondence, visual_similarity,
 )
-import part2_fixtures as fx
+import fixtures_hpatches_artbench_spair_funkpoint_mid_nights as fx
 
 
 def manifest(d: Path) -> dict:

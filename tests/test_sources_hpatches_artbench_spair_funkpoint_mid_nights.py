@@ -1,4 +1,5 @@
-"""Part-2 sources: parsers on fixtures in each source's own layout, and `download` end to end
+"""The sources of the correspondence, art, reflectance and similarity tasks (HPatches, ArtBench-10,
+SPair-71k, FunKPoint, MID, NIGHTS): parsers on fixtures in each source's own layout, and `download` end to end
 through a local HTTP server (archive fetched, extracted, manifest written last, idempotent)."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from livr.data.download import DownloadError, RemoteFile, read_manifest
 from livr.data.sources import artbench, funkpoint, hpatches, mid, nights, spair
 from livr.data.sources._common import ManualDataMissing
 from livr.errors import InputError
-import part2_fixtures as fx
+import fixtures_hpatches_artbench_spair_funkpoint_mid_nights as fx
 
 
 def tar_gz_of(directory: Path) -> bytes:

@@ -1,3 +1,6 @@
+"""The counting, jigsaw and localization builders (paper Appendix A) on fixtures in the sources'
+formats: every constraint the paper states is recomputed from the records' meta."""
+
 import collections
 import io
 import json
@@ -10,7 +13,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _httpserver import Files, serve  # noqa: E402
-from part1_fixtures import fake_hub_fetch, natural, write_blink_hub, write_coco, write_pixmo_hub  # noqa: E402
+from fixtures_pixmo_coco_blink import fake_hub_fetch, natural, write_blink_hub, write_coco, write_pixmo_hub  # noqa: E402
 
 from livr.data.download import write_manifest  # noqa: E402
 from livr.data.schema import read_split  # noqa: E402

@@ -1,4 +1,4 @@
-"""Tiny fixtures in each part-2 source's own on-disk layout (HPatches, ArtBench-10, SPair-71k,
+"""Tiny fixtures in each source's own on-disk layout (HPatches, ArtBench-10, SPair-71k,
 FunKPoint (our import layout), MID + MIDIntrinsics albedo, NIGHTS), the archives their hosts
 publish (HPatches' hub zip, NIGHTS' nights.zip and per-folder chunk zips), and a BLINK-style test
 split."""

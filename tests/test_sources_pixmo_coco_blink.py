@@ -1,3 +1,6 @@
+"""The sources of the counting, jigsaw and localization tasks and of every BLINK test split
+(PixMo-Count, COCO 2017, BLINK): download, checksum and parsing on fixtures in their own formats."""
+
 import hashlib
 import json
 import sys
@@ -10,7 +13,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _httpserver import Files, serve  # noqa: E402
-from part1_fixtures import (  # noqa: E402
+from fixtures_pixmo_coco_blink import (  # noqa: E402
     fake_hub_fetch, natural, write_blink_hub, write_coco, write_pixmo_hub, zip_dir,
 )
 
