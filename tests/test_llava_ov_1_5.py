@@ -267,7 +267,6 @@ def test_no_backbone_runs_hub_code(tmp_path):
     for name, spec in REGISTRY.items():
         if not spec.tiny:
             assert backbone_source(spec, tmp_path) == spec.hf_id
-    assert not any(getattr(spec, "remote_code", False) for spec in REGISTRY.values())
     params = Path("params.yaml").read_text().replace(
         "  llava-ov-1.5-4b:\n", "  llava-ov-1.5-4b:\n    trust_remote_code: true\n", 1)
     (tmp_path / "params.yaml").write_text(params)
@@ -352,3 +351,22 @@ def test_greedy_decode_matches_generate_and_evaluate_writes_cells(task_dir, tiny
     rows = [json.loads(line) for line in (tmp_path / "cell.jsonl").read_text().splitlines()]
     assert len(rows) == summary["n"] == 4
     assert summary["n_correct"] == sum(r["correct"] for r in rows)
+
+
+@pytest.mark.parametrize("name", ["tiny-qwen2.5-vl", NAME])
+def test_no_hub_kernels_are_requested(tiny_models_dir, monkeypatch, name):
+    """transformers 5.25 kernelizes from_pretrained models with hub kernels unless use_kernels=False
+    (and raises without the `kernels` package): every backbone load must say False."""
+    from livr.model import loading
+
+    seen = []
+    cls = loading.model_class(get_backbone(name))
+    original = cls.from_pretrained.__func__
+
+    def spy(klass, *args, **kwargs):
+        seen.append(kwargs.get("use_kernels"))
+        return original(klass, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "from_pretrained", classmethod(spy))
+    load_backbone(name, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
+    assert seen == [False]

@@ -58,6 +58,7 @@ def build_tokenizer(cfg: dict):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
+    from livr.io import progress_enabled
     from livr.model.tiny import _corpus
 
     specials = list(cfg["special_tokens"])
@@ -65,7 +66,8 @@ def build_tokenizer(cfg: dict):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=TOKENIZER_VOCAB, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=TOKENIZER_VOCAB, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=progress_enabled(),  # it prints blank lines into non-TTY output otherwise
     )
     tok.train_from_iterator(_corpus(), trainer)
     extra = [t for t in specials if t not in (cfg["eos_token"], cfg["pad_token"])]
