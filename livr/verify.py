@@ -68,6 +68,7 @@ def verify(model, processor, backbone: str, k: int, variant: str = "default") ->
 def configure(parser) -> None:
     parser.add_argument("--backbone", required=True)
     parser.add_argument("--random-weights", action="store_true", help="real backbones: random-weight build of the real-size config (no download)")
+    parser.add_argument("--shrink", action="store_true", help="with --random-weights: 2 LM layers, 1 ViT block, small widths (a CPU check)")
     parser.add_argument("--models-dir", default="models", help="where tiny backbones are built; a missing one is built in memory")
     parser.add_argument("--k", type=int, default=16)
     parser.add_argument("--mask", default="default", choices=["default", "default_plus_latent_prompt_block"])
@@ -88,12 +89,15 @@ def main(args) -> int:
 
         model, processor = build_model_and_processor(spec.name)
         model = model.to(device=args.device, dtype=dtype)
+        model.set_attn_implementation(args.attn)
     elif args.random_weights:
         from livr.model.real_configs import random_weight_model
 
-        model, processor = random_weight_model(spec.name, args.device, dtype)
+        model, processor = random_weight_model(spec.name, args.device, dtype, shrink=args.shrink, attn=args.attn)
     else:
         model, processor = load_backbone(spec.name, args.models_dir, {}, dtype, args.attn, args.device)
+    print(f"verify-bottleneck {spec.name}: {type(model).__name__} ({model.config.get_text_config()._attn_implementation} attention, "
+          f"{dtype}, {args.device}){' shrunk' if args.shrink and args.random_weights else ''}")
     ok, report = verify(model, processor, spec.name, args.k, args.mask)
     for name, passed in report["checks"].items():
         print(f"{'PASS' if passed else 'FAIL'}  {name}")

@@ -18,8 +18,7 @@ import yaml
 from livr import config as livr_config
 from livr.cli import main as cli
 from livr.data.synthetic import build_synthetic_task
-from livr.model.backbones import get_backbone
-from livr.model.loading import backbone_source, load_backbone
+from livr.model.loading import load_backbone
 from livr.train import save_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
@@ -281,22 +280,6 @@ def test_output_naming_no_valid_answer_counts_as_wrong(env, capsys, tmp_path, mo
 
 
 # ---------------------------------------------------------------- security
-def test_remote_model_code_needs_the_opt_in(env, capsys, tmp_path):
-    spec = get_backbone("llava-ov-1.5-4b")
-    assert spec.remote_code
-    with pytest.raises(ValueError, match="trust_remote_code: true"):
-        backbone_source(spec, env["models"], {})
-    with pytest.raises(ValueError, match="trust_remote_code"):
-        backbone_source(spec, env["models"], {"trust_remote_code": False})
-    assert backbone_source(spec, env["models"], {"trust_remote_code": True}) == spec.hf_id
-    for name in ("qwen2.5-vl-3b", "qwen3-vl-4b"):  # native classes never need it
-        assert backbone_source(get_backbone(name), env["models"], {}) == get_backbone(name).hf_id
-    # Through the CLI: refused before any download, and nothing written.
-    fails(capsys, train_argv(env, tmp_path / "run", experiment="table1", backbone="llava-ov-1.5-4b", **{"train-set": "counting"}),
-          "llava-ov-1.5-4b", "runs model code from the hub", "backbones.llava-ov-1.5-4b.trust_remote_code: true")
-    assert not (tmp_path / "run").exists()
-
-
 def test_names_with_quotes_are_data_not_sql(capsys, tmp_path):
     exp, method = "o'brien; DROP TABLE runs; --", "it's \"quoted\""
     path = tmp_path / "cells" / "x" / f"{TASK}.jsonl"

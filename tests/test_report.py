@@ -35,7 +35,7 @@ from livr.results.db import build_database
 from livr.train import apply_finetune_mode, save_checkpoint
 
 EXP = "report_test"
-BACKBONES = {"tiny-qwen2.5-vl": "lora", "tiny-llava-ov": "full"}
+BACKBONES = {"tiny-qwen2.5-vl": "lora", "tiny-llava-ov-1.5": "full"}
 TASKS = ("visual_correspondence", "counting")  # two images with 4 choices; one image, open-ended
 N_TEST = 6
 K = 4

@@ -2,7 +2,8 @@
 
 Pure data (no heavy imports) so config validation can use it. `family` selects how inputs are
 built and positions computed (livr/model/inputs.py) and how the model is loaded
-(livr/model/loading.py). User choices (pixel budget, remote-code opt-in) live in params.yaml.
+(livr/model/loading.py). User choices (the pixel budget) live in params.yaml. Every backbone runs
+on a transformers class; none runs model code from the hub.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import dataclasses
 @dataclasses.dataclass(frozen=True)
 class Backbone:
     name: str
-    family: str                 # qwen2_5_vl | qwen3_vl | llava_onevision | llava_ov_1_5
+    family: str                 # qwen2_5_vl | qwen3_vl | llava_ov_1_5
     hf_id: str | None = None    # hub id of a real backbone; None for tiny offline builds
     tiny: bool = False          # built locally from config with random weights (livr build-tiny)
     paper_backbone: str | None = None  # the paper's backbone whose numbers this one is compared with
-    remote_code: bool = False   # model code comes from the hub: loads only with trust_remote_code opt-in
     image_token: str = "<|image_pad|>"
     mrope: bool = True          # 3-row multimodal RoPE position ids (Qwen-VL) vs plain 1D positions
     end_of_turn: str = "<|im_end|>"
@@ -29,22 +29,19 @@ REGISTRY: dict[str, Backbone] = {
         Backbone("qwen2.5-vl-3b", "qwen2_5_vl", hf_id="Qwen/Qwen2.5-VL-3B-Instruct", paper_backbone="qwen2.5-vl-3b"),
         Backbone("qwen2.5-vl-7b", "qwen2_5_vl", hf_id="Qwen/Qwen2.5-VL-7B-Instruct", paper_backbone="qwen2.5-vl-7b"),
         Backbone("qwen3-vl-4b", "qwen3_vl", hf_id="Qwen/Qwen3-VL-4B-Instruct", paper_backbone="qwen3-vl-4b"),
-        # RICE-ViT (patch 14, 2x2 merge, temporal patch 1) + Qwen3 LM; custom hub code. Images are
-        # Qwen2-VL-style placeholders (<|vision_start|> + h*w/4 x <|image_pad|> + <|vision_end|>,
-        # image_grid_thw from a Qwen2VLImageProcessor), but the LM uses plain 1D RoPE: the remote
-        # forward drops position_ids and uses cache_position; its get_rope_index is never called.
+        # RICE-ViT (patch 14, 2x2 merge, temporal patch 1, one class token per image, 2D RoPE) + Qwen3
+        # LM, on transformers' LlavaOnevision15ForConditionalGeneration (5.25; vendored before that:
+        # livr/model/llava_ov_1_5.py). Images are Qwen2-VL-style placeholders (<|vision_start|> +
+        # h*w/4 x <|image_pad|> + <|vision_end|>, image_grid_thw from a Qwen2VLImageProcessor); the LM
+        # uses plain 1D RoPE and honours the position_ids it is given (mrope=False: the collator
+        # passes each token's index in its unpadded sequence) and an additive 4D attention mask.
         Backbone(
             "llava-ov-1.5-4b", "llava_ov_1_5", hf_id="lmms-lab/LLaVA-OneVision-1.5-4B-Instruct",
-            paper_backbone="llava-ov-1.5-4b", remote_code=True, mrope=False,
+            paper_backbone="llava-ov-1.5-4b", mrope=False,
         ),
         Backbone("tiny-qwen2.5-vl", "qwen2_5_vl", tiny=True, paper_backbone="qwen2.5-vl-3b"),
         Backbone("tiny-qwen3-vl", "qwen3_vl", tiny=True, paper_backbone="qwen3-vl-4b"),
-        # The generic image-token path (SigLIP + Qwen2 LM, 1D positions), standing in for the
-        # LLaVA family offline.
-        Backbone(
-            "tiny-llava-ov", "llava_onevision", tiny=True, paper_backbone="llava-ov-1.5-4b",
-            image_token="<image>", mrope=False,
-        ),
+        Backbone("tiny-llava-ov-1.5", "llava_ov_1_5", tiny=True, paper_backbone="llava-ov-1.5-4b", mrope=False),
     ]
 }
 

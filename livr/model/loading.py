@@ -19,6 +19,10 @@ from livr.model.processors import load_processor
 CHECKPOINT_META = "livr_checkpoint.json"
 CHECKPOINT_KEYS = ("backbone", "finetune", "latents", "latent_ids", "latent_position", "mask")
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+# transformers 5.25 swaps layers for kernels downloaded from the hub unless told not to (use_kernels
+# defaults to True there, False before): no hub code runs here, and without the `kernels` package
+# from_pretrained would raise.
+NO_HUB_KERNELS = {"use_kernels": False}
 
 
 def model_class(spec: Backbone):
@@ -26,26 +30,32 @@ def model_class(spec: Backbone):
         from transformers import Qwen2_5_VLForConditionalGeneration as cls
     elif spec.family == "qwen3_vl":
         from transformers import Qwen3VLForConditionalGeneration as cls
-    elif spec.family == "llava_onevision":
-        from transformers import LlavaOnevisionForConditionalGeneration as cls
-    else:  # remote-code families
-        from transformers import AutoModelForCausalLM as cls
+    elif spec.family == "llava_ov_1_5":
+        from livr.model.llava_ov_1_5 import classes
+
+        cls = classes()[1]
+    else:
+        raise ValueError(f"no model class for family {spec.family!r}")
     return cls
 
 
-def backbone_source(spec: Backbone, models_dir: str | Path, settings: dict) -> str:
-    """Where to load a backbone from; refuses remote code without the explicit opt-in."""
+def backbone_source(spec: Backbone, models_dir: str | Path) -> str:
+    """Where to load a backbone from: its tiny build's directory or its hub id."""
     if spec.tiny:
         path = Path(models_dir) / spec.name
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path}: tiny backbone not built; run `livr build-tiny --backbone {spec.name} --out {path}`")
         return str(path)
-    if spec.remote_code and not settings.get("trust_remote_code", False):
-        raise ValueError(
-            f"backbone {spec.name!r} ({spec.hf_id}) runs model code from the hub; set "
-            f"backbones.{spec.name}.trust_remote_code: true in params.yaml to allow it"
-        )
     return spec.hf_id
+
+
+def load_model(spec: Backbone, source, processor, dtype: torch.dtype, attn: str):
+    """Weights from `source` (a tiny build, a hub id or a full fine-tuning checkpoint)."""
+    if spec.family == "llava_ov_1_5":  # checked loading: livr/model/llava_ov_1_5.py
+        from livr.model.llava_ov_1_5 import load_pretrained
+
+        return load_pretrained(str(source), processor.tokenizer, processor.image_processor, dtype, attn)
+    return model_class(spec).from_pretrained(source, dtype=dtype, attn_implementation=attn, **NO_HUB_KERNELS)
 
 
 def resolve_dtype(name: str, device: str) -> torch.dtype:
@@ -55,10 +65,9 @@ def resolve_dtype(name: str, device: str) -> torch.dtype:
 
 def load_backbone(name: str, models_dir, settings: dict, dtype: torch.dtype, attn: str, device: str):
     spec = get_backbone(name)
-    source = backbone_source(spec, models_dir, settings)
-    trust = bool(settings.get("trust_remote_code", False))
-    model = model_class(spec).from_pretrained(source, dtype=dtype, attn_implementation=attn, trust_remote_code=trust)
-    processor = load_processor(spec.family, source, spec.tiny, settings, trust_remote_code=trust)
+    source = backbone_source(spec, models_dir)
+    processor = load_processor(spec.family, source, spec.tiny, settings)
+    model = load_model(spec, source, processor, dtype, attn)
     return model.to(device), processor
 
 
@@ -86,11 +95,10 @@ def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch
     meta = read_checkpoint_meta(checkpoint)
     if meta["backbone"] != name:
         raise ValueError(f"{checkpoint}: checkpoint is of backbone {meta['backbone']!r}, not {name!r}")
-    trust = bool(settings.get("trust_remote_code", False))
-    processor = load_processor(spec.family, str(checkpoint), spec.tiny, settings, trust_remote_code=trust)
+    processor = load_processor(spec.family, str(checkpoint), spec.tiny, settings)
     try:
         if meta["finetune"] == "full":
-            model = model_class(spec).from_pretrained(checkpoint, dtype=dtype, attn_implementation=attn, trust_remote_code=trust)
+            model = load_model(spec, checkpoint, processor, dtype, attn)
         else:
             from peft import PeftModel
 

@@ -12,33 +12,24 @@ from livr.model.tiny_dims import IMAGE_SIZE, PATCH
 
 def _image_processor(family: str, tiny: bool, settings: dict | None, source: str | None):
     settings = settings or {}
-    if family in ("qwen2_5_vl", "qwen3_vl", "llava_ov_1_5"):
-        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+    if family not in ("qwen2_5_vl", "qwen3_vl", "llava_ov_1_5"):
+        raise ValueError(f"no processor for family {family!r}")
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-        if tiny:
-            # Every tiny image is resized to exactly IMAGE_SIZE^2 px: 8x8 merged visual tokens.
-            return Qwen2VLImageProcessorPil(
-                patch_size=PATCH, merge_size=2, temporal_patch_size=2,
-                size={"shortest_edge": IMAGE_SIZE * IMAGE_SIZE, "longest_edge": IMAGE_SIZE * IMAGE_SIZE},
-            )
-        proc = Qwen2VLImageProcessorPil.from_pretrained(source)
-        if "min_pixels" in settings or "max_pixels" in settings:
-            proc.size = {
-                "shortest_edge": settings.get("min_pixels", proc.size["shortest_edge"]),
-                "longest_edge": settings.get("max_pixels", proc.size["longest_edge"]),
-            }
-        return proc
-    if family == "llava_onevision":
-        from transformers.models.llava_onevision.image_processing_pil_llava_onevision import (
-            LlavaOnevisionImageProcessorPil,
+    if tiny:
+        # Every tiny image is resized to exactly IMAGE_SIZE^2 px: 8x8 merged visual tokens. RICE-ViT
+        # (LLaVA-OV-1.5) embeds single 2D patches: temporal patch 1, as its hub preprocessor config.
+        return Qwen2VLImageProcessorPil(
+            patch_size=PATCH, merge_size=2, temporal_patch_size=1 if family == "llava_ov_1_5" else 2,
+            size={"shortest_edge": IMAGE_SIZE * IMAGE_SIZE, "longest_edge": IMAGE_SIZE * IMAGE_SIZE},
         )
-
-        if tiny:
-            return LlavaOnevisionImageProcessorPil(
-                size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, image_grid_pinpoints=[[IMAGE_SIZE, IMAGE_SIZE]],
-            )
-        return LlavaOnevisionImageProcessorPil.from_pretrained(source)
-    raise ValueError(f"no processor for family {family!r}")
+    proc = Qwen2VLImageProcessorPil.from_pretrained(source)
+    if "min_pixels" in settings or "max_pixels" in settings:
+        proc.size = {
+            "shortest_edge": settings.get("min_pixels", proc.size["shortest_edge"]),
+            "longest_edge": settings.get("max_pixels", proc.size["longest_edge"]),
+        }
+    return proc
 
 
 def _processor_class(family: str):
@@ -50,10 +41,6 @@ def _processor_class(family: str):
         from transformers import Qwen3VLProcessor
 
         return Qwen3VLProcessor
-    if family == "llava_onevision":
-        from transformers import LlavaOnevisionProcessor
-
-        return LlavaOnevisionProcessor
     raise ValueError(f"no processor for family {family!r}")
 
 
@@ -81,21 +68,20 @@ def image_only_processor(family: str, tokenizer, tiny: bool, settings: dict | No
 
 
 def _build(family: str, tokenizer, image_processor):
-    kwargs = {}
-    if family == "llava_onevision":
-        side = IMAGE_SIZE // (2 * PATCH)
-        kwargs = {"num_image_tokens": side * side, "vision_feature_select_strategy": "full"}
     return _image_only(_processor_class(family))(
-        image_processor=image_processor, tokenizer=tokenizer, video_processor=None,
-        chat_template=tokenizer.chat_template, **kwargs,
+        image_processor=image_processor, tokenizer=tokenizer, video_processor=None, chat_template=tokenizer.chat_template,
     )
 
 
-def load_processor(family: str, source: str, tiny: bool, settings: dict | None = None, trust_remote_code: bool = False):
+def load_processor(family: str, source: str, tiny: bool, settings: dict | None = None):
     """Processor for a saved tiny build directory or a hub id / local snapshot of a real model."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+    if family == "llava_ov_1_5":  # AutoTokenizer reads the config: its type must be known (vendored code registers it)
+        from livr.model.llava_ov_1_5 import classes
+
+        classes()
+    tokenizer = AutoTokenizer.from_pretrained(source)
     if tokenizer.chat_template is None and not tiny:
         # Qwen-VL repos keep the multimodal template in chat_template.json (the processor's).
         import json

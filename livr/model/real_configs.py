@@ -11,9 +11,8 @@ special tokens and chat template; the embedding table keeps the real vocabulary 
 token ids are the local tokenizer's (not the hub's 151643+), and the config's image/video/vision
 token ids are set to them.
 
-LLaVA-OneVision-1.5 has no native transformers class (its code is remote). Its random-weight
-build is a stand-in of the same sizes on the Qwen3-VL classes (the LM is the same Qwen3 decoder;
-ViT patch 14, temporal patch 1, no deepstack), fed 1D positions as the real model uses.
+LLaVA-OneVision-1.5 is built on its native class (transformers >= 5.25, or the code vendored
+from 5.25: livr/model/llava_ov_1_5.py): the real RICE-ViT and Qwen3 LM.
 
 `shrink=True` (tests only) keeps every structural feature but cuts depth and width so the build
 fits a CPU test: 2 LM layers of hidden 64 (the fewest through which the answer can read the
@@ -59,6 +58,7 @@ def build_tokenizer(cfg: dict):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
+    from livr.io import progress_enabled
     from livr.model.tiny import _corpus
 
     specials = list(cfg["special_tokens"])
@@ -66,7 +66,8 @@ def build_tokenizer(cfg: dict):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=TOKENIZER_VOCAB, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=TOKENIZER_VOCAB, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=progress_enabled(),  # it prints blank lines into non-TTY output otherwise
     )
     tok.train_from_iterator(_corpus(), trainer)
     extra = [t for t in specials if t not in (cfg["eos_token"], cfg["pad_token"])]
@@ -129,20 +130,10 @@ def build_config(name: str, tokenizer=None, shrink: bool = False):
 
         config = Qwen3VLConfig(text_config=text, vision_config=m["vision_config"], **common)
     elif family == "llava_ov_1_5":
-        from transformers import Qwen3VLConfig
+        from livr.model.llava_ov_1_5 import classes, native_config_dict
 
-        v = m["vision_config"]
-        head_dim = text["head_dim"]
-        # Stand-in (see module docstring): Qwen3 LM with 1D RoPE = M-RoPE with three equal rows.
-        half = head_dim // 2  # any section split is plain 1D RoPE when the three rows are equal
-        text["rope_parameters"] = {"rope_type": "default", "rope_theta": text.pop("rope_theta"),
-                                   "mrope_section": [half - 2 * (half * 5 // 16), half * 5 // 16, half * 5 // 16], "mrope_interleaved": True}
-        vision = dict(
-            depth=v["depth"], hidden_size=v["hidden_size"], intermediate_size=v["intermediate_size"], num_heads=v["num_heads"],
-            hidden_act="gelu", in_channels=v["in_channels"], patch_size=v["patch_size"], spatial_merge_size=v["spatial_merge_size"],
-            temporal_patch_size=v["temporal_patch_size"], out_hidden_size=v["text_hidden_size"], deepstack_visual_indexes=[],
-        )
-        config = Qwen3VLConfig(text_config=text, vision_config=vision, **common)
+        # The shipped config is in the hub's layout; the loader's own rewrite makes it native.
+        config = classes()[0].from_dict(native_config_dict({**m, "text_config": text, **common}, name))
     else:  # pragma: no cover - configs and families are kept in step by tests
         raise ValueError(f"{name}: no random-weight build for family {family!r}")
     return config, cfg, tokenizer
@@ -159,15 +150,15 @@ def _image_processor(cfg: dict):
     )
 
 
-def random_weight_model(name: str, device: str = "cpu", dtype: torch.dtype = torch.float32, shrink: bool = False):
+def random_weight_model(name: str, device: str = "cpu", dtype: torch.dtype = torch.float32, shrink: bool = False,
+                        attn: str = "sdpa"):
     """(model, processor): the real-size architecture of `name` with random weights (no download)."""
-    from transformers import Qwen2_5_VLForConditionalGeneration, Qwen3VLForConditionalGeneration
-
+    from livr.model.loading import model_class
     from livr.model.processors import _build
 
     config, cfg, tokenizer = build_config(name, shrink=shrink)
-    config._attn_implementation = "sdpa"
-    cls = Qwen2_5_VLForConditionalGeneration if cfg["family"] == "qwen2_5_vl" else Qwen3VLForConditionalGeneration
+    config._attn_implementation = attn
+    cls = model_class(get_backbone(name))
     torch.manual_seed(SEED)
     with torch.device(device):
         model = cls._from_config(config, dtype=dtype)

@@ -34,9 +34,7 @@ QWEN_SPECIALS = [
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
     "<|image_pad|>", "<|video_pad|>",
 ]
-LLAVA_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
-
-# Same shape as the real templates: Qwen2.5-VL adds a default system prompt, Qwen3-VL does not.
+# Same shape as the real templates: Qwen2.5-VL and LLaVA-OV-1.5 add a default system prompt, Qwen3-VL does not.
 _QWEN_TEMPLATE = (
     "{% for message in messages %}"
     "{% if loop.first and message['role'] != 'system' and SYSTEM %}"
@@ -55,9 +53,8 @@ _QWEN_TEMPLATE = (
 
 
 def chat_template(family: str) -> str:
-    image = {"llava_onevision": "<image>\n"}.get(family, "<|vision_start|><|image_pad|><|vision_end|>")
-    system = "true" if family in ("qwen2_5_vl", "llava_onevision") else "false"
-    return _QWEN_TEMPLATE.replace("IMAGE", image).replace("SYSTEM", system)
+    system = "true" if family in ("qwen2_5_vl", "llava_ov_1_5") else "false"
+    return _QWEN_TEMPLATE.replace("IMAGE", "<|vision_start|><|image_pad|><|vision_end|>").replace("SYSTEM", system)
 
 
 def _corpus() -> list[str]:
@@ -75,7 +72,7 @@ def build_tokenizer(family: str):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    specials = LLAVA_SPECIALS if family == "llava_onevision" else QWEN_SPECIALS
+    specials = QWEN_SPECIALS
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -142,21 +139,22 @@ def build_model_and_processor(name: str):
             tie_word_embeddings=True,
         )
         model = Qwen3VLForConditionalGeneration(config)
-    elif spec.family == "llava_onevision":
-        from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration
+    elif spec.family == "llava_ov_1_5":
+        from livr.model.llava_ov_1_5 import classes
 
-        config = LlavaOnevisionConfig(
-            text_config={"model_type": "qwen2", **_text_dims(tokenizer)},
+        config_cls, model_cls = classes()
+        config = config_cls(
+            text_config={"model_type": "qwen3", **_text_dims(tokenizer), "head_dim": HIDDEN // HEADS,
+                         "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0}},
             vision_config=dict(
-                model_type="siglip_vision_model", hidden_size=VISION_HIDDEN, intermediate_size=2 * VISION_HIDDEN,
-                num_hidden_layers=VISION_DEPTH, num_attention_heads=4, image_size=IMAGE_SIZE, patch_size=2 * PATCH,
+                depth=VISION_DEPTH, hidden_size=VISION_HIDDEN, num_heads=4, intermediate_size=2 * VISION_HIDDEN,
+                patch_size=PATCH, spatial_merge_size=2, out_hidden_size=HIDDEN,
             ),
-            image_token_id=ids["<image>"], video_token_id=ids["<video>"],
-            vision_feature_select_strategy="full", vision_feature_layer=-1,
-            image_grid_pinpoints=[[IMAGE_SIZE, IMAGE_SIZE]], vision_aspect_ratio="anyres_max_1",
-            tie_word_embeddings=True,
+            image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+            vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+            tie_word_embeddings=False,  # as the 4B's config (the class default; livr/model/configs/llava-ov-1.5-4b.json)
         )
-        model = LlavaOnevisionForConditionalGeneration(config)
+        model = model_cls(config)
     else:  # pragma: no cover - registry and this function are kept in step by tests
         raise ValueError(f"no tiny build for family {spec.family!r}")
     for cfg in (model.config, model.config.get_text_config(), model.generation_config):
@@ -177,7 +175,7 @@ def save_tiny(name: str, out_dir) -> None:
 
 
 def configure(parser) -> None:
-    parser.add_argument("--backbone", required=True, help="a tiny backbone: tiny-qwen2.5-vl, tiny-qwen3-vl or tiny-llava-ov")
+    parser.add_argument("--backbone", required=True, help="a tiny backbone: tiny-qwen2.5-vl, tiny-qwen3-vl or tiny-llava-ov-1.5")
     parser.add_argument("--out", required=True, help="directory to write (replaced atomically)")
 
 
