@@ -1,8 +1,7 @@
 """`livr doctor --experiment NAME`: a preflight of everything the experiment's jobs need, in seconds.
 
 One table, a row per check: backbone weights (in the Hugging Face cache, else is the hub
-reachable), the remote-code opt-in of backbones whose model code comes from the hub, each data
-source (downloaded; else is its host reachable, or is its manual step done), the built datasets,
+reachable), each data source (downloaded; else is its host reachable, or is its manual step done), the built datasets,
 GPUs against each backbone's memory need (livr/job_memory.py) and free disk for what is still to
 be downloaded. Status: `ready`; `pending` (the workflow will fetch or build it, nothing blocks);
 `MISSING` (blocks: the row says the exact command or edit that fixes it). Exit status 1 when
@@ -249,7 +248,7 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
                         + f"; HF cache {constants.HF_HUB_CACHE}" + ("" if hub_offline() else "; HF_HUB_OFFLINE unset"))
         rows.append(hub_row)
 
-    # backbones: weights, remote code
+    # backbones: weights
     for b in exp["backbones"]:
         spec = REGISTRY[b]
         if spec.tiny:
@@ -260,13 +259,6 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
         rows.append(_hub_check("weights", b, spec.hf_id, hub_error))
         if rows[-1].status == PENDING:
             weights_gb += param_count(architecture(b))["total"] * 2 / 1e9  # bf16 safetensors
-        if spec.remote_code:
-            trusted = lc.backbone_settings(params, b).get("trust_remote_code", False)
-            rows.append(Check("remote code", b, READY if trusted else MISSING,
-                              f"{spec.hf_id} runs model code from the hub"
-                              + (" (opted in)" if trusted else "; loading refuses it without the opt-in"),
-                              "" if trusted else f"set backbones.{b}.trust_remote_code: true in {params_file} "
-                                                 "(after reading that code)"))
 
     # data: sources, manual steps, de-dup models, built datasets
     pending_gb = 0.0

@@ -28,6 +28,7 @@ from livr.model.latents import add_latent_tokens
 from livr.model.llava_ov_1_5 import check_vocab_and_pad, classes, load_pretrained, native_available, native_config_dict
 from livr.model.loading import backbone_source, load_backbone, load_trained
 from livr.model.masks import ANSWER, LATENT, PAD, POST, attention_mask_4d
+from livr.settings import EvalConfig, TrainConfig, replace
 from livr.train import apply_finetune_mode, save_checkpoint, train_cell
 from test_bottleneck import images, two_image_record
 
@@ -151,12 +152,11 @@ def test_lora_targets_the_language_model_only(tiny_models_dir):
     model, processor = load_backbone(NAME, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     ids = add_latent_tokens(model, processor, 2, seed=0)
     params = livr_config.load_params("params.yaml")
-    cfg = livr_config.train_config(params, "ci", NAME, "counting", "livr")
-    cfg["finetune"] = "lora"
+    cfg = replace(TrainConfig.resolve(params, "ci", NAME, "counting", "livr"), finetune="lora")
     peft_model = apply_finetune_mode(model, cfg, ids)
     wrapped = sorted({n.rsplit(".lora_A", 1)[0] for n, _ in peft_model.named_parameters() if ".lora_A" in n})
     layers = model.config.get_text_config().num_hidden_layers
-    assert len(wrapped) == layers * len(cfg["lora_targets"])
+    assert len(wrapped) == layers * len(cfg.lora_targets)
     assert all(".model.language_model.layers." in n for n in wrapped)
     trainable = [n for n, p in peft_model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n or "trainable_tokens" in n for n in trainable)
@@ -284,14 +284,13 @@ def task_dir(tmp_path_factory):
 
 def test_livr_training_trains_lora_and_latents_and_reloads(task_dir, tiny_models_dir, tmp_path):
     params = livr_config.load_params("params.yaml")
-    cfg = livr_config.train_config(params, "ci", NAME, "relative_reflectance", "livr")
-    cfg.update({"data_dirs": [str(task_dir)], "finetune": "lora", "lr": 5e-2, "batch_size": 4, "grad_accum": 1,
-                "livr_stage_epochs": [1, 1], "num_latents": 4})
+    cfg = replace(TrainConfig.resolve(params, "ci", NAME, "relative_reflectance", "livr"), data_dirs=[str(task_dir)],
+                  finetune="lora", lr=5e-2, batch_size=4, grad_accum=1, livr_stage_epochs=[1, 1], num_latents=4)
     meta = train_cell(cfg, tmp_path / "run", tiny_models_dir)
     assert [s["stage"] for s in meta["stages"]] == ["stage1", "stage2"]
     base, _ = load_backbone(NAME, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     init, init_processor = load_backbone(NAME, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
-    init_rows = init.get_input_embeddings().weight[add_latent_tokens(init, init_processor, 4, cfg["seed"])].detach()
+    init_rows = init.get_input_embeddings().weight[add_latent_tokens(init, init_processor, 4, cfg.seed)].detach()
     trained, processor, meta = load_trained(NAME, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     b, t = dict(base.named_parameters()), dict(trained.named_parameters())
     emb = "model.language_model.embed_tokens.weight"
@@ -311,7 +310,7 @@ def test_checkpoint_reloads_to_the_same_predictions(task_dir, tiny_models_dir, t
     latents = latent_token_strings(4)
     ids = add_latent_tokens(model, processor, 4, seed=0)
     params = livr_config.load_params("params.yaml")
-    cfg = {**livr_config.train_config(params, "ci", NAME, "relative_reflectance", "livr"), "finetune": finetune}
+    cfg = replace(TrainConfig.resolve(params, "ci", NAME, "relative_reflectance", "livr"), finetune=finetune)
     model = apply_finetune_mode(model, cfg, ids)
     torch.manual_seed(0)
     with torch.no_grad():
@@ -345,8 +344,8 @@ def test_greedy_decode_matches_generate_and_evaluate_writes_cells(task_dir, tiny
                         eos_token_id=None, min_new_tokens=4)  # positions from the mask's cumsum, as the collator's
     assert [row[batch["input_ids"].shape[1]:].tolist() for row in hf] == ours
     params = livr_config.load_params("params.yaml")
-    cfg = livr_config.eval_config(params, "ci", NAME, "relative_reflectance", "zero_shot", "relative_reflectance")
-    cfg.update(data_dir=str(task_dir), dtype="float32", attn_implementation="sdpa")
+    cfg = replace(EvalConfig.resolve(params, "ci", NAME, "relative_reflectance", "zero_shot", "relative_reflectance"),
+                  data_dir=str(task_dir), dtype="float32", attn_implementation="sdpa")
     summary = evaluate_cell(cfg, None, tmp_path / "cell.jsonl", tiny_models_dir)
     rows = [json.loads(line) for line in (tmp_path / "cell.jsonl").read_text().splitlines()]
     assert len(rows) == summary["n"] == 4
