@@ -49,7 +49,7 @@ rule download:
     params:
         settings=source_settings,
         params_file=PARAMS_FILE,
-        raw_dir=L.raw_root(),
+        raw_dir=lambda wildcards, output: str(Path(output[0]).parent.parent),  # data/raw
     log:
         L.log("shared", "download", "{source}"),
     benchmark:

@@ -63,7 +63,7 @@ rule publish:
         tables=[L.published(name) for name in jobs.TABLES],
     params:
         experiment=EXP,
-        out_dir=L.results,
+        out_dir=lambda wildcards, output: str(Path(output.db).parent),
     log:
         L.log("shared", "publish", "publish"),
     benchmark:
