@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
-
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 _HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
@@ -86,16 +85,21 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent))
     try:
         yield tmp
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        replace_dir(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_dir(tmp: Path, dest: Path) -> None:
+    """Swap a finished sibling directory in for `dest` (the old one moved aside, then removed)."""
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+        os.replace(tmp, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, dest)
 
 
 def progress_enabled() -> bool:
@@ -118,3 +122,17 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def json_lines(path: str | os.PathLike) -> Iterator[tuple[str, object]]:
+    """("<path>:<line>", parsed JSON) for each non-blank line; a line that is not JSON is an
+    InputError naming it."""
+    from livr.errors import InputError
+
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    yield f"{path}:{lineno}", json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise InputError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None

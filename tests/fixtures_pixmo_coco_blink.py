@@ -87,8 +87,8 @@ def write_blink_hub(hub_dir: Path, test_images: dict[str, list[list[Image.Image]
     return hub_dir
 
 
-def fake_hub_fetch(hub_dir: Path):
-    """A stand-in for a source's `_hub_fetch`: copies matching files of a local 'repo'."""
+def fake_hub_snapshot(hub_dir: Path):
+    """A stand-in for a source's `hub_snapshot`: copies matching files of a local 'repo'."""
 
     def fetch(repo_id, patterns, local_dir, revision=None):
         local_dir = Path(local_dir)

@@ -4,9 +4,9 @@ experiment ran ablation methods, and not otherwise."""
 import csv
 
 import pandas as pd
+from test_results import cli, make_cell
 
 from livr.results.tables import PAPER_ABLATIONS_CSV, write_tables
-from test_results import cli, make_cell
 
 METHODS = ("sft", "livr", "livr_k4", "livr_eval_no_latents")
 

@@ -257,8 +257,9 @@ def test_missing_default_checkpoint_names_the_training_job(env, capsys, tmp_path
 
 # ---------------------------------------------------------------- model outputs
 def test_output_naming_no_valid_answer_counts_as_wrong(env, capsys, tmp_path, monkeypatch):
-    import livr.evaluate as ev
     from transformers import AutoTokenizer
+
+    import livr.evaluate as ev
 
     tok = AutoTokenizer.from_pretrained(env["models"] / BACKBONE)
     texts = ["(E) surely", "banana", "", "A or B"]

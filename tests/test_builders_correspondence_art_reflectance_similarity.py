@@ -8,18 +8,22 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import fixtures_hpatches_artbench_spair_funkpoint_mid_nights as fx
 import numpy as np
 import pytest
 from PIL import Image
 
 from livr.data.schema import read_split
-from livr.errors import InputError
 from livr.data.sources import hpatches, mid
 from livr.data.tasks import (
-    art_style, functional_correspondence, relative_reflectance, semantic_correspondence,
-    visual_correspondence, visual_similarity,
+    art_style,
+    functional_correspondence,
+    relative_reflectance,
+    semantic_correspondence,
+    visual_correspondence,
+    visual_similarity,
 )
-import fixtures_hpatches_artbench_spair_funkpoint_mid_nights as fx
+from livr.errors import InputError
 
 
 def manifest(d: Path) -> dict:
@@ -320,7 +324,7 @@ def test_art_style_test_split_through_blink_source(tmp_path, monkeypatch):
         d.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(rows), d / "val-00000-of-00001.parquet")
 
-    monkeypatch.setattr(blink, "_hub_fetch", fake_hub)
+    monkeypatch.setattr(blink, "hub_snapshot", fake_hub)
     blink.download(raw / "blink", {"configs": ["Art_Style"], "splits": ["val"]})
     out = tmp_path / "as"
     art_style.build(raw, out, {"n_train": 10, "n_val": 4}, seed=0)

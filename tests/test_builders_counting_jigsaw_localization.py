@@ -13,7 +13,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _httpserver import Files, serve  # noqa: E402
-from fixtures_pixmo_coco_blink import fake_hub_fetch, natural, write_blink_hub, write_coco, write_pixmo_hub  # noqa: E402
+from fixtures_pixmo_coco_blink import fake_hub_snapshot, natural, write_blink_hub, write_coco, write_pixmo_hub  # noqa: E402
 
 from livr.data.download import write_manifest  # noqa: E402
 from livr.data.schema import read_split  # noqa: E402
@@ -61,11 +61,11 @@ def raw_root(tmp_path_factory):
         "Jigsaw": [[dup[0], natural(70), natural(71)], [natural(72), natural(73), natural(74)]],
         "Object_Localization": [[dup[1]], [natural(75)], [natural(76)]],
     })
-    blink._hub_fetch, orig = fake_hub_fetch(hub / "blink"), blink._hub_fetch
+    blink.hub_snapshot, orig = fake_hub_snapshot(hub / "blink"), blink.hub_snapshot
     try:
         blink.download(root / "blink", {"configs": ["Jigsaw", "Object_Localization"]})
     finally:
-        blink._hub_fetch = orig
+        blink.hub_snapshot = orig
     # PixMo-Count: 4 train rows per count 2..10 plus dead ones; train row 0's image
     # near-duplicates test row 0; val row 0's image near-duplicates test row 1
     test_imgs = [natural(3000 + i) for i in range(4)]
@@ -84,12 +84,12 @@ def raw_root(tmp_path_factory):
         counts = {"train": [2, 2] + [c for c in range(2, 11) for _ in range(4)], "validation": [2, 3, 4, 5, 6],
                   "test": [3, 4, 7, 9]}
         write_pixmo_hub(hub / "pixmo", files.data, base, counts, n_dead=2, image_for=image_for)
-        orig = pixmo_count._hub_fetch
-        pixmo_count._hub_fetch = fake_hub_fetch(hub / "pixmo")
+        orig = pixmo_count.hub_snapshot
+        pixmo_count.hub_snapshot = fake_hub_snapshot(hub / "pixmo")
         try:
             pixmo_count.download(root / "pixmo_count", {"workers": 4, "retries": 0, "backoff": 0})
         finally:
-            pixmo_count._hub_fetch = orig
+            pixmo_count.hub_snapshot = orig
     return root
 
 

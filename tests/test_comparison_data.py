@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import comparison_fixtures as cf  # noqa: E402
 from _httpserver import Files, serve  # noqa: E402
-from fixtures_pixmo_coco_blink import fake_hub_fetch, natural, write_blink_hub  # noqa: E402
+from fixtures_pixmo_coco_blink import fake_hub_snapshot, natural, write_blink_hub  # noqa: E402
 
 from livr.data import benchmarks as bm  # noqa: E402
 from livr.data.benchmarks import scoring  # noqa: E402
@@ -153,7 +153,7 @@ def test_mirage_bad_checksum(tmp_path):
 # ------------------------------------------------------------------------------------ MMVP and V*
 def test_mmvp_download_and_build(tmp_path, monkeypatch):
     written = cf.make_mmvp_hub(tmp_path / "hub")
-    monkeypatch.setattr(mmvp, "_hub_fetch", fake_hub_fetch(tmp_path / "hub"))
+    monkeypatch.setattr(mmvp, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
     mmvp.download(tmp_path / "raw" / "mmvp")
     assert read_manifest(tmp_path / "raw" / "mmvp")["rows"] == 6
     test = read_split(bm.build_benchmark("mmvp", tmp_path / "raw", tmp_path / "mmvp", None, 0), "test")
@@ -170,7 +170,7 @@ def test_mmvp_download_and_build(tmp_path, monkeypatch):
 
 def test_vstar_download_and_build(tmp_path, monkeypatch):
     written = cf.make_vstar_hub(tmp_path / "hub")
-    monkeypatch.setattr(vstar, "_hub_fetch", fake_hub_fetch(tmp_path / "hub"))
+    monkeypatch.setattr(vstar, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
     vstar.download(tmp_path / "raw" / "vstar")
     assert read_manifest(tmp_path / "raw" / "vstar")["categories"] == {"direct_attributes": 3, "relative_position": 2}
     out = bm.build_benchmark("vstar", tmp_path / "raw", tmp_path / "vstar", None, 0)
@@ -202,7 +202,7 @@ def test_blink_subset_builders(tmp_path, monkeypatch):
     configs = ["Relative_Depth", "Spatial_Relation", "Counting"]
     write_blink_hub(tmp_path / "hub", {c: [[natural(i + 10 * k, (48, 40))] for i in range(k + 2)]
                                        for k, c in enumerate(configs)}, n_choices={"Counting": 4})
-    monkeypatch.setattr(blink, "_hub_fetch", fake_hub_fetch(tmp_path / "hub"))
+    monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
     blink.download(tmp_path / "raw" / "blink", {"configs": configs})
     out = bm.build_benchmark("blink3", tmp_path / "raw", tmp_path / "b3",
                              {"configs": ["Relative_Depth", "Spatial_Relation"]}, 0)

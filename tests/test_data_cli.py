@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_pixmo_coco_blink import fake_hub_fetch, natural, write_blink_hub, write_coco  # noqa: E402
+from fixtures_pixmo_coco_blink import fake_hub_snapshot, natural, write_blink_hub, write_coco  # noqa: E402
 
 from livr.cli import main  # noqa: E402
 from livr.data.download import write_manifest  # noqa: E402
@@ -69,7 +69,7 @@ def test_build_through_cli_with_params(tmp_path, monkeypatch, capsys):
     write_coco(raw / "coco2017", "val2017", [natural(50 + i) for i in range(4)], anns, start_id=100)
     write_manifest(raw / "coco2017", {"source": "coco2017"})
     write_blink_hub(tmp_path / "hub", {"Object_Localization": [[natural(90)], [natural(91)]]})
-    monkeypatch.setattr(blink, "_hub_fetch", fake_hub_fetch(tmp_path / "hub"))
+    monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
     p = tmp_path / "params.yaml"
     p.write_text("sources:\n  blink:\n    configs: [Object_Localization]\n"
                  "paper_data:\n  seed: 7\n  localization:\n    n_train: 6\n    n_val: 2\n")

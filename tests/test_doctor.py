@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from workflow_helpers import REPO, copy_repo, run, stub_livr, tool
 
 from livr import doctor
 from livr.cli import main
 from livr.data.download import MANIFEST, write_manifest
 from livr.data.sources import SOURCES
-from workflow_helpers import REPO, copy_repo, run, stub_livr, tool
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 TABLE2_SOURCES = ["pixmo_count", "coco2017", "blink", "hpatches", "spair71k", "funkpoint", "mid"]

@@ -5,6 +5,7 @@ import tarfile
 import zipfile
 
 import pytest
+from _httpserver import Files, serve
 
 from livr.data.download import (
     ArchiveError,
@@ -16,7 +17,6 @@ from livr.data.download import (
     sha256_file,
     write_manifest,
 )
-from _httpserver import Files, serve
 
 BODY = os.urandom(300_000)
 SHA = hashlib.sha256(BODY).hexdigest()

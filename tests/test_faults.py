@@ -19,11 +19,18 @@ import yaml
 from safetensors.torch import load_file
 
 from livr import config as livr_config
-from livr.settings import EvalConfig, TrainConfig, replace
 from livr.cli import main as cli
 from livr.data.synthetic import build_synthetic_task
 from livr.io import _HOST, atomic_dir, atomic_path, remove_stale_temps
-from livr.train import COMPLETE, TRAINABLE, checkpoint_problem, discard_stale_run, last_checkpoint, mark_checkpoint_complete
+from livr.settings import EvalConfig, TrainConfig, replace
+from livr.train import (
+    COMPLETE,
+    TRAINABLE,
+    checkpoint_problem,
+    discard_stale_run,
+    last_checkpoint,
+    mark_checkpoint_complete,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 KILL_HOOK = Path(__file__).resolve().parent / "_kill_hook.py"

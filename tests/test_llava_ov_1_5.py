@@ -12,11 +12,12 @@ import dataclasses
 import json
 from pathlib import Path
 
+import llava_reference
 import pytest
 import torch
 from safetensors.torch import save_file
+from test_bottleneck import images, two_image_record
 
-import llava_reference
 from livr import config as livr_config
 from livr.data.schema import read_split
 from livr.data.synthetic import build_synthetic_task
@@ -30,7 +31,6 @@ from livr.model.loading import backbone_source, load_backbone, load_trained
 from livr.model.masks import ANSWER, LATENT, PAD, POST, attention_mask_4d
 from livr.settings import EvalConfig, TrainConfig, replace
 from livr.train import apply_finetune_mode, save_checkpoint, train_cell
-from test_bottleneck import images, two_image_record
 
 NAME = "tiny-llava-ov-1.5"
 

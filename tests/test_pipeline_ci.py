@@ -7,7 +7,6 @@ import csv
 import sys
 
 import pytest
-
 from workflow_helpers import copy_repo, run, set_experiment, snakemake_dry_run, tool
 
 pytestmark = pytest.mark.slow

@@ -94,8 +94,9 @@ def test_verify_bottleneck_passes_on_shrunk_builds(shrunk):
 def test_llava_ov_1_5_uses_1d_positions_and_qwen2_vl_placeholders(shrunk):
     """The native class takes 1D position ids [B, L] (its default: 0..L-1); images are
     <|vision_start|> + h*w/4 <|image_pad|> + <|vision_end|> with temporal patch 1."""
-    from livr.model.inputs import Collator, encode
     from test_bottleneck import images, two_image_record
+
+    from livr.model.inputs import Collator, encode
 
     name, model, processor = shrunk
     assert not get_backbone(name).mrope

@@ -12,15 +12,15 @@ import zipfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
+import fixtures_hpatches_artbench_spair_funkpoint_mid_nights as fx
 import numpy as np
 import pytest
-
 from _httpserver import Files, serve
+
 from livr.data.download import DownloadError, RemoteFile, read_manifest
 from livr.data.sources import artbench, funkpoint, hpatches, mid, nights, spair
 from livr.data.sources._common import ManualDataMissing
 from livr.errors import InputError
-import fixtures_hpatches_artbench_spair_funkpoint_mid_nights as fx
 
 
 def tar_gz_of(directory: Path) -> bytes:

@@ -14,7 +14,12 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))
 from _httpserver import Files, serve  # noqa: E402
 from fixtures_pixmo_coco_blink import (  # noqa: E402
-    fake_hub_fetch, natural, write_blink_hub, write_coco, write_pixmo_hub, zip_dir,
+    fake_hub_snapshot,
+    natural,
+    write_blink_hub,
+    write_coco,
+    write_pixmo_hub,
+    zip_dir,
 )
 
 from livr.data.download import ChecksumError, read_manifest  # noqa: E402
@@ -25,7 +30,7 @@ FAST = {"workers": 4, "retries": 0, "backoff": 0, "timeout": 5}
 
 def _pixmo(tmp_path, monkeypatch, files, base, counts, cfg, **kw):
     rows = write_pixmo_hub(tmp_path / "hub", files.data, base, counts, **kw)
-    monkeypatch.setattr(pixmo_count, "_hub_fetch", fake_hub_fetch(tmp_path / "hub"))
+    monkeypatch.setattr(pixmo_count, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
     raw = tmp_path / "raw" / "pixmo_count"
     pixmo_count.download(raw, {**FAST, **cfg})
     return raw, rows
@@ -101,7 +106,7 @@ def test_pixmo_train_selection_caps_rows_per_count(tmp_path, monkeypatch):
     with serve(files) as base:
         counts = {"train": [c for c in (2, 3) for _ in range(6)], "validation": [2], "test": [3]}
         write_pixmo_hub(tmp_path / "hub", files.data, base, counts)
-        monkeypatch.setattr(pixmo_count, "_hub_fetch", fake_hub_fetch(tmp_path / "hub"))
+        monkeypatch.setattr(pixmo_count, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
         raw = tmp_path / "raw" / "pixmo_count"
         pixmo_count.download(raw, {**FAST, "train_per_count": 2})
     live = pixmo_count.live_rows(raw, "train")
@@ -185,7 +190,7 @@ def test_blink_download_and_test_records(tmp_path, monkeypatch):
     rows = {"Jigsaw": [[natural(i), natural(i + 10), natural(i + 20)] for i in range(3)],
             "Object_Localization": [[natural(40 + i)] for i in range(2)]}
     write_blink_hub(tmp_path / "hub", rows)
-    monkeypatch.setattr(blink, "_hub_fetch", fake_hub_fetch(tmp_path / "hub"))
+    monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
     raw = tmp_path / "raw"
     blink.download(raw / "blink", {"configs": ["Jigsaw", "Object_Localization"]})
     m = read_manifest(raw / "blink")
@@ -207,7 +212,7 @@ def test_blink_download_and_test_records(tmp_path, monkeypatch):
 
 def test_blink_missing_config_after_fetch_is_an_error(tmp_path, monkeypatch):
     (tmp_path / "hub").mkdir()
-    monkeypatch.setattr(blink, "_hub_fetch", fake_hub_fetch(tmp_path / "hub"))
+    monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
     with pytest.raises(FileNotFoundError, match="Jigsaw"):
         blink.download(tmp_path / "raw", {"configs": ["Jigsaw"]})
     assert read_manifest(tmp_path / "raw") is None

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from livr import config as livr_config
+from livr.data.schema import read_split
 from livr.data.synthetic import build_synthetic_task
 from livr.evaluate import evaluate_cell, greedy_decode
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, latent_token_strings, load_images
 from livr.model.latents import add_latent_tokens
 from livr.model.loading import load_backbone, load_trained
-from livr.data.schema import read_split
 from livr.settings import EvalConfig, Stage, TrainConfig, replace
 from livr.train import apply_finetune_mode, save_checkpoint, train_cell
 

@@ -13,11 +13,17 @@ import sys
 
 import pytest
 import yaml
+from workflow_helpers import (
+    REPO,
+    copy_repo,
+    run,
+    set_experiment,
+    snakemake_dry_run,
+    stub_livr,
+    tool,
+)
 
 from livr import config as lc
-from workflow_helpers import (
-    REPO, copy_repo, run, set_experiment, snakemake_dry_run, stub_livr, tool,
-)
 
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 import dvc_cells  # noqa: E402

@@ -6,14 +6,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
 
 from livr.data.download import (
-    ArchiveError, DownloadError, download_file, read_manifest, safe_extract, sha256_file, write_manifest,
+    ArchiveError,
+    DownloadError,
+    download_file,
+    read_manifest,
+    safe_extract,
+    sha256_file,
+    write_manifest,
 )
 from livr.errors import InputError
 
@@ -28,6 +33,16 @@ def check_cfg(defaults: dict, cfg: dict | None, source: str) -> dict:
         raise InputError(f"params.yaml sources.{source}: unknown key(s) {unknown}; "
                          f"valid keys: {', '.join(sorted(defaults))}")
     return {**defaults, **cfg}
+
+
+def hub_snapshot(repo_id: str, patterns: list[str], local_dir: Path, revision: str | None) -> None:
+    """The files of a Hugging Face dataset repo that match `patterns`, into local_dir (resumable:
+    huggingface_hub skips what is already there). Source modules call it as `hub_snapshot`, which
+    tests replace with a copy from a local fixture repo."""
+    from huggingface_hub import snapshot_download
+
+    snapshot_download(repo_id=repo_id, repo_type="dataset", allow_patterns=patterns,
+                      local_dir=str(local_dir), revision=revision)
 
 
 def as_list(urls) -> list[str]:
@@ -162,18 +177,6 @@ def stage_copy(src: Path, dest: Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return tmp
-
-
-def replace_dir(tmp: Path, dest: Path) -> None:
-    """Swap a checked staging directory in for `dest`."""
-    if dest.exists():
-        old = dest.with_name(f".{dest.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(dest, old)
-        os.replace(tmp, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, dest)
 
 
 def import_entry(src: Path) -> dict:

@@ -10,7 +10,7 @@ image_1..image_4 (datasets `Image` feature: struct {bytes, path}, null when abse
 data/raw/blink/<Config>/<split>-*.parquet and writes the manifest (files, sha256, rows).
 `test_records(raw_root, task)` turns a subtask's `val` split into this project's test split.
 
-All hub access goes through `_hub_fetch`, which tests replace.
+All hub access goes through `hub_snapshot` (`_common.py`), which tests replace.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from PIL import Image
 
 from livr.data.download import require_manifest, sha256_file, write_manifest
 from livr.data.prompts import BLINK_SUBTASK
-from livr.data.schema import LETTERS, Record, TASKS
+from livr.data.schema import LETTERS, TASKS, Record
+from livr.data.sources._common import hub_snapshot
 
 SOURCE = "blink"
 DEFAULTS = {
@@ -42,15 +43,6 @@ IMAGE_KEYS = ("image_1", "image_2", "image_3", "image_4")
 REQUIRED = ("idx", "prompt", "choices", "answer", "image_1")
 
 
-def _hub_fetch(repo_id: str, patterns: list[str], local_dir: Path, revision: str | None) -> None:
-    """Download the files matching `patterns` from the hub dataset repo into `local_dir`,
-    keeping the repo's relative paths. The one place this source touches the network."""
-    from huggingface_hub import snapshot_download
-
-    snapshot_download(repo_id=repo_id, repo_type="dataset", allow_patterns=patterns,
-                      local_dir=str(local_dir), revision=revision)
-
-
 def parquet_files(raw_dir, config: str, split: str = "val") -> list[Path]:
     return sorted((Path(raw_dir) / config).glob(f"{split}-*.parquet"))
 
@@ -59,7 +51,7 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
     raw_dir = Path(raw_dir)
     cfg = {**DEFAULTS, **(cfg or {})}
     patterns = [f"{c}/{s}-*.parquet" for c in cfg["configs"] for s in cfg["splits"]]
-    _hub_fetch(cfg["repo_id"], patterns, raw_dir, cfg["revision"])
+    hub_snapshot(cfg["repo_id"], patterns, raw_dir, cfg["revision"])
     files, rows = [], {}
     for c in cfg["configs"]:
         for s in cfg["splits"]:

@@ -38,9 +38,18 @@ from pathlib import Path
 
 from livr.data.download import write_manifest
 from livr.data.sources._common import (
-    DOWNLOAD_DEFAULTS, ManualDataMissing, ManualStep, check_cfg, dl_kwargs, fetch_and_extract, find_dir,
-    import_entry, is_finished, replace_dir, stage_copy,
+    DOWNLOAD_DEFAULTS,
+    ManualDataMissing,
+    ManualStep,
+    check_cfg,
+    dl_kwargs,
+    fetch_and_extract,
+    find_dir,
+    import_entry,
+    is_finished,
+    stage_copy,
 )
+from livr.io import replace_dir
 
 SOURCE = "funkpoint"
 DEFAULTS = {

@@ -37,9 +37,17 @@ from PIL import Image
 
 from livr.data.download import download_file, read_manifest, safe_extract, sha256_file, write_manifest
 from livr.data.sources._common import (
-    DOWNLOAD_DEFAULTS, ManualDataMissing, ManualStep, check_cfg, dl_kwargs, fetch_and_extract, import_entry,
-    is_finished, replace_dir, stage_copy,
+    DOWNLOAD_DEFAULTS,
+    ManualDataMissing,
+    ManualStep,
+    check_cfg,
+    dl_kwargs,
+    fetch_and_extract,
+    import_entry,
+    is_finished,
+    stage_copy,
 )
+from livr.io import replace_dir
 
 DEFAULTS = {
     "base_url": "https://data.csail.mit.edu/multilum",

@@ -21,12 +21,12 @@ resumable downloader (sha256-checked where known), extracts them into data/raw/m
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from livr.data.download import require_manifest, write_manifest
 from livr.data.sources._common import dl_kwargs, fetch_and_extract, is_finished
 from livr.errors import InputError
+from livr.io import json_lines
 
 SOURCE = "mirage"
 REPO_PREFIX = "./data/vsp_spatial_planning/"  # how Mirage's jsonl rows spell image paths
@@ -77,11 +77,7 @@ def read_rows(raw_dir, split: str) -> list[dict]:
         raise InputError(f"{base}: no {SPLIT_FILES[split]} in the Mirage archive; it holds: {', '.join(have) or 'no .jsonl'}")
     path = found[0]
     out = []
-    for i, line in enumerate(path.read_text().splitlines()):
-        if not line.strip():
-            continue
-        where = f"{path}:{i + 1}"
-        row = json.loads(line)
+    for i, (where, row) in enumerate(json_lines(path)):
         missing = [k for k in ("text_input", "image_input", "map_desc") + (("text_output",) if split == "train" else ())
                    if k not in row]
         if missing:

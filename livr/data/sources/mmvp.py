@@ -9,7 +9,7 @@ per-pair metric). LVR reads exactly these (VincentLeebang/lvr evaluation/evaluat
 load_mmvp_dataset).
 
 `download` copies Questions.csv and the images from the hub and writes the manifest (rows, sha256
-of the CSV). All hub access goes through `_hub_fetch`, which tests replace.
+of the CSV). All hub access goes through `hub_snapshot` (`_common.py`), which tests replace.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from livr.data.download import require_manifest, sha256_file, write_manifest
+from livr.data.sources._common import hub_snapshot
 from livr.errors import InputError
 
 SOURCE = "mmvp"
@@ -28,17 +29,10 @@ COLUMNS = ("Index", "Question", "Options", "Correct Answer")
 _OPTIONS = re.compile(r"^\(a\)\s*(.+?)\s*\(b\)\s*(.+?)\s*$", re.IGNORECASE | re.DOTALL)
 
 
-def _hub_fetch(repo_id: str, patterns: list[str], local_dir: Path, revision: str | None) -> None:
-    from huggingface_hub import snapshot_download
-
-    snapshot_download(repo_id=repo_id, repo_type="dataset", allow_patterns=patterns,
-                      local_dir=str(local_dir), revision=revision)
-
-
 def download(raw_dir, cfg: dict | None = None) -> Path:
     raw_dir = Path(raw_dir)
     cfg = {**DEFAULTS, **(cfg or {})}
-    _hub_fetch(cfg["repo_id"], ["Questions.csv", f"{IMAGES}/*"], raw_dir, cfg["revision"])
+    hub_snapshot(cfg["repo_id"], ["Questions.csv", f"{IMAGES}/*"], raw_dir, cfg["revision"])
     rows = read_questions(raw_dir, check_manifest=False)
     write_manifest(raw_dir, {"source": SOURCE, "repo_id": cfg["repo_id"], "revision": cfg["revision"],
                              "files": [{"path": "Questions.csv", "sha256": sha256_file(raw_dir / "Questions.csv")}],

@@ -31,11 +31,22 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 from livr.data.download import (
-    download_file, read_manifest, read_remote_zip_member, safe_extract, sha256_file, write_manifest,
+    download_file,
+    read_manifest,
+    read_remote_zip_member,
+    safe_extract,
+    sha256_file,
+    write_manifest,
 )
 from livr.data.sources._common import (
-    DOWNLOAD_DEFAULTS, check_cfg, dl_kwargs, fetch_and_extract, find_dir, is_finished, replace_dir,
+    DOWNLOAD_DEFAULTS,
+    check_cfg,
+    dl_kwargs,
+    fetch_and_extract,
+    find_dir,
+    is_finished,
 )
+from livr.io import replace_dir
 
 SOURCE = "nights"
 DEFAULTS = {

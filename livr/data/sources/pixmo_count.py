@@ -17,7 +17,7 @@ and drop reasons under the chosen rule, and how many kept rows match the publish
 count the stricter rule would keep, short of TLS failures), beside the paper's live counts. The
 kept rows are written to rows/<split>.jsonl (split names: train, validation, test).
 
-All hub access goes through `_hub_fetch`, which tests replace.
+All hub access goes through `hub_snapshot` (`_common.py`), which tests replace.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import requests
 from PIL import Image
 
 from livr.data.download import DownloadError, download_file, require_manifest, sha256_file, write_manifest
-from livr.data.sources._common import check_cfg
+from livr.data.sources._common import check_cfg, hub_snapshot
 from livr.io import write_jsonl
 
 SOURCE = "pixmo_count"
@@ -69,14 +69,6 @@ DEFAULTS = {
 PAPER_LIVE_ROWS = {"validation": 534, "test": 528}  # paper Appendix A
 DISK_GB = 3  # estimate: ~4,700 web images (val + test + 9 x 400 train) of ~0.5 MB
 EXT = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
-
-
-def _hub_fetch(repo_id: str, patterns: list[str], local_dir: Path, revision: str | None) -> None:
-    """Download the hub files matching `patterns` into `local_dir` (repo-relative paths)."""
-    from huggingface_hub import snapshot_download
-
-    snapshot_download(repo_id=repo_id, repo_type="dataset", allow_patterns=patterns,
-                      local_dir=str(local_dir), revision=revision)
 
 
 def read_annotations(raw_dir, split: str) -> list[dict]:
@@ -172,7 +164,7 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
         import urllib3
 
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # once, not per image
-    _hub_fetch(cfg["repo_id"], [f"data/{s}-*.parquet" for s in cfg["splits"]], raw_dir, cfg["revision"])
+    hub_snapshot(cfg["repo_id"], [f"data/{s}-*.parquet" for s in cfg["splits"]], raw_dir, cfg["revision"])
     images_dir = raw_dir / "images"
     fetched: dict[str, tuple] = {}  # url -> fetch_image result, shared by every row and split naming it
     counts, dropped_all = {}, []

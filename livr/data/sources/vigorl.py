@@ -26,13 +26,13 @@ through `_hub_file`, which tests replace.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from livr.data.download import require_manifest, safe_extract, sha256_file, write_manifest
 from livr.data.sources._common import is_finished
 from livr.errors import InputError
+from livr.io import json_lines
 
 SOURCE = "vigorl"
 DEFAULTS = {
@@ -121,33 +121,28 @@ def read_rows(raw_dir, relpath: str, archive: str = "spatial_reasoning.tar") -> 
         found = sorted(str(p.relative_to(root)) for p in root.rglob("*.jsonl"))
         raise InputError(f"{path}: not found; the ViGoRL download holds: {', '.join(found) or 'no .jsonl files'}")
     out = []
-    with open(path) as f:
-        for i, line in enumerate(f):
-            if not line.strip():
-                continue
-            where = f"{path}:{i + 1}"
-            row = json.loads(line)
-            if "conversations" in row:
-                problem, answer = row["conversations"][0]["value"], row["conversations"][1]["value"]
-                images = row.get("image")
-            elif "problem" in row:
-                problem, answer = row["problem"], row["answer"]
-                images = row.get("images", row.get("image_paths"))
-            else:
-                raise InputError(f"{where}: neither 'problem' nor 'conversations'; keys {sorted(row)}")
-            if not images:
-                raise InputError(f"{where}: no image ('images', 'image_paths' or 'image')")
-            images = [images] if isinstance(images, str) else list(images)
-            question, choices = parse_problem(problem, where)
-            answer = str(answer).strip()
-            if answer not in choices:
-                raise InputError(f"{where}: answer {answer!r} is not one of its choices {choices}")
-            paths = [root / p for p in images]
-            missing = [str(p) for p in paths if not p.is_file()]
-            if missing:
-                raise InputError(f"{where}: image file(s) missing: {missing}")
-            out.append({"row": i, "id": str(row.get("id", i)), "question": question, "choices": choices,
-                        "answer_text": answer, "images": paths, "prompt": problem.replace("<image>", "").strip()})
+    for i, (where, row) in enumerate(json_lines(path)):
+        if "conversations" in row:
+            problem, answer = row["conversations"][0]["value"], row["conversations"][1]["value"]
+            images = row.get("image")
+        elif "problem" in row:
+            problem, answer = row["problem"], row["answer"]
+            images = row.get("images", row.get("image_paths"))
+        else:
+            raise InputError(f"{where}: neither 'problem' nor 'conversations'; keys {sorted(row)}")
+        if not images:
+            raise InputError(f"{where}: no image ('images', 'image_paths' or 'image')")
+        images = [images] if isinstance(images, str) else list(images)
+        question, choices = parse_problem(problem, where)
+        answer = str(answer).strip()
+        if answer not in choices:
+            raise InputError(f"{where}: answer {answer!r} is not one of its choices {choices}")
+        paths = [root / p for p in images]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise InputError(f"{where}: image file(s) missing: {missing}")
+        out.append({"row": i, "id": str(row.get("id", i)), "question": question, "choices": choices,
+                    "answer_text": answer, "images": paths, "prompt": problem.replace("<image>", "").strip()})
     if not out:
         raise InputError(f"{path}: no rows")
     return out

@@ -12,17 +12,18 @@ V*'s own script (penghao-wu/vstar vstar_bench_eval.py) instead reads the options
 paper's V* rows come from LVR, so LVR's generation protocol is the one reproduced.
 
 `download` copies the jsonl and the images and writes the manifest. All hub access goes through
-`_hub_fetch`, which tests replace.
+`hub_snapshot` (`_common.py`), which tests replace.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from livr.data.download import require_manifest, sha256_file, write_manifest
+from livr.data.sources._common import hub_snapshot
 from livr.errors import InputError
+from livr.io import json_lines
 
 SOURCE = "vstar"
 DEFAULTS = {"repo_id": "craigwu/vstar_bench", "revision": None}
@@ -30,17 +31,10 @@ CATEGORIES = ("direct_attributes", "relative_position")
 _CHOICE = re.compile(r"^\(([A-E])\)\s*(.*)$")
 
 
-def _hub_fetch(repo_id: str, patterns: list[str], local_dir: Path, revision: str | None) -> None:
-    from huggingface_hub import snapshot_download
-
-    snapshot_download(repo_id=repo_id, repo_type="dataset", allow_patterns=patterns,
-                      local_dir=str(local_dir), revision=revision)
-
-
 def download(raw_dir, cfg: dict | None = None) -> Path:
     raw_dir = Path(raw_dir)
     cfg = {**DEFAULTS, **(cfg or {})}
-    _hub_fetch(cfg["repo_id"], ["test_questions.jsonl", *(f"{c}/*" for c in CATEGORIES)], raw_dir, cfg["revision"])
+    hub_snapshot(cfg["repo_id"], ["test_questions.jsonl", *(f"{c}/*" for c in CATEGORIES)], raw_dir, cfg["revision"])
     rows = read_questions(raw_dir, check_manifest=False)
     counts = {c: sum(r["category"] == c for r in rows) for c in CATEGORIES}
     write_manifest(raw_dir, {"source": SOURCE, "repo_id": cfg["repo_id"], "revision": cfg["revision"],
@@ -71,11 +65,7 @@ def read_questions(raw_dir, check_manifest: bool = True) -> list[dict]:
     if not path.is_file():
         raise InputError(f"{path}: not found (run `livr data download --source vstar`)")
     out = []
-    for i, line in enumerate(path.read_text().splitlines()):
-        if not line.strip():
-            continue
-        where = f"{path}:{i + 1}"
-        row = json.loads(line)
+    for where, row in json_lines(path):
         missing = [k for k in ("question_id", "image", "text", "category", "label") if k not in row]
         if missing:
             raise InputError(f"{where}: missing key(s) {missing}")
