@@ -89,7 +89,7 @@ def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch
     trust = bool(settings.get("trust_remote_code", False))
     processor = load_processor(spec.family, str(checkpoint), spec.tiny, settings, trust_remote_code=trust)
     try:
-        if meta["finetune"] == "full":
+        if meta["finetune"] in ("full", "full_lm"):  # every weight saved, not a peft adapter
             model = model_class(spec).from_pretrained(checkpoint, dtype=dtype, attn_implementation=attn, trust_remote_code=trust)
         else:
             from peft import PeftModel
