@@ -218,3 +218,13 @@ def test_paper_table_knows_who_reported_each_row(built):
                           for r in paper_rows(t)) for k in got}
     assert query(built["db"], "SELECT name, aggregate FROM eval_sets WHERE name IN ('blink3', 'blink5') ORDER BY 1") == \
         [("blink3", "mean_of_subtasks"), ("blink5", "size_weighted")]
+
+
+def test_incomplete_mmvp_pairs_give_no_pair_accuracy(data, tmp_path):
+    """A truncated MMVP evaluation (max_test_examples: 5) still scores per question; MMVP's pair
+    accuracy is left NULL rather than computed over a broken pair."""
+    records = data["mmvp"][:5]
+    cell = write_cell(tmp_path, "trunc", "viscot", "sft", "mmvp", records, [r.answer for r in records])
+    db = tmp_path / "db.duckdb"
+    build_database(db, [cell])
+    assert query(db, "SELECT accuracy, n, pair_accuracy FROM eval_set_metrics") == [(100.0, 5, None)]
