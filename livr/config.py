@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
 from livr.data.schema import TASKS
 from livr.errors import InputError
 from livr.layout import Layout
@@ -95,8 +96,13 @@ def validate_params(params: dict, where: str = "params.yaml") -> None:
         _check_names(exp.get("tasks", []), TASKS, f"{at}.tasks", "tasks")
         _check_names(exp.get("mixtures", []), mixtures, f"{at}.mixtures", "mixtures")
         _check_names(exp["methods"], params["methods"], f"{at}.methods", "methods")
-        if not exp.get("tasks") and not exp.get("mixtures"):
-            raise ConfigError(f"{at}: needs 'tasks' or 'mixtures'")
+        _check_names(exp.get("train_sets", []), TRAINING_SETS, f"{at}.train_sets", "training sets")
+        _check_names(exp.get("eval_sets", []), BENCHMARKS, f"{at}.eval_sets", "benchmarks")
+        if not exp.get("tasks") and not exp.get("mixtures") and not exp.get("train_sets"):
+            raise ConfigError(f"{at}: needs 'tasks', 'mixtures' or 'train_sets'")
+        if bool(exp.get("train_sets")) != bool(exp.get("eval_sets")):
+            raise ConfigError(f"{at}: 'train_sets' and 'eval_sets' go together: each comparison training set "
+                              "is evaluated on every benchmark of 'eval_sets'")
         for m in exp["methods"]:
             src = params["methods"][m].get("checkpoint_of")
             if src and src not in exp["methods"]:
@@ -161,11 +167,35 @@ def experiment(params: dict, name: str | None = None) -> dict:
 
 
 def train_sets(params: dict, exp_name: str | None = None) -> dict[str, list[str]]:
-    """train set -> the tasks it is evaluated on."""
+    """train set -> the tasks it is evaluated on: a task itself, a mixture's member tasks, or (a
+    comparison training set) every benchmark of the experiment's `eval_sets`."""
     exp = experiment(params, exp_name)
     sets = {t: [t] for t in exp.get("tasks", [])}
     sets.update({m: list(params["mixtures"][m]) for m in exp.get("mixtures", [])})
+    sets.update({t: list(exp["eval_sets"]) for t in exp.get("train_sets", [])})
     return sets
+
+
+def train_data(params: dict, exp_name: str | None, train_set: str) -> list[str]:
+    """The datasets a train set trains on: a mixture's member tasks, else the task or comparison
+    training set of that name."""
+    if train_set in experiment(params, exp_name).get("mixtures", []):
+        return list(params["mixtures"][train_set])
+    return [train_set]
+
+
+def datasets_of(params: dict, exp_name: str | None = None) -> list[str]:
+    """Every dataset an experiment trains or tests on (tasks, comparison training sets, benchmarks),
+    each once, in the order its train sets name them."""
+    seen: list[str] = []
+    for ts, tested in train_sets(params, exp_name).items():
+        seen += [d for d in [*train_data(params, exp_name, ts), *tested] if d not in seen]
+    return seen
+
+
+def dataset_kind(name: str) -> str:
+    """task (the nine tasks' builders or synthetic generators) | training_set | benchmark."""
+    return "training_set" if name in TRAINING_SETS else "benchmark" if name in BENCHMARKS else "task"
 
 
 def cells(params: dict, exp_name: str | None = None) -> list[Cell]:
@@ -199,10 +229,13 @@ def tasks_of(params: dict, exp_name: str | None = None) -> list[str]:
 
 
 def task_dir(params: dict, exp_name: str | None, task: str) -> str:
-    """Where an experiment's built `task` lives (livr/layout.py): one build for every paper
-    experiment, one per experiment for synthetic data (sizes differ)."""
+    """Where an experiment's built `task` (or comparison training set, or benchmark) lives
+    (livr/layout.py): one build for every paper experiment, one per experiment for synthetic data
+    (sizes differ)."""
     exp_name = selected(params, exp_name)
-    return Layout.of(params).task_dir(experiment(params, exp_name)["suite"], exp_name, task)
+    suite, layout = experiment(params, exp_name)["suite"], Layout.of(params)
+    where = layout.task_dir if dataset_kind(task) == "task" else layout.comparison_dir
+    return where(suite, exp_name, task)
 
 
 def synthetic_config(params: dict, exp_name: str | None = None) -> dict:

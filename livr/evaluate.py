@@ -3,6 +3,10 @@
 Decoding is a plain greedy loop over the KV cache with explicit position ids and the chosen mask
 (standard, or the Stage-1 bottleneck for the paper's mask-at-test-time analysis), so the same
 code serves every mask. Latent tokens are suppressed at every step: they are inputs, never outputs.
+
+The nine tasks' answers are read by livr/answers.py; an evaluation-only benchmark of the comparison
+experiments (livr/data/benchmarks) is judged by its own scorer, and its rows also carry the
+record's subtask (and MMVP's pair) for the database's aggregates.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import torch
 
 from livr import config as livr_config
 from livr.answers import extract_answer_with_method
+from livr.data.benchmarks import BENCHMARKS
+from livr.data.benchmarks.predictions import benchmark_accuracy, prediction_rows
 from livr.data.schema import read_split
 from livr.gpu_slots import job_device
 from livr.io import write_json, write_jsonl
@@ -85,20 +91,15 @@ def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir,
     tok = processor.tokenizer
     collator = Collator(model, tok.pad_token_id, spec, mask, padding_side="left", dtype=dtype)
     stop_ids = sorted({tok.convert_tokens_to_ids(spec.end_of_turn), tok.eos_token_id, tok.pad_token_id})
-    rows = []
+    responses = []
     for start in range(0, len(records), cfg.batch_size):
         chunk = records[start : start + cfg.batch_size]
         encoded = [encode(r, load_images(r, cfg.data_dir), processor, spec, latents, meta["latent_position"], with_answer=False) for r in chunk]
         batch, roles = collator.collate(encoded)
         batch.pop("labels")
         outputs = greedy_decode(model, batch, roles, mask, cfg.max_new_tokens, stop_ids, meta["latent_ids"])
-        for rec, ids in zip(chunk, outputs):
-            raw = tok.decode(ids, skip_special_tokens=True)
-            parsed, how = extract_answer_with_method(raw, rec.task, len(rec.choices) or None)
-            rows.append({
-                "id": rec.id, "task": rec.task, "raw_output": raw, "parsed": parsed, "parse_method": how,
-                "gold": rec.answer, "correct": parsed is not None and parsed == rec.answer,
-            })
+        responses += [tok.decode(ids, skip_special_tokens=True) for ids in outputs]
+    rows = prediction_rows(cfg.task, records, responses) if cfg.task in BENCHMARKS else task_rows(records, responses)
     n_correct = sum(r["correct"] for r in rows)
     summary = {
         "experiment": cfg.experiment, "backbone": cfg.backbone, "train_set": cfg.train_set,
@@ -109,6 +110,9 @@ def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir,
         "settings": {k: getattr(cfg, k) for k in ("eval_latents", "eval_mask", "max_new_tokens", "batch_size", "max_test_examples")},
         "seconds": round(time.time() - t0, 2),
     }
+    if cfg.task in BENCHMARKS:  # the benchmark's own number (e.g. BLINK-3's mean of subtasks); accuracy is pooled
+        summary["benchmark_accuracy"] = round(benchmark_accuracy(cfg.task, rows), 4)
+        summary["aggregate"] = BENCHMARKS[cfg.task].aggregate
     out_path = Path(out_path)
     # The sidecar is written last and marks a finished cell: drop a stale one first, so a job
     # killed between the two writes never pairs new predictions with an old summary.
@@ -116,6 +120,18 @@ def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir,
     write_jsonl(out_path, rows)
     write_json(out_path.with_suffix(".json"), summary)
     return summary
+
+
+def task_rows(records, responses: list[str]) -> list[dict]:
+    """Prediction rows of one of the nine tasks: the answer read by livr/answers.py, exact match."""
+    rows = []
+    for rec, raw in zip(records, responses):
+        parsed, how = extract_answer_with_method(raw, rec.task, len(rec.choices) or None)
+        rows.append({
+            "id": rec.id, "task": rec.task, "raw_output": raw, "parsed": parsed, "parse_method": how,
+            "gold": rec.answer, "correct": parsed is not None and parsed == rec.answer,
+        })
+    return rows
 
 
 def configure(parser) -> None:
@@ -136,5 +152,6 @@ def main(args) -> int:
         s = evaluate_cell(cfg, args.checkpoint or cfg.checkpoint, args.out, args.models_dir or params["paths"]["models"],
                           device, args.threads or cfg.threads)
     print(f"{args.backbone}/{args.train_set}/{args.method} on {args.task}: {s['accuracy']:.2f}% "
-          f"({s['n_correct']}/{s['n']}, {s['n_unparsed']} unparsable)")
+          f"({s['n_correct']}/{s['n']}, {s['n_unparsed']} unparsable)"
+          + (f"; {s['aggregate']} {s['benchmark_accuracy']:.2f}%" if "aggregate" in s else ""))
     return 0

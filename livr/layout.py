@@ -7,6 +7,8 @@ roots come from params.yaml `paths:`; logs and benchmarks sit under fixed roots.
     models/<backbone>/                                         tiny backbones built offline
     data/raw/<source>/manifest.json                            downloads (manifest written last)
     data/built/paper/<task>/  data/built/synthetic/<exp>/<task>/   built datasets
+    data/built/comparison/<name>/  data/built/synthetic/<exp>/comparison/<name>/   comparison training
+                                                               sets and benchmarks, their offline stand-ins
     runs/<exp>/<backbone>/<train_set>/<method>/{final/,metrics.jsonl,config.json,<stage>/}
     results/cells/<exp>/<backbone>/<train_set>/<method>/<task>.jsonl (+ .json sidecar)
     results/<exp>/{livr.duckdb,<table>.csv,metrics.json,val_curves/,report.html,doctor.json}
@@ -56,6 +58,14 @@ class Layout:
     def task_dir(self, suite: str, exp: str, task: str) -> str:
         """One build for every paper experiment; synthetic sizes differ per experiment."""
         return f"{self.data}/built/paper/{task}" if suite == "paper" else f"{self.data}/built/{suite}/{exp}/{task}"
+
+    def comparison_dir(self, suite: str, exp: str, name: str) -> str:
+        """A training set (train + val) or evaluation-only benchmark (test) of the comparison
+        experiments (livr/data/benchmarks; their names are unique across both kinds). One build for
+        every paper experiment; the synthetic suite's stand-ins are per experiment, as its tasks."""
+        if suite == "paper":
+            return f"{self.data}/built/comparison/{name}"
+        return f"{self.data}/built/{suite}/{exp}/comparison/{name}"
 
     # ---- training runs
     def run_dir(self, exp: str, backbone: str, train_set: str, method: str) -> str:

@@ -86,7 +86,7 @@ class TrainConfig(Training):
     backbone: str
     backbone_settings: dict
     train_set: str
-    tasks: tuple[str, ...]
+    tasks: tuple[str, ...]          # the datasets trained on (a mixture's tasks; a task or training set itself)
     method: str
     train: str  # sft | livr
     data_dirs: tuple[str, ...]
@@ -97,7 +97,7 @@ class TrainConfig(Training):
         spec = params["methods"][method]
         if spec["train"] == "none":
             raise lc.ConfigError(f"method {method!r} does not train (train: none)")
-        tasks = lc.train_sets(params, exp)[train_set]
+        tasks = lc.train_data(params, exp, train_set)
         return cls(
             **dataclasses.asdict(resolve_training(params, exp, method)),
             experiment=exp, backbone=backbone, backbone_settings=lc.backbone_settings(params, backbone),

@@ -97,11 +97,19 @@ def argmax_logits(logits, labels):
     return logits.argmax(-1)
 
 
+def is_language_model_weight(name: str) -> bool:
+    """A parameter of the language model (decoder, its embeddings, the LM head), by the module names
+    every registered backbone shares (model.language_model.*, lm_head.*); vision and projector are not."""
+    return ".language_model." in f".{name}" or name.startswith("lm_head.")
+
+
 def apply_finetune_mode(model, cfg: TrainConfig, latent_ids: list[int]):
-    """LoRA on the language model's projections (+ latent rows), or full fine-tuning."""
-    if cfg.finetune == "full":
-        for p in model.parameters():
-            p.requires_grad_(True)
+    """LoRA on the language model's projections (+ latent rows), full fine-tuning, or full
+    fine-tuning of the language model with the vision tower and projector frozen (`full_lm`: the
+    paper's Mirage comparison; latent rows are rows of the LM's embedding table, so they train)."""
+    if cfg.finetune in ("full", "full_lm"):
+        for name, p in model.named_parameters():
+            p.requires_grad_(cfg.finetune == "full" or is_language_model_weight(name))
         return model
     from peft import LoraConfig, get_peft_model
 

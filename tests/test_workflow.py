@@ -13,15 +13,7 @@ import sys
 
 import pytest
 import yaml
-from workflow_helpers import (
-    REPO,
-    copy_repo,
-    run,
-    set_experiment,
-    snakemake_dry_run,
-    stub_livr,
-    tool,
-)
+from workflow_helpers import REPO, copy_repo, dry_run_jobs, run, set_experiment, snakemake_dry_run, stub_livr, tool
 
 from livr import config as lc
 
@@ -54,6 +46,12 @@ BAD = {
                      ["experiments.ci.tasks", "'sudoku'", "counting", "visual_similarity"]),
     "unknown method": (lambda p: p["experiments"]["ci"].update(methods=["magic"]),
                        ["experiments.ci.methods", "'magic'", "zero_shot", "livr"]),
+    "unknown training set": (lambda p: p["experiments"]["table3"].update(train_sets=["sat64k"]),
+                             ["experiments.table3.train_sets", "'sat64k'", "sat32k", "viscot", "mirage_vsp"]),
+    "unknown benchmark": (lambda p: p["experiments"]["table3"].update(eval_sets=["blink7"]),
+                          ["experiments.table3.eval_sets", "'blink7'", "blink3", "mmvp", "mirage_vsp_test"]),
+    "training set without benchmarks": (lambda p: p["experiments"]["table3"].pop("eval_sets"),
+                                        ["experiments.table3", "'train_sets' and 'eval_sets' go together"]),
     "negative lr": (lambda p: p["training"].update(lr=-0.1), ["training.lr", "-0.1"]),
     "zero epochs": (lambda p: p["training"].update(sft_epochs=0), ["training.sft_epochs"]),
     "K < 1": (lambda p: p["methods"]["livr"].update(num_latents=0), ["methods.livr", "num_latents"]),
@@ -119,8 +117,10 @@ def test_snakemake_dry_run_lists_every_cell(repo, exp):
     assert len([1 for r, _ in jobs if r == "evaluate"]) == len(cells)
     assert ("publish" in {r for r, _ in jobs}) and any("results/table1.csv" in o for _, o in jobs)
     suite = PARAMS["experiments"][exp]["suite"]
-    data_rule = "synth" if suite == "synthetic" else "build_task"
-    assert {o[0] for r, o in jobs if r == data_rule} == {livr_jobs.task_dir(PARAMS, exp, t) for t in lc.tasks_of(PARAMS, exp)}
+    for kind, rule in (("task", "synth" if suite == "synthetic" else "build_task"),
+                       ("comparison", "synth_comparison" if suite == "synthetic" else "build_comparison")):
+        assert {o[0] for r, o in jobs if r == rule} == {
+            livr_jobs.task_dir(PARAMS, exp, t) for t in livr_jobs.datasets(PARAMS, exp, kind)}, rule
     if suite == "paper":
         assert {o[0] for r, o in jobs if r == "download"} == {
             livr_jobs.layout(PARAMS).raw_manifest(s) for s in livr_jobs.sources(PARAMS, exp)}
@@ -133,6 +133,59 @@ def test_paper_counts():
     assert len(lc.cells(PARAMS, "table1")) == 81
     assert len(lc.cells(PARAMS, "table2")) == 18
     assert len(livr_jobs.train_jobs(PARAMS, "table2")) == 2
+
+
+@pytest.mark.parametrize("exp,backbones,train_set,eval_sets", [
+    ("table3", ["qwen2.5-vl-3b"], "sat32k", ["sat_val", "blink3", "robospatial_home"]),
+    ("table4", ["qwen2.5-vl-7b"], "viscot", ["mmvp", "vstar", "blink5"]),
+    ("mirage_vsp", ["qwen2.5-vl-3b", "qwen2.5-vl-7b"], "mirage_vsp", ["mirage_vsp_test"]),
+])
+def test_comparison_experiments_cells_settings_and_paths(exp, backbones, train_set, eval_sets):
+    """One training set per backbone and method, evaluated on every benchmark of the experiment;
+    the training data is the comparison set, the test data each benchmark (data/built/comparison/)."""
+    from livr.settings import EvalConfig, TrainConfig
+
+    assert lc.cells(PARAMS, exp) == [lc.Cell(b, train_set, m, e) for b in backbones for m in ("zero_shot", "sft", "livr")
+                                     for e in eval_sets]
+    assert livr_jobs.train_jobs(PARAMS, exp) == [(b, train_set, m) for b in backbones for m in ("sft", "livr")]
+    for b in backbones:
+        cfg = TrainConfig.resolve(PARAMS, exp, b, train_set, "livr")
+        assert cfg.tasks == (train_set,) and cfg.data_dirs == (f"data/built/comparison/{train_set}",)
+        for e in eval_sets:
+            ev = EvalConfig.resolve(PARAMS, exp, b, train_set, "livr", e)
+            assert ev.data_dir == f"data/built/comparison/{e}" and ev.checkpoint == f"runs/{exp}/{b}/{train_set}/livr/final"
+    assert livr_jobs.datasets(PARAMS, exp, "comparison") == [train_set, *eval_sets]
+    assert livr_jobs.datasets(PARAMS, exp, "task") == []
+
+
+def test_comparison_settings_follow_the_paper_where_it_speaks():
+    from livr.settings import TrainConfig
+
+    mirage = TrainConfig.resolve(PARAMS, "mirage_vsp", "qwen2.5-vl-7b", "mirage_vsp", "livr")
+    assert (mirage.finetune, mirage.lr, mirage.weight_decay, mirage.livr_stage_epochs, mirage.num_latents) == \
+        ("full_lm", 1e-5, 0.01, (10, 10), 4)
+    assert mirage.batch_size * mirage.grad_accum == 8 and [s.name for s in mirage.stages()] == ["stage1", "stage2"]
+    # Tables 3 and 4: Appendix B's defaults (the paper is silent there)
+    for exp, b, ts in (("table3", "qwen2.5-vl-3b", "sat32k"), ("table4", "qwen2.5-vl-7b", "viscot")):
+        cfg = TrainConfig.resolve(PARAMS, exp, b, ts, "livr")
+        assert (cfg.finetune, cfg.lr, cfg.sft_epochs, cfg.livr_stage_epochs, cfg.num_latents, cfg.select) == \
+            ("lora", 1e-4, 10, (4, 6), 16, "best_val")
+    text = (REPO / "params.yaml").read_text()
+    block = text[text.index("  table3:"):]
+    assert text[text.index("# The paper's comparison experiments"):text.index("  table3:")].count("NOT SPECIFIED") >= 1
+    assert "NOT SPECIFIED" in block[block.index("  mirage_vsp:"):]
+
+
+def test_ci_runs_the_comparison_path_on_standins():
+    """The CI experiment trains one comparison training set and tests it on two benchmarks with
+    different scorers and aggregates, on stand-ins under the experiment's synthetic data."""
+    from livr.data.benchmarks import BENCHMARKS
+
+    (ts,) = PARAMS["experiments"]["ci"]["train_sets"]
+    evals = lc.train_sets(PARAMS, "ci")[ts]
+    assert len(evals) == 2 and len({BENCHMARKS[e].scorer for e in evals}) == 2
+    assert len({BENCHMARKS[e].aggregate for e in evals}) == 2
+    assert lc.task_dir(PARAMS, "ci", ts) == f"data/built/synthetic/ci/comparison/{ts}"
 
 
 def test_gpu_resource_only_for_real_backbones(repo):
@@ -153,11 +206,13 @@ def test_task_sources_are_the_builders_and_name_real_sources():
         assert set(livr_jobs.task_sources(task)) <= set(SOURCES), task
 
 
-def test_slurm_profile_dry_run(repo):
+@pytest.mark.parametrize("exp,target", [("table1", "results/table1.csv"), ("table3", "results/table3.csv"),
+                                        ("table4", "results/table4.csv"), ("mirage_vsp", "results/mirage_vsp.csv")])
+def test_slurm_profile_dry_run(repo, exp, target):
     if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
         pytest.skip("snakemake-executor-plugin-slurm not installed (pip install -e '.[slurm]')")
     proc = run([tool("snakemake"), "-n", "--cores", "16", "--workflow-profile", "workflow/profiles/slurm",
-                "results/table1.csv", "--config", "experiment=table1"], repo)
+                target, "--config", f"experiment={exp}"], repo)
     train = re.search(r"^rule train:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S).group(1)
     assert "gpu=1" in train and "slurm_partition=" in train and "cpus_per_task=8" in train
     # memory requests follow the documented per-job estimate (livr/job_memory.py), not a fixed figure
@@ -170,6 +225,27 @@ def test_slurm_profile_dry_run(repo):
             fn = livr_jobs.train_mem_mb if rule == "train" else livr_jobs.eval_mem_mb
             want = fn(PARAMS, *(wc[k] for k in wc_names))
             assert re.search(rf"\bmem_mb={want}\b", body), (rule, wc, want)
+    jobs = dry_run_jobs(proc.stdout)
+    cells, runs = expected_jobs(PARAMS, exp)
+    assert {o[0] for r, o in jobs if r == "evaluate"} == cells and {o[0] for r, o in jobs if r == "train"} == runs
+    if exp != "table1":  # the comparison data: downloaded, then built on a CPU node
+        build = re.search(r"^rule build_comparison:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S).group(1)
+        assert "gpu=0" in build and "slurm_partition=PLACEHOLDER_cpu" in build
+        assert {o[0] for r, o in jobs if r == "download"} == {
+            livr_jobs.layout(PARAMS).raw_manifest(s) for s in livr_jobs.sources(PARAMS, exp)}
+
+
+@pytest.mark.parametrize("exp", ["table3", "table4", "mirage_vsp"])
+def test_comparison_targets_dry_run_locally(repo, exp):
+    """Each comparison table is a target of its own, under the local profile."""
+    name = "mirage_vsp" if exp == "mirage_vsp" else exp
+    proc = run([tool("snakemake"), "-n", f"results/{name}.csv", "--config", f"experiment={exp}"], repo)
+    jobs = dry_run_jobs(proc.stdout)
+    cells, runs = expected_jobs(PARAMS, exp)
+    assert {o[0] for r, o in jobs if r == "evaluate"} == cells and {o[0] for r, o in jobs if r == "train"} == runs
+    assert any(f"results/{name}.csv" in o for r, o in jobs if r == "publish")
+    assert all("gpu=1" in body for _, body in re.findall(r"^rule (train|evaluate):\n(.*?)(?=^\S|\Z)", proc.stdout,
+                                                          flags=re.M | re.S))
 
 
 # ---- rerun triggers (stub livr) ---------------------------------------------------------
@@ -186,8 +262,9 @@ def test_editing_one_method_reruns_only_its_jobs(tmp_path):
     jobs = snakemake_dry_run(repo, "ci", path_first=stub)
     trained = {o[0] for r, o in jobs if r == "train"}
     evaluated = {o[0] for r, o in jobs if r == "evaluate"}
-    assert trained == {f"runs/ci/tiny-qwen2.5-vl/{t}/sft/final" for t in ("relative_reflectance", "counting")}
-    assert evaluated == {f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.jsonl" for t in ("relative_reflectance", "counting")}
+    assert trained == {f"runs/ci/tiny-qwen2.5-vl/{t}/sft/final" for t in ("relative_reflectance", "counting", "sat32k")}
+    assert evaluated == {f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.jsonl" for t in ("relative_reflectance", "counting")} \
+        | {f"results/cells/ci/tiny-qwen2.5-vl/sat32k/sft/{b}.jsonl" for b in ("blink3", "mmvp")}
     assert {r for r, _ in jobs} == {"train", "evaluate", "collect", "tables", "publish"}
     # an edit that changes no cell's resolved settings reruns nothing
     (repo / "params.yaml").write_text(params.replace("# The one config", "# The only config"))
@@ -222,8 +299,8 @@ def test_dvc_and_snakemake_cover_the_same_jobs(repo, exp):
         for stage in dvc_repo.index.stages:
             stages.setdefault(stage.name.split("@")[0], set()).update(o.def_path for o in stage.outs)
     jobs = snakemake_dry_run(repo, exp)
-    for rule in ("train", "evaluate", "build_tiny", "synth", "download", "build_task", "collect", "tables", "publish",
-                 "doctor"):
+    for rule in ("train", "evaluate", "build_tiny", "synth", "download", "build_task", "synth_comparison",
+                 "build_comparison", "collect", "tables", "publish", "doctor"):
         snake = {o for r, outs in jobs if r == rule for o in outs}
         assert stages.get(rule, set()) == snake, rule
 

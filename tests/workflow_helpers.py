@@ -89,7 +89,7 @@ for opt in ("--out", "--raw-dir", "--source", "--out-dir", "--task"):
 known, _ = p.parse_known_args(rest)
 with open(pathlib.Path(__file__).parent / "calls.log", "a") as log:
     log.write(" ".join(args) + "\n")
-if cmd in ("build-tiny", "data synth", "data build"):
+if cmd in ("build-tiny", "data synth", "data build", "data synth-comparison", "data build-comparison"):
     pathlib.Path(known.out).mkdir(parents=True, exist_ok=True)
     (pathlib.Path(known.out) / "manifest.json").write_text("{}")
 elif cmd == "data download":
@@ -113,7 +113,7 @@ elif cmd == "collect":
 elif cmd == "tables":
     d = pathlib.Path(known.out_dir)
     d.mkdir(parents=True, exist_ok=True)
-    for name in ("table1", "table1_vs_paper", "table2", "table2_vs_paper", "datasets"):
+    for name in ("table1", "table1_vs_paper", "table2", "table2_vs_paper", "datasets", "table3", "table4", "mirage_vsp"):
         (d / f"{name}.csv").write_text("backbone,task\n")
     (d / "metrics.json").write_text(json.dumps({"accuracy": {"b/t/sft/t": {"accuracy": 50.0, "n": 2}}}))
     (d / "val_curves").mkdir(exist_ok=True)

@@ -6,6 +6,7 @@
   livr data build    --task T [--raw-root data/raw] --out DIR [--params params.yaml] [--seed S]
   livr data inspect  --task-dir DIR [--out sheet.png] [--n 2]
   livr data build-comparison --name N [--raw-root data/raw] --out DIR [--params params.yaml] [--seed S]
+  livr data synth-comparison --name N --out DIR [--n-train N --n-val N --n-test N --seed S --image-size PX]
 
 `build` uses the builder's DEFAULTS updated with params.yaml `paper_data.<task>`; an unknown key
 there is an error naming it and the valid keys. The seed defaults to `paper_data.seed` (else 42).
@@ -14,7 +15,8 @@ unknown key there is an error naming the valid keys. `import` is the manual step
 script can download (FunKPoint; MID's MIDIntrinsics albedo): it copies PATH (a directory or a
 zip/tar archive) into RAW_DIR/<source>/, checks it and writes its manifest (docs/DATA.md).
 `build-comparison` builds a training set or benchmark of the comparison experiments
-(livr/data/benchmarks/) with params.yaml `paper_data.<name>`.
+(livr/data/benchmarks/) with params.yaml `paper_data.<name>`; `synth-comparison` an offline
+stand-in of one (livr/data/standins.py: train + val for a training set, test for a benchmark).
 """
 
 from __future__ import annotations
@@ -69,6 +71,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--params", type=Path, default=None, help="params.yaml (uses paper_data.<name>)")
     p.add_argument("--seed", type=int, default=None, help="default: params.yaml paper_data.seed, else 42")
+
+    p = sub.add_parser("synth-comparison", help="build an offline stand-in of a comparison training set or benchmark")
+    p.add_argument("--name", required=True, help=f"one of: {', '.join([*TRAINING_SETS, *BENCHMARKS])}")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--n-train", type=int, default=64)
+    p.add_argument("--n-val", type=int, default=16)
+    p.add_argument("--n-test", type=int, default=32)
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--image-size", type=int, default=112)
 
     p = sub.add_parser("inspect", help="counts, answer balance and a contact sheet of a task directory")
     p.add_argument("--task-dir", required=True, type=Path)
@@ -156,6 +167,11 @@ def main(args) -> int:
         else:
             benchmarks.build_benchmark(args.name, args.raw_root, args.out, cfg, seed)
         print(f"built {args.name} into {args.out}")
+    elif cmd == "synth-comparison":
+        from livr.data.standins import build_standin
+
+        build_standin(args.name, args.out, args.n_train, args.n_val, args.n_test, args.seed, image_size=args.image_size)
+        print(f"wrote {args.out}")
     elif cmd == "inspect":
         from livr.data import inspect as insp
 

@@ -83,7 +83,10 @@ def encode(
     enc = processor(text=[text], images=images, return_tensors="pt")
     prompt_ids = enc["input_ids"][0].tolist()
     tok = processor.tokenizer
-    answer_ids = tok(record.answer + backbone.end_of_turn, add_special_tokens=False)["input_ids"] if with_answer else []
+    # The text to train on: the answer, or the record's meta["target"] where a comparison benchmark's
+    # scorer reads something else (an option's text, a boxed plan; livr/data/benchmarks/records.py).
+    target = record.meta.get("target", record.answer)
+    answer_ids = tok(target + backbone.end_of_turn, add_special_tokens=False)["input_ids"] if with_answer else []
     ids = prompt_ids + answer_ids
     image_id = tok.convert_tokens_to_ids(backbone.image_token)
     latent_ids = set(tok.convert_tokens_to_ids(latents))
@@ -107,7 +110,7 @@ def encode(
         mm_token_type_ids=mm,
         vision={k: v for k, v in enc.items() if k not in SEQUENCE_KEYS},
         record_id=record.id,
-        gold=record.answer,
+        gold=target,
     )
 
 

@@ -97,7 +97,7 @@ def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch
         raise ValueError(f"{checkpoint}: checkpoint is of backbone {meta['backbone']!r}, not {name!r}")
     processor = load_processor(spec.family, str(checkpoint), spec.tiny, settings)
     try:
-        if meta["finetune"] == "full":
+        if meta["finetune"] in ("full", "full_lm"):  # every weight saved, not a peft adapter
             model = load_model(spec, checkpoint, processor, dtype, attn)
         else:
             from peft import PeftModel

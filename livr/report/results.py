@@ -12,7 +12,9 @@ from livr.results.tables import TRAINING_CURVES_SQL, write_tables
 
 TITLES = {"table1": "Table 1: single-task training", "table1_vs_paper": "Table 1 vs the paper",
           "table2": "Table 2: multi-task training", "table2_vs_paper": "Table 2 vs the paper",
-          "ablations": "Ablations", "ablations_vs_paper": "Ablations vs the paper"}
+          "ablations": "Ablations", "ablations_vs_paper": "Ablations vs the paper",
+          "table3": "Table 3: spatial generalisation (SAT-32k)", "table4": "Table 4: Visual-CoT training",
+          "mirage_vsp": "Mirage comparison: Visual Spatial Planning"}
 
 
 def _pyplot():

@@ -17,6 +17,8 @@ from typing import Iterable, Iterator
 import duckdb
 import pyarrow as pa
 
+from livr.data.benchmarks import BENCHMARKS
+from livr.data.benchmarks.predictions import recheck
 from livr.data.prompts import CHANCE
 from livr.data.schema import TASKS
 from livr.errors import InputError
@@ -40,8 +42,12 @@ PREDICTION_KEYS = {
     "gold": (str,),
     "correct": (bool,),
 }
+# Keys of benchmark cells only (livr/data/benchmarks/predictions.py): required there, absent elsewhere.
+BENCHMARK_PREDICTION_KEYS = {"subtask": (str,), "pair": (int, type(None))}
+# The aggregates schema.sql's eval_set_metrics view computes (a new one needs its SQL there first).
+SQL_AGGREGATES = frozenset({"micro", "size_weighted", "mean_of_subtasks"})
 BENCHMARK_COLUMNS = ("s", "h:m:s", "max_rss", "max_vms", "max_uss", "max_pss", "io_in", "io_out", "mean_load", "cpu_time")
-PAPER_COLUMNS = ("table", "backbone", "method", "task", "accuracy")
+PAPER_COLUMNS = ("table", "backbone", "method", "task", "accuracy", "reported_by")
 ACCURACY_TOLERANCE = 0.01  # percentage points: sidecars may round accuracy
 
 
@@ -65,8 +71,9 @@ def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
     for key in CELL_KEYS:
         if not isinstance(sidecar[key], str) or not sidecar[key]:
             raise InputError(f"{sidecar_path}: key {key!r} is {sidecar[key]!r}; expected a non-empty string")
-    if sidecar["task"] not in TASKS:
-        raise InputError(f"{sidecar_path}: key 'task' is {sidecar['task']!r}; valid tasks: {', '.join(TASKS)}")
+    if sidecar["task"] not in TASKS and sidecar["task"] not in BENCHMARKS:
+        raise InputError(f"{sidecar_path}: key 'task' is {sidecar['task']!r}; valid tasks: {', '.join(TASKS)}; "
+                         f"benchmarks: {', '.join(BENCHMARKS)}")
     cell = {k: sidecar[k] for k in CELL_KEYS}
 
     predictions, seen = [], {}
@@ -103,21 +110,24 @@ def _check_prediction(row, path: Path, lineno: int, task: str, seen: dict) -> di
     where = f"{path}:{lineno}"
     if not isinstance(row, dict):
         raise InputError(f"{where}: expected a JSON object")
-    missing = [k for k in PREDICTION_KEYS if k not in row]
+    keys = {**PREDICTION_KEYS, **(BENCHMARK_PREDICTION_KEYS if task in BENCHMARKS else {})}
+    missing = [k for k in keys if k not in row]
     if missing:
-        raise InputError(f"{where}: missing key(s) {missing}; each line needs {list(PREDICTION_KEYS)}")
-    for key, types in PREDICTION_KEYS.items():
+        raise InputError(f"{where}: missing key(s) {missing}; each line needs {list(keys)}")
+    for key, types in keys.items():
         if not isinstance(row[key], types):
             names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise InputError(f"{where}: key {key!r} is {row[key]!r}; expected {names}")
     if row["task"] != task:
         raise InputError(f"{where}: key 'task' is {row['task']!r} but the sidecar says {task!r}")
-    if row["correct"] != (row["parsed"] == row["gold"]):
+    # a benchmark's scorer decides (Mirage's from the map, which the row does not hold: None)
+    expected = recheck(task, row["parsed"], row["gold"]) if task in BENCHMARKS else row["parsed"] == row["gold"]
+    if expected is not None and row["correct"] != expected:
         raise InputError(f"{where}: key 'correct' is {row['correct']} but parsed={row['parsed']!r}, gold={row['gold']!r}")
     if row["id"] in seen:
         raise InputError(f"{where}: duplicate id {row['id']!r} (first on line {seen[row['id']]})")
     seen[row["id"]] = lineno
-    return {k: row[k] for k in PREDICTION_KEYS if k != "task"}
+    return {**dict.fromkeys(BENCHMARK_PREDICTION_KEYS), **{k: row[k] for k in keys if k != "task"}}
 
 
 def read_benchmark(path: str | Path) -> list[dict]:
@@ -205,9 +215,26 @@ def read_paper(path: str | Path = PAPER_CSV) -> list[dict]:
         {
             "table_name": r["table"], "backbone": r["backbone"], "method": r["method"], "task": r["task"],
             "accuracy": _number(r["accuracy"], f"{path} row {i + 2}", "accuracy", required=True),
+            "reported_by": _text(r["reported_by"], f"{path} row {i + 2}", "reported_by"),
         }
         for i, r in enumerate(rows)
     ]
+
+
+def _text(value, where: str, key: str) -> str:
+    if not (value or "").strip():
+        raise InputError(f"{where}: key {key!r} is empty; expected a name (livr, vigorl, lvr, mirage)")
+    return value.strip()
+
+
+def eval_set_rows() -> list[dict]:
+    """The benchmark registry as the database's `eval_sets` table."""
+    unknown = sorted({bm.aggregate for bm in BENCHMARKS.values()} - SQL_AGGREGATES)
+    if unknown:
+        raise ValueError(f"aggregate(s) {unknown} have no SQL in livr/results/schema.sql (eval_set_metrics); "
+                         f"it computes {', '.join(sorted(SQL_AGGREGATES))}")
+    return [{"name": bm.name, "task": bm.task, "scorer": bm.scorer, "aggregate": bm.aggregate,
+             "paper_column": bm.paper_column} for bm in BENCHMARKS.values()]
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, object]]:
@@ -264,6 +291,7 @@ def build_database(
         "tasks": [{"task": t, "chance": CHANCE[t]} for t in TASKS],
         "datasets": [row for exp, dirs in (datasets or {}).items() for row in read_datasets(exp, dirs)],
         "paper_datasets": read_paper_datasets(),
+        "eval_sets": eval_set_rows(),
     }
     with _fresh_database(out) as con:
         con.execute(SCHEMA_SQL)

@@ -31,6 +31,9 @@ CREATE TABLE predictions (
     parse_method VARCHAR NOT NULL,
     gold VARCHAR NOT NULL,
     correct BOOLEAN NOT NULL,
+    subtask VARCHAR,                   -- benchmark cells: the record's subtask (the benchmark's name when it
+                                       -- has none); NULL for the nine tasks
+    pair INTEGER,                      -- MMVP's question pair (1..150); NULL elsewhere
     PRIMARY KEY (experiment, backbone, train_set, method, task, id)
 );
 
@@ -145,9 +148,70 @@ CREATE TABLE tasks (
 
 -- The paper's numbers (livr/results/paper_results.csv).
 CREATE TABLE paper (
-    table_name VARCHAR NOT NULL,       -- table1 | table2
+    table_name VARCHAR NOT NULL,       -- table1 | table2 | table3 | table4 | mirage_vsp
     backbone VARCHAR NOT NULL,
     method VARCHAR NOT NULL,
-    task VARCHAR NOT NULL,
-    accuracy DOUBLE NOT NULL
+    task VARCHAR NOT NULL,             -- a task, or the task of an evaluation-only benchmark (eval_sets.task)
+    accuracy DOUBLE NOT NULL,
+    reported_by VARCHAR NOT NULL       -- livr: the LIVR paper's own run; vigorl | lvr | mirage: a number the
+                                       -- paper copied from that work (ViGoRL, LVR, Mirage)
 );
+
+-- The evaluation-only benchmarks of the comparison experiments (livr/data/benchmarks BENCHMARKS).
+CREATE TABLE eval_sets (
+    name VARCHAR PRIMARY KEY,          -- the benchmark: a cell's `task`
+    task VARCHAR NOT NULL,             -- its records' task, as paper.task names it
+    scorer VARCHAR NOT NULL,           -- livr/data/benchmarks/scoring.py SCORERS
+    aggregate VARCHAR NOT NULL,        -- micro | size_weighted (pooled) | mean_of_subtasks
+    paper_column VARCHAR NOT NULL      -- the paper's column header
+);
+
+-- The number each benchmark reports, per cell, by its aggregate (same rules as
+-- livr/data/benchmarks summarize()): micro and size_weighted pool every example (BLINK-5's
+-- "size-weighted mean" is the pooled accuracy), mean_of_subtasks averages the subtask accuracies
+-- (BLINK-3). pair_accuracy, MMVP's own metric: a question pair counts when both are right; NULL
+-- where the cell has no pairs, or any pair lacks one of its questions.
+CREATE VIEW eval_set_metrics AS
+WITH per_subtask AS (
+    SELECT p.experiment, p.backbone, p.train_set, p.method, p.task, p.subtask,
+           count(*) AS n,
+           count(*) FILTER (WHERE p.correct) AS n_correct,
+           count(*) FILTER (WHERE p.parsed IS NULL) AS n_unparsed
+    FROM predictions p
+    JOIN eval_sets e ON e.name = p.task
+    GROUP BY ALL
+),
+pair_rows AS (
+    SELECT experiment, backbone, train_set, method, task, pair, count(*) AS n, bool_and(correct) AS both_right
+    FROM predictions
+    WHERE pair IS NOT NULL
+    GROUP BY ALL
+),
+pairs AS (
+    SELECT experiment, backbone, train_set, method, task,
+           CASE WHEN bool_and(n = 2) THEN 100.0 * avg(both_right::INTEGER) END AS pair_accuracy
+    FROM pair_rows
+    GROUP BY ALL
+)
+SELECT
+    s.experiment, s.backbone, s.train_set, s.method, s.task AS eval_set, e.task AS paper_task, e.aggregate,
+    sum(s.n)::INTEGER AS n, sum(s.n_correct)::INTEGER AS n_correct, sum(s.n_unparsed)::INTEGER AS n_unparsed,
+    count(*) AS n_subtasks,
+    CASE WHEN e.aggregate = 'mean_of_subtasks' THEN 100.0 * avg(s.n_correct / s.n)
+         ELSE 100.0 * sum(s.n_correct) / sum(s.n) END AS accuracy,
+    any_value(pr.pair_accuracy) AS pair_accuracy
+FROM per_subtask s
+JOIN eval_sets e ON e.name = s.task
+LEFT JOIN pairs pr
+    ON pr.experiment = s.experiment AND pr.backbone = s.backbone AND pr.train_set = s.train_set
+   AND pr.method = s.method AND pr.task = s.task
+GROUP BY s.experiment, s.backbone, s.train_set, s.method, s.task, e.task, e.aggregate;
+
+-- Per-subtask accuracy of every benchmark cell (percent).
+CREATE VIEW subtask_metrics AS
+SELECT experiment, backbone, train_set, method, task AS eval_set, subtask, count(*) AS n,
+       count(*) FILTER (WHERE correct) AS n_correct,
+       100.0 * count(*) FILTER (WHERE correct) / count(*) AS accuracy
+FROM predictions
+WHERE subtask IS NOT NULL
+GROUP BY ALL;

@@ -14,7 +14,8 @@ from livr.errors import InputError
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", help="SQL, e.g. \"SELECT * FROM metrics ORDER BY accuracy DESC\" "
-                        "(tables: runs, predictions, benchmarks, train_metrics, paper; view: metrics)")
+                        "(tables: runs, predictions, benchmarks, train_metrics, paper, eval_sets; views: metrics, "
+                        "eval_set_metrics, subtask_metrics)")
     parser.add_argument("--db", default="results/livr.duckdb", help="results database (default: %(default)s)")
     parser.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
 

@@ -6,9 +6,10 @@
 -- sft | livr | delta_vs_sft (LIVR - SFT) and task = a task or 'Mean'. Accuracy (percent,
 -- unrounded) is the metrics view's, i.e. recomputed from the predictions, with its 95% Wilson
 -- interval; a delta's interval is the paired bootstrap of table paired_deltas. Means carry no n
--- and no interval.
+-- and no interval. Only the nine tasks (table `tasks`): benchmark cells of the comparison
+-- experiments go to their own tables (comparison_table.sql).
 WITH m AS (
-    SELECT * FROM metrics WHERE experiment = $experiment
+    SELECT * FROM metrics WHERE experiment = $experiment AND task IN (SELECT task FROM tasks)
 ),
 slots AS (  -- every (backbone, group, task) the table has a column value for
     SELECT DISTINCT backbone, CASE WHEN $mixture THEN train_set ELSE '' END AS train_set, task
@@ -38,7 +39,7 @@ delta AS (
            d.task, d.delta AS accuracy, d.n, d.ci_low, d.ci_high
     FROM paired_deltas d
     WHERE d.experiment = $experiment AND d.method = 'livr' AND d.baseline = 'sft'
-      AND (d.train_set <> d.task) = $mixture
+      AND (d.train_set <> d.task) = $mixture AND d.task IN (SELECT task FROM tasks)
 ),
 per_task AS (
     SELECT * FROM acc UNION ALL BY NAME SELECT * FROM delta

@@ -1,5 +1,5 @@
-"""`livr tables`: the paper's Table 1 and Table 2 as CSV, from the results database, and the
-experiment's DVC metrics (metrics.json) and plots (val_curves/).
+"""`livr tables`: the paper's Tables 1-4 and the Mirage comparison as CSV, from the results
+database, and the experiment's DVC metrics (metrics.json) and plots (val_curves/).
 
 Table 1 holds cells trained on the task they are evaluated on, Table 2 cells trained on a mixture
 (one row group per backbone and mixture). Rows per backbone: Zero-shot, Direct SFT, LIVR and
@@ -14,6 +14,12 @@ livr/results/paper_ablations.csv other than `livr`), it also gets ablations.csv 
 backbone, ablation method and task, `livr` and `sft` included as references) and
 ablations_vs_paper.csv (ablations.sql: each paper ablation row beside ours, with both deltas
 against default LIVR).
+
+The comparison experiments' tables (table3.csv, table4.csv, mirage_vsp.csv) hold the paper's rows
+of that table (`reported_by`: livr for the LIVR paper's own runs, vigorl / lvr / mirage for numbers
+it copied from that work) and ours beside them, one column per benchmark the paper reports, our
+value being the benchmark's own aggregate (view eval_set_metrics: BLINK-3 the mean of its subtask
+accuracies, the others pooled). Written header-only when the experiment has no cell of that table.
 
 Uncertainty: the *_vs_paper.csv rows carry n and the 95% Wilson interval of each accuracy, and
 the LIVR rows the paired bootstrap interval of LIVR - SFT (livr/results/stats.py). metrics.json
@@ -44,8 +50,11 @@ VS_PAPER_SQL = _SQL.joinpath("vs_paper.sql").read_text()
 ABLATIONS_SQL = _SQL.joinpath("ablations.sql").read_text()
 TRAINING_CURVES_SQL = _SQL.joinpath("training_curves.sql").read_text()
 PAPER_ABLATIONS_CSV = str(_SQL.joinpath("paper_ablations.csv"))
+COMPARISON_TABLE_SQL = _SQL.joinpath("comparison_table.sql").read_text()
 ROW_LABELS = {"zero_shot": "Zero-shot", "sft": "Direct SFT", "livr": "LIVR", "delta_vs_sft": "Delta vs SFT"}
 TABLES = {"table1": False, "table2": True}  # name -> cells trained on a mixture?
+COMPARISON_TABLES = ("table3", "table4", "mirage_vsp")  # paper.table_name of the comparison experiments
+COMPARISON_KEYS = ["source", "reported_by", "backbone", "paper_backbone", "train_set", "method"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +84,8 @@ def parse_backbone_map(items: list[str]) -> dict[str, str]:
 
 
 def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_backbones: dict[str, str] | None = None) -> list[Path]:
-    """Write table1/table2 (+ _vs_paper) CSVs for one experiment; the paths written."""
+    """Write table1/table2 (+ _vs_paper), table3/table4/mirage_vsp CSVs (+ ablations, metrics, curves)
+    for one experiment; the paths written."""
     out_dir = Path(out_dir)
     con = connect_read_only(db)
     try:
@@ -96,6 +106,10 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
                 write_text(path, frame.to_csv(index=False, float_format="%.2f"))
                 written.append(path)
         written.append(write_datasets(con, experiment, out_dir / "datasets.csv"))
+        for name in COMPARISON_TABLES:
+            path = out_dir / f"{name}.csv"
+            write_text(path, comparison_table(con, experiment, name).to_csv(index=False, float_format="%.2f"))
+            written.append(path)
         written += _write_ablations(con, experiment, out_dir)
         written.append(write_metrics(con, experiment, out_dir / METRICS))
         written.append(write_val_curves(con, experiment, out_dir / VAL_CURVES))
@@ -144,16 +158,47 @@ def write_datasets(con, experiment: str, path: Path) -> Path:
     frame = con.execute(DATASETS_SQL, {"experiment": experiment, "tasks": list(TASKS)}).fetchdf()
     write_text(path, frame.to_csv(index=False))
     return path
+def comparison_table(con, experiment: str, table: str) -> pd.DataFrame:
+    """The paper's rows of `table`, then ours, per paper backbone; one column per benchmark the
+    paper reports (in its order). Header only when the experiment has no cell of the table."""
+    columns = [r[0] for r in con.execute(
+        "SELECT task FROM paper WHERE table_name = ? GROUP BY task ORDER BY min(rowid)", [table]).fetchall()]
+    long = con.execute(COMPARISON_TABLE_SQL, {"experiment": experiment, "table": table}).fetchdf()
+    if long.empty:
+        return pd.DataFrame(columns=[*COMPARISON_KEYS, *columns])
+    long = long.fillna({"reported_by": "", "train_set": ""})
+    keys = ["source", "backbone", "paper_backbone", "train_set", "method"]
+    wide = long.pivot_table(index=keys, columns="column", values="accuracy", aggfunc="first").reset_index()
+    wide = wide.reindex(columns=[*keys, *columns])
+    by = long.groupby(keys, dropna=False)
+    # a paper row's reported_by and position (its first cell in the paper's CSV order)
+    meta = by.agg(reported_by=("reported_by", lambda v: "/".join(sorted(set(v) - {""}))),
+                  row_order=("row_order", "min")).reset_index()
+    wide = wide.merge(meta, on=keys)
+    paper_order = list(dict.fromkeys(long.loc[long["source"] == "paper"].sort_values("row_order")["paper_backbone"]))
+    wide["group"] = wide["paper_backbone"].map(lambda b: paper_order.index(b) if b in paper_order else len(paper_order))
+    methods = list(ROW_LABELS)
+    wide["method_order"] = wide["method"].map(lambda m: methods.index(m) if m in methods else len(methods))
+    wide["ours_last"] = wide["source"] == "ours"
+    wide = wide.sort_values(["group", "paper_backbone", "ours_last", "row_order", "backbone", "train_set", "method_order",
+                             "method"], kind="stable")
+    for c in columns:
+        wide[c] = wide[c].astype(float).round(2)
+    return wide[[*COMPARISON_KEYS, *columns]]
 
 
 def write_metrics(con, experiment: str, path: Path) -> Path:
     """metrics.json: {"accuracy": {"<backbone>/<train_set>/<method>/<task>": {accuracy, n, ci_low, ci_high}},
-    "delta": {"<backbone>/<train_set>/<task>/<method>-<baseline>": {delta, n, ci_low, ci_high}}}."""
+    "delta": {"<backbone>/<train_set>/<task>/<method>-<baseline>": {delta, n, ci_low, ci_high}}}, and for
+    benchmark cells "benchmark": {"<backbone>/<train_set>/<method>/<eval_set>": {accuracy, n, aggregate[, pair_accuracy]}}."""
     cells = con.execute(
         "SELECT backbone, train_set, method, task, accuracy, n, ci_low, ci_high FROM metrics WHERE experiment = ? "
         "ORDER BY ALL", [experiment]).fetchall()
     deltas = con.execute(
         "SELECT backbone, train_set, task, method, baseline, delta, n, ci_low, ci_high FROM paired_deltas "
+        "WHERE experiment = ? ORDER BY ALL", [experiment]).fetchall()
+    benchmarks = con.execute(
+        "SELECT backbone, train_set, method, eval_set, accuracy, n, aggregate, pair_accuracy FROM eval_set_metrics "
         "WHERE experiment = ? ORDER BY ALL", [experiment]).fetchall()
     metrics = {
         "accuracy": {"/".join(c[:4]): {"accuracy": round(c[4], 2), "n": c[5], "ci_low": round(c[6], 2),
@@ -161,6 +206,10 @@ def write_metrics(con, experiment: str, path: Path) -> Path:
         "delta": {"/".join([*d[:3], f"{d[3]}-{d[4]}"]): {"delta": round(d[5], 2), "n": d[6], "ci_low": round(d[7], 2),
                                                           "ci_high": round(d[8], 2)} for d in deltas},
     }
+    if benchmarks:  # comparison cells: each benchmark's own number (accuracy above is pooled over examples)
+        metrics["benchmark"] = {
+            "/".join(b[:4]): {"accuracy": round(b[4], 2), "n": b[5], "aggregate": b[6],
+                              **({"pair_accuracy": round(b[7], 2)} if b[7] is not None else {})} for b in benchmarks}
     write_text(path, json.dumps(metrics, indent=1) + "\n")
     return path
 

@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 import livr_jobs as jobs  # noqa: E402
 from livr import config as livr_config  # noqa: E402
+from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS  # noqa: E402
 from livr.data.schema import TASKS  # noqa: E402
 from livr.data.sources import SOURCES as ALL_SOURCES  # noqa: E402
 from livr.layout import RESERVED_RESULT_DIRS  # noqa: E402
@@ -32,11 +33,17 @@ def _one_of(names):
 wildcard_constraints:
     exp=_one_of(config["experiments"]),
     backbone=_one_of(REGISTRY),
-    train_set=_one_of(list(TASKS) + list(config.get("mixtures", {}))),
+    train_set=_one_of(list(TASKS) + list(config.get("mixtures", {})) + list(TRAINING_SETS)),
     method=_one_of(config["methods"]),
-    task=_one_of(TASKS),
+    task=_one_of(list(TASKS) + list(BENCHMARKS)),
+    name=_one_of(list(TRAINING_SETS) + list(BENCHMARKS)),
     source=_one_of(ALL_SOURCES),
     suite="synthetic|paper",
+
+
+def nine_task_names():
+    """The tasks with synthetic generators and paper builders (not the comparison benchmarks)."""
+    return _one_of(TASKS)
 
 
 def tiny_backbone_names():
@@ -110,6 +117,14 @@ def task_raw_manifests(wildcards):
 
 def build_settings(wildcards):
     return jobs.settings_json(jobs.paper_data_settings(config, wildcards.task))
+
+
+def comparison_raw_manifests(wildcards):
+    return [L.raw_manifest(s) for s in jobs.task_sources(wildcards.name)]
+
+
+def comparison_build_settings(wildcards):
+    return jobs.settings_json(jobs.paper_data_settings(config, wildcards.name))
 
 
 def cell_files(exp):

@@ -1,4 +1,5 @@
-# Data and models: tiny offline backbones, synthetic tasks, public downloads, paper task builders.
+# Data and models: tiny offline backbones, synthetic tasks, public downloads, paper task builders,
+# the comparison experiments' training sets and benchmarks (and their offline stand-ins).
 # These outputs do not depend on the experiment's training settings, so they live outside the
 # experiment-named directories and are shared (logs/benchmarks under `shared/`).
 
@@ -28,6 +29,8 @@ rule synth:
     overridden by the selected experiment)."""
     output:
         directory(L.task_dir("synthetic", "{exp}", "{task}")),
+    wildcard_constraints:
+        task=nine_task_names(),
     params:
         cfg=synth_settings,
     log:
@@ -66,6 +69,8 @@ rule build_task:
         task_raw_manifests,
     output:
         directory(L.task_dir("paper", "{exp}", "{task}")),
+    wildcard_constraints:
+        task=nine_task_names(),
     params:
         settings=build_settings,
         params_file=PARAMS_FILE,
@@ -77,4 +82,43 @@ rule build_task:
     threads: 1
     shell:
         "livr data build --task {wildcards.task} --raw-root {params.raw_root} --out {output}"
+        " --params {params.params_file} > {log} 2>&1"
+
+
+rule synth_comparison:
+    """An offline stand-in of a comparison training set or benchmark (livr/data/standins.py), sized
+    and seeded as the experiment's synthetic tasks (a training set gets train + val, a benchmark test)."""
+    output:
+        directory(L.comparison_dir("synthetic", "{exp}", "{name}")),
+    params:
+        cfg=synth_settings,
+    log:
+        L.log("{exp}", "synth_comparison", "{name}"),
+    benchmark:
+        L.benchmark("{exp}", "synth_comparison", "{name}")
+    threads: 1
+    shell:
+        "livr data synth-comparison --name {wildcards.name} --out {output}"
+        " --n-train {params.cfg[n_train]} --n-val {params.cfg[n_val]} --n-test {params.cfg[n_test]}"
+        " --seed {params.cfg[seed]} --image-size {params.cfg[image_size]} > {log} 2>&1"
+
+
+rule build_comparison:
+    """A comparison training set or evaluation-only benchmark (livr/data/benchmarks) from its public
+    sources, with params.yaml `paper_data.<name>`."""
+    input:
+        comparison_raw_manifests,
+    output:
+        directory(L.comparison_dir("paper", "{exp}", "{name}")),
+    params:
+        settings=comparison_build_settings,
+        params_file=PARAMS_FILE,
+        raw_root=L.raw_root(),
+    log:
+        L.log("shared", "build_comparison", "{name}"),
+    benchmark:
+        L.benchmark("shared", "build_comparison", "{name}")
+    threads: 1
+    shell:
+        "livr data build-comparison --name {wildcards.name} --raw-root {params.raw_root} --out {output}"
         " --params {params.params_file} > {log} 2>&1"

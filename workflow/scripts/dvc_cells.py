@@ -31,8 +31,9 @@ from livr.data.sources import SOURCES as SOURCE_MODULES  # noqa: E402
 DEFAULT_OUT = "workflow/dvc/cells.yaml"
 # Fixed dependency slots per stage kind in dvc.yaml (a train set has at most the 9 tasks, plus
 # the tiny model directory or the preflight stamp; an evaluation reads a task, a checkpoint and a
-# tiny model or the preflight stamp).
-SLOTS = {"build": 9, "train": 11, "evaluate": 4}
+# tiny model or the preflight stamp; a comparison training set or benchmark is built from at most 2
+# sources).
+SLOTS = {"build": 9, "train": 11, "evaluate": 4, "build_comparison": 2}
 
 
 def _slots(kind: str, deps: list[str], where: str) -> dict:
@@ -53,13 +54,20 @@ def dvc_cells(params: dict, exp: str) -> dict:
     lc.experiment(params, exp)  # unknown experiment -> ConfigError naming the valid ones
     L = jobs.layout(params)
     tiny = {b: {"out": L.model_dir(b)} for b in jobs.tiny_backbones(params, exp)}
-    synth, build = {}, {}
-    for t in lc.tasks_of(params, exp):
-        if jobs.suite(params, exp) == "synthetic":
+    synth, build, synth_comparison, build_comparison = {}, {}, {}, {}
+    synthetic = jobs.suite(params, exp) == "synthetic"
+    for t in jobs.datasets(params, exp, "task"):
+        if synthetic:
             synth[t] = {"out": jobs.task_dir(params, exp, t), **lc.synthetic_config(params, exp)}
         else:
             deps = [L.raw_manifest(s) for s in jobs.task_sources(t)]
             build[t] = {"out": jobs.task_dir(params, exp, t), **_slots("build", deps, f"build {t}")}
+    for t in jobs.datasets(params, exp, "comparison"):
+        if synthetic:
+            synth_comparison[t] = {"out": jobs.task_dir(params, exp, t), **lc.synthetic_config(params, exp)}
+        else:
+            deps = [L.raw_manifest(s) for s in jobs.task_sources(t)]
+            build_comparison[t] = {"out": jobs.task_dir(params, exp, t), **_slots("build_comparison", deps, f"build {t}")}
     download = {
         s: {"out": L.raw_manifest(s), "raw_dir": L.raw_root(), "code": _module_file(SOURCE_MODULES[s])}
         for s in jobs.sources(params, exp)
@@ -93,6 +101,8 @@ def dvc_cells(params: dict, exp: str) -> dict:
         "synth": synth,
         "download": download,
         "build": build,
+        "synth_comparison": synth_comparison,
+        "build_comparison": build_comparison,
         "train": train,
         "evaluate": evaluate,
         "report": {

@@ -11,6 +11,7 @@ import importlib
 import json
 
 from livr import config as lc
+from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
 from livr.data.tasks import BUILDERS
 from livr.job_memory import job_images, job_mem_mb
 from livr.layout import DATABASE, DOCTOR, METRICS, REPORT, VAL_CURVES, Layout  # noqa: F401 (names the rules use)
@@ -20,7 +21,10 @@ from livr.settings import EvalConfig, TrainConfig, resolve_training
 
 def task_sources(task: str) -> list[str]:
     """The public sources a paper task is built from: its builder module's SOURCES (imported only
-    for paper experiments, when their download and build jobs are planned)."""
+    for paper experiments, when their download and build jobs are planned); for a comparison
+    training set or benchmark, its registry entry's sources (livr/data/benchmarks)."""
+    if task in TRAINING_SETS or task in BENCHMARKS:
+        return list({**TRAINING_SETS, **BENCHMARKS}[task].sources)
     return list(importlib.import_module(BUILDERS[task]).SOURCES)
 
 
@@ -34,7 +38,8 @@ def task_dir(params: dict, exp: str, task: str) -> str:
     return lc.task_dir(params, exp, task)
 
 
-TABLES = ["table1.csv", "table1_vs_paper.csv", "table2.csv", "table2_vs_paper.csv", "datasets.csv"]
+TABLES = ["table1.csv", "table1_vs_paper.csv", "table2.csv", "table2_vs_paper.csv", "datasets.csv",
+          "table3.csv", "table4.csv", "mirage_vsp.csv"]
 
 
 # ---- the jobs of one experiment ----
@@ -60,9 +65,15 @@ def sources(params: dict, exp: str) -> list[str]:
     if suite(params, exp) != "paper":
         return []
     seen: list[str] = []
-    for t in lc.tasks_of(params, exp):
+    for t in lc.datasets_of(params, exp):
         seen += [s for s in task_sources(t) if s not in seen]
     return seen
+
+
+def datasets(params: dict, exp: str, kind: str) -> list[str]:
+    """The experiment's datasets of one kind: "task" (the nine tasks' data) or "comparison"
+    (training sets and benchmarks of livr/data/benchmarks), each built by its own rule."""
+    return [d for d in lc.datasets_of(params, exp) if (lc.dataset_kind(d) == "task") == (kind == "task")]
 
 
 def train_jobs(params: dict, exp: str) -> list[tuple[str, str, str]]:
@@ -80,7 +91,7 @@ def eval_jobs(params: dict, exp: str) -> list[lc.Cell]:
 
 
 def train_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str) -> list[str]:
-    deps = [task_dir(params, exp, t) for t in lc.train_sets(params, exp)[train_set]]
+    deps = [task_dir(params, exp, t) for t in lc.train_data(params, exp, train_set)]
     if is_tiny(backbone):
         deps.append(layout(params).model_dir(backbone))
     return deps
