@@ -47,6 +47,10 @@ IMAGES_PER_EXAMPLE = {
     "counting": 1, "jigsaw": 3, "localization": 1, "visual_correspondence": 2, "art_style": 3,
     "semantic_correspondence": 2, "functional_correspondence": 2, "relative_reflectance": 1,
     "visual_similarity": 3,
+    # the comparison experiments' training sets and benchmarks (livr/data/benchmarks/): SAT-2 and
+    # BLINK's multi-view and jigsaw subtasks show two or three images, the rest one
+    "sat32k": 2, "sat_val": 2, "blink3": 2, "robospatial_home": 1, "viscot": 1, "mmvp": 1, "vstar": 1,
+    "blink5": 3, "mirage_vsp": 1, "mirage_vsp_test": 1,
 }
 
 

@@ -49,8 +49,7 @@ def test_host_memory_holds_runtime_weights_and_one_batch():
         (jm.RUNTIME_HOST_GIB + (weights + pixels) / jm.GIB) * jm.FRAGMENTATION)
 
 
-def test_every_task_has_an_image_count():
-    assert set(jm.IMAGES_PER_EXAMPLE) == set(TASKS)
+def test_a_job_is_sized_by_its_most_demanding_task():
     assert jm.job_images(["counting", "jigsaw"]) == 3
 
 
@@ -62,3 +61,9 @@ def test_host_request_counts_workers_prefetch_and_not_the_data_set_size():
     assert four - one == pytest.approx(4 * (jm.WORKER_HOST_GIB + jm.PREFETCH * batch) * jm.FRAGMENTATION, rel=1e-6)
     assert jm.job_mem_mb("qwen2.5-vl-3b", 802816, 2, 1, 4) == 1024 * -(-four // 1)
     assert jm.job_mem_mb("tiny-qwen2.5-vl", None, 2, 4, 0) == jm.TINY_JOB_MB
+
+
+def test_every_task_training_set_and_benchmark_has_its_images_per_example():
+    from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
+
+    assert set(jm.IMAGES_PER_EXAMPLE) == set(TASKS) | set(TRAINING_SETS) | set(BENCHMARKS)
