@@ -12,7 +12,11 @@ from livr.results.tables import TRAINING_CURVES_SQL, write_tables
 
 TITLES = {"table1": "Table 1: single-task training", "table1_vs_paper": "Table 1 vs the paper",
           "table2": "Table 2: multi-task training", "table2_vs_paper": "Table 2 vs the paper",
-          "ablations": "Ablations", "ablations_vs_paper": "Ablations vs the paper"}
+          "ablations": "Ablations", "ablations_vs_paper": "Ablations vs the paper",
+          "table5": "Table 5: controls, ours beside the paper's", "table5_long": "Table 5 (long, with n and intervals)",
+          "table6": "Table 6: latent design, ours beside the paper's", "table6_long": "Table 6 (long, with n and intervals)",
+}
+OWN_SECTIONS = ("selection", "attention_shares")
 
 
 def _pyplot():
@@ -28,7 +32,8 @@ def tables_section(db, experiment: str, mapping: dict[str, str]) -> str:
     """The CSV tables exactly as `livr tables` writes them (same code, into a temporary folder)."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_tables(db, experiment, tmp, mapping)
-        frames = {p.stem: pd.read_csv(p) for p in paths if p.suffix == ".csv"}
+        # selection.csv and attention_shares.csv have sections of their own (analysis.py)
+        frames = {p.stem: pd.read_csv(p) for p in paths if p.suffix == ".csv" and p.stem not in OWN_SECTIONS}
     return "".join(
         f'<h3 id="{name}">{esc(TITLES.get(name, name))} <span class="note">({name}.csv)</span></h3>{frame_html(frame)}'
         for name, frame in frames.items()
@@ -37,9 +42,9 @@ def tables_section(db, experiment: str, mapping: dict[str, str]) -> str:
 
 def cells_overview(con, experiment: str) -> pd.DataFrame:
     return con.execute(
-        "SELECT backbone, train_set, method, task, n, n_correct, n_unparsed, round(accuracy, 2) AS accuracy, "
-        "round(ci_low, 2) AS ci_low, round(ci_high, 2) AS ci_high "
-        "FROM metrics WHERE experiment = ? ORDER BY backbone, train_set, method, task", [experiment]
+        "SELECT backbone, train_set, method, task, weights, selected, n, n_correct, n_unparsed, "
+        "round(accuracy, 2) AS accuracy, round(ci_low, 2) AS ci_low, round(ci_high, 2) AS ci_high "
+        "FROM metrics WHERE experiment = ? ORDER BY backbone, train_set, method, task, NOT selected", [experiment]
     ).fetchdf()
 
 
@@ -48,7 +53,8 @@ def paired_deltas(con, experiment: str, baseline: str) -> pd.DataFrame:
     return con.execute(
         "SELECT backbone, train_set, task, method, n, round(delta, 2) AS delta, round(ci_low, 2) AS ci_low, "
         "round(ci_high, 2) AS ci_high, a_only, b_only FROM paired_deltas "
-        "WHERE experiment = ? AND baseline = ? ORDER BY backbone, train_set, method, task", [experiment, baseline]
+        "WHERE experiment = ? AND baseline = ? AND weights = 'selected' ORDER BY backbone, train_set, method, task",
+        [experiment, baseline]
     ).fetchdf()
 
 
@@ -65,7 +71,7 @@ def delta_rows(con, experiment: str, mapping: dict[str, str]) -> pd.DataFrame:
              AND pl.table_name = CASE WHEN d.train_set = d.task THEN 'table1' ELSE 'table2' END
         LEFT JOIN paper ps ON ps.method = 'sft' AND ps.task = d.task AND ps.backbone = m.paper_backbone
              AND ps.table_name = pl.table_name
-        WHERE d.experiment = ? AND d.method = 'livr' AND d.baseline = 'sft'
+        WHERE d.experiment = ? AND d.method = 'livr' AND d.baseline = 'sft' AND d.weights = 'selected'
         ORDER BY d.backbone, d.train_set, d.task
         """, [list(mapping), list(mapping.values()), experiment]).fetchdf()
 

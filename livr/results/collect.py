@@ -14,11 +14,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="Snakemake benchmark files (benchmarks/<exp>/<step>/<backbone>/<train_set>/<method>[/<task>].tsv)")
     parser.add_argument("--train-metrics", nargs="*", default=[], metavar="JSONL",
                         help="metrics.jsonl files written by training runs (runs/<exp>/<backbone>/<train_set>/<method>/...)")
+    parser.add_argument("--analyses", nargs="*", default=[], metavar="JSON",
+                        help="`livr analyze` files (results/analysis/<exp>/<backbone>/<train_set>/<method>.json)")
     parser.add_argument("--paper", default=PAPER_CSV, help="the paper's numbers (default: the packaged paper_results.csv)")
     parser.add_argument("--out", default="results/livr.duckdb", help="database to (re)build (default: %(default)s)")
 
 
 def main(args: argparse.Namespace) -> int:
-    counts = build_database(args.out, args.cells, args.benchmarks, args.train_metrics, args.paper)
+    counts = build_database(args.out, args.cells, args.benchmarks, args.train_metrics, args.paper, args.analyses)
     print(f"wrote {args.out}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0

@@ -6,9 +6,10 @@
 -- sft | livr | delta_vs_sft (LIVR - SFT) and task = a task or 'Mean'. Accuracy (percent,
 -- unrounded) is the metrics view's, i.e. recomputed from the predictions, with its 95% Wilson
 -- interval; a delta's interval is the paired bootstrap of table paired_deltas. Means carry no n
--- and no interval.
+-- and no interval. $weights: the weights shown (schema.sql shows_weights; 'selected' = what each
+-- run kept, as the paper reports).
 WITH m AS (
-    SELECT * FROM metrics WHERE experiment = $experiment
+    SELECT * FROM metrics WHERE experiment = $experiment AND shows_weights(weights, selected, $weights)
 ),
 slots AS (  -- every (backbone, group, task) the table has a column value for
     SELECT DISTINCT backbone, CASE WHEN $mixture THEN train_set ELSE '' END AS train_set, task
@@ -37,7 +38,7 @@ delta AS (
     SELECT d.backbone, CASE WHEN $mixture THEN d.train_set ELSE '' END AS train_set, 'delta_vs_sft' AS method,
            d.task, d.delta AS accuracy, d.n, d.ci_low, d.ci_high
     FROM paired_deltas d
-    WHERE d.experiment = $experiment AND d.method = 'livr' AND d.baseline = 'sft'
+    WHERE d.experiment = $experiment AND d.method = 'livr' AND d.baseline = 'sft' AND d.weights = $weights
       AND (d.train_set <> d.task) = $mixture
 ),
 per_task AS (
