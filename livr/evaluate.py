@@ -51,7 +51,7 @@ def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max
     stop = torch.tensor(stop_ids, device=device)
     generated: list[list[int]] = [[] for _ in range(B)]
     logits = out.logits[:, -1]
-    for _ in range(max_new_tokens):
+    for step in range(max_new_tokens):
         if suppress_ids:
             logits[:, suppress_ids] = torch.finfo(logits.dtype).min
         token = logits.argmax(-1)
@@ -59,7 +59,7 @@ def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max
             if not finished[i] and not torch.isin(token[i], stop):
                 generated[i].append(int(token[i]))
         finished |= torch.isin(token, stop)
-        if finished.all():
+        if finished.all() or step == max_new_tokens - 1:  # no forward pass for a token never decoded
             break
         roles = torch.cat([roles, torch.full((B, 1), ANSWER, device=device, dtype=roles.dtype)], dim=1)
         positions = positions + 1
