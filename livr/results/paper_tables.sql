@@ -14,8 +14,8 @@ backbones AS (
     SELECT DISTINCT o.backbone, coalesce(b.paper_backbone, o.backbone) AS paper_backbone
     FROM ours o LEFT JOIN backbone_map b ON b.backbone = o.backbone
 ),
-layout AS (
-    SELECT variant, method, task, min(row_order) AS row_order
+layout AS (  -- a row's place: its first line in the CSV
+    SELECT variant, method, task, min(min(row_order)) OVER (PARTITION BY variant, method) AS row_order
     FROM paper_ablations WHERE ablation = $table
     GROUP BY variant, method, task
 )

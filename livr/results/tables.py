@@ -164,17 +164,19 @@ def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[
 
 
 def paper_layout(long: pd.DataFrame) -> pd.DataFrame:
-    """paper_tables.sql's long rows -> one row per (backbone, paper row), each task's accuracy of ours
-    beside the paper's (`<task>`, `<task>_paper`), rows in the paper's order."""
+    """paper_tables.sql's long rows (ordered) -> one row per (backbone, paper row), each task's accuracy
+    of ours beside the paper's (`<task>`, `<task>_paper`), rows in the paper's order."""
     tasks = [t for t in TASKS if t in set(long["task"])]
+    columns = ["backbone", "paper_backbone", "row", "method", *[c for t in tasks for c in (t, f"{t}_paper")]]
+    rows = []
     keys = ["backbone", "paper_backbone", "row_order", "variant", "method"]
-    wide = long.pivot_table(index=keys, columns="task", values=["ours", "paper"], aggfunc="first", dropna=False)
-    out = wide.reset_index()[keys]
-    for t in tasks:
-        out[t] = wide["ours"][t].values if t in wide["ours"] else None
-        out[f"{t}_paper"] = wide["paper"][t].values if t in wide["paper"] else None
-    out = out.sort_values(["backbone", "row_order"]).drop(columns="row_order")
-    return out.rename(columns={"variant": "row"}).round(2)
+    for (backbone, paper_backbone, _, variant, method), g in long.groupby(keys, sort=False, dropna=False):
+        by_task = g.set_index("task")
+        row = {"backbone": backbone, "paper_backbone": paper_backbone, "row": variant, "method": method}
+        for t in tasks:
+            row[t], row[f"{t}_paper"] = by_task["ours"].get(t), by_task["paper"].get(t)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns).round(2)
 
 
 def _write_attention_shares(con, experiment: str, out_dir: Path) -> list[Path]:
