@@ -11,7 +11,8 @@ attention probabilities:
   keys) is taken; the share is the mean over all of them and over the examples (pooled). The paper
   does not say which examples or whether the answer is the gold or the generated one: NOT
   SPECIFIED, params.yaml `analysis:`. The same is reported for the position that predicts the first
-  answer token (labels are shifted by one: with the latents after the prompt it is the last latent).
+  answer token (labels are shifted by one: with the latents after the prompt it is the last latent,
+  whose share includes what it pays to itself).
 - t-SNE (Appendix C) of final-layer hidden states of latent, image and text tokens of the first
   `tsne_examples` test examples of each task: every latent position, and `tsne_tokens_per_kind`
   image and prompt-text positions drawn per example (seeded; NOT SPECIFIED), embedded together in 2D
