@@ -21,6 +21,7 @@ COMMANDS = {
     "cells": ("livr.config", "list an experiment's cells (backbone x train set x method x task)"),
     "bench": ("livr.bench", "measure SFT vs LIVR step time, eval time and memory side by side"),
     "bench-data": ("livr.bench_data", "measure the training data path: peak host memory against data set size, step time"),
+    "analyze": ("livr.analyze", "the paper's analyses of a trained model with latents: answer->latent attention, t-SNE"),
     "verify-bottleneck": ("livr.verify", "prove on one example that the stage-1 mask leaks no image information"),
     "report": ("livr.report", "render results/report.html: tables, deltas, latent attention maps, failures"),
     "doctor": ("livr.doctor", "preflight of an experiment: weights, remote code, data, GPUs, disk; the fix for each missing piece"),

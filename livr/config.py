@@ -115,6 +115,7 @@ def validate_params(params: dict, where: str = "params.yaml") -> None:
                 )
             if params["methods"][m]["train"] == "livr" and sum(cfg["livr_stage_epochs"]) <= 0:
                 raise ConfigError(f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} must add up to more than 0")
+            _check_recipe(params["methods"][m]["train"], cfg, f"{at}: method {m!r}")
             if params["methods"][m]["train"] == "livr" and not math.isclose(sum(cfg["livr_stage_epochs"]), cfg["sft_epochs"]):
                 raise ConfigError(
                     f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} add up to "
@@ -122,6 +123,33 @@ def validate_params(params: dict, where: str = "params.yaml") -> None:
                     "SFT in total (paper Sec. 4), so the two stages must add up to sft_epochs"
                 )
     _check_names([params["experiment"]], params["experiments"], f"{where}: experiment", "experiments")
+
+
+def _check_recipe(train: str, cfg: dict, at: str) -> None:
+    """Training recipes that would silently train something else than their name says."""
+    uses_latents = train == "livr" and cfg["use_latents"]
+    if train == "livr":
+        stage1, stage2 = cfg["livr_stage_epochs"]
+        if stage2 <= 0:
+            raise ConfigError(
+                f"{at}: livr_stage_epochs {cfg['livr_stage_epochs']}: Stage 2 (standard mask) needs more than 0 epochs; "
+                "without it the kept checkpoint is one selected under the Stage-1 bottleneck and evaluated under the "
+                "standard mask, which no stage trained")
+        if not cfg["use_latents"] and cfg["mask"] != "answer_only" and stage1 > 0:
+            raise ConfigError(
+                f"{at}: use_latents: false with mask {cfg['mask']!r}: that mask cuts every post-image token off the "
+                "image, so without latents Stage 1 trains an answer that never sees the image; the paper's mask-only "
+                "control blocks only the answer (mask: answer_only)")
+        if cfg["latent_position"] == "start" and stage1 > 0 and cfg["use_latents"]:
+            raise ConfigError(
+                f"{at}: latent_position 'start' puts the latents before the images, where the causal mask keeps them "
+                "from seeing the image, so Stage 1 would train an answer with no image; use it without Stage 1 "
+                "(livr_stage_epochs [0, N], as prompt tuning does)")
+    if cfg["finetune"] == "prompt" and not uses_latents:
+        raise ConfigError(f"{at}: finetune: prompt trains only the latent (soft prompt) rows; it needs train: livr "
+                          "and use_latents: true")
+    if cfg["shared_latent"] and not uses_latents:
+        raise ConfigError(f"{at}: shared_latent: true needs latent tokens (train: livr, use_latents: true)")
 
 
 def _check_names(names, valid, where: str, kind: str) -> None:

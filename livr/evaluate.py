@@ -1,5 +1,9 @@
 """`livr evaluate`: batched greedy decoding of one test split, one predictions file per cell.
 
+A trained cell is evaluated twice, by two jobs: with the checkpoint its run kept (final/) and with
+the other candidate (unselected/, `--unselected`); the sidecar names which weights (base, best_val
+or last) and whether they are the kept ones.
+
 Decoding is a plain greedy loop over the KV cache with explicit position ids and the chosen mask
 (standard, or the Stage-1 bottleneck for the paper's mask-at-test-time analysis), so the same
 code serves every mask. Latent tokens are suppressed at every step: they are inputs, never outputs.
@@ -53,7 +57,7 @@ def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max
     stop = torch.tensor(stop_ids, device=device)
     generated: list[list[int]] = [[] for _ in range(B)]
     logits = out.logits[:, -1]
-    for _ in range(max_new_tokens):
+    for step in range(max_new_tokens):
         if suppress_ids:
             logits[:, suppress_ids] = torch.finfo(logits.dtype).min
         token = logits.argmax(-1)
@@ -61,7 +65,7 @@ def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max
             if not finished[i] and not torch.isin(token[i], stop):
                 generated[i].append(int(token[i]))
         finished |= torch.isin(token, stop)
-        if finished.all():
+        if finished.all() or step == max_new_tokens - 1:  # no forward pass for a token never decoded
             break
         roles = torch.cat([roles, torch.full((B, 1), ANSWER, device=device, dtype=roles.dtype)], dim=1)
         positions = positions + 1
@@ -75,6 +79,17 @@ def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max
     return generated
 
 
+def evaluated_weights(checkpoint, meta: dict) -> tuple[str, bool]:
+    """(weights, selected) of what is evaluated: `base` for the untrained model, else the checkpoint's
+    `best_val` or `last` weights, and whether they are the ones its run kept (final/) or not (unselected/)."""
+    if checkpoint is None:
+        return "base", True
+    if "weights" not in meta or "selected" not in meta:
+        raise ValueError(f"{checkpoint}: checkpoint metadata names no 'weights'/'selected' (best_val or last); "
+                         "it predates unselected/ checkpoints: rerun its training job")
+    return meta["weights"], bool(meta["selected"])
+
+
 def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir, device: str = "cpu", threads: int | None = None) -> dict:
     """Decode the test split of `cfg.task` with the model at `checkpoint` (None: the base model)."""
     if threads:
@@ -83,6 +98,8 @@ def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir,
     spec = get_backbone(cfg.backbone)
     dtype = resolve_dtype(cfg.dtype, device)
     model, processor, meta = load_trained(cfg.backbone, checkpoint, models_dir, cfg.backbone_settings, dtype, cfg.attn_implementation, device)
+    weights, selected = evaluated_weights(checkpoint, meta)
+    copies = meta.get("image_copies", 1)  # checkpoints written before the image x2 control gave each image once
     latents = meta["latents"] if cfg.eval_latents else []
     mask = meta["mask"] if cfg.eval_mask == "bottleneck" else None
     records = read_split(cfg.data_dir, "test")
@@ -94,7 +111,8 @@ def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir,
     responses = []
     for start in range(0, len(records), cfg.batch_size):
         chunk = records[start : start + cfg.batch_size]
-        encoded = [encode(r, load_images(r, cfg.data_dir), processor, spec, latents, meta["latent_position"], with_answer=False) for r in chunk]
+        encoded = [encode(r, load_images(r, cfg.data_dir) * copies, processor, spec, latents, meta["latent_position"], with_answer=False)
+                   for r in chunk]
         batch, roles = collator.collate(encoded)
         batch.pop("labels")
         outputs = greedy_decode(model, batch, roles, mask, cfg.max_new_tokens, stop_ids, meta["latent_ids"])
@@ -107,6 +125,7 @@ def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir,
         "n_unparsed": sum(r["parsed"] is None for r in rows),
         "accuracy": round(100.0 * n_correct / len(rows), 4),
         "checkpoint": str(checkpoint) if checkpoint else None,
+        "checkpoint_method": cfg.checkpoint_method, "weights": weights, "selected": selected,
         "settings": {k: getattr(cfg, k) for k in ("eval_latents", "eval_mask", "max_new_tokens", "batch_size", "max_test_examples")},
         "seconds": round(time.time() - t0, 2),
     }
@@ -140,18 +159,20 @@ def configure(parser) -> None:
     )
     parser.add_argument("--task", required=True, help="the test task")
     parser.add_argument("--checkpoint", help="trained model directory (default: the checkpoint method's "
-                        "runs/<exp>/<backbone>/<train_set>/<method>/final)")
+                        "runs/<exp>/<backbone>/<train_set>/<method>/final, or .../unselected with --unselected)")
+    parser.add_argument("--unselected", action="store_true",
+                        help="evaluate the checkpoint the run did not keep (its unselected/ directory)")
     parser.add_argument("--out", required=True, help="predictions .jsonl (a .json summary is written beside it)")
 
 
 def main(args) -> int:
     params = livr_config.load_params(args.params)
     livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, args.method, task=args.task)
-    cfg = EvalConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method, args.task)
+    cfg = EvalConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method, args.task, args.unselected)
     with job_device(args.device) as device:
         s = evaluate_cell(cfg, args.checkpoint or cfg.checkpoint, args.out, args.models_dir or params["paths"]["models"],
                           device, args.threads or cfg.threads)
-    print(f"{args.backbone}/{args.train_set}/{args.method} on {args.task}: {s['accuracy']:.2f}% "
+    print(f"{args.backbone}/{args.train_set}/{args.method} on {args.task} ({s['weights']} weights): {s['accuracy']:.2f}% "
           f"({s['n_correct']}/{s['n']}, {s['n_unparsed']} unparsable)"
           + (f"; {s['aggregate']} {s['benchmark_accuracy']:.2f}%" if "aggregate" in s else ""))
     return 0

@@ -9,8 +9,9 @@ roots come from params.yaml `paths:`; logs and benchmarks sit under fixed roots.
     data/built/paper/<task>/  data/built/synthetic/<exp>/<task>/   built datasets
     data/built/comparison/<name>/  data/built/synthetic/<exp>/comparison/<name>/   comparison training
                                                                sets and benchmarks, their offline stand-ins
-    runs/<exp>/<backbone>/<train_set>/<method>/{final/,metrics.jsonl,config.json,<stage>/}
-    results/cells/<exp>/<backbone>/<train_set>/<method>/<task>.jsonl (+ .json sidecar)
+    runs/<exp>/<backbone>/<train_set>/<method>/{final/,unselected/,metrics.jsonl,config.json,<stage>/}
+    results/cells/<exp>/<backbone>/<train_set>/<method>/<task>{,.unselected}.jsonl (+ .json sidecar)
+    results/analysis/<exp>/<backbone>/<train_set>/<method>.json   attention shares, t-SNE points
     results/<exp>/{livr.duckdb,<table>.csv,metrics.json,val_curves/,report.html,doctor.json}
     logs/<exp>/<step>/<job>.log   benchmarks/<exp>/<step>/<job>.tsv   (shared data steps: <exp> = shared)
 
@@ -31,7 +32,7 @@ METRICS = "metrics.json"  # per-experiment DVC metrics file (accuracy per cell, 
 VAL_CURVES = "val_curves"  # per-experiment DVC plots: one CSV of validation accuracy per backbone and train set
 REPORT = "report.html"
 DOCTOR = "doctor.json"  # the preflight's stamp, written only when nothing an experiment needs is missing
-RESERVED_RESULT_DIRS = frozenset({"cells", "figures"})  # directories under results/ that are not experiments
+RESERVED_RESULT_DIRS = frozenset({"cells", "figures", "analysis", "bench"})  # directories under results/ that are not experiments
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +76,11 @@ class Layout:
         """The kept model, written last and atomically by `livr train`: the run's declared output."""
         return self.run_dir(exp, backbone, train_set, method) + "/final"
 
+    def unselected_checkpoint_dir(self, exp: str, backbone: str, train_set: str, method: str) -> str:
+        """The checkpoint the run's `select` rule did not keep (the last step's weights where it kept the
+        best-val ones, and the reverse), written beside final/ so both can be evaluated."""
+        return self.run_dir(exp, backbone, train_set, method) + "/unselected"
+
     def train_metrics(self, exp: str, backbone: str, train_set: str, method: str) -> str:
         """Written by `livr train` before final/, so present whenever final/ is."""
         return self.run_dir(exp, backbone, train_set, method) + "/metrics.jsonl"
@@ -85,6 +91,17 @@ class Layout:
 
     def cell_summary(self, exp: str, backbone: str, train_set: str, method: str, task: str) -> str:
         return f"{self.results}/cells/{exp}/{backbone}/{train_set}/{method}/{task}.json"
+
+    def unselected_cell_file(self, exp: str, backbone: str, train_set: str, method: str, task: str) -> str:
+        """The same cell evaluated with the run's unselected checkpoint."""
+        return f"{self.results}/cells/{exp}/{backbone}/{train_set}/{method}/{task}.unselected.jsonl"
+
+    def unselected_cell_summary(self, exp: str, backbone: str, train_set: str, method: str, task: str) -> str:
+        return f"{self.results}/cells/{exp}/{backbone}/{train_set}/{method}/{task}.unselected.json"
+
+    def analysis_file(self, exp: str, backbone: str, train_set: str, method: str) -> str:
+        """`livr analyze` of one trained model with latents: attention shares and t-SNE points."""
+        return f"{self.results}/analysis/{exp}/{backbone}/{train_set}/{method}.json"
 
     def experiment_dir(self, exp: str) -> str:
         return f"{self.results}/{exp}"

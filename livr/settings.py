@@ -53,6 +53,7 @@ class Training:
     livr_stage_epochs: tuple[float, float]
     num_latents: int
     use_latents: bool
+    shared_latent: bool
     latent_position: str
     mask: str
     evals_per_epoch: int
@@ -65,6 +66,7 @@ class Training:
     threads: int
     dataloader_workers: int
     keep_encoded: bool
+    image_copies: int
 
 
 TRAINING_KEYS = tuple(f.name for f in dataclasses.fields(Training))
@@ -119,6 +121,11 @@ class TrainConfig(Training):
     def uses_latents(self) -> bool:
         return self.train == "livr" and self.use_latents
 
+    @property
+    def distinct_latents(self) -> int:
+        """New vocabulary entries: one per latent position, or one shared by all K (`shared_latent`)."""
+        return 1 if self.shared_latent else self.num_latents
+
     def as_json(self) -> str:
         return _json(self)
 
@@ -143,7 +150,8 @@ class EvalConfig:
     method: str
     task: str
     checkpoint_method: str | None   # the method whose checkpoint is evaluated; None: the base model
-    checkpoint: str | None          # its final/ directory under the run layout
+    unselected: bool                # evaluate the checkpoint the run did not keep (unselected/), not final/
+    checkpoint: str | None          # its final/ (or unselected/) directory under the run layout
     data_dir: str
     max_new_tokens: int
     batch_size: int
@@ -155,16 +163,21 @@ class EvalConfig:
     threads: int
 
     @classmethod
-    def resolve(cls, params: dict, exp: str | None, backbone: str, train_set: str, method: str, task: str) -> EvalConfig:
+    def resolve(cls, params: dict, exp: str | None, backbone: str, train_set: str, method: str, task: str,
+                unselected: bool = False) -> EvalConfig:
         exp = lc.selected(params, exp)
         merged = {**params["evaluation"], **lc.experiment(params, exp).get("evaluation", {})}
         merged.update({k: v for k, v in params["methods"][method].items() if k in lc.EVAL_KEYS_FROM_METHOD})
         src = lc.checkpoint_method(params, method)
+        if unselected and src is None:
+            raise lc.ConfigError(f"method {method!r} evaluates the base model: it has no unselected checkpoint")
         training = resolve_training(params, exp, src)
+        layout = Layout.of(params)
+        where = layout.unselected_checkpoint_dir if unselected else layout.checkpoint_dir
         return cls(
             experiment=exp, backbone=backbone, backbone_settings=lc.backbone_settings(params, backbone),
-            train_set=train_set, method=method, task=task, checkpoint_method=src,
-            checkpoint=Layout.of(params).checkpoint_dir(exp, backbone, train_set, src) if src else None,
+            train_set=train_set, method=method, task=task, checkpoint_method=src, unselected=unselected,
+            checkpoint=where(exp, backbone, train_set, src) if src else None,
             data_dir=lc.task_dir(params, exp, task), **merged,
             dtype=training.dtype, attn_implementation=training.attn_implementation, threads=training.threads,
         )

@@ -13,15 +13,22 @@ Validation runs under the mask of the stage being trained and scores teacher-for
 a sequence counts as correct when the argmax at every labelled position is the gold token, which
 is exactly when greedy decoding would produce the gold answer. One forward pass, no decoding.
 The kept checkpoint is the best by that accuracy in the last stage (`select: best_val`) or
-the last one (`select: final`).
+the last one (`select: final`); the other one is written to unselected/, so every cell is also
+evaluated with it and a conclusion can be checked against checkpoint selection. The last stage
+always validates at least once (at its end, if it is shorter than one validation interval). A
+LIVR run needs a Stage 2 (livr/config.py refuses one without): Stage-1 validation is measured
+under the bottleneck, and a checkpoint picked there would be evaluated under the standard mask.
 
 Layout of the output directory (runs/<exp>/<backbone>/<train_set>/<method>/):
     config.json            the resolved settings
     <stage>/checkpoints/   Trainer checkpoints: trained tensors + optimizer, scheduler, RNG
                            (a killed job resumes from the latest complete one: see below)
     <stage>/best.*         the trained tensors at the best validation accuracy so far
+    <stage>/last.safetensors   the last stage's trained tensors at its last step
     <stage>/done.json      the stage finished; its kept tensors are <stage>/trainable.safetensors
     metrics.jsonl          every logged step of every stage (loss, lr, val accuracy)
+    unselected/            the model `select` did not keep (the last step's where it keeps the best
+                           validation accuracy's, and the reverse), evaluated too
     final/                 the kept model (written last, atomically)
 
 Killed jobs. Rerunning the same command resumes: finished stages (done.json) are loaded, the
@@ -104,14 +111,22 @@ def is_language_model_weight(name: str) -> bool:
 
 
 def apply_finetune_mode(model, cfg: TrainConfig, latent_ids: list[int]):
-    """LoRA on the language model's projections (+ latent rows), full fine-tuning, or full
-    fine-tuning of the language model with the vision tower and projector frozen (`full_lm`: the
-    paper's Mirage comparison; latent rows are rows of the LM's embedding table, so they train)."""
+    """LoRA on the language model's projections (+ latent rows); full fine-tuning; full fine-tuning
+    of the language model with the vision tower and projector frozen (`full_lm`: the paper's Mirage
+    comparison; latent rows are rows of the LM's embedding table, so they train); or prompt tuning
+    (only the latent rows train)."""
     if cfg.finetune in ("full", "full_lm"):
         for name, p in model.named_parameters():
             p.requires_grad_(cfg.finetune == "full" or is_language_model_weight(name))
         return model
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, TrainableTokensConfig, get_peft_model
+
+    if cfg.finetune == "prompt":
+        # Prompt tuning as K soft-prompt rows of the embedding table (peft trainable tokens). peft's own
+        # PromptTuningConfig prepends virtual tokens inside its forward and drops `position_ids` (peft
+        # PeftModel._adjust_prompt_learning_kwargs), so M-RoPE positions and the 4D masks would not
+        # follow; our tokens are ordinary input tokens, so both do.
+        return get_peft_model(model, TrainableTokensConfig(target_modules=["embed_tokens"], token_indices=latent_ids))
 
     targets = "|".join(cfg.lora_targets)
     lora = LoraConfig(
@@ -127,6 +142,9 @@ def apply_finetune_mode(model, cfg: TrainConfig, latent_ids: list[int]):
 TRAINABLE = "trainable.safetensors"
 COMPLETE = "livr_complete.json"  # written last into a Trainer checkpoint: it is whole
 STAGE_NAMES = ("sft", "stage1", "stage2")  # the stage directories a run can have
+# The last stage's two candidate weights: the best validation accuracy's and the last step's. One is
+# kept (final/, by `select`), the other goes to unselected/; both are evaluated.
+WEIGHT_FILES = {"best_val": "best.safetensors", "last": "last.safetensors"}
 
 
 def trainable_state(model) -> dict:
@@ -340,21 +358,29 @@ def run_stage(model, cfg: TrainConfig, stage: Stage, data: TrainData, out_dir: P
              math.ceil(steps_per_epoch * stage.epochs), mask, len(data.train), len(data.val),
              f", resuming from {resume}" if resume else "")
     trainer.train(resume_from_checkpoint=resume)
+    best_file = stage_dir / "best.json"
+    if stage.last and not best_file.is_file():  # shorter than one validation interval: validate once at its end
+        trainer.evaluate()
     history = [{"stage": stage.name, "mask": mask, **row} for row in trainer.state.log_history]
     for row in history:
         if "train_loss" in row:  # the Trainer's value covers only the steps since a resume
             row["train_loss"] = stage_train_loss(history)
     write_jsonl(stage_dir / "metrics.jsonl", history)
     evals = [r for r in history if "eval_accuracy" in r]
-    best = json.loads((stage_dir / "best.json").read_text()) if (stage_dir / "best.json").is_file() else None
+    best = json.loads(best_file.read_text()) if best_file.is_file() else None
     kept = "final"
-    if stage.last and cfg.select == "best_val" and best is not None:
-        load_trainable_state(model, stage_dir / "best.safetensors")
+    weights = None  # the last stage's: which of WEIGHT_FILES the run keeps
+    if stage.last:
+        save_trainable_state(model, stage_dir / WEIGHT_FILES["last"])
+        weights = "best_val" if cfg.select == "best_val" else "last"
+    if weights == "best_val":
+        load_trainable_state(model, stage_dir / WEIGHT_FILES["best_val"])
         kept = f"best (step {best['step']})"
     summary = {
         "stage": stage.name, "epochs": stage.epochs, "mask": mask, "steps": trainer.state.global_step,
-        "seconds": round(time.time() - t0, 2), "kept": kept,
+        "seconds": round(time.time() - t0, 2), "kept": kept, "kept_weights": weights,
         "best_val_accuracy": best["accuracy"] if best else None,
+        "best_val_step": best["step"] if best else None,
         "last_val_accuracy": evals[-1]["eval_accuracy"] if evals else None,
     }
     save_trainable_state(model, stage_dir / TRAINABLE)
@@ -388,7 +414,7 @@ def discard_stale_run(out_dir: Path, cfg: TrainConfig) -> None:
     changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
     log.warning("%s: settings changed since its last run (%s); discarding its stages and starting over",
                 out_dir, ", ".join(changed) or "config.json unreadable")
-    for name in (*STAGE_NAMES, "final"):
+    for name in (*STAGE_NAMES, "final", "unselected"):
         shutil.rmtree(out_dir / name, ignore_errors=True)
     (out_dir / "metrics.jsonl").unlink(missing_ok=True)
 
@@ -405,10 +431,12 @@ def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, de
     model, processor = load_backbone(cfg.backbone, models_dir, cfg.backbone_settings, dtype, cfg.attn_implementation, device)
     latent_ids, latents = [], []
     if cfg.uses_latents:
-        latents = latent_token_strings(cfg.num_latents)
-        latent_ids = add_latent_tokens(model, processor, cfg.num_latents, cfg.seed)
+        # K positions; with `shared_latent` all K hold the one new token (one trained embedding row)
+        latents = latent_token_strings(cfg.distinct_latents) * (cfg.num_latents // cfg.distinct_latents)
+        latent_ids = add_latent_tokens(model, processor, cfg.distinct_latents, cfg.seed)
     splits = {
-        split: EncodedSplit(cfg.data_dirs, split, processor, spec, latents, cfg.latent_position, limit, keep=cfg.keep_encoded)
+        split: EncodedSplit(cfg.data_dirs, split, processor, spec, latents, cfg.latent_position, limit, keep=cfg.keep_encoded,
+                            image_copies=cfg.image_copies)
         for split, limit in (("train", cfg.max_train_examples), ("val", cfg.max_val_examples))
     }
     splits["train"][0], splits["val"][0]  # a broken record or image fails now, not inside a worker
@@ -427,18 +455,27 @@ def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, de
     meta = {
         "backbone": cfg.backbone, "method": cfg.method, "train": cfg.train, "finetune": cfg.finetune,
         "latents": latents, "latent_ids": latent_ids, "latent_position": cfg.latent_position,
-        "mask": cfg.mask, "stages": summaries,
+        "mask": cfg.mask, "image_copies": cfg.image_copies, "stages": summaries,
     }
+    kept = summaries[-1]["kept_weights"]
+    other = "last" if kept == "best_val" else "best_val"
+    last_stage = out_dir / plan[-1].name
+    # unselected/ first, final/ last: a finished final/ marks a finished run. The model holds the kept weights.
+    load_trainable_state(model, last_stage / WEIGHT_FILES[other])
     if is_main_process():  # data-parallel ranks hold the same weights: one writer
-        save_checkpoint(model, processor, meta, out_dir / "final")
-    return meta
+        save_checkpoint(model, processor, {**meta, "weights": other, "selected": False}, out_dir / "unselected")
+    load_trainable_state(model, last_stage / TRAINABLE)
+    if is_main_process():
+        save_checkpoint(model, processor, {**meta, "weights": kept, "selected": True}, out_dir / "final")
+    return {**meta, "weights": kept}
 
 
 def configure(parser) -> None:
     livr_config.add_cell_arguments(
         parser, "a task or a mixture of the experiment", "a training method of params.yaml `methods:` (sft, livr, ...)"
     )
-    parser.add_argument("--out", required=True, help="run directory; the kept model goes to OUT/final")
+    parser.add_argument("--out", required=True, help="run directory; the kept model goes to OUT/final, the other "
+                        "candidate (last step or best validation accuracy) to OUT/unselected")
 
 
 def main(args) -> int:
@@ -449,5 +486,5 @@ def main(args) -> int:
         meta = train_cell(cfg, args.out, args.models_dir or params["paths"]["models"], device, args.threads or cfg.threads)
     last = meta["stages"][-1]
     print(f"trained {args.backbone}/{args.train_set}/{args.method}: {last['steps']} steps in the last stage, "
-          f"best val accuracy {last['best_val_accuracy']}, last {last['last_val_accuracy']}")
+          f"best val accuracy {last['best_val_accuracy']}, last {last['last_val_accuracy']}; kept the {meta['weights']} weights")
     return 0

@@ -6,6 +6,9 @@ mask, the pixels are perturbed and:
      w.r.t. the pixels must be exactly zero (the direct path is closed);
   2. with K latents, the post-image prompt still may not move, the latents must (they see the
      image), and so must the answer (it sees the image through the latents).
+Both include the position that predicts the first answer token: labels are shifted by one, so the
+answer's first token (the letter) is predicted at the position before it, the last latent, which
+ANSWER-role positions do not cover.
 """
 
 from __future__ import annotations
@@ -22,8 +25,19 @@ from livr.model.latents import add_latent_tokens
 from livr.model.masks import ANSWER, LATENT, POST
 
 
+def answer_predictor(roles: torch.Tensor) -> torch.Tensor:
+    """Boolean mask of the position whose logits predict the first answer token: the one before it
+    (labels are shifted by one), i.e. the last latent when the latents follow the prompt, else the
+    last prompt token. ANSWER-role positions predict the answer's later tokens and the end of turn."""
+    first = int((roles == ANSWER).nonzero()[0])
+    sel = torch.zeros_like(roles, dtype=torch.bool)
+    sel[first - 1] = True
+    return sel
+
+
 def perturbation_effect(model, processor, spec, encoded, variant: str) -> dict:
-    """Per role: max |logit change| and the number of non-zero pixel-gradient entries."""
+    """Per role (and for the answer predictor): max |logit change| and the number of non-zero
+    pixel-gradient entries."""
     batch, roles = Collator(model, processor.tokenizer.pad_token_id, spec, variant, dtype=model.dtype).collate([encoded])
     batch = {k: v.to(model.device) for k, v in batch.items()}
     roles = roles[0].to(model.device)
@@ -33,8 +47,8 @@ def perturbation_effect(model, processor, spec, encoded, variant: str) -> dict:
         base = model(**batch).logits[0].float()
     moved = model(**{**batch, "pixel_values": perturbed}).logits[0].float()
     out = {}
-    for name, role in (("post_image_prompt", POST), ("latent", LATENT), ("answer", ANSWER)):
-        sel = roles == role
+    selections = [(name, roles == role) for name, role in (("post_image_prompt", POST), ("latent", LATENT), ("answer", ANSWER))]
+    for name, sel in [*selections, ("answer_predictor", answer_predictor(roles))]:
         if sel.any():
             (grad,) = torch.autograd.grad(moved[sel].sum(), perturbed, retain_graph=True)
             out[name] = {"max_logit_change": float((moved[sel].detach() - base[sel]).abs().max()),
@@ -52,15 +66,18 @@ def verify(model, processor, backbone: str, k: int, variant: str = "default") ->
     model.eval()
     without = perturbation_effect(model, processor, spec, encode(record, images, processor, spec, []), variant)
     with_latents = perturbation_effect(model, processor, spec, encode(record, images, processor, spec, latent_token_strings(k)), variant)
-    closed = all(without[r]["max_logit_change"] == 0 and without[r]["nonzero_pixel_grads"] == 0 for r in ("post_image_prompt", "answer"))
+    closed = all(without[r]["max_logit_change"] == 0 and without[r]["nonzero_pixel_grads"] == 0
+                 for r in ("post_image_prompt", "answer", "answer_predictor"))
     prompt_blind = with_latents["post_image_prompt"]["max_logit_change"] == 0 and with_latents["post_image_prompt"]["nonzero_pixel_grads"] == 0
     latents_see = with_latents["latent"]["max_logit_change"] > 0 and with_latents["latent"]["nonzero_pixel_grads"] > 0
     answer_via_latents = with_latents["answer"]["max_logit_change"] > 0
+    predictor_via_latents = with_latents["answer_predictor"]["max_logit_change"] > 0
     checks = {
-        "direct image->answer/prompt path closed (no latents)": closed,
+        "direct image->answer/prompt path closed, first-answer-token predictor included (no latents)": closed,
         "post-image prompt blind to the image (with latents)": prompt_blind,
         "latents see the image": latents_see,
         "answer sees the image through the latents": answer_via_latents,
+        "first answer token's predictor (the last latent) sees the image": predictor_via_latents,
     }
     return all(checks.values()), {"checks": checks, "without_latents": without, "with_latents": with_latents}
 
@@ -75,6 +92,8 @@ def configure(parser) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"])
+    parser.add_argument("--shrink", action="store_true", help="tests only: a shrunk build of the real config (with --random-weights)")
+    parser.add_argument("--json", help="also write the checks and figures to this JSON file")
 
 
 def main(args) -> int:
@@ -105,4 +124,10 @@ def main(args) -> int:
         for role, r in report[label].items():
             print(f"      {label:<16} {role:<18} max |logit change| {r['max_logit_change']:.3g}  non-zero pixel grads {r['nonzero_pixel_grads']}")
     print(f"verify-bottleneck {spec.name} ({args.mask}): {'PASSED' if ok else 'FAILED'}")
+    if args.json:
+        from livr.io import write_json
+
+        write_json(args.json, {"backbone": spec.name, "mask": args.mask, "k": args.k, "device": args.device, "dtype": args.dtype,
+                               "attn": args.attn, "random_weights": args.random_weights, "shrunk": args.shrink,
+                               "passed": ok, **report})
     return 0 if ok else 1

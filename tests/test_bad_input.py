@@ -289,7 +289,7 @@ def test_names_with_quotes_are_data_not_sql(capsys, tmp_path):
              "parse_method": "letter", "gold": "A", "correct": True}]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     path.with_suffix(".json").write_text(json.dumps({"experiment": exp, "backbone": "tiny-a", "train_set": TASK,
-                                                     "method": method, "task": TASK, "n": 1, "n_correct": 1,
+                                                     "method": method, "task": TASK, "weights": "base", "selected": True, "n": 1, "n_correct": 1,
                                                      "n_unparsed": 0, "accuracy": 100.0}))
     db = tmp_path / "livr.duckdb"
     assert cli(["collect", "--cells", str(path), "--out", str(db)]) == 0

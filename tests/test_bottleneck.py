@@ -10,6 +10,9 @@ from livr.model.inputs import Collator, encode, latent_token_strings
 from livr.model.latents import add_latent_tokens
 from livr.model.loading import load_backbone
 from livr.model.masks import ANSWER, IMAGE, LATENT, POST, allowed_attention
+from livr.verify import answer_predictor
+
+PREDICTOR = "predictor"  # the position whose logits predict the first answer token (labels are shifted)
 
 TINY = [n for n, b in REGISTRY.items() if b.tiny]
 
@@ -61,8 +64,8 @@ def perturbation_effect(model, processor, spec, enc, variant):
         base = forward(model, batch, pv)
     moved = forward(model, batch, perturbed)
     grads = {}
-    for role in (POST, LATENT, ANSWER):
-        sel = roles == role
+    for role in (POST, LATENT, ANSWER, PREDICTOR):
+        sel = answer_predictor(roles) if role == PREDICTOR else roles == role
         if sel.any():
             (grads[role],) = torch.autograd.grad(moved[sel].sum(), perturbed, retain_graph=True)
     return base, moved.detach(), grads, roles
@@ -83,6 +86,10 @@ def test_bottleneck_blocks_image_exactly(setup, variant):
     blocked = (roles == POST) | (roles == ANSWER)
     assert torch.equal(base[blocked], moved[blocked]), "a blocked position saw the image"
     assert torch.count_nonzero(grads[POST]) == 0 and torch.count_nonzero(grads[ANSWER]) == 0
+    # the first answer token (the letter) is predicted at the last prompt position: blind too
+    predictor = answer_predictor(roles)
+    assert roles[predictor].item() == POST and torch.equal(base[predictor], moved[predictor])
+    assert torch.count_nonzero(grads[PREDICTOR]) == 0
 
     base, moved, grads, roles = perturbation_effect(model, processor, spec, enc, variant)
     post = roles == POST
@@ -91,6 +98,10 @@ def test_bottleneck_blocks_image_exactly(setup, variant):
     assert not torch.allclose(base[roles == LATENT], moved[roles == LATENT]), "latents must see the image"
     assert torch.count_nonzero(grads[LATENT]) > 0
     assert not torch.allclose(base[roles == ANSWER], moved[roles == ANSWER]), "the answer sees the image through the latents"
+    # with latents after the prompt, the first answer token is predicted at the last latent, which sees the image
+    predictor = answer_predictor(roles)
+    assert roles[predictor].item() == LATENT and int(predictor.nonzero()) == int((roles == LATENT).nonzero()[-1])
+    assert not torch.allclose(base[predictor], moved[predictor]) and torch.count_nonzero(grads[PREDICTOR]) > 0
 
 
 @pytest.mark.parametrize("variant", [None, "answer_only"])
@@ -137,3 +148,21 @@ def test_latent_prompt_block_mask_structure():
     assert not allowed[:, 7].any()                         # nobody attends to padding
     with pytest.raises(ValueError, match="valid"):
         allowed_attention(roles, "nope")
+
+
+def test_verify_bottleneck_reports_the_first_answer_token_predictor(tiny_models_dir, tmp_path, capsys):
+    """`livr verify-bottleneck` checks and reports the label-aligned position too, and writes its JSON."""
+    import json
+
+    from livr.cli import main as cli
+
+    out = tmp_path / "verify.json"
+    assert cli(["verify-bottleneck", "--backbone", "tiny-qwen2.5-vl", "--models-dir", str(tiny_models_dir), "--k", "4",
+                "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "PASS  first answer token's predictor (the last latent) sees the image" in printed
+    assert "answer_predictor" in printed and "PASSED" in printed
+    report = json.loads(out.read_text())
+    assert report["passed"] and all(report["checks"].values())
+    assert report["without_latents"]["answer_predictor"] == {"max_logit_change": 0.0, "nonzero_pixel_grads": 0}
+    assert report["with_latents"]["answer_predictor"]["max_logit_change"] > 0

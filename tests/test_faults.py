@@ -212,7 +212,7 @@ def _cell(root: Path, method: str) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     path.with_suffix(".json").write_text(json.dumps({
         "experiment": "e", "backbone": "tiny-a", "train_set": TASK, "method": method, "task": TASK,
-        "n": 4, "n_correct": 2, "n_unparsed": 0, "accuracy": 50.0}))
+        "weights": "best_val", "selected": True, "n": 4, "n_correct": 2, "n_unparsed": 0, "accuracy": 50.0}))
     return path
 
 

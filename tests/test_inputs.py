@@ -45,13 +45,18 @@ def test_labels_are_exactly_the_answer_and_end_token(loaded, n_images, answer, c
 
 def test_latents_follow_the_assistant_header(loaded):
     _, processor, spec, ids = loaded
-    text = render_prompt(processor, "Q?", 1, latent_token_strings(3), "after_prompt")
-    assert text.endswith("<|im_start|>assistant\n" + "".join(latent_token_strings(3)))
-    before = render_prompt(processor, "Q?", 1, latent_token_strings(3), "before_prompt")
-    assert "<|im_start|>user\n" + "".join(latent_token_strings(3)) in before
+    latents = "".join(latent_token_strings(3))
+    plain = render_prompt(processor, "Q?", 2, [], "after_prompt")
+    text = render_prompt(processor, "Q?", 2, latent_token_strings(3), "after_prompt")
+    assert text == plain + latents and text.endswith("<|im_start|>assistant\n" + latents)
+    # the ablation: after the (last) image, right before the question text
+    before = render_prompt(processor, "Q?", 2, latent_token_strings(3), "before_question")
+    assert before == plain.replace("Q?", latents + "Q?")
+    assert before.rindex(spec.image_token) < before.index(latents) and before.index(latents + "Q?") >= 0
+    assert render_prompt(processor, "Q?", 2, latent_token_strings(3), "start") == latents + plain
     assert latent_ids_of(processor.tokenizer) == ids
-    with pytest.raises(ValueError, match="after_prompt"):
-        render_prompt(processor, "Q?", 1, latent_token_strings(3), "middle")
+    with pytest.raises(ValueError, match="after_prompt, before_question, start"):
+        render_prompt(processor, "Q?", 1, latent_token_strings(3), "before_prompt")
 
 
 def test_latent_rows_are_new_and_tied_rows_untouched(tiny_models_dir):

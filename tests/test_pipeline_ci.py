@@ -66,6 +66,19 @@ def test_snakemake_ci_end_to_end(tmp_path):
     assert (repo / "results" / "ci" / "livr.duckdb").is_file()
     assert (repo / "runs" / "ci" / "tiny-qwen2.5-vl" / "counting" / "livr" / "metrics.jsonl").is_file()
     check_comparison_results(repo)
+    # every trained cell at both checkpoints, and the analyses of the LIVR models, in the database
+    import duckdb
+
+    con = duckdb.connect(str(repo / "results" / "ci" / "livr.duckdb"), read_only=True)
+    weights = con.execute("SELECT method, weights, selected, count(*) FROM runs GROUP BY ALL ORDER BY ALL").fetchall()
+    assert weights == [("livr", "best_val", True, 2), ("livr", "last", False, 2), ("sft", "best_val", True, 2),
+                       ("sft", "last", False, 2), ("zero_shot", "base", True, 2)]
+    shares = con.execute("SELECT method, task, answer_to_latent FROM attention_shares ORDER BY task").fetchall()
+    assert [(m, t) for m, t, _ in shares] == [("livr", "counting"), ("livr", "relative_reflectance")]
+    assert all(0 < s < 1 for _, _, s in shares)
+    assert con.execute("SELECT count(DISTINCT kind) FROM tsne_points").fetchone() == (3,)
+    con.close()
+    assert (repo / "results" / "ci" / "selection.csv").is_file()
 
     assert snakemake_dry_run(repo, "ci") == [], "a second run must have nothing to do"
 
@@ -77,7 +90,10 @@ def test_snakemake_ci_end_to_end(tmp_path):
     assert {o[0] for r, o in jobs if r == "evaluate"} == {
         f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.jsonl" for t in CI_TASKS} | {
         f"results/cells/ci/tiny-qwen2.5-vl/{TRAIN_SET}/sft/{b}.jsonl" for b in BENCHMARKS}
-    assert {r for r, _ in jobs} == {"train", "evaluate", "collect", "tables", "publish"}
+    assert {o[0] for r, o in jobs if r == "evaluate_unselected"} == {
+        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.unselected.jsonl" for t in CI_TASKS} | {
+        f"results/cells/ci/tiny-qwen2.5-vl/{TRAIN_SET}/sft/{b}.unselected.jsonl" for b in BENCHMARKS}
+    assert {r for r, _ in jobs} == {"train", "evaluate", "evaluate_unselected", "collect", "tables", "publish"}
 
 
 def test_dvc_ci_end_to_end(tmp_path):

@@ -75,7 +75,11 @@ def write_cell(root: Path, backbone: str, task: str, method: str, records) -> Pa
     n_correct = sum(r["correct"] for r in rows)
     path.with_suffix(".json").write_text(json.dumps({
         "experiment": EXP, "backbone": backbone, "train_set": task, "method": method, "task": task,
-        "n": len(rows), "n_correct": n_correct, "n_unparsed": sum(r["parsed"] is None for r in rows),
+        "weights": "base" if method == "zero_shot" else "best_val", "selected": True, "n": len(rows),
+        # as `livr evaluate` writes them: the evaluated model, and how (the test-time variants)
+        "checkpoint_method": {"zero_shot": None}.get(method, "livr" if method.startswith("livr") else method),
+        "settings": {"eval_latents": method != "livr_eval_no_latents",
+                     "eval_mask": "bottleneck" if method == "livr_eval_stage1_mask" else "standard"}, "n_correct": n_correct, "n_unparsed": sum(r["parsed"] is None for r in rows),
         "accuracy": 100.0 * n_correct / len(rows), "checkpoint": None,
     }))
     return path
@@ -196,17 +200,22 @@ def test_mechanism_section_puts_the_test_time_variants_beside_chance(setup):
 
     mech = section(setup["html"], "mechanism")
     assert "above chance" in mech and "carry task-relevant visual information" in mech
-    rows = re.findall(r"<tr>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>(.*?)</tr>", mech, flags=re.S)
-    got = {(r[0], r[2], r[3]) for r in rows}
+    header = re.findall(r"<th>([^<]*)</th>", mech)
+    rows = [re.findall(r"<td>([^<]*)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", mech, flags=re.S)]
+    rows = [dict(zip(header, r)) for r in rows]
     backbone = next(iter(BACKBONES))  # only it has the variants
-    assert got == {(backbone, t, m) for t in TASKS for m in ("LIVR (standard mask, latents)", "LIVR without latents",
-                                                            "LIVR under the Stage-1 mask", "Direct SFT")}
+    assert {(r["backbone"], r["task"], r["model"], r["evaluated"], r["method"]) for r in rows} == {
+        (backbone, t, "livr", e, m) for t in TASKS for e, m in (
+            ("as trained (latents, standard mask)", "livr"), ("without latents", "livr_eval_no_latents"),
+            ("under the Stage-1 mask", "livr_eval_stage1_mask"), ("Direct SFT (reference)", "sft"))}
     for r in rows:
-        cells = re.findall(r"<td>([^<]*)</td>", r[4])
-        accuracy, chance = float(cells[1]), float(cells[4])
-        assert chance == pytest.approx(CHANCE[r[2]], abs=0.005)
-        if r[3] == "LIVR under the Stage-1 mask":  # write_cell: only example 0 right
-            assert accuracy == pytest.approx(100 / N_TEST, abs=0.005)
+        assert float(r["chance"]) == pytest.approx(CHANCE[r["task"]], abs=0.005)
+        if r["method"] == "livr_eval_stage1_mask":  # write_cell: only example 0 right, LIVR i % 3 != 0
+            assert float(r["accuracy"]) == pytest.approx(100 / N_TEST, abs=0.005)
+            livr_right = sum(i % 3 != 0 for i in range(N_TEST))
+            assert float(r["minus_model"]) == pytest.approx(100 * (1 - livr_right) / N_TEST, abs=0.005)
+        if r["method"] == "livr":
+            assert r["minus_model"] == ""  # the model itself
 
 
 def test_attention_maps_cover_every_livr_cell_and_differ(setup):

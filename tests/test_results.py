@@ -24,9 +24,12 @@ METHODS = ("zero_shot", "sft", "livr")
 MISSING = ("tiny-b", "relative_reflectance", "relative_reflectance", "livr")  # one cell never run
 
 
-def make_cell(root: Path, exp, backbone, train_set, method, task, n=12, seed=0) -> Path:
-    """Write one cell's predictions and sidecar as `livr evaluate` does; return the .jsonl path."""
-    rng = random.Random(f"{seed}-{exp}-{backbone}-{train_set}-{method}-{task}")
+def make_cell(root: Path, exp, backbone, train_set, method, task, n=12, seed=0, weights=None, selected=True) -> Path:
+    """Write one cell's predictions and sidecar as `livr evaluate` does; return the .jsonl path.
+    `weights`: base for zero-shot, else best_val unless given; `selected=False` writes the cell as
+    evaluated with the run's unselected checkpoint (<task>.unselected.jsonl), with other predictions."""
+    weights = weights or ("base" if method == "zero_shot" else "best_val")
+    rng = random.Random(f"{seed}-{exp}-{backbone}-{train_set}-{method}-{task}" + ("" if selected else f"-{weights}"))
     rows = []
     for i in range(n):
         if task == "counting":
@@ -38,15 +41,17 @@ def make_cell(root: Path, exp, backbone, train_set, method, task, n=12, seed=0) 
         parsed, how = extract_answer_with_method(raw, task, None if task == "counting" else 2)
         rows.append({"id": f"{task}-{i:03d}", "task": task, "raw_output": raw, "parsed": parsed,
                      "parse_method": how, "gold": gold, "correct": parsed == gold})
-    path = root / "cells" / exp / backbone / train_set / method / f"{task}.jsonl"
+    path = root / "cells" / exp / backbone / train_set / method / (f"{task}.jsonl" if selected else f"{task}.unselected.jsonl")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     n_correct = sum(r["correct"] for r in rows)
     path.with_suffix(".json").write_text(json.dumps({
         "experiment": exp, "backbone": backbone, "train_set": train_set, "method": method, "task": task,
+        "weights": weights, "selected": selected,
         "n": n, "n_correct": n_correct, "n_unparsed": sum(r["parsed"] is None for r in rows),
         "accuracy": round(100 * n_correct / n, 2),
-        "checkpoint": None if method == "zero_shot" else f"runs/{exp}/{backbone}/{train_set}/{method}/final",
+        "checkpoint": None if method == "zero_shot" else f"runs/{exp}/{backbone}/{train_set}/{method}/"
+                                                         + ("final" if selected else "unselected"),
         "settings": {"max_new_tokens": 16, "batch_size": 4}, "seconds": 1.5 + seed,
     }))
     return path
@@ -250,7 +255,12 @@ def test_intervals_are_wilson_and_paired_bootstrap_of_the_predictions(built, tmp
         assert (lo, hi) == pytest.approx(wilson_interval(k, n), abs=1e-9), (b, ts, m, t)
         assert lo <= 100 * k / n <= hi
     deltas = query(built["db"], "SELECT experiment, backbone, train_set, task, method, baseline, n, delta, ci_low, "
-                   "ci_high, a_only, b_only FROM paired_deltas")
+                   "ci_high, a_only, b_only FROM paired_deltas WHERE weights = 'selected'")
+    # every kept weights are best_val here, and no cell has last-step weights: the best_val
+    # comparisons are the selected ones, and no trained pair exists at `last`
+    assert sorted(deltas) == sorted(query(built["db"], "SELECT experiment, backbone, train_set, task, method, baseline, "
+                                          "n, delta, ci_low, ci_high, a_only, b_only FROM paired_deltas WHERE weights = 'best_val'"))
+    assert query(built["db"], "SELECT count(*) FROM paired_deltas WHERE weights = 'last'") == [(0,)]
     expected_pairs = set()
     for side, _ in read_cell_files(built["cells"]):
         for baseline in ("sft", "livr"):
@@ -273,7 +283,8 @@ def test_intervals_are_wilson_and_paired_bootstrap_of_the_predictions(built, tmp
     ((n, lo, hi),) = query(built["db"], "SELECT n, ci_low, ci_high FROM metrics WHERE experiment = ? AND backbone = "
                            "'tiny-a' AND method = 'livr' AND task = 'counting' AND train_set = task", [EXP])
     ((dlo, dhi),) = query(built["db"], "SELECT ci_low, ci_high FROM paired_deltas WHERE experiment = ? AND backbone = "
-                          "'tiny-a' AND method = 'livr' AND baseline = 'sft' AND task = 'counting' AND train_set = task", [EXP])
+                          "'tiny-a' AND method = 'livr' AND baseline = 'sft' AND task = 'counting' AND train_set = task "
+                          "AND weights = 'selected'", [EXP])
     assert int(row["n"]) == n
     assert (float(row["ours_ci_low"]), float(row["ours_ci_high"])) == pytest.approx((lo, hi), abs=0.005)
     assert (float(row["ours_delta_ci_low"]), float(row["ours_delta_ci_high"])) == pytest.approx((dlo, dhi), abs=0.005)
@@ -288,7 +299,7 @@ def test_dvc_metrics_and_val_curves_hold_the_database(built, tmp_path):
     assert got == want
     d = metrics["delta"]["tiny-a/counting/counting/livr-sft"]
     ((delta, n),) = query(built["db"], "SELECT delta, n FROM paired_deltas WHERE experiment = ? AND backbone = 'tiny-a' "
-                          "AND train_set = 'counting' AND method = 'livr' AND baseline = 'sft'", [EXP])
+                          "AND train_set = 'counting' AND method = 'livr' AND baseline = 'sft' AND weights = 'selected'", [EXP])
     assert (d["delta"], d["n"]) == (round(delta, 2), n)
     # the one training run with metrics: its validation (epoch 1 of stage "2") is the curve's one point,
     # laid after stage "1", which ended at epoch 0.5

@@ -102,18 +102,28 @@ def test_snakemake_rejects_config_overrides_the_jobs_would_not_see(repo):
 def expected_jobs(params, exp):
     L = livr_jobs.layout(params)
     cells = {L.cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in lc.cells(params, exp)}
-    runs = {L.checkpoint_dir(exp, b, ts, m)
-            for b in params["experiments"][exp]["backbones"]
-            for ts in lc.train_sets(params, exp) for m in lc.trained_methods(params, exp)}
-    return cells, runs
+    trained = [(b, ts, m) for b in params["experiments"][exp]["backbones"]
+               for ts in lc.train_sets(params, exp) for m in lc.trained_methods(params, exp)]
+    runs = {L.checkpoint_dir(exp, *t) for t in trained}
+    # every cell evaluated from a checkpoint, again with the unselected one; every model with latents analysed
+    unselected = {L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in lc.cells(params, exp)
+                  if lc.checkpoint_method(params, c.method)}
+    analyses = {L.analysis_file(exp, b, ts, m) for b, ts, m in trained
+                if params["methods"][m]["train"] == "livr"
+                and {**params["training"], **params["experiments"][exp].get("training", {}),
+                     **lc.training_overrides(params, m)}["use_latents"]}
+    return cells, runs, unselected, analyses
 
 
 @pytest.mark.parametrize("exp", EXPERIMENTS)
 def test_snakemake_dry_run_lists_every_cell(repo, exp):
     jobs = snakemake_dry_run(repo, exp)
-    cells, runs = expected_jobs(PARAMS, exp)
+    cells, runs, unselected, analyses = expected_jobs(PARAMS, exp)
     assert {o[0] for r, o in jobs if r == "evaluate"} == cells
     assert {o[0] for r, o in jobs if r == "train"} == runs
+    assert {o[1] for r, o in jobs if r == "train"} == {r.replace("/final", "/unselected") for r in runs}
+    assert {o[0] for r, o in jobs if r == "evaluate_unselected"} == unselected
+    assert {o[0] for r, o in jobs if r == "analyze"} == analyses
     assert len([1 for r, _ in jobs if r == "evaluate"]) == len(cells)
     assert ("publish" in {r for r, _ in jobs}) and any("results/table1.csv" in o for _, o in jobs)
     suite = PARAMS["experiments"][exp]["suite"]
@@ -125,7 +135,8 @@ def test_snakemake_dry_run_lists_every_cell(repo, exp):
         assert {o[0] for r, o in jobs if r == "download"} == {
             livr_jobs.layout(PARAMS).raw_manifest(s) for s in livr_jobs.sources(PARAMS, exp)}
     # every path of an experiment's cells carries its name
-    assert all(f"/{exp}/" in o[0] for r, o in jobs if r in ("train", "evaluate", "collect", "tables"))
+    assert all(f"/{exp}/" in o[0] for r, o in jobs if r in ("train", "evaluate", "evaluate_unselected", "analyze",
+                                                          "collect", "tables"))
 
 
 def test_paper_counts():
@@ -265,7 +276,10 @@ def test_editing_one_method_reruns_only_its_jobs(tmp_path):
     assert trained == {f"runs/ci/tiny-qwen2.5-vl/{t}/sft/final" for t in ("relative_reflectance", "counting", "sat32k")}
     assert evaluated == {f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.jsonl" for t in ("relative_reflectance", "counting")} \
         | {f"results/cells/ci/tiny-qwen2.5-vl/sat32k/sft/{b}.jsonl" for b in ("blink3", "mmvp")}
-    assert {r for r, _ in jobs} == {"train", "evaluate", "collect", "tables", "publish"}
+    assert {o[0] for r, o in jobs if r == "evaluate_unselected"} == {
+        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.unselected.jsonl" for t in ("relative_reflectance", "counting")} \
+        | {f"results/cells/ci/tiny-qwen2.5-vl/sat32k/sft/{b}.unselected.jsonl" for b in ("blink3", "mmvp")}
+    assert {r for r, _ in jobs} == {"train", "evaluate", "evaluate_unselected", "collect", "tables", "publish"}
     # an edit that changes no cell's resolved settings reruns nothing
     (repo / "params.yaml").write_text(params.replace("# The one config", "# The only config"))
     assert snakemake_dry_run(repo, "ci", path_first=stub) == []
@@ -299,8 +313,8 @@ def test_dvc_and_snakemake_cover_the_same_jobs(repo, exp):
         for stage in dvc_repo.index.stages:
             stages.setdefault(stage.name.split("@")[0], set()).update(o.def_path for o in stage.outs)
     jobs = snakemake_dry_run(repo, exp)
-    for rule in ("train", "evaluate", "build_tiny", "synth", "download", "build_task", "synth_comparison",
-                 "build_comparison", "collect", "tables", "publish", "doctor"):
+    for rule in ("train", "evaluate", "evaluate_unselected", "analyze", "build_tiny", "synth", "download", "build_task",
+                 "synth_comparison", "build_comparison", "collect", "tables", "publish", "doctor"):
         snake = {o for r, outs in jobs if r == rule for o in outs}
         assert stages.get(rule, set()) == snake, rule
 
@@ -328,7 +342,7 @@ def test_dvc_repro_then_up_to_date(tmp_path):
     (repo / "params.yaml").write_text(params.replace("  sft: {train: sft}\n", "  sft: {train: sft, lr: 7.7e-4}\n"))
     status = run([tool("dvc"), "status", "--json"], repo, path_first=stub)
     changed = set(yaml.safe_load(status.stdout))
-    assert {s.split("@")[0] for s in changed} == {"train", "evaluate"}
+    assert {s.split("@")[0] for s in changed} == {"train", "evaluate", "evaluate_unselected"}
     assert all("__sft" in s for s in changed), changed
     (repo / "params.yaml").write_text(params)
     # metrics and plots, as DVC users read them
@@ -340,4 +354,4 @@ def test_dvc_repro_then_up_to_date(tmp_path):
     # (and what follows from them), and no training
     (repo / "livr" / "evaluate.py").write_text((repo / "livr" / "evaluate.py").read_text() + "\n# edited\n")
     changed = set(yaml.safe_load(run([tool("dvc"), "status", "--json"], repo, path_first=stub).stdout))
-    assert {s.split("@")[0] for s in changed} == {"evaluate"}, changed
+    assert {s.split("@")[0] for s in changed} == {"evaluate", "evaluate_unselected"}, changed

@@ -100,8 +100,12 @@ elif cmd == "train":
     out = pathlib.Path(known.out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     (out / "metrics.jsonl").write_text("{}\n")
-    (out / "final").mkdir(exist_ok=True)
-    (out / "final" / "model.bin").write_text("stub")
+    for kept in ("final", "unselected"):
+        (out / kept).mkdir(exist_ok=True)
+        (out / kept / "model.bin").write_text("stub")
+elif cmd == "analyze":
+    pathlib.Path(known.out).parent.mkdir(parents=True, exist_ok=True)
+    pathlib.Path(known.out).write_text("{}")
 elif cmd == "evaluate":
     out = pathlib.Path(known.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +117,8 @@ elif cmd == "collect":
 elif cmd == "tables":
     d = pathlib.Path(known.out_dir)
     d.mkdir(parents=True, exist_ok=True)
-    for name in ("table1", "table1_vs_paper", "table2", "table2_vs_paper", "datasets", "table3", "table4", "mirage_vsp"):
+    for name in ("table1", "table1_vs_paper", "table2", "table2_vs_paper", "datasets", "table3", "table4", "mirage_vsp",
+                 "selection"):
         (d / f"{name}.csv").write_text("backbone,task\n")
     (d / "metrics.json").write_text(json.dumps({"accuracy": {"b/t/sft/t": {"accuracy": 50.0, "n": 2}}}))
     (d / "val_curves").mkdir(exist_ok=True)

@@ -23,7 +23,7 @@ from livr.model.inputs import Encoded, encode, load_images
 
 class EncodedSplit(torch.utils.data.Dataset):
     def __init__(self, data_dirs, split: str, processor, spec, latents: list[str], latent_position: str,
-                 limit: int | None = None, keep: bool = False):
+                 limit: int | None = None, keep: bool = False, image_copies: int = 1):
         # (record, its task directory): a mixture reads one split from each member task.
         self.items = []
         for data_dir in data_dirs:
@@ -32,6 +32,7 @@ class EncodedSplit(torch.utils.data.Dataset):
         self.processor, self.spec = processor, spec
         self.latents, self.latent_position = list(latents), latent_position
         self.kept: dict[int, Encoded] | None = {} if keep else None
+        self.image_copies = image_copies  # each record's images given this many times (the image x2 control)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -40,7 +41,8 @@ class EncodedSplit(torch.utils.data.Dataset):
         if self.kept is not None and i in self.kept:
             return self.kept[i]
         record, data_dir = self.items[i]
-        enc = encode(record, load_images(record, data_dir), self.processor, self.spec, self.latents, self.latent_position)
+        images = load_images(record, data_dir) * self.image_copies
+        enc = encode(record, images, self.processor, self.spec, self.latents, self.latent_position)
         if self.kept is not None:
             self.kept[i] = enc
         return enc

@@ -23,7 +23,12 @@ from livr.model.backbones import Backbone
 from livr.model.masks import ANSWER, IMAGE, LATENT, PAD, POST, TEXT, attention_mask_4d
 
 IGNORE = -100
-LATENT_POSITIONS = ("after_prompt", "before_prompt")
+# Where the K latent tokens go (params.yaml `latent_position`):
+#   after_prompt     right after the assistant header, after the whole prompt (the paper's LIVR);
+#   before_question  after the images, right before the question text (the paper's "latents before
+#                    the prompt" ablation: they see the image but cannot condition on the question);
+#   start            before everything, where prompt tuning puts its soft prompt (Lester et al., 2021).
+LATENT_POSITIONS = ("after_prompt", "before_question", "start")
 # Processor outputs that describe the sequence itself; everything else (pixel values, grids,
 # image sizes) is per image and is concatenated across a batch.
 SEQUENCE_KEYS = {"input_ids", "attention_mask", "mm_token_type_ids"}
@@ -59,15 +64,16 @@ def load_images(record: Record, task_dir: str | Path) -> list[Image.Image]:
 def render_prompt(processor, question: str, n_images: int, latents: list[str], latent_position: str) -> str:
     if latent_position not in LATENT_POSITIONS:
         raise ValueError(f"unknown latent_position {latent_position!r}; valid: {', '.join(LATENT_POSITIONS)}")
+    latent_text = "".join(latents)
+    if latent_position == "before_question":
+        question = latent_text + question  # the chat template puts the images first, then this text
     content = [{"type": "image"}] * n_images + [{"type": "text", "text": question}]
     text = processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True, tokenize=False)
-    if not latents:
-        return text
     if latent_position == "after_prompt":
-        return text + "".join(latents)
-    user = "<|im_start|>user\n"
-    at = text.index(user) + len(user)
-    return text[:at] + "".join(latents) + text[at:]
+        return text + latent_text
+    if latent_position == "start":
+        return latent_text + text
+    return text
 
 
 def encode(

@@ -7,8 +7,11 @@ and the trained LIVR checkpoints:
    against SFT (results.py).
 2. LIVR - SFT per task with its paired bootstrap interval, beside the paper's difference for the
    paper backbone the registry maps ours to (results.py).
-3. The mechanism test of the paper's Sec. 4.3.1: LIVR without latents and under the Stage-1 mask
-   at test time, against chance (mechanism.py). Training curves (results.py).
+3. The mechanism test of the paper's Sec. 4.3.1: each trained model with latents as trained, without
+   latents, under the Stage-1 mask at test time and under it without latents, against chance
+   (mechanism.py); its answer->latent attention and the t-SNE of its hidden states (`livr analyze`;
+   analysis.py); every trained cell at its best-val and last weights (analysis.py). Training curves
+   (results.py).
 4. Latent-to-image attention maps (attention.py; eager attention).
 5. Failures: examples where LIVR and SFT disagree or LIVR is wrong (failures.py).
 
@@ -26,6 +29,7 @@ from importlib import resources
 from livr import config as livr_config
 from livr.io import write_text
 from livr.model.backbones import REGISTRY
+from livr.report.analysis import analysis_section, selection_section
 from livr.report.attention import attention_section
 from livr.report.failures import failures_section
 from livr.report.html import esc, frame_html, warning
@@ -84,6 +88,8 @@ def build_report(params: dict, experiment: str, db, out, max_examples: int = 12,
             "vs_sft": frame_html(paired_deltas(con, experiment, "sft")),
             "delta_charts": delta_charts(delta_rows(con, experiment, mapping), mapping),
             "mechanism": mechanism_section(con, experiment),
+            "analysis": analysis_section(con, experiment, mapping),
+            "selection": selection_section(con, experiment),
             "curves": training_curves(con, experiment),
         }
         sections["attention"], n_maps = attention_section(con, params, experiment, attention_examples, attention_layers,

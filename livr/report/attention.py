@@ -15,7 +15,8 @@ LIVR, BASELINE = "livr", "sft"
 
 def livr_cells(con, experiment: str) -> pd.DataFrame:
     return con.execute(
-        "SELECT backbone, train_set, task FROM runs WHERE experiment = ? AND method = ? ORDER BY backbone, train_set, task",
+        "SELECT backbone, train_set, task FROM runs WHERE experiment = ? AND method = ? AND selected "
+        "ORDER BY backbone, train_set, task",
         [experiment, LIVR]).fetchdf()
 
 
@@ -23,7 +24,7 @@ def predictions_of(con, experiment: str, backbone: str, train_set: str, task: st
     """(method, id) -> prediction row, for LIVR and SFT."""
     frame = con.execute(
         "SELECT method, id, raw_output, parsed, correct, gold FROM predictions WHERE experiment = ? AND backbone = ? "
-        "AND train_set = ? AND task = ? AND method IN (?, ?)", [experiment, backbone, train_set, task, LIVR, BASELINE]).fetchdf()
+        "AND train_set = ? AND task = ? AND method IN (?, ?) AND selected", [experiment, backbone, train_set, task, LIVR, BASELINE]).fetchdf()
     frame = frame.astype(object).where(frame.notna(), None)
     return {(r["method"], r["id"]): r for r in frame.to_dict("records")}
 

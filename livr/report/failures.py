@@ -31,8 +31,8 @@ SELECT l.backbone, l.train_set, l.task, l.id, l.gold,
 FROM predictions l
 LEFT JOIN predictions s
   ON s.experiment = l.experiment AND s.backbone = l.backbone AND s.train_set = l.train_set
- AND s.task = l.task AND s.id = l.id AND s.method = $baseline
-WHERE l.experiment = $experiment AND l.method = $livr
+ AND s.task = l.task AND s.id = l.id AND s.method = $baseline AND s.selected
+WHERE l.experiment = $experiment AND l.method = $livr AND l.selected
   AND (NOT l.correct OR (s.id IS NOT NULL AND s.correct <> l.correct))
 ORDER BY l.backbone, l.train_set, l.task, l.id
 """
@@ -93,7 +93,7 @@ def failures_section(con, params, experiment: str, max_examples: int) -> tuple[s
     if frame.empty:
         return '<p class="note">No failures: LIVR is right wherever it was evaluated and agrees with SFT.</p>', []
     acc = {(r[0], r[1], r[2], r[3]): r[4] for r in con.execute(
-        "SELECT backbone, train_set, task, method, accuracy FROM metrics WHERE experiment = ? AND method IN (?, ?)",
+        "SELECT backbone, train_set, task, method, accuracy FROM metrics WHERE experiment = ? AND method IN (?, ?) AND selected",
         [experiment, LIVR, BASELINE]).fetchall()}
     thumbs = Thumbnails()
     parts, listed = [], []

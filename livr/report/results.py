@@ -14,7 +14,11 @@ TITLES = {"table1": "Table 1: single-task training", "table1_vs_paper": "Table 1
           "table2": "Table 2: multi-task training", "table2_vs_paper": "Table 2 vs the paper",
           "ablations": "Ablations", "ablations_vs_paper": "Ablations vs the paper",
           "table3": "Table 3: spatial generalisation (SAT-32k)", "table4": "Table 4: Visual-CoT training",
-          "mirage_vsp": "Mirage comparison: Visual Spatial Planning"}
+          "mirage_vsp": "Mirage comparison: Visual Spatial Planning",
+          "table5": "Table 5: controls, ours beside the paper's", "table5_long": "Table 5 (long, with n and intervals)",
+          "table6": "Table 6: latent design, ours beside the paper's", "table6_long": "Table 6 (long, with n and intervals)",
+}
+OWN_SECTIONS = ("selection", "attention_shares")
 
 
 def _pyplot():
@@ -30,7 +34,8 @@ def tables_section(db, experiment: str, mapping: dict[str, str]) -> str:
     """The CSV tables exactly as `livr tables` writes them (same code, into a temporary folder)."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_tables(db, experiment, tmp, mapping)
-        frames = {p.stem: pd.read_csv(p) for p in paths if p.suffix == ".csv"}
+        # selection.csv and attention_shares.csv have sections of their own (analysis.py)
+        frames = {p.stem: pd.read_csv(p) for p in paths if p.suffix == ".csv" and p.stem not in OWN_SECTIONS}
     return "".join(
         f'<h3 id="{name}">{esc(TITLES.get(name, name))} <span class="note">({name}.csv)</span></h3>{frame_html(frame)}'
         for name, frame in frames.items()
@@ -39,9 +44,9 @@ def tables_section(db, experiment: str, mapping: dict[str, str]) -> str:
 
 def cells_overview(con, experiment: str) -> pd.DataFrame:
     return con.execute(
-        "SELECT backbone, train_set, method, task, n, n_correct, n_unparsed, round(accuracy, 2) AS accuracy, "
-        "round(ci_low, 2) AS ci_low, round(ci_high, 2) AS ci_high "
-        "FROM metrics WHERE experiment = ? ORDER BY backbone, train_set, method, task", [experiment]
+        "SELECT backbone, train_set, method, task, weights, selected, n, n_correct, n_unparsed, "
+        "round(accuracy, 2) AS accuracy, round(ci_low, 2) AS ci_low, round(ci_high, 2) AS ci_high "
+        "FROM metrics WHERE experiment = ? ORDER BY backbone, train_set, method, task, NOT selected", [experiment]
     ).fetchdf()
 
 
@@ -50,7 +55,8 @@ def paired_deltas(con, experiment: str, baseline: str) -> pd.DataFrame:
     return con.execute(
         "SELECT backbone, train_set, task, method, n, round(delta, 2) AS delta, round(ci_low, 2) AS ci_low, "
         "round(ci_high, 2) AS ci_high, a_only, b_only FROM paired_deltas "
-        "WHERE experiment = ? AND baseline = ? ORDER BY backbone, train_set, method, task", [experiment, baseline]
+        "WHERE experiment = ? AND baseline = ? AND weights = 'selected' ORDER BY backbone, train_set, method, task",
+        [experiment, baseline]
     ).fetchdf()
 
 
@@ -67,7 +73,7 @@ def delta_rows(con, experiment: str, mapping: dict[str, str]) -> pd.DataFrame:
              AND pl.table_name = CASE WHEN d.train_set = d.task THEN 'table1' ELSE 'table2' END
         LEFT JOIN paper ps ON ps.method = 'sft' AND ps.task = d.task AND ps.backbone = m.paper_backbone
              AND ps.table_name = pl.table_name
-        WHERE d.experiment = ? AND d.method = 'livr' AND d.baseline = 'sft'
+        WHERE d.experiment = ? AND d.method = 'livr' AND d.baseline = 'sft' AND d.weights = 'selected'
         ORDER BY d.backbone, d.train_set, d.task
         """, [list(mapping), list(mapping.values()), experiment]).fetchdf()
 

@@ -3,13 +3,14 @@
 -- predictions) for cells trained and evaluated on the same task; `backbone_map` maps our
 -- backbone to the paper's (unmapped ones map to themselves). Deltas are against LIVR with the
 -- paper's defaults (method `livr`) on the same backbone and task, ours and the paper's.
--- Rows: every paper ablation row whose method we ran (variants without a method, e.g. prompt
--- tuning, have no counterpart and are left out), for each of our backbones mapped to its backbone.
+-- Rows: every paper ablation row whose method we ran, for each of our backbones mapped to its
+-- backbone, in the CSV's order (`row_order`) within each ablation.
+-- $weights: the weights compared (schema.sql shows_weights; 'selected' = what each run kept).
 WITH ours AS (
     SELECT m.backbone, coalesce(b.paper_backbone, m.backbone) AS paper_backbone, m.method, m.task, m.accuracy
     FROM metrics m
     LEFT JOIN backbone_map b ON b.backbone = m.backbone
-    WHERE m.experiment = $experiment AND m.train_set = m.task
+    WHERE m.experiment = $experiment AND m.train_set = m.task AND shows_weights(m.weights, m.selected, $weights)
 )
 SELECT
     p.ablation, p.variant, p.method, o.backbone, o.paper_backbone, p.task,
@@ -22,5 +23,5 @@ JOIN ours o ON o.paper_backbone = p.backbone AND o.method = p.method AND o.task 
 LEFT JOIN ours ol ON ol.backbone = o.backbone AND ol.task = o.task AND ol.method = 'livr'
 LEFT JOIN (SELECT DISTINCT backbone, task, accuracy FROM paper_ablations WHERE method = 'livr') pl
     ON pl.backbone = p.backbone AND pl.task = p.task
-ORDER BY o.backbone, list_position(['mask', 'num_latents', 'stage_split', 'controls', 'eval_time'], p.ablation),
-         p.variant, list_position($tasks, p.task)
+ORDER BY o.backbone, list_position(['mask', 'num_latents', 'stage_split', 'controls', 'eval_time', 'table5', 'table6'], p.ablation),
+         p.row_order, list_position($tasks, p.task)

@@ -18,6 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datasets", nargs="*", default=[], metavar="DIR",
                         help="the built task directories the cells read (their manifest.json counts go to table datasets)")
     parser.add_argument("--experiment", help="the experiment the --datasets belong to (required with --datasets)")
+    parser.add_argument("--analyses", nargs="*", default=[], metavar="JSON",
+                        help="`livr analyze` files (results/analysis/<exp>/<backbone>/<train_set>/<method>.json)")
     parser.add_argument("--paper", default=PAPER_CSV, help="the paper's numbers (default: the packaged paper_results.csv)")
     parser.add_argument("--out", default="results/livr.duckdb", help="database to (re)build (default: %(default)s)")
 
@@ -26,6 +28,7 @@ def main(args: argparse.Namespace) -> int:
     if args.datasets and not args.experiment:
         raise InputError("--datasets needs --experiment (the experiment whose cells read them)")
     datasets = {args.experiment: args.datasets} if args.datasets else None
-    counts = build_database(args.out, args.cells, args.benchmarks, args.train_metrics, args.paper, datasets)
+    counts = build_database(args.out, args.cells, args.benchmarks, args.train_metrics, args.paper, datasets,
+                            args.analyses)
     print(f"wrote {args.out}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0

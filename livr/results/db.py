@@ -31,7 +31,9 @@ PAPER_DATASETS_CSV = Path(str(resources.files("livr.results") / "paper_datasets.
 SCHEMA_SQL = resources.files("livr.results").joinpath("schema.sql").read_text()
 
 CELL_KEYS = ("experiment", "backbone", "train_set", "method", "task")
-SIDECAR_REQUIRED = (*CELL_KEYS, "n", "n_correct", "n_unparsed", "accuracy")
+SIDECAR_REQUIRED = (*CELL_KEYS, "weights", "selected", "n", "n_correct", "n_unparsed", "accuracy")
+WEIGHTS = ("base", "best_val", "last")  # what a cell evaluated (schema.sql)
+WEIGHT_CHOICES = ("selected", "best_val", "last")  # what a table shows (schema.sql shows_weights)
 # key -> accepted Python types; every key is required on every line.
 PREDICTION_KEYS = {
     "id": (str,),
@@ -74,7 +76,12 @@ def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
     if sidecar["task"] not in TASKS and sidecar["task"] not in BENCHMARKS:
         raise InputError(f"{sidecar_path}: key 'task' is {sidecar['task']!r}; valid tasks: {', '.join(TASKS)}; "
                          f"benchmarks: {', '.join(BENCHMARKS)}")
-    cell = {k: sidecar[k] for k in CELL_KEYS}
+    if sidecar["weights"] not in WEIGHTS:
+        raise InputError(f"{sidecar_path}: key 'weights' is {sidecar['weights']!r}; valid: {', '.join(WEIGHTS)}")
+    if not isinstance(sidecar["selected"], bool) or (sidecar["weights"] == "base" and not sidecar["selected"]):
+        raise InputError(f"{sidecar_path}: key 'selected' is {sidecar['selected']!r}; expected true or false "
+                         "(true for the base model)")
+    cell = {k: sidecar[k] for k in (*CELL_KEYS, "weights", "selected")}
 
     predictions, seen = [], {}
     for lineno, row in _json_lines(path):
@@ -99,6 +106,7 @@ def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
         **counted,
         "accuracy": float(sidecar["accuracy"]),
         "checkpoint": sidecar.get("checkpoint"),
+        "checkpoint_method": sidecar.get("checkpoint_method"),
         "seconds": None if sidecar.get("seconds") is None else float(sidecar["seconds"]),
         "settings": json.dumps(sidecar["settings"]) if "settings" in sidecar else None,
         "path": str(path),
@@ -203,6 +211,49 @@ def read_paper_datasets(path: str | Path = PAPER_DATASETS_CSV) -> list[dict]:
         return [{"task": r["task"], "split": r["split"], "n": int(r["n"]), "note": r["note"]} for r in csv.DictReader(f)]
 
 
+ANALYSIS_KEYS = ("experiment", "backbone", "train_set", "method", "weights", "attention", "tsne")
+ATTENTION_KEYS = ("task", "n", "answer_to_latent", "answer_to_image", "predictor_to_latent", "predictor_to_image")
+TSNE_KEYS = ("task", "id", "kind", "position", "x", "y")
+
+
+def read_analysis(path: str | Path) -> tuple[list[dict], list[dict]]:
+    """One `livr analyze` file: its `attention_shares` rows and its `tsne_points` rows."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: analysis file not found") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: not valid JSON ({e.msg})") from None
+    missing = [k for k in ANALYSIS_KEYS if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise InputError(f"{path}: missing key(s) {missing}; an analysis file has {list(ANALYSIS_KEYS)}")
+    model = {k: data[k] for k in ("experiment", "backbone", "train_set", "method")}
+    shares = []
+    for i, row in enumerate(data["attention"]):
+        where = f"{path}: attention[{i}]"
+        if not isinstance(row, dict) or any(k not in row for k in ATTENTION_KEYS):
+            raise InputError(f"{where}: expected an object with keys {list(ATTENTION_KEYS)}")
+        if row["task"] not in TASKS:
+            raise InputError(f"{where}: key 'task' is {row['task']!r}; valid tasks: {', '.join(TASKS)}")
+        values = {k: _number(row[k], where, k, required=True) for k in ATTENTION_KEYS[1:]}
+        shares.append({**model, "task": row["task"], "weights": data["weights"], **values, "n": int(values["n"])})
+    points = []
+    tsne = data["tsne"].get("points") if isinstance(data["tsne"], dict) else None
+    if not isinstance(tsne, list):
+        raise InputError(f"{path}: key 'tsne' must hold a list 'points'")
+    for i, row in enumerate(tsne):
+        where = f"{path}: tsne.points[{i}]"
+        if not isinstance(row, dict) or any(k not in row for k in TSNE_KEYS):
+            raise InputError(f"{where}: expected an object with keys {list(TSNE_KEYS)}")
+        if row["kind"] not in ("latent", "image", "text"):
+            raise InputError(f"{where}: key 'kind' is {row['kind']!r}; valid: latent, image, text")
+        points.append({**model, "task": row["task"], "id": str(row["id"]), "kind": row["kind"],
+                       "position": int(_number(row["position"], where, "position", required=True)),
+                       "x": _number(row["x"], where, "x", required=True), "y": _number(row["y"], where, "y", required=True)})
+    return shares, points
+
+
 def read_paper(path: str | Path = PAPER_CSV) -> list[dict]:
     path = Path(path)
     with open(path, newline="") as f:
@@ -269,22 +320,28 @@ def build_database(
     train_metrics: Iterable[str | Path] = (),
     paper: str | Path = PAPER_CSV,
     datasets: dict[str, Iterable[str | Path]] | None = None,
+    analyses: Iterable[str | Path] = (),
 ) -> dict[str, int]:
     """Read and check every input, then write the database at `out` atomically; row counts.
     `datasets`: experiment -> the built task directories its cells read."""
     runs, predictions, owner = [], [], {}
     for path in cells:
         run, preds = read_cell(path)
-        key = tuple(run[k] for k in CELL_KEYS)
+        key = tuple(run[k] for k in (*CELL_KEYS, "weights"))
         if key in owner:
-            raise InputError(f"{path}: cell {dict(zip(CELL_KEYS, key))} already read from {owner[key]}")
+            raise InputError(f"{path}: cell {dict(zip((*CELL_KEYS, 'weights'), key))} already read from {owner[key]}")
         owner[key] = path
         runs.append(run)
         predictions.extend(preds)
+    shares, points = [], []
+    for path in analyses:
+        s, p = read_analysis(path)
+        shares += s
+        points += p
     tables = {
         "runs": runs,
         "predictions": predictions,
-        "paired_deltas": paired_deltas(predictions),
+        "paired_deltas": paired_deltas(predictions, test_time_sources(runs)),
         "benchmarks": [row for p in benchmarks for row in read_benchmark(p)],
         "train_metrics": [row for p in train_metrics for row in read_train_metrics(p)],
         "paper": read_paper(paper),
@@ -292,6 +349,8 @@ def build_database(
         "datasets": [row for exp, dirs in (datasets or {}).items() for row in read_datasets(exp, dirs)],
         "paper_datasets": read_paper_datasets(),
         "eval_sets": eval_set_rows(),
+        "attention_shares": shares,
+        "tsne_points": points,
     }
     with _fresh_database(out) as con:
         con.execute(SCHEMA_SQL)
@@ -303,25 +362,42 @@ def build_database(
     return {name: len(rows) for name, rows in tables.items()}
 
 
-def paired_deltas(predictions: list[dict]) -> list[dict]:
-    """Every method against each baseline (livr/results/stats.py BASELINES) evaluated in the same
-    cell (experiment, backbone, train set, task), on the examples both were evaluated on."""
+def shows_weights(weights: str, selected: bool, choice: str) -> bool:
+    """schema.sql's macro of the same name: does a cell at `weights` belong to a `choice` table."""
+    return weights == "base" or (choice == "selected" and selected) or weights == choice
+
+
+def test_time_sources(runs: list[dict]) -> dict[tuple[str, str], str]:
+    """(experiment, method) -> the trained method whose checkpoint a test-time variant evaluates
+    (e.g. livr_eval_no_latents -> livr)."""
+    return {(r["experiment"], r["method"]): r["checkpoint_method"] for r in runs
+            if r["checkpoint_method"] and r["checkpoint_method"] != r["method"]}
+
+
+def paired_deltas(predictions: list[dict], sources: dict[tuple[str, str], str] | None = None) -> list[dict]:
+    """Every method against each baseline (livr/results/stats.py BASELINES), and every test-time
+    variant against the model it evaluates (`sources`), evaluated in the same cell (experiment,
+    backbone, train set, task), on the examples both were evaluated on, for each choice of weights
+    (WEIGHT_CHOICES)."""
+    sources = sources or {}
     by_cell: dict[tuple, dict[str, dict[str, bool]]] = {}
     for p in predictions:
-        key = (p["experiment"], p["backbone"], p["train_set"], p["task"])
-        by_cell.setdefault(key, {}).setdefault(p["method"], {})[p["id"]] = p["correct"]
+        for choice in WEIGHT_CHOICES:
+            if shows_weights(p["weights"], p["selected"], choice):
+                key = (p["experiment"], p["backbone"], p["train_set"], p["task"], choice)
+                by_cell.setdefault(key, {}).setdefault(p["method"], {})[p["id"]] = p["correct"]
     rows = []
     for key, methods in sorted(by_cell.items()):
-        for baseline in BASELINES:
-            if baseline not in methods:
+        pairs = {(m, b) for b in BASELINES if b in methods for m in methods if m != b}
+        pairs |= {(m, sources[(key[0], m)]) for m in methods if sources.get((key[0], m)) in methods}
+        for method, baseline in sorted(pairs):
+            correct = methods[method]
+            ids = sorted(set(correct) & set(methods[baseline]))
+            if not ids:
                 continue
-            for method, correct in sorted(methods.items()):
-                ids = sorted(set(correct) & set(methods[baseline]))
-                if method == baseline or not ids:
-                    continue
-                stats = paired_bootstrap([correct[i] for i in ids], [methods[baseline][i] for i in ids])
-                rows.append({**dict(zip(("experiment", "backbone", "train_set", "task"), key)),
-                             "method": method, "baseline": baseline, **stats})
+            stats = paired_bootstrap([correct[i] for i in ids], [methods[baseline][i] for i in ids])
+            rows.append({**dict(zip(("experiment", "backbone", "train_set", "task", "weights"), key)),
+                         "method": method, "baseline": baseline, **stats})
     return rows
 
 

@@ -1,30 +1,43 @@
 -- Results database, built from scratch by `livr collect` (livr/results/db.py).
 
--- One row per evaluated cell, from the cell's sidecar .json (counts checked against its .jsonl).
+-- Which weights a cell evaluated (columns `weights` and `selected` of runs, predictions, metrics):
+--   weights  'base' (the untrained model: zero-shot), or a trained run's 'best_val' (best validation
+--            accuracy of its last stage) or 'last' (its last step) weights;
+--   selected the weights the run kept by its `select` rule (final/); false for the other candidate
+--            (unselected/), evaluated so a conclusion can be checked against checkpoint selection.
+-- Every trained cell thus has two rows: filter on `selected` (what the paper reports) or on `weights`.
+
+-- One row per evaluated cell and weights, from the cell's sidecar .json (counts checked against its .jsonl).
 CREATE TABLE runs (
     experiment VARCHAR NOT NULL,
     backbone VARCHAR NOT NULL,
     train_set VARCHAR NOT NULL,
     method VARCHAR NOT NULL,
     task VARCHAR NOT NULL,
+    weights VARCHAR NOT NULL,          -- base | best_val | last
+    selected BOOLEAN NOT NULL,         -- the run's kept weights (base: true)
     n INTEGER NOT NULL,
     n_correct INTEGER NOT NULL,
     n_unparsed INTEGER NOT NULL,
     accuracy DOUBLE NOT NULL,          -- percent, as the sidecar reports it
     checkpoint VARCHAR,                -- NULL for zero-shot cells
+    checkpoint_method VARCHAR,         -- the trained method whose weights are evaluated (NULL: the base
+                                       -- model); differs from `method` for test-time variants
     seconds DOUBLE,
     settings JSON,                     -- the sidecar's eval settings
     path VARCHAR NOT NULL,             -- the cell's .jsonl
-    PRIMARY KEY (experiment, backbone, train_set, method, task)
+    PRIMARY KEY (experiment, backbone, train_set, method, task, weights)
 );
 
--- One row per test example per cell.
+-- One row per test example per cell and weights.
 CREATE TABLE predictions (
     experiment VARCHAR NOT NULL,
     backbone VARCHAR NOT NULL,
     train_set VARCHAR NOT NULL,
     method VARCHAR NOT NULL,
     task VARCHAR NOT NULL,
+    weights VARCHAR NOT NULL,
+    selected BOOLEAN NOT NULL,
     id VARCHAR NOT NULL,
     raw_output VARCHAR NOT NULL,
     parsed VARCHAR,                    -- NULL when unparsable
@@ -34,40 +47,50 @@ CREATE TABLE predictions (
     subtask VARCHAR,                   -- benchmark cells: the record's subtask (the benchmark's name when it
                                        -- has none); NULL for the nine tasks
     pair INTEGER,                      -- MMVP's question pair (1..150); NULL elsewhere
-    PRIMARY KEY (experiment, backbone, train_set, method, task, id)
+    PRIMARY KEY (experiment, backbone, train_set, method, task, weights, id)
 );
+
+-- Whether a row belongs to a table of `choice` weights: 'selected' (what each run kept, as the
+-- paper reports), or 'best_val' / 'last' (every trained cell at those weights); the base model's
+-- cells belong to every choice.
+CREATE MACRO shows_weights(weights, selected, choice) AS
+    weights = 'base' OR (choice = 'selected' AND selected) OR weights = choice;
 
 -- Accuracy recomputed from the predictions themselves: the tables read this, not the sidecars.
 -- ci_low/ci_high: the 95% Wilson score interval of the accuracy (percent; livr/results/stats.py).
 CREATE VIEW metrics AS
 WITH counts AS (
     SELECT
-        experiment, backbone, train_set, method, task,
+        experiment, backbone, train_set, method, task, weights, selected,
         count(*) AS n,
         count(*) FILTER (WHERE correct) AS n_correct,
         count(*) FILTER (WHERE parsed IS NULL) AS n_unparsed
     FROM predictions
-    GROUP BY experiment, backbone, train_set, method, task
+    GROUP BY experiment, backbone, train_set, method, task, weights, selected
 ),
 w AS (
     SELECT *, n_correct / n AS p, 1.959963984540054 AS z FROM counts
 )
 SELECT
-    experiment, backbone, train_set, method, task, n, n_correct, n_unparsed,
+    experiment, backbone, train_set, method, task, weights, selected, n, n_correct, n_unparsed,
     100.0 * p AS accuracy,
     100.0 * ((p + z * z / (2 * n)) - z * sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n) AS ci_low,
     100.0 * ((p + z * z / (2 * n)) + z * sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n) AS ci_high
 FROM w;
 
--- Method A minus baseline B (sft or livr) on the same test examples of one cell, with a paired
--- bootstrap 95% interval (livr/results/stats.py: percentile, examples resampled with replacement).
+-- Method A minus baseline B (sft or livr; for a test-time variant also the trained method whose
+-- checkpoint it evaluates, runs.checkpoint_method) on the same test examples of one cell, with a paired
+-- bootstrap 95% interval (livr/results/stats.py: percentile, examples resampled with replacement),
+-- for each choice of weights (see shows_weights): both at what their runs kept, both at best_val,
+-- both at last.
 CREATE TABLE paired_deltas (
     experiment VARCHAR NOT NULL,
     backbone VARCHAR NOT NULL,
     train_set VARCHAR NOT NULL,
     task VARCHAR NOT NULL,
+    weights VARCHAR NOT NULL,          -- selected | best_val | last
     method VARCHAR NOT NULL,           -- A
-    baseline VARCHAR NOT NULL,         -- B
+    baseline VARCHAR NOT NULL,         -- B: sft, livr, or the variant's checkpoint method
     n INTEGER NOT NULL,                -- examples both were evaluated on
     delta DOUBLE NOT NULL,             -- accuracy points, A - B
     ci_low DOUBLE NOT NULL,
@@ -76,7 +99,7 @@ CREATE TABLE paired_deltas (
     b_only INTEGER NOT NULL,
     samples INTEGER NOT NULL,          -- bootstrap resamples
     seed INTEGER NOT NULL,
-    PRIMARY KEY (experiment, backbone, train_set, task, method, baseline)
+    PRIMARY KEY (experiment, backbone, train_set, task, weights, method, baseline)
 );
 
 -- One row per measurement in a Snakemake benchmark TSV; the job is read from its path
@@ -138,6 +161,40 @@ CREATE TABLE paper_datasets (
     n INTEGER NOT NULL,
     note VARCHAR,
     PRIMARY KEY (task, split)
+);
+
+-- `livr analyze` (paper Sec. 4.3.1): per analysed model (kept weights, standard mask) and test task,
+-- the mean attention probability mass that queries put on the K latent keys and on the image keys,
+-- over every decoder layer, head and query position and the examples (pooled). Queries: the answer
+-- tokens (gold answer teacher-forced), and the position that predicts the first answer token.
+CREATE TABLE attention_shares (
+    experiment VARCHAR NOT NULL,
+    backbone VARCHAR NOT NULL,
+    train_set VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,
+    weights VARCHAR NOT NULL,          -- the analysed checkpoint's (the kept one)
+    n INTEGER NOT NULL,                -- test examples
+    answer_to_latent DOUBLE NOT NULL,  -- paper (Localization, Qwen3-VL-4B): LIVR 0.076, latents-only 0.028
+    answer_to_image DOUBLE NOT NULL,
+    predictor_to_latent DOUBLE NOT NULL,
+    predictor_to_image DOUBLE NOT NULL,
+    PRIMARY KEY (experiment, backbone, train_set, method, task)
+);
+
+-- `livr analyze` (paper Appendix C): 2D t-SNE of final-layer hidden states of latent, image and
+-- prompt-text tokens of the first test examples of each task; one embedding per analysed model.
+CREATE TABLE tsne_points (
+    experiment VARCHAR NOT NULL,
+    backbone VARCHAR NOT NULL,
+    train_set VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,
+    id VARCHAR NOT NULL,               -- test record
+    kind VARCHAR NOT NULL,             -- latent | image | text
+    position INTEGER NOT NULL,         -- token position in the record's sequence
+    x DOUBLE NOT NULL,
+    y DOUBLE NOT NULL
 );
 
 -- Accuracy of uniform guessing per task (livr/data/prompts.py CHANCE): 1/k for k choices.

@@ -7,9 +7,11 @@
 -- unrounded) is the metrics view's, i.e. recomputed from the predictions, with its 95% Wilson
 -- interval; a delta's interval is the paired bootstrap of table paired_deltas. Means carry no n
 -- and no interval. Only the nine tasks (table `tasks`): benchmark cells of the comparison
--- experiments go to their own tables (comparison_table.sql).
+-- experiments go to their own tables (comparison_table.sql). $weights: the weights shown
+-- (schema.sql shows_weights; 'selected' = what each run kept, as the paper reports).
 WITH m AS (
-    SELECT * FROM metrics WHERE experiment = $experiment AND task IN (SELECT task FROM tasks)
+    SELECT * FROM metrics
+    WHERE experiment = $experiment AND task IN (SELECT task FROM tasks) AND shows_weights(weights, selected, $weights)
 ),
 slots AS (  -- every (backbone, group, task) the table has a column value for
     SELECT DISTINCT backbone, CASE WHEN $mixture THEN train_set ELSE '' END AS train_set, task
@@ -38,7 +40,7 @@ delta AS (
     SELECT d.backbone, CASE WHEN $mixture THEN d.train_set ELSE '' END AS train_set, 'delta_vs_sft' AS method,
            d.task, d.delta AS accuracy, d.n, d.ci_low, d.ci_high
     FROM paired_deltas d
-    WHERE d.experiment = $experiment AND d.method = 'livr' AND d.baseline = 'sft'
+    WHERE d.experiment = $experiment AND d.method = 'livr' AND d.baseline = 'sft' AND d.weights = $weights
       AND (d.train_set <> d.task) = $mixture AND d.task IN (SELECT task FROM tasks)
 ),
 per_task AS (

@@ -13,7 +13,17 @@ When the experiment's cells include any of the paper's ablation methods (the `me
 livr/results/paper_ablations.csv other than `livr`), it also gets ablations.csv (our accuracy per
 backbone, ablation method and task, `livr` and `sft` included as references) and
 ablations_vs_paper.csv (ablations.sql: each paper ablation row beside ours, with both deltas
-against default LIVR).
+against default LIVR). Of the paper's Table 5 (controls) and Table 6 (latent design), each whose
+methods the experiment ran (other than zero_shot, sft, livr) is written in the paper's layout,
+rows in its order, each task's column of ours beside the paper's (table5.csv, table6.csv; the long
+form with n and intervals in table5_long.csv, table6_long.csv).
+
+Weights: a trained cell is evaluated with the checkpoint its run kept and with the other candidate
+(best validation accuracy or last step; livr/train.py). The tables show what each run kept
+(`--weights selected`, as the paper reports) or every trained cell at `best_val` or at `last`;
+selection.csv puts both side by side with LIVR - SFT at each, so a reader can check whether a
+conclusion hangs on checkpoint selection. attention_shares.csv (`livr analyze`, when the
+experiment has analyses) puts the answer->latent attention beside the paper's.
 
 The comparison experiments' tables (table3.csv, table4.csv, mirage_vsp.csv) hold the paper's rows
 of that table (`reported_by`: livr for the LIVR paper's own runs, vigorl / lvr / mirage for numbers
@@ -41,20 +51,26 @@ import pandas as pd
 from livr.data.schema import TASKS
 from livr.io import atomic_dir, write_text
 from livr.layout import METRICS, VAL_CURVES
-from livr.results.db import connect_read_only
 from livr.errors import InputError
+from livr.results.db import WEIGHT_CHOICES, connect_read_only
 
 _SQL = resources.files("livr.results")
 TABLE_CELLS_SQL = _SQL.joinpath("table_cells.sql").read_text()
 VS_PAPER_SQL = _SQL.joinpath("vs_paper.sql").read_text()
 ABLATIONS_SQL = _SQL.joinpath("ablations.sql").read_text()
+PAPER_TABLES_SQL = _SQL.joinpath("paper_tables.sql").read_text()
+SELECTION_SQL = _SQL.joinpath("selection.sql").read_text()
 TRAINING_CURVES_SQL = _SQL.joinpath("training_curves.sql").read_text()
 PAPER_ABLATIONS_CSV = str(_SQL.joinpath("paper_ablations.csv"))
 COMPARISON_TABLE_SQL = _SQL.joinpath("comparison_table.sql").read_text()
+PAPER_ANALYSES_CSV = str(_SQL.joinpath("paper_analyses.csv"))
 ROW_LABELS = {"zero_shot": "Zero-shot", "sft": "Direct SFT", "livr": "LIVR", "delta_vs_sft": "Delta vs SFT"}
 TABLES = {"table1": False, "table2": True}  # name -> cells trained on a mixture?
 COMPARISON_TABLES = ("table3", "table4", "mirage_vsp")  # paper.table_name of the comparison experiments
 COMPARISON_KEYS = ["source", "reported_by", "backbone", "paper_backbone", "train_set", "method"]
+PAPER_LAYOUT_TABLES = ("table5", "table6")  # ablation groups of paper_ablations.csv written in the paper's layout
+REFERENCE_METHODS = ("zero_shot", "sft", "livr")  # rows of those tables every experiment has
+SELECTION = "selection.csv"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -64,11 +80,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paper-backbone", action="extend", nargs="+", default=[], metavar="OURS=PAPER",
                         help="compare our backbone with a paper backbone, e.g. tiny-qwen2.5-vl=qwen2.5-vl-3b "
                         "(unmapped backbones are compared with the paper backbone of the same name)")
+    parser.add_argument("--weights", default="selected", choices=WEIGHT_CHOICES,
+                        help="the trained cells' weights the tables show: what each run kept (default, as the paper "
+                        "reports), or every cell's best-validation or last-step checkpoint")
 
 
 def main(args: argparse.Namespace) -> int:
     mapping = parse_backbone_map(args.paper_backbone)
-    for path in write_tables(args.db, args.experiment, args.out_dir, mapping):
+    for path in write_tables(args.db, args.experiment, args.out_dir, mapping, args.weights):
         print(f"wrote {path}")
     return 0
 
@@ -83,9 +102,12 @@ def parse_backbone_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_backbones: dict[str, str] | None = None) -> list[Path]:
-    """Write table1/table2 (+ _vs_paper), table3/table4/mirage_vsp CSVs (+ ablations, metrics, curves)
-    for one experiment; the paths written."""
+def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_backbones: dict[str, str] | None = None,
+                 weights: str = "selected") -> list[Path]:
+    """Write table1/table2 (+ _vs_paper), table3/table4/mirage_vsp CSVs (+ datasets, ablations,
+    selection, attention shares, metrics, curves) for one experiment, at `weights`; the paths written."""
+    if weights not in WEIGHT_CHOICES:
+        raise InputError(f"weights {weights!r}; valid: {', '.join(WEIGHT_CHOICES)}")
     out_dir = Path(out_dir)
     con = connect_read_only(db)
     try:
@@ -96,7 +118,7 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
         written = []
         for name, mixture in TABLES.items():
             con.execute("CREATE OR REPLACE TEMP TABLE table_cells AS " + TABLE_CELLS_SQL,
-                        {"experiment": experiment, "mixture": mixture})
+                        {"experiment": experiment, "mixture": mixture, "weights": weights})
             long = con.execute("SELECT backbone, train_set, method, task, round(accuracy, 2) AS accuracy FROM table_cells").fetchdf()
             vs_paper = con.execute(VS_PAPER_SQL, {"table": name, "tasks": list(TASKS)}).fetchdf()
             if not mixture:
@@ -110,7 +132,11 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
             path = out_dir / f"{name}.csv"
             write_text(path, comparison_table(con, experiment, name).to_csv(index=False, float_format="%.2f"))
             written.append(path)
-        written += _write_ablations(con, experiment, out_dir)
+        written += _write_ablations(con, experiment, out_dir, weights)
+        selection = con.execute(SELECTION_SQL, {"experiment": experiment, "tasks": list(TASKS)}).fetchdf()
+        write_text(out_dir / SELECTION, selection.to_csv(index=False, float_format="%.2f"))
+        written.append(out_dir / SELECTION)
+        written += _write_attention_shares(con, experiment, out_dir)
         written.append(write_metrics(con, experiment, out_dir / METRICS))
         written.append(write_val_curves(con, experiment, out_dir / VAL_CURVES))
         return written
@@ -118,29 +144,38 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
         con.close()
 
 
-def _write_ablations(con, experiment: str, out_dir: Path) -> list[Path]:
+def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[Path]:
     # the connection has no file access: the CSV is read here and inserted
     con.execute("CREATE OR REPLACE TEMP TABLE paper_ablations (ablation VARCHAR, variant VARCHAR, method VARCHAR, "
-                "backbone VARCHAR, task VARCHAR, accuracy DOUBLE)")
+                "backbone VARCHAR, task VARCHAR, accuracy DOUBLE, row_order INTEGER)")
     with open(PAPER_ABLATIONS_CSV, newline="") as f:
-        rows = [(r["ablation"], r["variant"], r["method"] or None, r["backbone"], r["task"], float(r["accuracy"]))
-                for r in csv.DictReader(f)]
-    con.executemany("INSERT INTO paper_ablations VALUES (?, ?, ?, ?, ?, ?)", rows)
-    ran = con.execute(
-        "SELECT count(*) FROM (SELECT DISTINCT method FROM metrics WHERE experiment = ?) m "
-        "JOIN (SELECT DISTINCT method FROM paper_ablations WHERE method IS NOT NULL AND method <> 'livr') p USING (method)",
-        [experiment]).fetchone()[0]
-    if not ran:
+        rows = [(r["ablation"], r["variant"], r["method"] or None, r["backbone"], r["task"], float(r["accuracy"]), i)
+                for i, r in enumerate(csv.DictReader(f))]
+    con.executemany("INSERT INTO paper_ablations VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    ran = {r[0] for r in con.execute(
+        "SELECT DISTINCT method FROM metrics WHERE experiment = ? AND method IN (SELECT method FROM paper_ablations)",
+        [experiment]).fetchall()}
+    if not ran - set(REFERENCE_METHODS):
         return []
     ours = con.execute(
         "SELECT backbone, method, task, round(accuracy, 2) AS accuracy FROM metrics "
-        "WHERE experiment = ? AND train_set = task AND (method IN (SELECT method FROM paper_ablations) OR method = 'sft') "
-        "ORDER BY backbone, method, list_position(?, task)", [experiment, list(TASKS)]).fetchdf()
-    vs_paper = con.execute(ABLATIONS_SQL, {"experiment": experiment, "tasks": list(TASKS)}).fetchdf()
+        "WHERE experiment = ? AND train_set = task AND shows_weights(weights, selected, ?) "
+        "AND (method IN (SELECT method FROM paper_ablations) OR method = 'sft') "
+        "ORDER BY backbone, method, list_position(?, task)", [experiment, weights, list(TASKS)]).fetchdf()
+    vs_paper = con.execute(ABLATIONS_SQL, {"experiment": experiment, "tasks": list(TASKS), "weights": weights}).fetchdf()
+    vs_paper = vs_paper.drop(columns="row_order", errors="ignore")
+    frames = {"ablations": ours, "ablations_vs_paper": vs_paper}
+    for table in PAPER_LAYOUT_TABLES:
+        methods = {r[0] for r in con.execute("SELECT DISTINCT method FROM paper_ablations WHERE ablation = ?", [table]).fetchall()}
+        if (methods - set(REFERENCE_METHODS)) & ran:
+            long = con.execute(PAPER_TABLES_SQL, {"experiment": experiment, "table": table, "weights": weights,
+                                                  "tasks": list(TASKS)}).fetchdf()
+            frames[table] = paper_layout(long)
+            frames[f"{table}_long"] = long.drop(columns="row_order")
     written = []
-    for path, frame in ((out_dir / "ablations.csv", ours), (out_dir / "ablations_vs_paper.csv", vs_paper)):
-        write_text(path, frame.to_csv(index=False, float_format="%.2f"))
-        written.append(path)
+    for name, frame in frames.items():
+        write_text(out_dir / f"{name}.csv", frame.to_csv(index=False, float_format="%.2f"))
+        written.append(out_dir / f"{name}.csv")
     return written
 
 
@@ -158,6 +193,8 @@ def write_datasets(con, experiment: str, path: Path) -> Path:
     frame = con.execute(DATASETS_SQL, {"experiment": experiment, "tasks": list(TASKS)}).fetchdf()
     write_text(path, frame.to_csv(index=False))
     return path
+
+
 def comparison_table(con, experiment: str, table: str) -> pd.DataFrame:
     """The paper's rows of `table`, then ours, per paper backbone; one column per benchmark the
     paper reports (in its order). Header only when the experiment has no cell of the table."""
@@ -187,16 +224,52 @@ def comparison_table(con, experiment: str, table: str) -> pd.DataFrame:
     return wide[[*COMPARISON_KEYS, *columns]]
 
 
+def paper_layout(long: pd.DataFrame) -> pd.DataFrame:
+    """paper_tables.sql's long rows (ordered) -> one row per (backbone, paper row), each task's accuracy
+    of ours beside the paper's (`<task>`, `<task>_paper`), rows in the paper's order."""
+    tasks = [t for t in TASKS if t in set(long["task"])]
+    columns = ["backbone", "paper_backbone", "row", "method", *[c for t in tasks for c in (t, f"{t}_paper")]]
+    rows = []
+    keys = ["backbone", "paper_backbone", "row_order", "variant", "method"]
+    for (backbone, paper_backbone, _, variant, method), g in long.groupby(keys, sort=False, dropna=False):
+        by_task = g.set_index("task")
+        row = {"backbone": backbone, "paper_backbone": paper_backbone, "row": variant, "method": method}
+        for t in tasks:
+            row[t], row[f"{t}_paper"] = by_task["ours"].get(t), by_task["paper"].get(t)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns).round(2)
+
+
+def _write_attention_shares(con, experiment: str, out_dir: Path) -> list[Path]:
+    """attention_shares.csv: each analysed model's answer->latent (and ->image) attention per task,
+    beside the paper's (livr/results/paper_analyses.csv) for the mapped paper backbone."""
+    frame = con.execute(
+        "SELECT a.backbone, coalesce(b.paper_backbone, a.backbone) AS paper_backbone, a.train_set, a.method, a.task, "
+        "a.weights, a.n, a.answer_to_latent, a.answer_to_image, a.predictor_to_latent, a.predictor_to_image "
+        "FROM attention_shares a LEFT JOIN backbone_map b ON b.backbone = a.backbone WHERE a.experiment = ? "
+        "ORDER BY a.backbone, a.train_set, a.method, list_position(?, a.task)", [experiment, list(TASKS)]).fetchdf()
+    if frame.empty:
+        return []
+    paper = pd.read_csv(PAPER_ANALYSES_CSV)
+    paper = paper[paper["analysis"] == "answer_to_latent_attention"].rename(
+        columns={"backbone": "paper_backbone", "value": "paper_answer_to_latent"}).drop(columns="analysis")
+    frame = frame.merge(paper, on=["paper_backbone", "method", "task"], how="left")
+    path = out_dir / "attention_shares.csv"
+    write_text(path, frame.to_csv(index=False, float_format="%.4f"))
+    return [path]
+
+
 def write_metrics(con, experiment: str, path: Path) -> Path:
-    """metrics.json: {"accuracy": {"<backbone>/<train_set>/<method>/<task>": {accuracy, n, ci_low, ci_high}},
-    "delta": {"<backbone>/<train_set>/<task>/<method>-<baseline>": {delta, n, ci_low, ci_high}}}, and for
-    benchmark cells "benchmark": {"<backbone>/<train_set>/<method>/<eval_set>": {accuracy, n, aggregate[, pair_accuracy]}}."""
+    """metrics.json, of the weights each run kept: {"accuracy": {"<backbone>/<train_set>/<method>/<task>":
+    {accuracy, n, ci_low, ci_high}}, "delta": {"<backbone>/<train_set>/<task>/<method>-<baseline>": {delta, n,
+    ci_low, ci_high}}}, and for benchmark cells "benchmark": {"<backbone>/<train_set>/<method>/<eval_set>":
+    {accuracy, n, aggregate[, pair_accuracy]}}."""
     cells = con.execute(
         "SELECT backbone, train_set, method, task, accuracy, n, ci_low, ci_high FROM metrics WHERE experiment = ? "
-        "ORDER BY ALL", [experiment]).fetchall()
+        "AND selected ORDER BY ALL", [experiment]).fetchall()
     deltas = con.execute(
         "SELECT backbone, train_set, task, method, baseline, delta, n, ci_low, ci_high FROM paired_deltas "
-        "WHERE experiment = ? ORDER BY ALL", [experiment]).fetchall()
+        "WHERE experiment = ? AND weights = 'selected' ORDER BY ALL", [experiment]).fetchall()
     benchmarks = con.execute(
         "SELECT backbone, train_set, method, eval_set, accuracy, n, aggregate, pair_accuracy FROM eval_set_metrics "
         "WHERE experiment = ? ORDER BY ALL", [experiment]).fetchall()

@@ -99,6 +99,26 @@ def eval_settings(wildcards):
     )
 
 
+def unselected_eval_inputs(wildcards):
+    return jobs.eval_inputs(
+        config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.task, True
+    )
+
+
+def unselected_eval_settings(wildcards):
+    return jobs.eval_settings(
+        config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.task, True
+    )
+
+
+def analysis_inputs(wildcards):
+    return jobs.analysis_inputs(config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
+
+
+def analysis_settings(wildcards):
+    return jobs.analysis_settings(config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
+
+
 def run_dir_of(wildcards):
     return L.run_dir(wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
 
@@ -131,6 +151,17 @@ def cell_files(exp):
     return [L.cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in jobs.eval_jobs(config, exp)]
 
 
+def unselected_cell_files(exp):
+    return [
+        L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.task)
+        for c in jobs.unselected_eval_jobs(config, exp)
+    ]
+
+
+def analysis_files(exp):
+    return [L.analysis_file(exp, b, ts, m) for b, ts, m in jobs.analysis_jobs(config, exp)]
+
+
 def train_benchmarks(exp):
     return [L.benchmark(exp, "train", b, ts, m) for b, ts, m in jobs.train_jobs(config, exp)]
 
@@ -138,7 +169,14 @@ def train_benchmarks(exp):
 def eval_benchmarks(exp):
     return [
         L.benchmark(exp, "evaluate", c.backbone, c.train_set, c.method, c.task) for c in jobs.eval_jobs(config, exp)
+    ] + [
+        L.benchmark(exp, "evaluate_unselected", c.backbone, c.train_set, c.method, c.task)
+        for c in jobs.unselected_eval_jobs(config, exp)
     ]
+
+
+def analysis_benchmarks(exp):
+    return [L.benchmark(exp, "analyze", b, ts, m) for b, ts, m in jobs.analysis_jobs(config, exp)]
 
 
 def train_metrics_files(exp):

@@ -12,8 +12,11 @@ localrules:
 
 rule collect:
     input:
-        cells=lambda wildcards: cell_files(wildcards.exp),
-        benchmarks=lambda wildcards: train_benchmarks(wildcards.exp) + eval_benchmarks(wildcards.exp),
+        cells=lambda wildcards: cell_files(wildcards.exp) + unselected_cell_files(wildcards.exp),
+        analyses=lambda wildcards: analysis_files(wildcards.exp),
+        benchmarks=lambda wildcards: train_benchmarks(wildcards.exp)
+        + eval_benchmarks(wildcards.exp)
+        + analysis_benchmarks(wildcards.exp),
         checkpoints=lambda wildcards: checkpoints_of(wildcards.exp),
         datasets=lambda wildcards: report_data(wildcards.exp),
     output:
@@ -26,7 +29,7 @@ rule collect:
         L.benchmark("{exp}", "collect", "collect")
     threads: 1
     shell:
-        "livr collect --cells {input.cells} --benchmarks {input.benchmarks}"
+        "livr collect --cells {input.cells} --analyses {input.analyses} --benchmarks {input.benchmarks}"
         " --train-metrics {params.train_metrics} --experiment {wildcards.exp} --datasets {input.datasets}"
         " --out {output} > {log} 2>&1"
 
@@ -38,6 +41,7 @@ rule tables:
         L.database("{exp}"),
     output:
         [L.result_file("{exp}", name) for name in jobs.TABLES],
+        selection=L.result_file("{exp}", jobs.SELECTION),
         metrics=L.result_file("{exp}", jobs.METRICS),
         curves=directory(L.result_file("{exp}", jobs.VAL_CURVES)),
     params:

@@ -1,7 +1,8 @@
 # Training: one job per (experiment, backbone, train set, trained method).
 #
-# The declared output is only runs/<exp>/<backbone>/<train_set>/<method>/final/: intermediate
-# checkpoints beside it survive a killed job (Snakemake deletes only declared outputs), so the
+# The declared outputs are only runs/<exp>/<backbone>/<train_set>/<method>/final/ (the kept model)
+# and unselected/ (the other candidate: last step or best validation accuracy): intermediate
+# checkpoints beside them survive a killed job (Snakemake deletes only declared outputs), so the
 # rerun (--rerun-incomplete) resumes from them.
 #
 # `params.settings` is the cell's fully resolved training config (livr.settings.TrainConfig):
@@ -14,7 +15,8 @@ rule train:
         train_inputs,
         doctor_gate,
     output:
-        directory(L.checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}")),
+        final=directory(L.checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}")),
+        unselected=directory(L.unselected_checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}")),
     params:
         settings=train_settings,
         run_dir=run_dir_of,
@@ -31,3 +33,26 @@ rule train:
         "livr train --params {params.params_file} --experiment {wildcards.exp}"
         " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {wildcards.method}"
         " --out {params.run_dir} --threads {threads} > {log} 2>&1"
+
+
+rule analyze:
+    """The paper's analyses of a trained model with latent tokens (Sec. 4.3.1, Appendix C): the
+    answer->latent attention share per task and t-SNE points of final-layer hidden states."""
+    input:
+        analysis_inputs,
+    output:
+        L.analysis_file("{exp}", "{backbone}", "{train_set}", "{method}"),
+    params:
+        settings=analysis_settings,
+        params_file=PARAMS_FILE,
+    log:
+        L.log("{exp}", "analyze", "{backbone}", "{train_set}", "{method}"),
+    benchmark:
+        L.benchmark("{exp}", "analyze", "{backbone}", "{train_set}", "{method}")
+    threads: threads_of
+    resources:
+        gpu=gpus_of,
+    shell:
+        "livr analyze --params {params.params_file} --experiment {wildcards.exp}"
+        " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {wildcards.method}"
+        " --out {output} --threads {threads} > {log} 2>&1"

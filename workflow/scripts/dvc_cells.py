@@ -31,9 +31,9 @@ from livr.data.sources import SOURCES as SOURCE_MODULES  # noqa: E402
 DEFAULT_OUT = "workflow/dvc/cells.yaml"
 # Fixed dependency slots per stage kind in dvc.yaml (a train set has at most the 9 tasks, plus
 # the tiny model directory or the preflight stamp; an evaluation reads a task, a checkpoint and a
-# tiny model or the preflight stamp; a comparison training set or benchmark is built from at most 2
-# sources).
-SLOTS = {"build": 9, "train": 11, "evaluate": 4, "build_comparison": 2}
+# tiny model or the preflight stamp; an analysis what its training run read, its checkpoint and the
+# preflight stamp; a comparison training set or benchmark is built from at most 2 sources).
+SLOTS = {"build": 9, "train": 11, "evaluate": 4, "analyze": 12, "build_comparison": 2}
 
 
 def _slots(kind: str, deps: list[str], where: str) -> dict:
@@ -78,7 +78,7 @@ def dvc_cells(params: dict, exp: str) -> dict:
         train[f"{b}__{ts}__{m}"] = {
             "backbone": b, "train_set": ts, "method": m,
             "run_dir": L.run_dir(exp, b, ts, m), "threads": jobs.job_threads(params, exp),
-            "out": L.checkpoint_dir(exp, b, ts, m),
+            "out": L.checkpoint_dir(exp, b, ts, m), "unselected": L.unselected_checkpoint_dir(exp, b, ts, m),
             **_slots("train", deps, f"train {b}/{ts}/{m}"),
         }
     evaluate = {}
@@ -92,6 +92,24 @@ def dvc_cells(params: dict, exp: str) -> dict:
             "threads": jobs.job_threads(params, exp),
             **_slots("evaluate", deps, f"evaluate {c}"),
         }
+    evaluate_unselected = {}
+    for c in jobs.unselected_eval_jobs(params, exp):
+        deps = jobs.eval_inputs(params, exp, c.backbone, c.train_set, c.method, c.task, unselected=True)
+        evaluate_unselected[f"{c.backbone}__{c.train_set}__{c.method}__{c.task}"] = {
+            "backbone": c.backbone, "train_set": c.train_set, "method": c.method, "task": c.task,
+            "out": L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.task),
+            "summary": L.unselected_cell_summary(exp, c.backbone, c.train_set, c.method, c.task),
+            "threads": jobs.job_threads(params, exp),
+            **_slots("evaluate", deps, f"evaluate --unselected {c}"),
+        }
+    analyze = {}
+    for b, ts, m in jobs.analysis_jobs(params, exp):
+        deps = jobs.analysis_inputs(params, exp, b, ts, m)
+        analyze[f"{b}__{ts}__{m}"] = {
+            "backbone": b, "train_set": ts, "method": m, "out": L.analysis_file(exp, b, ts, m),
+            "threads": jobs.job_threads(params, exp), **_slots("analyze", deps, f"analyze {b}/{ts}/{m}"),
+        }
+    cell_outs = [v["out"] for v in evaluate.values()] + [v["out"] for v in evaluate_unselected.values()]
     return {
         "experiment": exp,
         "suite": jobs.suite(params, exp),
@@ -105,15 +123,20 @@ def dvc_cells(params: dict, exp: str) -> dict:
         "build_comparison": build_comparison,
         "train": train,
         "evaluate": evaluate,
+        "evaluate_unselected": evaluate_unselected,
+        "analyze": analyze,
         "report": {
             "cells_dir": f"{L.results}/cells/{exp}",
-            "cells": " ".join(v["out"] for v in evaluate.values()),
+            "cells": " ".join(cell_outs),
+            "analyses": " ".join(v["out"] for v in analyze.values()),
+            "analyses_dir": f"{L.results}/analysis/{exp}",
             "train_metrics": " ".join(L.train_metrics(exp, b, ts, m) for b, ts, m in jobs.train_jobs(params, exp)),
             "paper_backbones": " ".join(jobs.paper_backbone_args(params, exp)),
             "datasets": " ".join(jobs.task_dir(params, exp, t) for t in lc.tasks_of(params, exp)),
             "db": L.database(exp),
             "out_dir": L.experiment_dir(exp),
             "metrics": L.result_file(exp, jobs.METRICS),
+            "selection": L.result_file(exp, jobs.SELECTION),
             "val_curves": L.result_file(exp, jobs.VAL_CURVES),
             "curve_methods": lc.trained_methods(params, exp),
             "published_db": L.published(jobs.DATABASE),

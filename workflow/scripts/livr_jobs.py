@@ -40,6 +40,7 @@ def task_dir(params: dict, exp: str, task: str) -> str:
 
 TABLES = ["table1.csv", "table1_vs_paper.csv", "table2.csv", "table2_vs_paper.csv", "datasets.csv",
           "table3.csv", "table4.csv", "mirage_vsp.csv"]
+SELECTION = "selection.csv"  # every trained cell at its best-val and last weights (not published)
 
 
 # ---- the jobs of one experiment ----
@@ -90,6 +91,16 @@ def eval_jobs(params: dict, exp: str) -> list[lc.Cell]:
     return lc.cells(params, exp)
 
 
+def unselected_eval_jobs(params: dict, exp: str) -> list[lc.Cell]:
+    """Cells of a trained checkpoint, evaluated again with the run's unselected one."""
+    return [c for c in lc.cells(params, exp) if lc.checkpoint_method(params, c.method) is not None]
+
+
+def analysis_jobs(params: dict, exp: str) -> list[tuple[str, str, str]]:
+    """(backbone, train_set, method) of every trained model with latent tokens (`livr analyze`)."""
+    return [(b, ts, m) for b, ts, m in train_jobs(params, exp) if TrainConfig.resolve(params, exp, b, ts, m).uses_latents]
+
+
 def train_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str) -> list[str]:
     deps = [task_dir(params, exp, t) for t in lc.train_data(params, exp, train_set)]
     if is_tiny(backbone):
@@ -97,11 +108,13 @@ def train_inputs(params: dict, exp: str, backbone: str, train_set: str, method: 
     return deps
 
 
-def eval_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str, task: str) -> list[str]:
+def eval_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str, task: str,
+                unselected: bool = False) -> list[str]:
     deps = [task_dir(params, exp, task)]
     src = lc.checkpoint_method(params, method)
     if src is not None:
-        deps.append(layout(params).checkpoint_dir(exp, backbone, train_set, src))
+        where = layout(params).unselected_checkpoint_dir if unselected else layout(params).checkpoint_dir
+        deps.append(where(exp, backbone, train_set, src))
     if is_tiny(backbone):
         deps.append(layout(params).model_dir(backbone))
     return deps
@@ -141,6 +154,12 @@ def doctor_settings(params: dict, exp: str) -> str:
                           "sources": params.get("sources", {})})
 
 
+def analysis_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str) -> list[str]:
+    """What `livr analyze` reads: the run's data and backbone, its checkpoint, and (real backbones) the preflight."""
+    return [*train_inputs(params, exp, backbone, train_set, method),
+            layout(params).checkpoint_dir(exp, backbone, train_set, method), *preflight_inputs(params, exp, backbone)]
+
+
 def settings_json(obj: dict) -> str:
     """Canonical JSON of a job's resolved settings (the rerun trigger of both front ends)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
@@ -150,8 +169,15 @@ def train_settings(params: dict, exp: str, backbone: str, train_set: str, method
     return TrainConfig.resolve(params, exp, backbone, train_set, method).as_json()
 
 
-def eval_settings(params: dict, exp: str, backbone: str, train_set: str, method: str, task: str) -> str:
-    return EvalConfig.resolve(params, exp, backbone, train_set, method, task).as_json()
+def eval_settings(params: dict, exp: str, backbone: str, train_set: str, method: str, task: str,
+                  unselected: bool = False) -> str:
+    return EvalConfig.resolve(params, exp, backbone, train_set, method, task, unselected).as_json()
+
+
+def analysis_settings(params: dict, exp: str, backbone: str, train_set: str, method: str) -> str:
+    """The analysed run's settings and params.yaml `analysis:` (the analyze job's rerun trigger)."""
+    return settings_json({"train": json.loads(train_settings(params, exp, backbone, train_set, method)),
+                          "analysis": params["analysis"]})
 
 
 def job_threads(params: dict, exp: str) -> int:
