@@ -92,7 +92,6 @@ def configure(parser) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"])
-    parser.add_argument("--shrink", action="store_true", help="tests only: a shrunk build of the real config (with --random-weights)")
     parser.add_argument("--json", help="also write the checks and figures to this JSON file")
 
 

@@ -55,7 +55,7 @@ def write_cell(root: Path, exp, train_set, method, name, records, responses) -> 
     k = sum(r["correct"] for r in rows)
     path.with_suffix(".json").write_text(json.dumps({
         "experiment": exp, "backbone": BACKBONE, "train_set": train_set, "method": method, "task": name,
-        "n": len(rows), "n_correct": k, "n_unparsed": sum(r["parsed"] is None for r in rows),
+        "weights": "base" if method == "zero_shot" else "best_val", "selected": True, "n": len(rows), "n_correct": k, "n_unparsed": sum(r["parsed"] is None for r in rows),
         "accuracy": round(100 * k / len(rows), 4), "benchmark_accuracy": benchmark_accuracy(name, rows)}))
     return path
 

@@ -237,7 +237,7 @@ def test_slurm_profile_dry_run(repo, exp, target):
             want = fn(PARAMS, *(wc[k] for k in wc_names))
             assert re.search(rf"\bmem_mb={want}\b", body), (rule, wc, want)
     jobs = dry_run_jobs(proc.stdout)
-    cells, runs = expected_jobs(PARAMS, exp)
+    cells, runs, _, _ = expected_jobs(PARAMS, exp)
     assert {o[0] for r, o in jobs if r == "evaluate"} == cells and {o[0] for r, o in jobs if r == "train"} == runs
     if exp != "table1":  # the comparison data: downloaded, then built on a CPU node
         build = re.search(r"^rule build_comparison:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S).group(1)
@@ -252,7 +252,7 @@ def test_comparison_targets_dry_run_locally(repo, exp):
     name = "mirage_vsp" if exp == "mirage_vsp" else exp
     proc = run([tool("snakemake"), "-n", f"results/{name}.csv", "--config", f"experiment={exp}"], repo)
     jobs = dry_run_jobs(proc.stdout)
-    cells, runs = expected_jobs(PARAMS, exp)
+    cells, runs, _, _ = expected_jobs(PARAMS, exp)
     assert {o[0] for r, o in jobs if r == "evaluate"} == cells and {o[0] for r, o in jobs if r == "train"} == runs
     assert any(f"results/{name}.csv" in o for r, o in jobs if r == "publish")
     assert all("gpu=1" in body for _, body in re.findall(r"^rule (train|evaluate):\n(.*?)(?=^\S|\Z)", proc.stdout,
