@@ -28,7 +28,8 @@ def check_comparison_results(repo):
 
     con = duckdb.connect(str(repo / "results" / "ci" / "livr.duckdb"), read_only=True)
     sql = {(m, e): (acc, pairs) for m, e, acc, pairs in con.execute(
-        "SELECT method, eval_set, accuracy, pair_accuracy FROM eval_set_metrics WHERE train_set = ?", [TRAIN_SET]).fetchall()}
+        "SELECT method, eval_set, accuracy, pair_accuracy FROM eval_set_metrics WHERE train_set = ? AND selected",
+        [TRAIN_SET]).fetchall()}
     con.close()
     assert set(sql) == {(m, e) for m in METHODS for e in BENCHMARKS}
     for (method, name), (accuracy, pairs) in sql.items():
@@ -66,13 +67,15 @@ def test_snakemake_ci_end_to_end(tmp_path):
     assert (repo / "results" / "ci" / "livr.duckdb").is_file()
     assert (repo / "runs" / "ci" / "tiny-qwen2.5-vl" / "counting" / "livr" / "metrics.jsonl").is_file()
     check_comparison_results(repo)
-    # every trained cell at both checkpoints, and the analyses of the LIVR models, in the database
+    # every trained cell at both checkpoints, and the analyses of the LIVR models trained on the nine
+    # tasks (not the comparison training set), in the database
     import duckdb
 
     con = duckdb.connect(str(repo / "results" / "ci" / "livr.duckdb"), read_only=True)
     weights = con.execute("SELECT method, weights, selected, count(*) FROM runs GROUP BY ALL ORDER BY ALL").fetchall()
-    assert weights == [("livr", "best_val", True, 2), ("livr", "last", False, 2), ("sft", "best_val", True, 2),
-                       ("sft", "last", False, 2), ("zero_shot", "base", True, 2)]
+    n = len(CI_TASKS) + len(BENCHMARKS)  # the nine-task cells and the comparison cells
+    assert weights == [("livr", "best_val", True, n), ("livr", "last", False, n), ("sft", "best_val", True, n),
+                       ("sft", "last", False, n), ("zero_shot", "base", True, n)]
     shares = con.execute("SELECT method, task, answer_to_latent FROM attention_shares ORDER BY task").fetchall()
     assert [(m, t) for m, t, _ in shares] == [("livr", "counting"), ("livr", "relative_reflectance")]
     assert all(0 < s < 1 for _, _, s in shares)

@@ -16,6 +16,7 @@ import yaml
 from workflow_helpers import REPO, copy_repo, dry_run_jobs, run, set_experiment, snakemake_dry_run, stub_livr, tool
 
 from livr import config as lc
+from livr.data.schema import TASKS
 
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 import dvc_cells  # noqa: E402
@@ -109,7 +110,7 @@ def expected_jobs(params, exp):
     unselected = {L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in lc.cells(params, exp)
                   if lc.checkpoint_method(params, c.method)}
     analyses = {L.analysis_file(exp, b, ts, m) for b, ts, m in trained
-                if params["methods"][m]["train"] == "livr"
+                if params["methods"][m]["train"] == "livr" and set(lc.train_sets(params, exp)[ts]) <= set(TASKS)
                 and {**params["training"], **params["experiments"][exp].get("training", {}),
                      **lc.training_overrides(params, m)}["use_latents"]}
     return cells, runs, unselected, analyses

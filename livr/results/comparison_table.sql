@@ -18,7 +18,7 @@ ours AS (
            m.train_set, m.method, m.paper_task AS "column", m.accuracy, NULL AS row_order
     FROM eval_set_metrics m
     LEFT JOIN backbone_map b ON b.backbone = m.backbone
-    WHERE m.experiment = $experiment AND m.paper_task IN (SELECT task FROM columns)
+    WHERE m.experiment = $experiment AND m.selected AND m.paper_task IN (SELECT task FROM columns)
 )
 SELECT * FROM theirs WHERE EXISTS (SELECT 1 FROM ours)
 UNION ALL BY NAME

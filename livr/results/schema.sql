@@ -230,7 +230,7 @@ CREATE TABLE eval_sets (
 -- where the cell has no pairs, or any pair lacks one of its questions.
 CREATE VIEW eval_set_metrics AS
 WITH per_subtask AS (
-    SELECT p.experiment, p.backbone, p.train_set, p.method, p.task, p.subtask,
+    SELECT p.experiment, p.backbone, p.train_set, p.method, p.task, p.weights, p.selected, p.subtask,
            count(*) AS n,
            count(*) FILTER (WHERE p.correct) AS n_correct,
            count(*) FILTER (WHERE p.parsed IS NULL) AS n_unparsed
@@ -239,19 +239,20 @@ WITH per_subtask AS (
     GROUP BY ALL
 ),
 pair_rows AS (
-    SELECT experiment, backbone, train_set, method, task, pair, count(*) AS n, bool_and(correct) AS both_right
+    SELECT experiment, backbone, train_set, method, task, weights, pair, count(*) AS n, bool_and(correct) AS both_right
     FROM predictions
     WHERE pair IS NOT NULL
     GROUP BY ALL
 ),
 pairs AS (
-    SELECT experiment, backbone, train_set, method, task,
+    SELECT experiment, backbone, train_set, method, task, weights,
            CASE WHEN bool_and(n = 2) THEN 100.0 * avg(both_right::INTEGER) END AS pair_accuracy
     FROM pair_rows
     GROUP BY ALL
 )
 SELECT
-    s.experiment, s.backbone, s.train_set, s.method, s.task AS eval_set, e.task AS paper_task, e.aggregate,
+    s.experiment, s.backbone, s.train_set, s.method, s.task AS eval_set, s.weights, s.selected,
+    e.task AS paper_task, e.aggregate,
     sum(s.n)::INTEGER AS n, sum(s.n_correct)::INTEGER AS n_correct, sum(s.n_unparsed)::INTEGER AS n_unparsed,
     count(*) AS n_subtasks,
     CASE WHEN e.aggregate = 'mean_of_subtasks' THEN 100.0 * avg(s.n_correct / s.n)
@@ -261,12 +262,12 @@ FROM per_subtask s
 JOIN eval_sets e ON e.name = s.task
 LEFT JOIN pairs pr
     ON pr.experiment = s.experiment AND pr.backbone = s.backbone AND pr.train_set = s.train_set
-   AND pr.method = s.method AND pr.task = s.task
-GROUP BY s.experiment, s.backbone, s.train_set, s.method, s.task, e.task, e.aggregate;
+   AND pr.method = s.method AND pr.task = s.task AND pr.weights = s.weights
+GROUP BY s.experiment, s.backbone, s.train_set, s.method, s.task, s.weights, s.selected, e.task, e.aggregate;
 
--- Per-subtask accuracy of every benchmark cell (percent).
+-- Per-subtask accuracy of every benchmark cell (percent), at each of its weights.
 CREATE VIEW subtask_metrics AS
-SELECT experiment, backbone, train_set, method, task AS eval_set, subtask, count(*) AS n,
+SELECT experiment, backbone, train_set, method, task AS eval_set, weights, selected, subtask, count(*) AS n,
        count(*) FILTER (WHERE correct) AS n_correct,
        100.0 * count(*) FILTER (WHERE correct) / count(*) AS accuracy
 FROM predictions

@@ -272,7 +272,7 @@ def write_metrics(con, experiment: str, path: Path) -> Path:
         "WHERE experiment = ? AND weights = 'selected' ORDER BY ALL", [experiment]).fetchall()
     benchmarks = con.execute(
         "SELECT backbone, train_set, method, eval_set, accuracy, n, aggregate, pair_accuracy FROM eval_set_metrics "
-        "WHERE experiment = ? ORDER BY ALL", [experiment]).fetchall()
+        "WHERE experiment = ? AND selected ORDER BY ALL", [experiment]).fetchall()
     metrics = {
         "accuracy": {"/".join(c[:4]): {"accuracy": round(c[4], 2), "n": c[5], "ci_low": round(c[6], 2),
                                         "ci_high": round(c[7], 2)} for c in cells},

@@ -11,6 +11,7 @@ import importlib
 import json
 
 from livr import config as lc
+from livr.data.schema import TASKS
 from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
 from livr.data.tasks import BUILDERS
 from livr.job_memory import job_images, job_mem_mb
@@ -97,8 +98,10 @@ def unselected_eval_jobs(params: dict, exp: str) -> list[lc.Cell]:
 
 
 def analysis_jobs(params: dict, exp: str) -> list[tuple[str, str, str]]:
-    """(backbone, train_set, method) of every trained model with latent tokens (`livr analyze`)."""
-    return [(b, ts, m) for b, ts, m in train_jobs(params, exp) if TrainConfig.resolve(params, exp, b, ts, m).uses_latents]
+    """(backbone, train_set, method) of every trained model with latent tokens (`livr analyze`), on
+    the nine tasks (the paper's analyses; comparison training sets have no test split of their own)."""
+    return [(b, ts, m) for b, ts, m in train_jobs(params, exp)
+            if set(lc.train_sets(params, exp)[ts]) <= set(TASKS) and TrainConfig.resolve(params, exp, b, ts, m).uses_latents]
 
 
 def train_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str) -> list[str]:
