@@ -16,6 +16,7 @@ class Backbone:
     family: str                 # qwen2_5_vl | qwen3_vl | llava_onevision | llava_ov_1_5
     hf_id: str | None = None    # hub id of a real backbone; None for tiny offline builds
     tiny: bool = False          # built locally from config with random weights (livr build-tiny)
+    pretrained: bool = False    # tiny, with weights shipped in livr/model/pretrained/<name> (livr pretrain-tiny)
     paper_backbone: str | None = None  # the paper's backbone whose numbers this one is compared with
     remote_code: bool = False   # model code comes from the hub: loads only with trust_remote_code opt-in
     image_token: str = "<|image_pad|>"
@@ -38,6 +39,9 @@ REGISTRY: dict[str, Backbone] = {
             paper_backbone="llava-ov-1.5-4b", remote_code=True, mrope=False,
         ),
         Backbone("tiny-qwen2.5-vl", "qwen2_5_vl", tiny=True, paper_backbone="qwen2.5-vl-3b"),
+        # The same architecture pretrained on the generic corpus (livr/data/pretrain_corpus.py):
+        # the demo's base, which LoRA can adapt as the paper does.
+        Backbone("tiny-qwen2.5-vl-pretrained", "qwen2_5_vl", tiny=True, pretrained=True, paper_backbone="qwen2.5-vl-3b"),
         Backbone("tiny-qwen3-vl", "qwen3_vl", tiny=True, paper_backbone="qwen3-vl-4b"),
         # The generic image-token path (SigLIP + Qwen2 LM, 1D positions), standing in for the
         # LLaVA family offline.

@@ -14,6 +14,7 @@ import torch
 from safetensors import SafetensorError
 
 from livr.model.backbones import Backbone, get_backbone
+from livr.model.pretrained import shipped_dir
 from livr.model.processors import load_processor
 
 CHECKPOINT_META = "livr_checkpoint.json"
@@ -35,6 +36,12 @@ def model_class(spec: Backbone):
 
 def backbone_source(spec: Backbone, models_dir: str | Path, settings: dict) -> str:
     """Where to load a backbone from; refuses remote code without the explicit opt-in."""
+    if spec.pretrained:
+        path = shipped_dir(spec.name)
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path}: pretrained tiny backbone missing; rebuild it with the command in its "
+                                    "manifest.json (livr pretrain-tiny) or restore it from git")
+        return str(path)
     if spec.tiny:
         path = Path(models_dir) / spec.name
         if not (path / "config.json").is_file():

@@ -57,6 +57,8 @@ def task_sources(task: str) -> list[str]:
 # ---- paths (relative to the repository root; roots from params.yaml `paths:`) ----
 
 def model_dir(params: dict, backbone: str) -> str:
+    if REGISTRY[backbone].pretrained:  # shipped in the package (livr/model/pretrained/), never built by a job
+        return f"livr/model/pretrained/{backbone}"
     return f"{params['paths']['models']}/{backbone}"
 
 
@@ -103,7 +105,8 @@ def backbones(params: dict, exp: str) -> list[str]:
 
 
 def tiny_backbones(params: dict, exp: str) -> list[str]:
-    return [b for b in backbones(params, exp) if is_tiny(b)]
+    """Tiny backbones a job builds (livr build-tiny); pretrained ones ship with the package."""
+    return [b for b in backbones(params, exp) if is_tiny(b) and not REGISTRY[b].pretrained]
 
 
 def suite(params: dict, exp: str) -> str:

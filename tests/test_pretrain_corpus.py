@@ -1,0 +1,74 @@
+"""The pretraining corpus: deterministic, answers that the pixels and the listed options support,
+and none of the nine tasks' wording."""
+
+import collections
+import re
+
+import numpy as np
+import pytest
+
+from livr.data import pretrain_corpus as pc
+from livr.data.prompts import _BODY, format_question, CHOICE_TEXTS
+from livr.data.schema import TASKS
+
+N = 700
+EXAMPLES = [pc.example(3, i) for i in range(N)]
+OPTION = re.compile(r"^(?:\(([A-D])\)|([A-D])\.|([A-D])\)) ", re.M)
+
+
+def _letters(question: str) -> list[str]:
+    return ["".join(g) for g in OPTION.findall(question)]
+
+
+def test_deterministic_and_seeded():
+    again = pc.example(3, 5)
+    assert (again.family, again.question, again.answer) == (EXAMPLES[5].family, EXAMPLES[5].question, EXAMPLES[5].answer)
+    assert [np.asarray(a).tobytes() for a in again.images] == [np.asarray(a).tobytes() for a in EXAMPLES[5].images]
+    other = [pc.example(4, i) for i in range(20)]
+    assert sum(o.question != e.question or o.answer != e.answer for o, e in zip(other, EXAMPLES)) >= 15
+
+
+def test_every_family_occurs_and_answers_fit_the_question():
+    families = collections.Counter(e.family for e in EXAMPLES)
+    assert set(families) == set(pc.FAMILY_NAMES)
+    for e in EXAMPLES:
+        assert 1 <= len(e.images) <= 3 and all(im.size == (112, 112) and im.mode == "RGB" for im in e.images)
+        letters = _letters(e.question)
+        if e.family == "counting":
+            assert not letters and e.answer.isdigit() and 1 <= int(e.answer) <= 10
+        else:
+            assert letters == list("ABCD"[: len(letters)]) and 2 <= len(letters) <= 4, e.question
+            assert e.answer in letters, (e.question, e.answer)
+    gold = collections.Counter(e.answer for e in EXAMPLES if e.family != "counting")
+    assert gold["A"] / gold["B"] == pytest.approx(1, abs=0.2)  # the gold position is not fixed
+
+
+def test_brightness_answers_from_pixels():
+    seen = 0
+    for e in EXAMPLES:
+        if e.family != "brightness":
+            continue
+        options = dict(re.findall(r"([A-D])\W+ ?((?:the |left|right|top|bottom)[a-z ]*?)\s*$", e.question, re.M))
+        option = options[e.answer]
+        arrays = [np.asarray(im, np.float64).mean(axis=2) for im in e.images]
+        if len(arrays) == 2:
+            means = [a.mean() for a in arrays]
+            names = ["the first image", "the second image"]
+        else:
+            a, h = arrays[0], arrays[0].shape[0] // 2
+            means, names = ([a[:, :h].mean(), a[:, h:].mean()], ["left half", "right half"]) if "left half" in e.question \
+                else ([a[:h].mean(), a[h:].mean()], ["top half", "bottom half"])
+        want = names[int(np.argmax(means))] if "brighter" in e.question else names[int(np.argmin(means))]
+        assert option == want, (e.question, e.answer)
+        seen += 1
+    assert seen >= 20
+
+
+def test_none_of_the_tasks_wording():
+    blink = [format_question(t, CHOICE_TEXTS.get(t, [])) for t in TASKS]
+    sentences = {s.strip() for body in _BODY.values() for s in re.split(r"(?<=[.?])\s", body) if len(s.strip()) > 25}
+    for e in EXAMPLES:
+        assert "Select from the following" not in e.question
+        assert "Answer with a single number." not in e.question
+        assert not any(s in e.question for s in sentences), e.question
+        assert e.question not in blink
