@@ -44,7 +44,7 @@ from livr.model.tiny import TinyDims
 log = logging.getLogger(__name__)
 
 HELD_OUT_OFFSET = 10**9  # held-out examples are indices from here on: never in a training stream
-BUCKET_BATCHES = 8       # batches per length-sorted chunk of the example stream
+BUCKET_BATCHES = 8  # batches per length-sorted chunk of the example stream
 STATE = "state.pt"
 
 
@@ -62,8 +62,16 @@ def tokenizer_texts(seed: int, n: int) -> list[str]:
 
 
 def encode_example(ex: corpus.CorpusExample, index: int, processor, spec):
-    rec = Record(id=f"corpus-{index}", task=ex.family, split="train", images=[], question=ex.question,
-                 choices=[], answer=ex.answer, source="pretrain_corpus")
+    rec = Record(
+        id=f"corpus-{index}",
+        task=ex.family,
+        split="train",
+        images=[],
+        question=ex.question,
+        choices=[],
+        answer=ex.answer,
+        source="pretrain_corpus",
+    )
     return encode(rec, ex.images, processor, spec, [])
 
 
@@ -86,8 +94,10 @@ class CorpusBatches(torch.utils.data.IterableDataset):
             idx = range(first, first + BUCKET_BATCHES * self.batch_size)
             encoded = [encode_example(corpus.example(self.seed, i), i, self.processor, self.spec) for i in idx]
             encoded.sort(key=lambda e: len(e.input_ids))
-            batches = [encoded[b * self.batch_size:(b + 1) * self.batch_size] for b in range(BUCKET_BATCHES)]
-            order = torch.randperm(BUCKET_BATCHES, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + chunk))
+            batches = [encoded[b * self.batch_size : (b + 1) * self.batch_size] for b in range(BUCKET_BATCHES)]
+            order = torch.randperm(
+                BUCKET_BATCHES, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + chunk)
+            )
             for b in order.tolist()[skip:]:
                 yield batches[b]
             chunk, skip = chunk + 1, 0
@@ -124,17 +134,38 @@ def git_revision() -> str:
     """HEAD of the repository holding this code, '+dirty' when it has uncommitted changes."""
     here = Path(__file__).resolve().parent
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here.parent, capture_output=True, text=True).stdout
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "."], cwd=here.parent, capture_output=True, text=True
+        ).stdout
         return rev + ("+dirty" if dirty.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
 def settings_of(args) -> dict:
-    keys = ("architecture", "seed", "steps", "batch_size", "lr", "min_lr_ratio", "warmup_steps", "weight_decay",
-            "max_grad_norm", "hidden", "layers", "heads", "kv_heads", "intermediate", "vision_hidden", "vision_depth",
-            "vocab", "tokenizer_examples")
+    keys = (
+        "architecture",
+        "seed",
+        "steps",
+        "batch_size",
+        "lr",
+        "min_lr_ratio",
+        "warmup_steps",
+        "weight_decay",
+        "max_grad_norm",
+        "hidden",
+        "layers",
+        "heads",
+        "kv_heads",
+        "intermediate",
+        "vision_hidden",
+        "vision_depth",
+        "vocab",
+        "tokenizer_examples",
+    )
     return {k: getattr(args, k) for k in keys}
 
 
@@ -145,17 +176,29 @@ def command_line(args) -> str:
 
 
 def dims_of(args) -> TinyDims:
-    return TinyDims(vocab=args.vocab, hidden=args.hidden, layers=args.layers, heads=args.heads, kv_heads=args.kv_heads,
-                    intermediate=args.intermediate, vision_hidden=args.vision_hidden, vision_depth=args.vision_depth)
+    return TinyDims(
+        vocab=args.vocab,
+        hidden=args.hidden,
+        layers=args.layers,
+        heads=args.heads,
+        kv_heads=args.kv_heads,
+        intermediate=args.intermediate,
+        vision_hidden=args.vision_hidden,
+        vision_depth=args.vision_depth,
+    )
 
 
 def check_args(args) -> None:
     spec = get_backbone(args.architecture)
     if not spec.tiny or spec.pretrained:
-        raise InputError(f"--architecture {args.architecture!r}: must be a tiny backbone built from config "
-                         "(tiny-qwen2.5-vl, tiny-qwen3-vl or tiny-llava-ov)")
+        raise InputError(
+            f"--architecture {args.architecture!r}: must be a tiny backbone built from config "
+            "(tiny-qwen2.5-vl, tiny-qwen3-vl or tiny-llava-ov)"
+        )
     if args.hidden % args.heads or args.hidden // args.heads != 32:
-        raise InputError(f"--hidden {args.hidden} / --heads {args.heads}: the head dimension must be 32 (M-RoPE sections)")
+        raise InputError(
+            f"--hidden {args.hidden} / --heads {args.heads}: the head dimension must be 32 (M-RoPE sections)"
+        )
     for name in ("steps", "batch_size", "warmup_steps", "save_every", "eval_every", "eval_examples"):
         if getattr(args, name) < (0 if name == "warmup_steps" else 1):
             raise InputError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be positive")
@@ -180,6 +223,7 @@ def pretrain(args) -> dict:
     check_args(args)
     torch.set_num_threads(args.threads)
     t0 = time.time()
+    revision = git_revision()  # of the code this run starts with
     spec = get_backbone(args.architecture)
     texts = tokenizer_texts(args.seed, args.tokenizer_examples)
     model, processor = build_model_and_processor(args.architecture, dims_of(args), texts)
@@ -188,8 +232,12 @@ def pretrain(args) -> dict:
         p.requires_grad_(True)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.lr,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+    )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(args))
     collator = Collator(model, processor.tokenizer.pad_token_id, spec, None)
 
@@ -212,12 +260,23 @@ def pretrain(args) -> dict:
     def save_state(step: int) -> None:
         work.mkdir(parents=True, exist_ok=True)
         with atomic_path(state_path) as tmp:
-            torch.save({"settings": json.dumps(settings), "model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "scheduler": sched.state_dict(), "step": step, "elapsed": elapsed_before + time.time() - t0,
-                        "history": json.dumps(history)}, tmp)
+            torch.save(
+                {
+                    "settings": json.dumps(settings),
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "step": step,
+                    "elapsed": elapsed_before + time.time() - t0,
+                    "history": json.dumps(history),
+                },
+                tmp,
+            )
 
     stream = CorpusBatches(args.seed, args.batch_size, start, processor, spec)
-    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers, prefetch_factor=None if args.workers == 0 else 4)
+    loader = torch.utils.data.DataLoader(
+        stream, batch_size=None, num_workers=args.workers, prefetch_factor=None if args.workers == 0 else 4
+    )
     window = collections.deque(maxlen=args.log_every)
     it = iter(loader)
     for step in range(start, args.steps):
@@ -236,40 +295,64 @@ def pretrain(args) -> dict:
         if done % args.log_every == 0 or done == args.steps:
             loss = sum(w[0] for w in window) / len(window)
             train_acc = 100 * sum(w[1] for w in window) / len(window)
-            row = {"step": done, "loss": round(loss, 4), "train_accuracy": round(train_acc, 1),
-                   "lr": sched.get_last_lr()[0], "grad_norm": round(float(grad_norm), 3),
-                   "seconds": round(elapsed_before + time.time() - t0, 1)}
+            row = {
+                "step": done,
+                "loss": round(loss, 4),
+                "train_accuracy": round(train_acc, 1),
+                "lr": sched.get_last_lr()[0],
+                "grad_norm": round(float(grad_norm), 3),
+                "seconds": round(elapsed_before + time.time() - t0, 1),
+            }
             if done % args.eval_every == 0 or done == args.steps:
                 row["held_out"] = held_out_accuracy(model, collator, processor, spec, args.seed, args.eval_examples, 16)
             history.append(row)
-            log.info("step %d/%d: loss %.4f, train answer accuracy %.1f%%, lr %.2e%s", done, args.steps, loss, train_acc,
-                     row["lr"], f", held-out {row['held_out']['all']}%" if "held_out" in row else "")
+            log.info(
+                "step %d/%d: loss %.4f, train answer accuracy %.1f%%, lr %.2e%s",
+                done,
+                args.steps,
+                loss,
+                train_acc,
+                row["lr"],
+                f", held-out {row['held_out']['all']}%" if "held_out" in row else "",
+            )
         if done % args.save_every == 0 and done < args.steps:
             save_state(done)
     final = history[-1]
     manifest = {
         "command": command_line(args),
-        "code_revision": git_revision(),
+        "code_revision": revision,
         "architecture": args.architecture,
         "family": spec.family,
         "dims": dims_of(args).__dict__,
         "parameters": sum(p.numel() for p in model.parameters()),
         "weights_dtype": "float32",
-        "corpus": {"module": "livr.data.pretrain_corpus", "version": corpus.CORPUS_VERSION, "seed": args.seed,
-                   "examples_seen": args.steps * args.batch_size, "families": list(corpus.FAMILY_NAMES),
-                   "held_out": {"first_index": HELD_OUT_OFFSET, "examples": args.eval_examples}},
-        "tokenizer": {"trained_on": f"text of {args.tokenizer_examples} corpus examples + chat words and 0-100",
-                      "vocab_size": len(processor.tokenizer)},
-        "training": {k: settings[k] for k in ("steps", "batch_size", "lr", "min_lr_ratio", "warmup_steps", "weight_decay",
-                                               "max_grad_norm")} | {"optimizer": "AdamW", "schedule": "warm-up + cosine",
-                                                                    "loss": "answer tokens only"},
+        "corpus": {
+            "module": "livr.data.pretrain_corpus",
+            "version": corpus.CORPUS_VERSION,
+            "seed": args.seed,
+            "examples_seen": args.steps * args.batch_size,
+            "families": list(corpus.FAMILY_NAMES),
+            "held_out": {"first_index": HELD_OUT_OFFSET, "examples": args.eval_examples},
+        },
+        "tokenizer": {
+            "trained_on": f"text of {args.tokenizer_examples} corpus examples + chat words and 0-100",
+            "vocab_size": len(processor.tokenizer),
+        },
+        "training": {
+            k: settings[k]
+            for k in ("steps", "batch_size", "lr", "min_lr_ratio", "warmup_steps", "weight_decay", "max_grad_norm")
+        }
+        | {"optimizer": "AdamW", "schedule": "warm-up + cosine", "loss": "answer tokens only"},
         "final_loss": final["loss"],
         "final_train_accuracy": final["train_accuracy"],
         "final_held_out_accuracy": final.get("held_out"),
         "wall_seconds": round(elapsed_before + time.time() - t0, 1),
         "threads": args.threads,
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "transformers": __import__("transformers").__version__},
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": __import__("transformers").__version__,
+        },
         "history": history,
     }
     model.eval()
@@ -282,10 +365,17 @@ def pretrain(args) -> dict:
 
 
 def configure(parser) -> None:
-    parser.add_argument("--architecture", default="tiny-qwen2.5-vl",
-                        help="the tiny backbone whose architecture and tokenizer specials are built (default: tiny-qwen2.5-vl)")
-    parser.add_argument("--out", required=True, help="directory to write (replaced atomically), e.g. livr/model/pretrained/NAME")
-    parser.add_argument("--work-dir", default=None, help="resumable training state (default: runs/pretrain-tiny/<out name>)")
+    parser.add_argument(
+        "--architecture",
+        default="tiny-qwen2.5-vl",
+        help="the tiny backbone whose architecture and tokenizer specials are built (default: tiny-qwen2.5-vl)",
+    )
+    parser.add_argument(
+        "--out", required=True, help="directory to write (replaced atomically), e.g. livr/model/pretrained/NAME"
+    )
+    parser.add_argument(
+        "--work-dir", default=None, help="resumable training state (default: runs/pretrain-tiny/<out name>)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (the example stream)")
     parser.add_argument("--steps", type=int, default=12000)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -301,20 +391,26 @@ def configure(parser) -> None:
     parser.add_argument("--intermediate", type=int, default=256)
     parser.add_argument("--vision-hidden", type=int, default=64)
     parser.add_argument("--vision-depth", type=int, default=1)
-    parser.add_argument("--vocab", type=int, default=TinyDims().vocab, help="upper bound; BPE stops when the corpus has no more merges")
+    parser.add_argument(
+        "--vocab", type=int, default=TinyDims().vocab, help="upper bound; BPE stops when the corpus has no more merges"
+    )
     parser.add_argument("--tokenizer-examples", type=int, default=5000)
     parser.add_argument("--eval-every", type=int, default=1000, help="held-out accuracy this often (steps)")
     parser.add_argument("--eval-examples", type=int, default=448)
     parser.add_argument("--log-every", type=int, default=100)
     parser.add_argument("--save-every", type=int, default=500, help="resumable state this often (steps)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for training")
-    parser.add_argument("--workers", type=int, default=1, help="data-generating worker processes (0: in the main process)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="data-generating worker processes (0: in the main process)"
+    )
 
 
 def main(args) -> int:
     if args.work_dir is None:
         args.work_dir = str(Path("runs") / "pretrain-tiny" / Path(args.out).name)
     manifest = pretrain(args)
-    print(f"pretrained {args.architecture} into {args.out}: {manifest['training']['steps']} steps, final loss "
-          f"{manifest['final_loss']}, held-out answer accuracy {(manifest['final_held_out_accuracy'] or {}).get('all')}%")
+    print(
+        f"pretrained {args.architecture} into {args.out}: {manifest['training']['steps']} steps, final loss "
+        f"{manifest['final_loss']}, held-out answer accuracy {(manifest['final_held_out_accuracy'] or {}).get('all')}%"
+    )
     return 0

@@ -8,19 +8,48 @@ import torch
 from safetensors.torch import load_file
 
 from livr import cli, pretrain
-from livr.data.synthetic import build_synthetic_task
 from livr.data.schema import read_split
+from livr.data.synthetic import build_synthetic_task
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, load_images
 from livr.model.loading import load_backbone
 
-SMALL = ["--hidden", "64", "--heads", "2", "--kv-heads", "1", "--intermediate", "128", "--layers", "1",
-         "--vision-hidden", "32", "--vision-depth", "1", "--batch-size", "2", "--warmup-steps", "1",
-         "--tokenizer-examples", "40", "--eval-examples", "4", "--eval-every", "2", "--log-every", "1", "--workers", "0"]
+SMALL = [
+    "--hidden",
+    "64",
+    "--heads",
+    "2",
+    "--kv-heads",
+    "1",
+    "--intermediate",
+    "128",
+    "--layers",
+    "1",
+    "--vision-hidden",
+    "32",
+    "--vision-depth",
+    "1",
+    "--batch-size",
+    "2",
+    "--warmup-steps",
+    "1",
+    "--tokenizer-examples",
+    "40",
+    "--eval-examples",
+    "4",
+    "--eval-every",
+    "2",
+    "--log-every",
+    "1",
+    "--workers",
+    "0",
+]
 
 
 def run(out, work, steps, *extra):
-    return cli.main(["pretrain-tiny", "--out", str(out), "--work-dir", str(work), "--steps", str(steps), *SMALL, *extra])
+    return cli.main(
+        ["pretrain-tiny", "--out", str(out), "--work-dir", str(work), "--steps", str(steps), *SMALL, *extra]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +84,8 @@ def test_loads_as_a_backbone_and_answers(base, tmp_path):
     recs = read_split(tmp_path / "c", "test")
     spec = get_backbone("tiny-qwen2.5-vl")
     batch = Collator(model, processor.tokenizer.pad_token_id, spec, None)(
-        [encode(r, load_images(r, tmp_path / "c"), processor, spec, []) for r in recs])
+        [encode(r, load_images(r, tmp_path / "c"), processor, spec, []) for r in recs]
+    )
     with torch.no_grad():
         out = model(**batch)
     assert torch.isfinite(out.loss) and out.logits.shape[-1] == len(processor.tokenizer)
@@ -89,5 +119,7 @@ def test_killed_run_resumes_to_the_same_weights(base, tmp_path, monkeypatch):
 def test_refuses_a_pretrained_or_real_architecture(tmp_path, capsys):
     assert cli.main(["pretrain-tiny", "--out", str(tmp_path / "x"), "--architecture", "qwen2.5-vl-3b"]) == 2
     assert "must be a tiny backbone built from config" in capsys.readouterr().err
-    assert cli.main(["pretrain-tiny", "--out", str(tmp_path / "x"), "--architecture", "tiny-qwen2.5-vl-pretrained"]) == 2
+    assert (
+        cli.main(["pretrain-tiny", "--out", str(tmp_path / "x"), "--architecture", "tiny-qwen2.5-vl-pretrained"]) == 2
+    )
     assert not (tmp_path / "x").exists()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from livr.data import pretrain_corpus as pc
-from livr.data.prompts import _BODY, format_question, CHOICE_TEXTS
+from livr.data.prompts import _BODY, CHOICE_TEXTS, format_question
 from livr.data.schema import TASKS
 
 N = 700
@@ -22,7 +22,11 @@ def _letters(question: str) -> list[str]:
 
 def test_deterministic_and_seeded():
     again = pc.example(3, 5)
-    assert (again.family, again.question, again.answer) == (EXAMPLES[5].family, EXAMPLES[5].question, EXAMPLES[5].answer)
+    assert (again.family, again.question, again.answer) == (
+        EXAMPLES[5].family,
+        EXAMPLES[5].question,
+        EXAMPLES[5].answer,
+    )
     assert [np.asarray(a).tobytes() for a in again.images] == [np.asarray(a).tobytes() for a in EXAMPLES[5].images]
     other = [pc.example(4, i) for i in range(20)]
     assert sum(o.question != e.question or o.answer != e.answer for o, e in zip(other, EXAMPLES)) >= 15
@@ -56,8 +60,11 @@ def test_brightness_answers_from_pixels():
             names = ["the first image", "the second image"]
         else:
             a, h = arrays[0], arrays[0].shape[0] // 2
-            means, names = ([a[:, :h].mean(), a[:, h:].mean()], ["left half", "right half"]) if "left half" in e.question \
+            means, names = (
+                ([a[:, :h].mean(), a[:, h:].mean()], ["left half", "right half"])
+                if "left half" in e.question
                 else ([a[:h].mean(), a[h:].mean()], ["top half", "bottom half"])
+            )
         want = names[int(np.argmax(means))] if "brighter" in e.question else names[int(np.argmin(means))]
         assert option == want, (e.question, e.answer)
         seen += 1

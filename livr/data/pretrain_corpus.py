@@ -36,9 +36,18 @@ LETTERS = "ABCD"
 
 # Display names of the scene palette, and jitter so a colour name covers a range of shades.
 COLOUR_NAMES = {
-    "orange": "orange", "purple": "purple", "teal": "teal", "brown": "brown", "pink": "pink",
-    "olive": "olive", "charcoal": "black", "green": "green", "sky": "blue", "sand": "yellow",
-    "crimson": "red", "grey": "grey",
+    "orange": "orange",
+    "purple": "purple",
+    "teal": "teal",
+    "brown": "brown",
+    "pink": "pink",
+    "olive": "olive",
+    "charcoal": "black",
+    "green": "green",
+    "sky": "blue",
+    "sand": "yellow",
+    "crimson": "red",
+    "grey": "grey",
 }
 COLOUR_JITTER = 14
 BACKGROUNDS = ((235, 235, 230), (215, 225, 235), (240, 228, 210), (220, 235, 220), (200, 200, 200), (250, 250, 250))
@@ -118,8 +127,15 @@ def _n_wrong(rng) -> int:
 
 
 def _count_question(rng, what: str) -> str:
-    q = pick(rng, (f"How many {what} are in the picture?", f"Count the {what} in the image.",
-                   f"How many {what} can you see?", f"What is the number of {what} shown?"))
+    q = pick(
+        rng,
+        (
+            f"How many {what} are in the picture?",
+            f"Count the {what} in the image.",
+            f"How many {what} can you see?",
+            f"What is the number of {what} shown?",
+        ),
+    )
     tail = pick(rng, ("", "Reply with a number.", "Give the count as a number.", "Answer with digits only."))
     return f"{q}\n{tail}" if tail else q
 
@@ -161,7 +177,9 @@ def _place(rng, S, n, half_range=(8, 16), gap=3.0) -> list[tuple[float, float, f
                 out.append((float(cx), float(cy), float(h)))
         return out
 
-    return sample_until(packing, lambda p: None if len(p) == n else "shapes overlap", PLACE_TRIES, f"corpus: {n} shapes")
+    return sample_until(
+        packing, lambda p: None if len(p) == n else "shapes overlap", PLACE_TRIES, f"corpus: {n} shapes"
+    )
 
 
 def _scene(rng, S, objs: list[Obj], bg=None) -> Image.Image:
@@ -174,7 +192,9 @@ def _scene(rng, S, objs: list[Obj], bg=None) -> Image.Image:
 
 def _objects(rng, S, n, distinct_kinds=False, distinct_colours=True, half_range=(8, 16)) -> list[Obj]:
     kinds = pick(rng, KINDS, n) if distinct_kinds else [pick(rng, KINDS) for _ in range(n)]
-    colours = pick(rng, tuple(COLOUR_NAMES), n) if distinct_colours else [pick(rng, tuple(COLOUR_NAMES)) for _ in range(n)]
+    colours = (
+        pick(rng, tuple(COLOUR_NAMES), n) if distinct_colours else [pick(rng, tuple(COLOUR_NAMES)) for _ in range(n)]
+    )
     return [Obj(k, c, *p) for k, c, p in zip(kinds, colours, _place(rng, S, n, half_range))]
 
 
@@ -194,8 +214,17 @@ def _other_colours(rng, exclude: set[str], n: int) -> list[str]:
 def colour_of_shape(rng, S):
     objs = _objects(rng, S, int(rng.integers(1, 4)), distinct_kinds=True)
     t = pick(rng, objs)
-    q = pick(rng, (f"What colour is the {t.kind}?", f"Which colour does the {t.kind} have?", f"The {t.kind} is painted in which colour?"))
-    q, a = _choice(rng, q, COLOUR_NAMES[t.colour], _other_colours(rng, {o.colour for o in objs} | {t.colour}, _n_wrong(rng)))
+    q = pick(
+        rng,
+        (
+            f"What colour is the {t.kind}?",
+            f"Which colour does the {t.kind} have?",
+            f"The {t.kind} is painted in which colour?",
+        ),
+    )
+    q, a = _choice(
+        rng, q, COLOUR_NAMES[t.colour], _other_colours(rng, {o.colour for o in objs} | {t.colour}, _n_wrong(rng))
+    )
     return [_scene(rng, S, objs)], q, a
 
 
@@ -203,7 +232,10 @@ def shape_of_colour(rng, S):
     objs = _objects(rng, S, int(rng.integers(1, 4)))
     t = pick(rng, objs)
     others = [k for k in KINDS if k != t.kind]
-    q = pick(rng, (f"What shape is the {COLOUR_NAMES[t.colour]} object?", f"Which shape is drawn in {COLOUR_NAMES[t.colour]}?"))
+    q = pick(
+        rng,
+        (f"What shape is the {COLOUR_NAMES[t.colour]} object?", f"Which shape is drawn in {COLOUR_NAMES[t.colour]}?"),
+    )
     q, a = _choice(rng, q, t.kind, pick(rng, others, _n_wrong(rng)))
     return [_scene(rng, S, objs)], q, a
 
@@ -236,8 +268,10 @@ def _redraw(rng, draw, check, what):
 def position(rng, S):
     n = int(rng.integers(1, 3))
     objs = _redraw(  # no object straddles a midline: its part of the image is unambiguous
-        rng, lambda: _objects(rng, S, n, distinct_kinds=True, half_range=(8, 13)),
-        lambda objs: all(min(abs(o.cx - S / 2), abs(o.cy - S / 2)) >= o.half + 2 for o in objs), "shape on a midline",
+        rng,
+        lambda: _objects(rng, S, n, distinct_kinds=True, half_range=(8, 13)),
+        lambda objs: all(min(abs(o.cx - S / 2), abs(o.cy - S / 2)) >= o.half + 2 for o in objs),
+        "shape on a midline",
     )
     t = pick(rng, objs)
     if rng.random() < 0.5:
@@ -250,7 +284,10 @@ def position(rng, S):
         v = t.cx if axis == "x" else t.cy
         pair = ("left half", "right half") if axis == "x" else ("top half", "bottom half")
         correct, other = (pair[1], pair[0]) if v >= S / 2 else pair
-        q = pick(rng, (f"Is the {_name(t)} in the {pair[0]} or the {pair[1]} of the image?", f"Which half holds the {_name(t)}?"))
+        q = pick(
+            rng,
+            (f"Is the {_name(t)} in the {pair[0]} or the {pair[1]} of the image?", f"Which half holds the {_name(t)}?"),
+        )
         wrong = [other]
     q, a = _choice(rng, q, correct, wrong)
     return [_scene(rng, S, objs)], q, a
@@ -258,8 +295,12 @@ def position(rng, S):
 
 def relation(rng, S):
     objs = _redraw(  # clearly apart along one axis, not diagonal
-        rng, lambda: _objects(rng, S, 2, distinct_kinds=True, half_range=(8, 13)),
-        lambda o: max(abs(o[0].cx - o[1].cx), abs(o[0].cy - o[1].cy)) >= 1.5 * min(abs(o[0].cx - o[1].cx), abs(o[0].cy - o[1].cy)) + 10,
+        rng,
+        lambda: _objects(rng, S, 2, distinct_kinds=True, half_range=(8, 13)),
+        lambda o: (
+            max(abs(o[0].cx - o[1].cx), abs(o[0].cy - o[1].cy))
+            >= 1.5 * min(abs(o[0].cx - o[1].cx), abs(o[0].cy - o[1].cy)) + 10
+        ),
         "shapes on a diagonal",
     )
     p, r = objs
@@ -275,8 +316,10 @@ def relation(rng, S):
 
 def size_compare(rng, S):
     objs = _redraw(
-        rng, lambda: _objects(rng, S, 2, distinct_kinds=True, half_range=(6, 20)),
-        lambda o: abs(o[0].half - o[1].half) >= 4, "shapes of similar size",
+        rng,
+        lambda: _objects(rng, S, 2, distinct_kinds=True, half_range=(6, 20)),
+        lambda o: abs(o[0].half - o[1].half) >= 4,
+        "shapes of similar size",
     )
     big = max(objs, key=lambda o: o.half)
     word = pick(rng, ("bigger", "larger", "smaller"))
@@ -299,8 +342,17 @@ def point_on_object(rng, S):
         return float(x), float(y)
 
     while len(spots) < n_marks:
-        spot = sample_until(background_spot, lambda p: None if all(math.dist(p, (o.cx, o.cy)) > o.half * 1.5 + 12 for o in objs)
-                            and all(math.dist(p, s) > 24 for s in spots) else "too close", PLACE_TRIES, "corpus: background mark")
+        spot = sample_until(
+            background_spot,
+            lambda p: (
+                None
+                if all(math.dist(p, (o.cx, o.cy)) > o.half * 1.5 + 12 for o in objs)
+                and all(math.dist(p, s) > 24 for s in spots)
+                else "too close"
+            ),
+            PLACE_TRIES,
+            "corpus: background mark",
+        )
         spots.append(spot)
     spots = spots[:n_marks]
     order = [int(i) for i in rng.permutation(n_marks)]
@@ -336,7 +388,13 @@ def colour_under_point(rng, S):
     mark_points(img, pts, 1.0)
     j = int(rng.integers(n_marks))
     colour = cells[chosen[j]][4]
-    q = pick(rng, (f"What colour is the surface under point {LETTERS[j]}?", f"Point {LETTERS[j]} sits on a region of which colour?"))
+    q = pick(
+        rng,
+        (
+            f"What colour is the surface under point {LETTERS[j]}?",
+            f"Point {LETTERS[j]} sits on a region of which colour?",
+        ),
+    )
     q, a = _choice(rng, q, COLOUR_NAMES[colour], _other_colours(rng, {colour}, _n_wrong(rng)))
     return [img], q, a
 
@@ -348,11 +406,18 @@ def read_letter(rng, S):
     d = ImageDraw.Draw(img)
     size = int(rng.integers(40, 72))
     font = ImageFont.load_default(size=size)
-    l, t, r, b = d.textbbox((0, 0), glyph, font=font)
-    x = rng.uniform(4, max(5, S - (r - l) - 4)) - l
+    left, t, r, b = d.textbbox((0, 0), glyph, font=font)
+    x = rng.uniform(4, max(5, S - (r - left) - 4)) - left
     y = rng.uniform(4, max(5, S - (b - t) - 4)) - t
-    d.text((x, y), glyph, fill=_colour(rng, pick(rng, ("charcoal", "crimson", "sky", "green", "purple", "brown"))), font=font)
-    q = pick(rng, ("Which letter is written in the image?", "What letter is drawn here?", "Read the letter in the picture."))
+    d.text(
+        (x, y),
+        glyph,
+        fill=_colour(rng, pick(rng, ("charcoal", "crimson", "sky", "green", "purple", "brown"))),
+        font=font,
+    )
+    q = pick(
+        rng, ("Which letter is written in the image?", "What letter is drawn here?", "Read the letter in the picture.")
+    )
     q, a = _choice(rng, q, glyph, pick(rng, [g for g in GLYPHS if g != glyph], _n_wrong(rng)))
     return [img], q, a
 
@@ -435,10 +500,10 @@ def brightness(rng, S):
         arr = np.zeros((S, S, 3), np.int64)
         a, b = (light, dark) if first_light else (dark, light)
         if vertical:
-            arr[:, : S // 2], arr[:, S // 2:] = a, b
+            arr[:, : S // 2], arr[:, S // 2 :] = a, b
             names = ("left half", "right half")
         else:
-            arr[: S // 2], arr[S // 2:] = a, b
+            arr[: S // 2], arr[S // 2 :] = a, b
             names = ("top half", "bottom half")
         img = Image.fromarray(np.clip(arr + tint, 0, 255).astype(np.uint8))
         gold_name = names[0] if first_light == (word == "brighter") else names[1]
@@ -446,9 +511,11 @@ def brightness(rng, S):
         q, ans = _choice(rng, f"Which half of the image is {word}?", gold_name, [wrong])
         return [img], q, ans
     images, first_light = [], rng.random() < 0.5
-    for v in ((light, dark) if first_light else (dark, light)):
+    for v in (light, dark) if first_light else (dark, light):
         objs = _objects(rng, S, int(rng.integers(1, 3)))
-        images.append(_scene(rng, S, objs, bg=tuple(int(c) for c in np.clip(v + rng.integers(-10, 11, size=3), 0, 255))))
+        images.append(
+            _scene(rng, S, objs, bg=tuple(int(c) for c in np.clip(v + rng.integers(-10, 11, size=3), 0, 255)))
+        )
     gold = 0 if first_light == (word == "brighter") else 1
     return images, _with_choices(rng, f"Which image is {word} overall?", _image_options(2)), LETTERS[gold]
 
