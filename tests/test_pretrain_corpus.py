@@ -35,14 +35,27 @@ def test_deterministic_and_seeded():
 def test_every_family_occurs_and_answers_fit_the_question():
     families = collections.Counter(e.family for e in EXAMPLES)
     assert set(families) == set(pc.FAMILY_NAMES)
+    opened = 0
     for e in EXAMPLES:
         assert 1 <= len(e.images) <= 3 and all(im.size == (112, 112) and im.mode == "RGB" for im in e.images)
         letters = _letters(e.question)
         if e.family == "counting":
             assert not letters and e.answer.isdigit() and 1 <= int(e.answer) <= 10
-        else:
+        elif e.family == "describe":
+            names = e.answer.split(", ")
+            assert not letters and 1 <= len(names) <= 4
+            assert all(
+                n.split(" ")[-1] in pc.KINDS and " ".join(n.split(" ")[:-1]) in pc.COLOUR_NAMES.values() for n in names
+            )
+        elif letters:
             assert letters == list("ABCD"[: len(letters)]) and 2 <= len(letters) <= 4, e.question
             assert e.answer in letters, (e.question, e.answer)
+        else:  # the open variant: the answer in words, asked for in words
+            assert e.question.endswith(pc.OPEN_INSTRUCTIONS) and (
+                e.answer not in "ABCD" or e.family == "read_letter"
+            ), e.question
+            opened += 1
+    assert 0.2 < opened / len(EXAMPLES) < 0.5
     gold = collections.Counter(e.answer for e in EXAMPLES if e.family != "counting")
     assert gold["A"] / gold["B"] == pytest.approx(1, abs=0.2)  # the gold position is not fixed
 
@@ -53,7 +66,7 @@ def test_brightness_answers_from_pixels():
         if e.family != "brightness":
             continue
         options = dict(re.findall(r"([A-D])\W+ ?((?:the |left|right|top|bottom)[a-z ]*?)\s*$", e.question, re.M))
-        option = options[e.answer]
+        option = options[e.answer] if options else e.answer  # open variant: the answer itself
         arrays = [np.asarray(im, np.float64).mean(axis=2) for im in e.images]
         if len(arrays) == 2:
             means = [a.mean() for a in arrays]
@@ -62,7 +75,7 @@ def test_brightness_answers_from_pixels():
             a, h = arrays[0], arrays[0].shape[0] // 2
             means, names = (
                 ([a[:, :h].mean(), a[:, h:].mean()], ["left half", "right half"])
-                if "left half" in e.question
+                if option.split()[0] in ("left", "right")
                 else ([a[:h].mean(), a[h:].mean()], ["top half", "bottom half"])
             )
         want = names[int(np.argmax(means))] if "brighter" in e.question else names[int(np.argmin(means))]
