@@ -243,11 +243,12 @@ def pretrain(args) -> dict:
 
     work = Path(args.work_dir)
     settings = settings_of(args)
+    resume_key = {**settings, "corpus_version": corpus.CORPUS_VERSION}  # state of other settings or corpus: start over
     start, history, elapsed_before = 0, [], 0.0
     state_path = work / STATE
     if state_path.is_file():
         state = torch.load(state_path, weights_only=True)
-        if json.loads(state["settings"]) == settings:
+        if json.loads(state["settings"]) == resume_key:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["scheduler"])
@@ -262,7 +263,7 @@ def pretrain(args) -> dict:
         with atomic_path(state_path) as tmp:
             torch.save(
                 {
-                    "settings": json.dumps(settings),
+                    "settings": json.dumps(resume_key),
                     "model": model.state_dict(),
                     "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(),
@@ -379,7 +380,7 @@ def configure(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (the example stream)")
     parser.add_argument("--steps", type=int, default=12000)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--min-lr-ratio", type=float, default=0.05, help="cosine floor as a fraction of --lr")
     parser.add_argument("--warmup-steps", type=int, default=300)
     parser.add_argument("--weight-decay", type=float, default=0.01)
