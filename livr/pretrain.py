@@ -84,15 +84,19 @@ class CorpusBatches(torch.utils.data.IterableDataset):
     Step s's batch is a pure function of (seed, batch size, s), whatever step a run resumed at.
     """
 
-    def __init__(self, seed: int, batch_size: int, start: int, processor, spec):
+    def __init__(self, seed: int, batch_size: int, start: int, processor, spec, basic_steps: int = 0):
         self.seed, self.batch_size, self.start, self.processor, self.spec = seed, batch_size, start, processor, spec
+        self.basic_steps = basic_steps
 
     def __iter__(self):
         chunk, skip = divmod(self.start, BUCKET_BATCHES)
         while True:
             first = chunk * BUCKET_BATCHES * self.batch_size
             idx = range(first, first + BUCKET_BATCHES * self.batch_size)
-            encoded = [encode_example(corpus.example(self.seed, i), i, self.processor, self.spec) for i in idx]
+            basic = chunk * BUCKET_BATCHES < self.basic_steps  # the curriculum's first phase, whole chunks
+            encoded = [
+                encode_example(corpus.example(self.seed, i, basic=basic), i, self.processor, self.spec) for i in idx
+            ]
             encoded.sort(key=lambda e: len(e.input_ids))
             batches = [encoded[b * self.batch_size : (b + 1) * self.batch_size] for b in range(BUCKET_BATCHES)]
             order = torch.randperm(
@@ -165,6 +169,7 @@ def settings_of(args) -> dict:
         "vision_depth",
         "vocab",
         "tokenizer_examples",
+        "basic_steps",
     )
     return {k: getattr(args, k) for k in keys}
 
@@ -274,7 +279,7 @@ def pretrain(args) -> dict:
                 tmp,
             )
 
-    stream = CorpusBatches(args.seed, args.batch_size, start, processor, spec)
+    stream = CorpusBatches(args.seed, args.batch_size, start, processor, spec, args.basic_steps)
     loader = torch.utils.data.DataLoader(
         stream, batch_size=None, num_workers=args.workers, prefetch_factor=None if args.workers == 0 else 4
     )
@@ -341,7 +346,16 @@ def pretrain(args) -> dict:
         },
         "training": {
             k: settings[k]
-            for k in ("steps", "batch_size", "lr", "min_lr_ratio", "warmup_steps", "weight_decay", "max_grad_norm")
+            for k in (
+                "steps",
+                "batch_size",
+                "lr",
+                "min_lr_ratio",
+                "warmup_steps",
+                "weight_decay",
+                "max_grad_norm",
+                "basic_steps",
+            )
         }
         | {"optimizer": "AdamW", "schedule": "warm-up + cosine", "loss": "answer tokens only"},
         "final_loss": final["loss"],
@@ -394,6 +408,12 @@ def configure(parser) -> None:
     parser.add_argument("--vision-depth", type=int, default=1)
     parser.add_argument(
         "--vocab", type=int, default=TinyDims().vocab, help="upper bound; BPE stops when the corpus has no more merges"
+    )
+    parser.add_argument(
+        "--basic-steps",
+        type=int,
+        default=600,
+        help="curriculum: the first steps (rounded up to whole chunks of 8) train on the basic naming families only",
     )
     parser.add_argument("--tokenizer-examples", type=int, default=5000)
     parser.add_argument("--eval-every", type=int, default=1000, help="held-out accuracy this often (steps)")

@@ -41,7 +41,7 @@ def test_every_family_occurs_and_answers_fit_the_question():
         letters = _letters(e.question)
         if e.family == "counting":
             assert not letters and e.answer.isdigit() and 1 <= int(e.answer) <= 10
-        elif e.family == "describe":
+        elif e.family in ("describe", "name_two"):
             names = e.answer.split(", ")
             assert not letters and 1 <= len(names) <= 4
             assert all(
@@ -56,8 +56,9 @@ def test_every_family_occurs_and_answers_fit_the_question():
             ), e.question
             opened += 1
     assert 0.2 < opened / len(EXAMPLES) < 0.5
-    gold = collections.Counter(e.answer for e in EXAMPLES if e.family != "counting")
-    assert gold["A"] / gold["B"] == pytest.approx(1, abs=0.2)  # the gold position is not fixed
+    gold = collections.Counter(e.answer for e in EXAMPLES if _letters(e.question))
+    total = sum(gold.values())  # the gold position is not fixed: every letter is gold, A and B often
+    assert set(gold) == set("ABCD") and gold["A"] / total > 0.25 and gold["B"] / total > 0.25
 
 
 def test_brightness_answers_from_pixels():
