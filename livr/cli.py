@@ -13,6 +13,7 @@ import sys
 COMMANDS = {
     "data": ("livr.data.cli", "build datasets: synthetic demo tasks, public-source downloads and task builders, inspection"),
     "build-tiny": ("livr.model.tiny", "build a tiny random-weight backbone (offline) into a directory"),
+    "pretrain-tiny": ("livr.pretrain", "pretrain a tiny backbone on the generic procedural corpus (offline) into a directory"),
     "train": ("livr.train", "train one cell: sft (LoRA/full) or livr (stage 1 bottleneck, then stage 2)"),
     "evaluate": ("livr.evaluate", "greedy-decode one test split and write the per-example predictions file"),
     "collect": ("livr.results.collect", "build results/livr.duckdb from every per-cell file (one process, atomic)"),

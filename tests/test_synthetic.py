@@ -390,3 +390,67 @@ def test_prompts_blink_shape():
         format_question("jigsaw", [])
     with pytest.raises(ValueError):
         format_question("depth", ["x"])
+
+
+# ---------------------------------------------------------------------------------------------
+# rejection sampling: running out of tries raises, an invalid draw is never kept
+
+
+def test_sample_until_returns_first_valid_draw_and_raises_when_none_is():
+    from livr.data.synthetic.sampling import RejectionSamplingError, sample_until
+
+    draws = iter(range(10))
+    assert sample_until(lambda: next(draws), lambda v: None if v >= 3 else "below 3", 5, "a number") == 3
+    assert next(draws) == 4  # stopped drawing at the first valid value
+    values = iter([0, 2, 1, 0])
+    expected = r"a number: none of 4 draws was valid: below 3 \(3x\); odd \(1x\)"
+    with pytest.raises(RejectionSamplingError, match=expected):
+        sample_until(lambda: next(values), lambda v: "odd" if v % 2 else ("below 3" if v < 3 else None), 4, "a number")
+    with pytest.raises(ValueError, match="tries=0"):
+        sample_until(lambda: 1, lambda v: None, 0, "a number")
+
+
+@pytest.mark.parametrize(
+    "task, module, knobs, constraint",
+    [
+        ("localization", "localization", {"DISTRACTOR_TRIES": 1},
+         "localization: distractor box .* IoU with the object's box outside"),
+        ("jigsaw", "jigsaw", {"MIN_DISTRACTOR_MISMATCH": 1e9},
+         "jigsaw: distractor quadrant: none of 50 draws .* edge mismatch <"),
+        ("visual_similarity", "visual_similarity", {"MIN_DISTANCE_RATIO": 1e9}, "visual_similarity: .* negative MSE <"),
+        ("functional_correspondence", "functional_correspondence", {"POSE_TRIES": 1, "TOOL_TRIES": 1},
+         "functional_correspondence: placing a .*: none of 1 draws was valid: no pose in 1 draws fits"),
+        ("relative_reflectance", "relative_reflectance", {"POINT_TRIES": 1, "GRID_TRIES": 1},
+         "relative_reflectance: (region grid|points A and B): none of 1 draws"),
+    ],
+)
+def test_generator_out_of_tries_raises_naming_example_and_constraint(
+    tmp_path, monkeypatch, task, module, knobs, constraint
+):
+    import importlib
+
+    from livr.data.synthetic import RejectionSamplingError
+
+    mod = importlib.import_module(f"livr.data.synthetic.{module}")
+    for name, value in knobs.items():
+        assert hasattr(mod, name)
+        monkeypatch.setattr(mod, name, value)
+    where = rf"synthetic-{task}-train-\d{{5}} \(seed 0, 112 px\): "
+    with pytest.raises(RejectionSamplingError, match=where + constraint):
+        build_synthetic_task(task, tmp_path / task, 30, 1, 1, seed=0)
+    assert not (tmp_path / task).exists()
+
+
+def test_functional_correspondence_tools_stay_inside_the_image(built):
+    """The pose loop used to keep its last (invalid) pose for ~7% of tools, drawing them across the
+    border; now a tool no pose fits is redrawn. Tool colours never touch the image border."""
+    from livr.data.synthetic.drawing import PALETTE
+
+    d = built / "functional_correspondence"
+    for split in SPLITS:
+        for r in read_split(d, split):
+            for j, tool in enumerate(r.meta["tools"]):
+                a = _load(d, r, j)
+                border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+                for name in tool["colors"].values():
+                    assert not np.all(border == np.array(PALETTE[name], np.uint8), axis=1).any(), (r.id, j, name)

@@ -324,7 +324,7 @@ def test_dvc_stage_fails_clearly_when_cells_file_is_for_another_experiment(tmp_p
     repo = copy_repo(tmp_path / "repo", git=True)
     stub = stub_livr(tmp_path / "bin")
     set_experiment(repo / "params.yaml", "ci")   # cells.yaml still lists the demo experiment
-    proc = run([tool("dvc"), "repro", "build_tiny@tiny-qwen2.5-vl"], repo, path_first=stub, check=False)
+    proc = run([tool("dvc"), "repro", "synth@counting"], repo, path_first=stub, check=False)  # a stage of both
     assert proc.returncode != 0
     assert "Regenerate it first: python workflow/scripts/dvc_cells.py --experiment ci" in proc.stdout + proc.stderr
 

@@ -17,6 +17,7 @@ class Backbone:
     family: str                 # qwen2_5_vl | qwen3_vl | llava_ov_1_5
     hf_id: str | None = None    # hub id of a real backbone; None for tiny offline builds
     tiny: bool = False          # built locally from config with random weights (livr build-tiny)
+    pretrained: bool = False    # tiny, with weights shipped in livr/model/pretrained/<name> (livr pretrain-tiny)
     paper_backbone: str | None = None  # the paper's backbone whose numbers this one is compared with
     image_token: str = "<|image_pad|>"
     mrope: bool = True          # 3-row multimodal RoPE position ids (Qwen-VL) vs plain 1D positions
@@ -40,6 +41,9 @@ REGISTRY: dict[str, Backbone] = {
             paper_backbone="llava-ov-1.5-4b", mrope=False,
         ),
         Backbone("tiny-qwen2.5-vl", "qwen2_5_vl", tiny=True, paper_backbone="qwen2.5-vl-3b"),
+        # The same architecture pretrained on the generic corpus (livr/data/pretrain_corpus.py):
+        # the demo's base, which LoRA can adapt as the paper does.
+        Backbone("tiny-qwen2.5-vl-pretrained", "qwen2_5_vl", tiny=True, pretrained=True, paper_backbone="qwen2.5-vl-3b"),
         Backbone("tiny-qwen3-vl", "qwen3_vl", tiny=True, paper_backbone="qwen3-vl-4b"),
         Backbone("tiny-llava-ov-1.5", "llava_ov_1_5", tiny=True, paper_backbone="llava-ov-1.5-4b", mrope=False),
     ]

@@ -17,7 +17,9 @@ def add_latent_tokens(model, processor, k: int, seed: int) -> list[int]:
     """Add K latent tokens to the tokenizer and K new embedding rows to the model; return their ids.
 
     Rows are drawn from N(0, std of the existing rows) with `seed`, so SFT and LIVR runs differ
-    only in what LIVR adds.
+    only in what LIVR adds. Growing the embedding table initialises the new rows from torch's
+    global RNG; that happens inside a forked RNG, so the weights drawn after this (LoRA's
+    initialisation) are the same as in an SFT run of the same seed, which adds no rows.
     """
     tok = processor.tokenizer
     latents = latent_token_strings(k)
@@ -25,7 +27,8 @@ def add_latent_tokens(model, processor, k: int, seed: int) -> list[int]:
     ids = tok.convert_tokens_to_ids(latents)
     emb = model.get_input_embeddings()
     if max(ids) >= emb.weight.shape[0]:
-        model.resize_token_embeddings(len(tok), mean_resizing=False)
+        with torch.random.fork_rng(devices=[]):  # CPU generator; rows on an accelerator are redrawn below anyway
+            model.resize_token_embeddings(len(tok), mean_resizing=False)
         emb = model.get_input_embeddings()
     with torch.no_grad():
         old = emb.weight[: min(ids)]

@@ -13,7 +13,9 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 
+from livr.errors import InputError
 from livr.model.backbones import Backbone, get_backbone
+from livr.model.pretrained import shipped_dir
 from livr.model.processors import load_processor
 
 CHECKPOINT_META = "livr_checkpoint.json"
@@ -40,7 +42,14 @@ def model_class(spec: Backbone):
 
 
 def backbone_source(spec: Backbone, models_dir: str | Path) -> str:
-    """Where to load a backbone from: its tiny build's directory or its hub id."""
+    """Where to load a backbone from: the package's shipped pretrained tiny base, a tiny build's
+    directory, or a hub id."""
+    if spec.pretrained:
+        path = shipped_dir(spec.name)
+        if not (path / "config.json").is_file():
+            raise InputError(f"{path}: pretrained tiny backbone missing; rebuild it with the command in its "
+                             "manifest.json (livr pretrain-tiny) or restore it from git")
+        return str(path)
     if spec.tiny:
         path = Path(models_dir) / spec.name
         if not (path / "config.json").is_file():

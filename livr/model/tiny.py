@@ -14,6 +14,8 @@ gives 64 visual tokens.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from livr.io import atomic_dir, progress_enabled
@@ -21,14 +23,24 @@ from livr.model.backbones import get_backbone
 from livr.model.tiny_dims import IMAGE_SIZE, PATCH
 
 TINY_SEED = 1234
-VOCAB = 2048
-HIDDEN = 128
-LAYERS = 3
-HEADS = 4
-KV_HEADS = 2
-INTERMEDIATE = 256
-VISION_HIDDEN = 64
-VISION_DEPTH = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TinyDims:
+    """Sizes of a tiny build; the defaults are the random test/demo builds (`livr pretrain-tiny`
+    passes its own). LM head dim hidden/heads must be 32 (the M-RoPE sections below sum to 16)."""
+
+    vocab: int = 2048
+    hidden: int = 128
+    layers: int = 3
+    heads: int = 4
+    kv_heads: int = 2
+    intermediate: int = 256
+    vision_hidden: int = 64
+    vision_depth: int = 1
+
+
+DIMS = TinyDims()
 
 QWEN_SPECIALS = [
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
@@ -68,7 +80,9 @@ def _corpus() -> list[str]:
     return (questions + [numbers, "You are a helpful assistant. system user assistant"]) * 20
 
 
-def build_tokenizer(family: str):
+def build_tokenizer(family: str, texts: list[str] | None = None, vocab: int = DIMS.vocab):
+    """Byte-level BPE with the family's special tokens, trained on `texts` (default: the task
+    questions, numbers and chat words)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -77,10 +91,10 @@ def build_tokenizer(family: str):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        vocab_size=vocab, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=progress_enabled(),  # it prints blank lines into non-TTY logs otherwise
     )
-    tok.train_from_iterator(_corpus(), trainer)
+    tok.train_from_iterator(_corpus() if texts is None else texts, trainer)
     hf = PreTrainedTokenizerFast(
         tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
         additional_special_tokens=specials[3:], chat_template=chat_template(family),
@@ -88,33 +102,40 @@ def build_tokenizer(family: str):
     return hf
 
 
-def _text_dims(tokenizer) -> dict:
+def _text_dims(tokenizer, d: TinyDims) -> dict:
     return dict(
         vocab_size=len(tokenizer), bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, hidden_size=HIDDEN, intermediate_size=INTERMEDIATE, num_hidden_layers=LAYERS,
-        num_attention_heads=HEADS, num_key_value_heads=KV_HEADS, max_position_embeddings=4096,
+        pad_token_id=tokenizer.pad_token_id, hidden_size=d.hidden, intermediate_size=d.intermediate,
+        num_hidden_layers=d.layers, num_attention_heads=d.heads, num_key_value_heads=d.kv_heads, max_position_embeddings=4096,
     )
 
 
-def build_model_and_processor(name: str):
-    """Return (model, processor) for a tiny backbone, random weights from a fixed seed."""
+def build_model_and_processor(name: str, dims: TinyDims = DIMS, tokenizer_texts: list[str] | None = None):
+    """Return (model, processor) for a tiny backbone, random weights from a fixed seed, of sizes
+    `dims`, with a tokenizer trained on `tokenizer_texts` (default: see build_tokenizer)."""
     from livr.model.processors import image_only_processor
 
     spec = get_backbone(name)
     if not spec.tiny:
         raise ValueError(f"backbone {name!r} is not a tiny offline build (it loads {spec.hf_id} from the hub)")
-    tokenizer = build_tokenizer(spec.family)
+    if spec.pretrained:  # shipped weights (livr pretrain-tiny), never a random build
+        from livr.model.loading import load_backbone
+
+        model, processor = load_backbone(name, None, {}, torch.float32, "sdpa", "cpu")
+        return model.eval(), processor
+    tokenizer = build_tokenizer(spec.family, tokenizer_texts, dims.vocab)
+    d = dims
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in tokenizer.all_special_tokens}
     torch.manual_seed(TINY_SEED)
     if spec.family == "qwen2_5_vl":
         from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
         config = Qwen2_5_VLConfig(
-            text_config={**_text_dims(tokenizer), "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]}},
+            text_config={**_text_dims(tokenizer, d), "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]}},
             vision_config=dict(
-                depth=VISION_DEPTH, hidden_size=VISION_HIDDEN, num_heads=4, intermediate_size=2 * VISION_HIDDEN,
-                patch_size=PATCH, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=HIDDEN,
-                window_size=IMAGE_SIZE, fullatt_block_indexes=[VISION_DEPTH - 1],
+                depth=d.vision_depth, hidden_size=d.vision_hidden, num_heads=4, intermediate_size=2 * d.vision_hidden,
+                patch_size=PATCH, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=d.hidden,
+                window_size=IMAGE_SIZE, fullatt_block_indexes=[d.vision_depth - 1],
             ),
             image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
             vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
@@ -126,12 +147,12 @@ def build_model_and_processor(name: str):
 
         config = Qwen3VLConfig(
             text_config={
-                **_text_dims(tokenizer), "head_dim": HIDDEN // HEADS,
+                **_text_dims(tokenizer, d), "head_dim": d.hidden // d.heads,
                 "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6], "mrope_interleaved": True},
             },
             vision_config=dict(
-                depth=VISION_DEPTH, hidden_size=VISION_HIDDEN, num_heads=4, intermediate_size=2 * VISION_HIDDEN,
-                patch_size=PATCH, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=HIDDEN,
+                depth=d.vision_depth, hidden_size=d.vision_hidden, num_heads=4, intermediate_size=2 * d.vision_hidden,
+                patch_size=PATCH, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=d.hidden,
                 num_position_embeddings=(IMAGE_SIZE // PATCH) ** 2, deepstack_visual_indexes=[0],
             ),
             image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
@@ -144,11 +165,11 @@ def build_model_and_processor(name: str):
 
         config_cls, model_cls = classes()
         config = config_cls(
-            text_config={"model_type": "qwen3", **_text_dims(tokenizer), "head_dim": HIDDEN // HEADS,
+            text_config={"model_type": "qwen3", **_text_dims(tokenizer, d), "head_dim": d.hidden // d.heads,
                          "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0}},
             vision_config=dict(
-                depth=VISION_DEPTH, hidden_size=VISION_HIDDEN, num_heads=4, intermediate_size=2 * VISION_HIDDEN,
-                patch_size=PATCH, spatial_merge_size=2, out_hidden_size=HIDDEN,
+                depth=d.vision_depth, hidden_size=d.vision_hidden, num_heads=4, intermediate_size=2 * d.vision_hidden,
+                patch_size=PATCH, spatial_merge_size=2, out_hidden_size=d.hidden,
             ),
             image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
             vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],

@@ -47,7 +47,7 @@ def nine_task_names():
 
 
 def tiny_backbone_names():
-    return _one_of([b for b, spec in REGISTRY.items() if spec.tiny])
+    return _one_of([b for b, spec in REGISTRY.items() if spec.tiny and not spec.pretrained])
 
 
 def threads_of(wildcards):

@@ -35,6 +35,14 @@ def layout(params: dict) -> Layout:
     return Layout.of(params)
 
 
+def model_input(params: dict, backbone: str) -> str:
+    """The model directory a job of a tiny backbone reads: a `livr build-tiny` output, or the
+    pretrained base shipped in the package (livr/model/pretrained/), which no job builds."""
+    if REGISTRY[backbone].pretrained:
+        return f"livr/model/pretrained/{backbone}"
+    return layout(params).model_dir(backbone)
+
+
 def task_dir(params: dict, exp: str, task: str) -> str:
     return lc.task_dir(params, exp, task)
 
@@ -55,7 +63,8 @@ def backbones(params: dict, exp: str) -> list[str]:
 
 
 def tiny_backbones(params: dict, exp: str) -> list[str]:
-    return [b for b in backbones(params, exp) if is_tiny(b)]
+    """Tiny backbones a job builds (livr build-tiny); pretrained ones ship with the package."""
+    return [b for b in backbones(params, exp) if is_tiny(b) and not REGISTRY[b].pretrained]
 
 
 def suite(params: dict, exp: str) -> str:
@@ -107,7 +116,7 @@ def analysis_jobs(params: dict, exp: str) -> list[tuple[str, str, str]]:
 def train_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str) -> list[str]:
     deps = [task_dir(params, exp, t) for t in lc.train_data(params, exp, train_set)]
     if is_tiny(backbone):
-        deps.append(layout(params).model_dir(backbone))
+        deps.append(model_input(params, backbone))
     return deps
 
 
@@ -119,7 +128,7 @@ def eval_inputs(params: dict, exp: str, backbone: str, train_set: str, method: s
         where = layout(params).unselected_checkpoint_dir if unselected else layout(params).checkpoint_dir
         deps.append(where(exp, backbone, train_set, src))
     if is_tiny(backbone):
-        deps.append(layout(params).model_dir(backbone))
+        deps.append(model_input(params, backbone))
     return deps
 
 
