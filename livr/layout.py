@@ -50,6 +50,11 @@ class Layout:
     def model_dir(self, backbone: str) -> str:
         return f"{self.models}/{backbone}"
 
+    def pretrained_rebuild(self, backbone: str) -> str:
+        """Where a requested rebuild of a shipped pretrained tiny base goes (compare, then copy it
+        over livr/model/pretrained/<backbone> to use it)."""
+        return f"{self.models}/pretrained/{backbone}"
+
     def raw_root(self) -> str:
         return f"{self.data}/raw"
 

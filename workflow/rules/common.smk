@@ -50,6 +50,16 @@ def tiny_backbone_names():
     return _one_of([b for b, spec in REGISTRY.items() if spec.tiny and not spec.pretrained])
 
 
+def pretrained_backbone_names():
+    return _one_of([b for b, spec in REGISTRY.items() if spec.pretrained])
+
+
+def rebuild_command(backbone, out):
+    from livr.model.pretrained import rebuild_command as command
+
+    return command(backbone, out)
+
+
 def threads_of(wildcards):
     return jobs.job_threads(config, wildcards.exp)
 

@@ -24,6 +24,25 @@ rule build_tiny:
         "livr build-tiny --backbone {wildcards.backbone} --out {output} > {log} 2>&1"
 
 
+rule pretrain_tiny:
+    """On request only (nothing depends on it): rebuild a shipped pretrained tiny base with the
+    command in its manifest, into models/pretrained/<backbone> (about an hour on 2 CPU cores).
+    `snakemake --cores all models/pretrained/tiny-qwen2.5-vl-pretrained`"""
+    output:
+        directory(L.pretrained_rebuild("{backbone}")),
+    wildcard_constraints:
+        backbone=pretrained_backbone_names(),
+    params:
+        command=lambda wildcards, output: rebuild_command(wildcards.backbone, output[0]),
+    log:
+        L.log("shared", "pretrain_tiny", "{backbone}"),
+    benchmark:
+        L.benchmark("shared", "pretrain_tiny", "{backbone}")
+    threads: 2
+    shell:
+        "{params.command} > {log} 2>&1"
+
+
 rule synth:
     """An offline procedurally generated task (its size and seed: params.yaml `synthetic:`, as
     overridden by the selected experiment)."""

@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import livr_jobs as jobs  # noqa: E402
 from livr import config as lc  # noqa: E402
 from livr.data.sources import SOURCES as SOURCE_MODULES  # noqa: E402
+from livr.model.backbones import REGISTRY  # noqa: E402
+from livr.model.pretrained import rebuild_command  # noqa: E402
 
 DEFAULT_OUT = "workflow/dvc/cells.yaml"
 # Fixed dependency slots per stage kind in dvc.yaml (a train set has at most the 9 tasks, plus
@@ -114,6 +116,9 @@ def dvc_cells(params: dict, exp: str) -> dict:
         "experiment": exp,
         "suite": jobs.suite(params, exp),
         "tiny": tiny,
+        # the shipped pretrained tiny bases, rebuilt by a frozen stage only on request
+        "pretrained": {b: {"out": jobs.model_input(params, b), "cmd": rebuild_command(b, jobs.model_input(params, b))}
+                       for b, spec in REGISTRY.items() if spec.pretrained},
         # the preflight, for experiments with real backbones (its stamp gates their GPU stages)
         "doctor": {exp: {"out": jobs.doctor_stamp(params, exp)}} if jobs.needs_preflight(params, exp) else {},
         "synth": synth,

@@ -102,13 +102,19 @@ def eval_jobs(params: dict, exp: str) -> list[lc.Cell]:
 
 
 def unselected_eval_jobs(params: dict, exp: str) -> list[lc.Cell]:
-    """Cells of a trained checkpoint, evaluated again with the run's unselected one."""
+    """Cells of a trained checkpoint, evaluated again with the run's unselected one (unless the
+    experiment sets `evaluate_unselected: false`)."""
+    if not lc.experiment(params, exp).get("evaluate_unselected", True):
+        return []
     return [c for c in lc.cells(params, exp) if lc.checkpoint_method(params, c.method) is not None]
 
 
 def analysis_jobs(params: dict, exp: str) -> list[tuple[str, str, str]]:
     """(backbone, train_set, method) of every trained model with latent tokens (`livr analyze`), on
-    the nine tasks (the paper's analyses; comparison training sets have no test split of their own)."""
+    the nine tasks (the paper's analyses; comparison training sets have no test split of their own);
+    none when the experiment sets `analyze: false`."""
+    if not lc.experiment(params, exp).get("analyze", True):
+        return []
     return [(b, ts, m) for b, ts, m in train_jobs(params, exp)
             if set(lc.train_sets(params, exp)[ts]) <= set(TASKS) and TrainConfig.resolve(params, exp, b, ts, m).uses_latents]
 

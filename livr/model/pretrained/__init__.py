@@ -14,3 +14,13 @@ ROOT = Path(__file__).resolve().parent
 
 def shipped_dir(name: str) -> Path:
     return ROOT / name
+
+
+def rebuild_command(name: str, out: str) -> str:
+    """The `livr pretrain-tiny` command that made the shipped `name` (its manifest's), writing to `out`."""
+    import json
+    import shlex
+
+    words = shlex.split(json.loads((shipped_dir(name) / "manifest.json").read_text())["command"])
+    at = words.index("--out")
+    return shlex.join([*words[:at], "--out", out, *words[at + 2:]])
