@@ -33,9 +33,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from livr.errors import InputError
 from livr.model.inputs import Collator, encode
 from livr.model.masks import IMAGE, LATENT
-from livr.errors import InputError
 
 _DECODER_ATTN = re.compile(r"(^|\.)layers\.(\d+)\.self_attn$")
 

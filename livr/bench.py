@@ -31,11 +31,11 @@ import torch
 
 from livr.data.schema import read_split
 from livr.data.synthetic import build_synthetic_task
+from livr.errors import InputError
+from livr.evaluate import greedy_decode
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, latent_token_strings, load_images
 from livr.model.latents import add_latent_tokens
-from livr.evaluate import greedy_decode
-from livr.errors import InputError
 
 TARGET_SLACK = 1.05  # every LIVR/SFT ratio must be <= 1.05 x (L+K)/L
 PEAK_BF16_TFLOPS = {"H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0}  # dense, no sparsity

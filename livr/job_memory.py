@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+
 from livr.settings import Training
 
 GIB = 1024 ** 3

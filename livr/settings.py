@@ -19,7 +19,6 @@ from livr import config as lc
 from livr.layout import Layout
 
 
-
 def _frozen(value):
     """Lists from YAML become tuples, so a resolved config cannot be changed in place."""
     return tuple(_frozen(v) for v in value) if isinstance(value, list) else value

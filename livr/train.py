@@ -58,6 +58,7 @@ import torch
 
 from livr import config as livr_config
 from livr.distributed import effective_batch, is_main_process
+from livr.errors import InputError
 from livr.gpu_slots import job_device
 from livr.io import atomic_dir, atomic_path, progress_enabled, write_json, write_jsonl
 from livr.model.backbones import Backbone, get_backbone
@@ -67,7 +68,6 @@ from livr.model.latents import add_latent_tokens
 from livr.model.loading import CHECKPOINT_META, load_backbone, resolve_dtype
 from livr.model.processors import save_processor
 from livr.settings import Stage, TrainConfig
-from livr.errors import InputError
 
 log = logging.getLogger(__name__)
 

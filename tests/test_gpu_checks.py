@@ -8,9 +8,9 @@ import json
 import sys
 
 import pytest
+from workflow_helpers import REPO
 
 from livr.cli import build_parser
-from workflow_helpers import REPO
 
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 import gpu_checks  # noqa: E402

@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
-from livr.data.benchmarks import prompts
+from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS, prompts
 from livr.data.benchmarks.blink_subsets import BLINK3_DEFAULTS, BLINK5_DEFAULTS
 from livr.data.benchmarks.mirage_vsp import shortest_plan
 from livr.data.benchmarks.records import Collector

@@ -8,8 +8,8 @@ import sys
 import duckdb
 import pandas as pd
 
-from livr.results.db import connect_read_only
 from livr.errors import InputError
+from livr.results.db import connect_read_only
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

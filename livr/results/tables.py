@@ -49,9 +49,9 @@ from pathlib import Path
 import pandas as pd
 
 from livr.data.schema import TASKS
+from livr.errors import InputError
 from livr.io import atomic_dir, write_text
 from livr.layout import METRICS, VAL_CURVES
-from livr.errors import InputError
 from livr.results.db import WEIGHT_CHOICES, connect_read_only
 
 _SQL = resources.files("livr.results")

@@ -25,6 +25,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import livr_jobs as jobs  # noqa: E402
+
 from livr import config as lc  # noqa: E402
 from livr.data.sources import SOURCES as SOURCE_MODULES  # noqa: E402
 from livr.model.backbones import REGISTRY  # noqa: E402

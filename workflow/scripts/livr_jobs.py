@@ -11,8 +11,8 @@ import importlib
 import json
 
 from livr import config as lc
-from livr.data.schema import TASKS
 from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
+from livr.data.schema import TASKS
 from livr.data.tasks import BUILDERS
 from livr.job_memory import job_images, job_mem_mb
 from livr.layout import DATABASE, DOCTOR, METRICS, REPORT, VAL_CURVES, Layout  # noqa: F401 (names the rules use)

@@ -9,7 +9,15 @@ from PIL import Image, ImageDraw
 from livr.data.prompts import CHOICE_TEXTS
 from livr.data.schema import LETTERS
 from livr.data.synthetic.drawing import (
-    BOX_WIDTH, DARK_NAMES, LABEL_COLOR, LIGHT_BACKGROUNDS, MARK_COLORS, PALETTE, box_iou, draw_shape, font,
+    BOX_WIDTH,
+    DARK_NAMES,
+    LABEL_COLOR,
+    LIGHT_BACKGROUNDS,
+    MARK_COLORS,
+    PALETTE,
+    box_iou,
+    draw_shape,
+    font,
 )
 from livr.data.synthetic.sampling import pick, sample_until
 

@@ -18,7 +18,13 @@ from livr.data.prompts import CHOICE_TEXTS, format_question
 from livr.data.schema import LETTERS, Record
 from livr.data.sources import artbench
 from livr.data.tasks.marks import (
-    DEDUP_DEFAULTS, Staging, TestDeduper, balanced_letters, blink_test, merge_cfg, write_built_task,
+    DEDUP_DEFAULTS,
+    Staging,
+    TestDeduper,
+    balanced_letters,
+    blink_test,
+    merge_cfg,
+    write_built_task,
 )
 
 TASK = "art_style"

@@ -24,7 +24,13 @@ from livr.data.prompts import CHOICE_TEXTS, format_question
 from livr.data.schema import LETTERS, Record
 from livr.data.sources import funkpoint
 from livr.data.tasks.marks import (
-    DEDUP_DEFAULTS, Staging, TestDeduper, balanced_letters, mark_points, merge_cfg, resize_max_side,
+    DEDUP_DEFAULTS,
+    Staging,
+    TestDeduper,
+    balanced_letters,
+    mark_points,
+    merge_cfg,
+    resize_max_side,
     write_built_task,
 )
 from livr.errors import InputError

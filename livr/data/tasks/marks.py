@@ -17,7 +17,6 @@ from typing import Any, Callable, Iterable, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
-
 # BLINK's correspondence/reflectance prompts speak of "red-circled points": every mark is a red
 # circle with its label in a red box beside it.
 MARK_COLOR = (255, 0, 0)

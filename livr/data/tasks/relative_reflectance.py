@@ -23,7 +23,14 @@ from livr.data.prompts import CHOICE_TEXTS, format_question
 from livr.data.schema import Record
 from livr.data.sources import mid
 from livr.data.tasks.marks import (
-    DEDUP_DEFAULTS, Staging, TestDeduper, blink_test, dist, mark_points, merge_cfg, resize_max_side,
+    DEDUP_DEFAULTS,
+    Staging,
+    TestDeduper,
+    blink_test,
+    dist,
+    mark_points,
+    merge_cfg,
+    resize_max_side,
     write_built_task,
 )
 from livr.errors import InputError

@@ -18,8 +18,15 @@ from livr.data.prompts import CHOICE_TEXTS, format_question
 from livr.data.schema import LETTERS, Record
 from livr.data.sources import spair
 from livr.data.tasks.marks import (
-    DEDUP_DEFAULTS, Staging, TestDeduper, balanced_letters, blink_test, mark_points, merge_cfg,
-    resize_max_side, write_built_task,
+    DEDUP_DEFAULTS,
+    Staging,
+    TestDeduper,
+    balanced_letters,
+    blink_test,
+    mark_points,
+    merge_cfg,
+    resize_max_side,
+    write_built_task,
 )
 
 TASK = "semantic_correspondence"

@@ -19,8 +19,16 @@ from livr.data.prompts import CHOICE_TEXTS, format_question
 from livr.data.schema import LETTERS, Record
 from livr.data.sources import hpatches
 from livr.data.tasks.marks import (
-    DEDUP_DEFAULTS, Staging, TestDeduper, balanced_letters, dist, mark_points, merge_cfg,
-    resize_max_side, sample_far_points, write_built_task,
+    DEDUP_DEFAULTS,
+    Staging,
+    TestDeduper,
+    balanced_letters,
+    dist,
+    mark_points,
+    merge_cfg,
+    resize_max_side,
+    sample_far_points,
+    write_built_task,
 )
 
 TASK = "visual_correspondence"

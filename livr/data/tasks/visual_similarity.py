@@ -18,7 +18,13 @@ from livr.data.prompts import CHOICE_TEXTS, format_question
 from livr.data.schema import LETTERS, Record
 from livr.data.sources import nights
 from livr.data.tasks.marks import (
-    DEDUP_DEFAULTS, Staging, TestDeduper, balanced_letters, blink_test, merge_cfg, resize_max_side,
+    DEDUP_DEFAULTS,
+    Staging,
+    TestDeduper,
+    balanced_letters,
+    blink_test,
+    merge_cfg,
+    resize_max_side,
     write_built_task,
 )
 

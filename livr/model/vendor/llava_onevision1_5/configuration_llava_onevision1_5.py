@@ -22,10 +22,9 @@
 # the package-relative imports were made absolute; nothing else was changed.
 
 from huggingface_hub.dataclasses import strict
-
 from transformers.configuration_utils import PreTrainedConfig, SubConfigSpec
-from transformers.utils import auto_docstring
 from transformers.models.auto import AutoConfig
+from transformers.utils import auto_docstring
 
 
 @auto_docstring(checkpoint="Deep-VLM/LLaVA-OneVision-1.5-4B-Instruct-hf")
