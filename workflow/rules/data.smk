@@ -13,12 +13,12 @@ rule build_tiny:
     """A tiny random-weight backbone of a real architecture, built offline from its config."""
     output:
         directory(L.model_dir("{backbone}")),
-    wildcard_constraints:
-        backbone=tiny_backbone_names(),
     log:
         L.log("shared", "build_tiny", "{backbone}"),
     benchmark:
         L.benchmark("shared", "build_tiny", "{backbone}")
+    wildcard_constraints:
+        backbone=tiny_backbone_names(),
     threads: 1
     shell:
         "livr build-tiny --backbone {wildcards.backbone} --out {output} > {log} 2>&1"
@@ -30,15 +30,15 @@ rule pretrain_tiny:
     `snakemake --cores all models/pretrained/tiny-qwen2.5-vl-pretrained`"""
     output:
         directory(L.pretrained_rebuild("{backbone}")),
-    wildcard_constraints:
-        backbone=pretrained_backbone_names(),
-    params:
-        command=lambda wildcards, output: rebuild_command(wildcards.backbone, output[0]),
     log:
         L.log("shared", "pretrain_tiny", "{backbone}"),
     benchmark:
         L.benchmark("shared", "pretrain_tiny", "{backbone}")
+    wildcard_constraints:
+        backbone=pretrained_backbone_names(),
     threads: 2
+    params:
+        command=lambda wildcards, output: rebuild_command(wildcards.backbone, output[0]),
     shell:
         "{params.command} > {log} 2>&1"
 
@@ -48,15 +48,15 @@ rule synth:
     overridden by the selected experiment)."""
     output:
         directory(L.task_dir("synthetic", "{exp}", "{task}")),
-    wildcard_constraints:
-        task=nine_task_names(),
-    params:
-        cfg=synth_settings,
     log:
         L.log("{exp}", "synth", "{task}"),
     benchmark:
         L.benchmark("{exp}", "synth", "{task}")
+    wildcard_constraints:
+        task=nine_task_names(),
     threads: 1
+    params:
+        cfg=synth_settings,
     shell:
         "livr data synth --task {wildcards.task} --out {output}"
         " --n-train {params.cfg[n_train]} --n-val {params.cfg[n_val]} --n-test {params.cfg[n_test]}"
@@ -68,15 +68,15 @@ rule download:
     only the manifest is declared: a killed download keeps its partial files and resumes)."""
     output:
         L.raw_manifest("{source}"),
-    params:
-        settings=source_settings,
-        params_file=PARAMS_FILE,
-        raw_dir=lambda wildcards, output: str(Path(output[0]).parent.parent),  # data/raw
     log:
         L.log("shared", "download", "{source}"),
     benchmark:
         L.benchmark("shared", "download", "{source}")
     threads: 1
+    params:
+        settings=source_settings,
+        params_file=PARAMS_FILE,
+        raw_dir=lambda wildcards, output: str(Path(output[0]).parent.parent),  # data/raw
     shell:
         "livr data download --source {wildcards.source} --raw-dir {params.raw_dir}"
         " --params {params.params_file} > {log} 2>&1"
@@ -88,17 +88,17 @@ rule build_task:
         task_raw_manifests,
     output:
         directory(L.task_dir("paper", "{exp}", "{task}")),
-    wildcard_constraints:
-        task=nine_task_names(),
-    params:
-        settings=build_settings,
-        params_file=PARAMS_FILE,
-        raw_root=L.raw_root(),
     log:
         L.log("shared", "build_task", "{task}"),
     benchmark:
         L.benchmark("shared", "build_task", "{task}")
+    wildcard_constraints:
+        task=nine_task_names(),
     threads: 1
+    params:
+        settings=build_settings,
+        params_file=PARAMS_FILE,
+        raw_root=L.raw_root(),
     shell:
         "livr data build --task {wildcards.task} --raw-root {params.raw_root} --out {output}"
         " --params {params.params_file} > {log} 2>&1"
@@ -109,13 +109,13 @@ rule synth_comparison:
     and seeded as the experiment's synthetic tasks (a training set gets train + val, a benchmark test)."""
     output:
         directory(L.comparison_dir("synthetic", "{exp}", "{name}")),
-    params:
-        cfg=synth_settings,
     log:
         L.log("{exp}", "synth_comparison", "{name}"),
     benchmark:
         L.benchmark("{exp}", "synth_comparison", "{name}")
     threads: 1
+    params:
+        cfg=synth_settings,
     shell:
         "livr data synth-comparison --name {wildcards.name} --out {output}"
         " --n-train {params.cfg[n_train]} --n-val {params.cfg[n_val]} --n-test {params.cfg[n_test]}"
@@ -129,15 +129,15 @@ rule build_comparison:
         comparison_raw_manifests,
     output:
         directory(L.comparison_dir("paper", "{exp}", "{name}")),
-    params:
-        settings=comparison_build_settings,
-        params_file=PARAMS_FILE,
-        raw_root=L.raw_root(),
     log:
         L.log("shared", "build_comparison", "{name}"),
     benchmark:
         L.benchmark("shared", "build_comparison", "{name}")
     threads: 1
+    params:
+        settings=comparison_build_settings,
+        params_file=PARAMS_FILE,
+        raw_root=L.raw_root(),
     shell:
         "livr data build-comparison --name {wildcards.name} --raw-root {params.raw_root} --out {output}"
         " --params {params.params_file} > {log} 2>&1"

@@ -16,15 +16,15 @@ localrules:
 rule doctor:
     output:
         L.result_file("{exp}", jobs.DOCTOR),
-    params:
-        settings=doctor_settings,
-        params_file=PARAMS_FILE,
     log:
         L.log("{exp}", "doctor", "doctor"),
     priority: 1000
     threads: 1
     resources:
         gpu_check="local",  # the SLURM profile sets "cluster" (set-resources: doctor)
+    params:
+        settings=doctor_settings,
+        params_file=PARAMS_FILE,
     shell:
         "livr doctor --params {params.params_file} --experiment {wildcards.exp} --gpus {resources.gpu_check}"
         " --stamp {output} > {log} 2>&1 || (cat {log} >&2; exit 1)"

@@ -12,9 +12,6 @@ rule evaluate:
     output:
         predictions=L.cell_file("{exp}", "{backbone}", "{train_set}", "{method}", "{task}"),
         summary=L.cell_summary("{exp}", "{backbone}", "{train_set}", "{method}", "{task}"),
-    params:
-        settings=eval_settings,
-        params_file=PARAMS_FILE,
     log:
         L.log("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}"),
     benchmark:
@@ -23,6 +20,9 @@ rule evaluate:
     resources:
         gpu=gpus_of,
         mem_mb=eval_mem_mb,  # livr/job_memory.py: a documented estimate per backbone and task
+    params:
+        settings=eval_settings,
+        params_file=PARAMS_FILE,
     shell:
         "livr evaluate --params {params.params_file} --experiment {wildcards.exp}"
         " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {wildcards.method}"
@@ -35,9 +35,6 @@ rule evaluate_unselected:
     output:
         predictions=L.unselected_cell_file("{exp}", "{backbone}", "{train_set}", "{method}", "{task}"),
         summary=L.unselected_cell_summary("{exp}", "{backbone}", "{train_set}", "{method}", "{task}"),
-    params:
-        settings=unselected_eval_settings,
-        params_file=PARAMS_FILE,
     log:
         L.log("{exp}", "evaluate_unselected", "{backbone}", "{train_set}", "{method}", "{task}"),
     benchmark:
@@ -45,6 +42,9 @@ rule evaluate_unselected:
     threads: threads_of
     resources:
         gpu=gpus_of,
+    params:
+        settings=unselected_eval_settings,
+        params_file=PARAMS_FILE,
     shell:
         "livr evaluate --params {params.params_file} --experiment {wildcards.exp} --unselected"
         " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {wildcards.method}"

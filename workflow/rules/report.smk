@@ -21,13 +21,13 @@ rule collect:
         datasets=lambda wildcards: report_data(wildcards.exp),
     output:
         L.database("{exp}"),
-    params:
-        train_metrics=lambda wildcards: train_metrics_files(wildcards.exp),
     log:
         L.log("{exp}", "collect", "collect"),
     benchmark:
         L.benchmark("{exp}", "collect", "collect")
     threads: 1
+    params:
+        train_metrics=lambda wildcards: train_metrics_files(wildcards.exp),
     shell:
         "livr collect --cells {input.cells} --analyses {input.analyses} --benchmarks {input.benchmarks}"
         " --train-metrics {params.train_metrics} --experiment {wildcards.exp} --datasets {input.datasets}"
@@ -44,14 +44,14 @@ rule tables:
         selection=L.result_file("{exp}", jobs.SELECTION),
         metrics=L.result_file("{exp}", jobs.METRICS),
         curves=directory(L.result_file("{exp}", jobs.VAL_CURVES)),
-    params:
-        out_dir=lambda wildcards: L.experiment_dir(wildcards.exp),
-        paper_backbones=lambda wildcards: jobs.paper_backbone_args(config, wildcards.exp),
     log:
         L.log("{exp}", "tables", "tables"),
     benchmark:
         L.benchmark("{exp}", "tables", "tables")
     threads: 1
+    params:
+        out_dir=lambda wildcards: L.experiment_dir(wildcards.exp),
+        paper_backbones=lambda wildcards: jobs.paper_backbone_args(config, wildcards.exp),
     shell:
         "livr tables --db {input} --experiment {wildcards.exp} --out-dir {params.out_dir}"
         " --paper-backbone {params.paper_backbones} > {log} 2>&1"
@@ -65,14 +65,14 @@ rule publish:
     output:
         db=L.published(jobs.DATABASE),
         tables=[L.published(name) for name in jobs.TABLES],
-    params:
-        experiment=EXP,
-        out_dir=lambda wildcards, output: str(Path(output.db).parent),
     log:
         L.log("shared", "publish", "publish"),
     benchmark:
         L.benchmark("shared", "publish", "publish")
     threads: 1
+    params:
+        experiment=EXP,
+        out_dir=lambda wildcards, output: str(Path(output.db).parent),
     shell:
         "(cp {input.db} {output.db} && cp {input.tables} {params.out_dir}/) > {log} 2>&1"
 
@@ -88,8 +88,6 @@ rule report:
         models=lambda wildcards: report_models(wildcards.exp),
     output:
         L.result_file("{exp}", jobs.REPORT),
-    params:
-        params_file=PARAMS_FILE,
     log:
         L.log("{exp}", "report", "report"),
     benchmark:
@@ -97,6 +95,8 @@ rule report:
     threads: threads_of
     resources:
         gpu=lambda wildcards: report_gpus(wildcards.exp),
+    params:
+        params_file=PARAMS_FILE,
     shell:
         "livr report --params {params.params_file} --experiment {wildcards.exp} --db {input.db}"
         " --out {output} --threads {threads} > {log} 2>&1"

@@ -17,10 +17,6 @@ rule train:
     output:
         final=directory(L.checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}")),
         unselected=directory(L.unselected_checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}")),
-    params:
-        settings=train_settings,
-        run_dir=run_dir_of,
-        params_file=PARAMS_FILE,
     log:
         L.log("{exp}", "train", "{backbone}", "{train_set}", "{method}"),
     benchmark:
@@ -29,6 +25,10 @@ rule train:
     resources:
         gpu=gpus_of,
         mem_mb=train_mem_mb,  # livr/job_memory.py: a documented estimate per backbone and task
+    params:
+        settings=train_settings,
+        run_dir=run_dir_of,
+        params_file=PARAMS_FILE,
     shell:
         "livr train --params {params.params_file} --experiment {wildcards.exp}"
         " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {wildcards.method}"
@@ -42,9 +42,6 @@ rule analyze:
         analysis_inputs,
     output:
         L.analysis_file("{exp}", "{backbone}", "{train_set}", "{method}"),
-    params:
-        settings=analysis_settings,
-        params_file=PARAMS_FILE,
     log:
         L.log("{exp}", "analyze", "{backbone}", "{train_set}", "{method}"),
     benchmark:
@@ -52,6 +49,9 @@ rule analyze:
     threads: threads_of
     resources:
         gpu=gpus_of,
+    params:
+        settings=analysis_settings,
+        params_file=PARAMS_FILE,
     shell:
         "livr analyze --params {params.params_file} --experiment {wildcards.exp}"
         " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {wildcards.method}"
