@@ -110,7 +110,7 @@ def latent_image_attention(model, processor, spec, meta: dict, record, images: l
         raise ValueError(f"record {record.id!r}: {len(runs)} image token runs for {len(images)} images")
     image_pos = torch.tensor([i for s, e in runs for i in range(s, e)])
     modules = decoder_attention_modules(model)
-    chosen = set(range(len(modules))) if layers is None else {l % len(modules) for l in layers}
+    chosen = set(range(len(modules))) if layers is None else {i % len(modules) for i in layers}
     blocks: dict[int, torch.Tensor] = {}
 
     def hook_for(idx):

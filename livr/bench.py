@@ -128,8 +128,8 @@ def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_
         "livr_stage2": to_dev(Collator(model, pad, spec, None, dtype=dtype)(with_latents)),
     }
     gen = {}
-    for name, examples in (("sft", plain), ("livr", with_latents)):
-        prompts = [encode(r, im, processor, spec, [] if name == "sft" else latents, with_answer=False) for r, im in zip(records, imgs)]
+    for name, latent_tokens in (("sft", []), ("livr", latents)):
+        prompts = [encode(r, im, processor, spec, latent_tokens, with_answer=False) for r, im in zip(records, imgs)]
         batch, roles = Collator(model, pad, spec, None, "left", dtype=dtype).collate(prompts)
         batch.pop("labels")
         gen[name] = (to_dev(batch), roles)

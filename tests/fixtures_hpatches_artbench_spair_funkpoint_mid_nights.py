@@ -79,7 +79,7 @@ def make_spair(root: Path) -> Path:
         (base / "JPEGImages" / cat).mkdir(parents=True)
         (base / "ImageAnnotation" / cat).mkdir(parents=True)
         names[cat] = []
-        for i in range(10):
+        for _ in range(10):
             seed += 1
             name = f"2008_00{seed}.jpg"
             noise_image(seed, 80, 64).save(base / "JPEGImages" / cat / name, quality=95)

@@ -97,7 +97,7 @@ def test_tables_show_either_checkpoint_and_selection_puts_both_side_by_side(tmp_
     assert cli(["collect", "--cells", *map(str, cells), "--out", str(db)]) == 0
 
     def accuracy(method, suffix):
-        rows = [json.loads(l) for l in (tmp_path / "cells" / "sel" / "tiny-x" / "localization" / method /
+        rows = [json.loads(line) for line in (tmp_path / "cells" / "sel" / "tiny-x" / "localization" / method /
                                        f"localization{suffix}.jsonl").read_text().splitlines()]
         return 100 * sum(r["correct"] for r in rows) / len(rows)
 

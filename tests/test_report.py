@@ -56,7 +56,7 @@ def expected_listed(ids: list[str]) -> list[str]:
 
 def wrong_answer(rec) -> str:
     if rec.choices:
-        return next(l for l in "ABCDE"[: len(rec.choices)] if l != rec.answer)
+        return next(c for c in "ABCDE"[: len(rec.choices)] if c != rec.answer)
     return str(int(rec.answer) + 1)
 
 
@@ -95,7 +95,7 @@ def write_metrics(runs: Path, backbone: str, task: str, method: str) -> Path:
             lines.append({"stage": stage, "mask": mask, "step": step, "epoch": step / 2, "loss": 3.0 / (step + s)})
             lines.append({"stage": stage, "mask": mask, "step": step, "epoch": step / 2,
                           "eval_accuracy": 10.0 * step + 20 * s + (5 if method == "livr" else 0)})
-    path.write_text("".join(json.dumps(l) + "\n" for l in lines))
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path
 
 
@@ -260,11 +260,10 @@ def test_attention_grids_differ_across_examples(setup, backbone):
 def test_failures_list_the_disagreeing_and_wrong_ids(setup):
     fails = section(setup["html"], "failures")
     listed = re.findall(r'<tr class="fail-row (\w+)" data-id="([^"]+)"', fails)
-    for backbone in BACKBONES:
-        for task in TASKS:
-            ids = [r.id for r in setup["records"][task]]
-            want = expected_listed(ids)
-            assert want and len(want) < len(ids)
+    for task in TASKS:
+        ids = [r.id for r in setup["records"][task]]
+        want = expected_listed(ids)
+        assert want and len(want) < len(ids)
     got = [i for _, i in listed]
     want_all = [i for _ in BACKBONES for task in TASKS for i in expected_listed([r.id for r in setup["records"][task]])]
     assert sorted(got) == sorted(want_all)

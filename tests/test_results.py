@@ -71,7 +71,7 @@ def make_cells(root: Path) -> list[Path]:
 
 
 def read_cell_files(cells):
-    return [(json.loads(p.with_suffix(".json").read_text()), [json.loads(l) for l in p.read_text().splitlines()])
+    return [(json.loads(p.with_suffix(".json").read_text()), [json.loads(line) for line in p.read_text().splitlines()])
             for p in cells]
 
 
@@ -250,7 +250,7 @@ def correct_by_id(cells, exp, backbone, train_set, method, task):
 def test_intervals_are_wilson_and_paired_bootstrap_of_the_predictions(built, tmp_path):
     from livr.results.stats import paired_bootstrap, wilson_interval
 
-    for exp, b, ts, m, t, n, k, lo, hi in query(
+    for _exp, b, ts, m, t, n, k, lo, hi in query(
             built["db"], "SELECT experiment, backbone, train_set, method, task, n, n_correct, ci_low, ci_high FROM metrics"):
         assert (lo, hi) == pytest.approx(wilson_interval(k, n), abs=1e-9), (b, ts, m, t)
         assert lo <= 100 * k / n <= hi

@@ -53,7 +53,7 @@ def test_pixmo_download_drops_dead_corrupt_and_mismatching(tmp_path, monkeypatch
     assert tr["kept"] == 22 and tr["kept_sha256_match"] == 22
     assert m["counts"]["validation"]["kept"] == 3 and m["counts"]["test"]["kept"] == 2
     assert m["paper_live_rows"] == {"validation": 534, "test": 528}
-    dropped = [json.loads(l) for l in (raw / "dropped.jsonl").read_text().splitlines()]
+    dropped = [json.loads(line) for line in (raw / "dropped.jsonl").read_text().splitlines()]
     assert len(dropped) == 5 and all(d["url"].startswith("http://127.0.0.1") for d in dropped)
     live = pixmo_count.live_rows(raw, "train")
     for r in live:

@@ -50,7 +50,7 @@ def render_example(task_dir: Path, rec, thumb_h: int = 220, width: int = 900, fo
     """One panel: the record's images (scaled to thumb_h, in order, numbered), then the id,
     question text and answer."""
     thumbs = []
-    for i, rel in enumerate(rec.images, 1):
+    for rel in rec.images:
         with Image.open(task_dir / rel) as im:
             im = im.convert("RGB")
         s = thumb_h / im.height
@@ -77,7 +77,7 @@ def render_example(task_dir: Path, rec, thumb_h: int = 220, width: int = 900, fo
         d.text((x + 4, 1), str(i), fill="white", font=_font(12))
         x += t.width + 8
     y = h_img + 10
-    for i, line in enumerate(text):
+    for line in text:
         color = (0, 110, 0) if line.startswith("ANSWER:") else (0, 0, 0)
         d.text((4, y), line, fill=color, font=font)
         y += line_h

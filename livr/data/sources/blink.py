@@ -108,7 +108,7 @@ def answer_letter(answer: str, n_choices: int, where: str) -> str:
     """'(A)' / 'A' -> 'A', checked against the number of choices."""
     a = answer.strip().strip("()").strip()
     if len(a) != 1 or a not in LETTERS[:n_choices]:
-        raise ValueError(f"{where}: answer {answer!r} is not one of {[f'({l})' for l in LETTERS[:n_choices]]}")
+        raise ValueError(f"{where}: answer {answer!r} is not one of {[f'({c})' for c in LETTERS[:n_choices]]}")
     return a
 
 

@@ -81,15 +81,15 @@ def _label(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, k: float, s
     """Black label text just above-right of a ring (kept inside the image)."""
     f = font(k)
     r = ring_radius(k)
-    l, t, rr, b = draw.textbbox((0, 0), text, font=f)
-    w, h = rr - l, b - t
+    left, t, rr, b = draw.textbbox((0, 0), text, font=f)
+    w, h = rr - left, b - t
     tx = x + r - 2
     ty = y - r - h - 1
     if tx + w > size - 1:
         tx = x - r - w + 2
     if ty < 0:
         ty = y + r + 1
-    draw.text((tx - l, ty - t), text, fill=LABEL_COLOR, font=f)
+    draw.text((tx - left, ty - t), text, fill=LABEL_COLOR, font=f)
 
 
 def mark_points(img: Image.Image, points: dict[str, tuple[float, float]], k: float) -> None:

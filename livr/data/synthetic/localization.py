@@ -72,11 +72,11 @@ def generate(rng, S, gold):
     boxes[1 - gold] = j
     f = font(k)
     for letter, b in zip("AB", boxes):  # letters just outside the top-left corner (or inside if no room)
-        l, t, _, bt = draw.textbbox((0, 0), letter, font=f)
+        left, t, _, bt = draw.textbbox((0, 0), letter, font=f)
         tx, ty = b[0] - bw, b[1] - bw - (bt - t) - 2
         if ty < 0:
             ty = b[1] + 1
-        draw.text((tx - l, ty - t), letter, fill=LABEL_COLOR, font=f)
+        draw.text((tx - left, ty - t), letter, fill=LABEL_COLOR, font=f)
     for letter, b in zip("AB", boxes):
         draw.rectangle([b[0] - bw, b[1] - bw, b[2] + bw - 1, b[3] + bw - 1], outline=MARK_COLORS[letter], width=bw)
     meta = {
