@@ -32,6 +32,7 @@ import torch
 from livr import config as livr_config
 from livr.attention_maps import decoder_attention_modules
 from livr.data.schema import read_split
+from livr.errors import InputError
 from livr.evaluate import evaluated_weights
 from livr.gpu_slots import job_device
 from livr.io import write_json
@@ -81,7 +82,7 @@ def analyze_model(model, processor, spec, meta: dict, tasks: dict[str, tuple[str
     from sklearn.manifold import TSNE
 
     if not meta.get("latents"):
-        raise ValueError("the checkpoint has no latent tokens: nothing to analyse")
+        raise InputError("the checkpoint has no latent tokens: nothing to analyse")
     rng = np.random.default_rng(settings["seed"])
     copies = meta.get("image_copies", 1)
     base = model.get_base_model() if hasattr(model, "get_base_model") else model

@@ -91,10 +91,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args._main(args) or 0
-    except (InputError, ValueError, FileNotFoundError, KeyError) as e:  # TRANSITIONAL: InputError only, once every bad-input raise uses it
-        # Bad input is reported as one clear line, not a traceback.
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"livr {args.command}: error: {msg}", file=sys.stderr)
+    except InputError as e:  # bad input is one clear line; anything else is a bug and keeps its traceback
+        print(f"livr {args.command}: error: {e}", file=sys.stderr)
         return 2
 
 

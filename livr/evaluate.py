@@ -26,6 +26,7 @@ from livr.answers import extract_answer_with_method
 from livr.data.benchmarks import BENCHMARKS
 from livr.data.benchmarks.predictions import benchmark_accuracy, prediction_rows
 from livr.data.schema import read_split
+from livr.errors import InputError
 from livr.gpu_slots import job_device
 from livr.io import write_json, write_jsonl
 from livr.model.backbones import get_backbone
@@ -85,7 +86,7 @@ def evaluated_weights(checkpoint, meta: dict) -> tuple[str, bool]:
     if checkpoint is None:
         return "base", True
     if "weights" not in meta or "selected" not in meta:
-        raise ValueError(f"{checkpoint}: checkpoint metadata names no 'weights'/'selected' (best_val or last); "
+        raise InputError(f"{checkpoint}: checkpoint metadata names no 'weights'/'selected' (best_val or last); "
                          "it predates unselected/ checkpoints: rerun its training job")
     return meta["weights"], bool(meta["selected"])
 

@@ -287,7 +287,7 @@ def test_visual_similarity_majority_and_dedup(tmp_path, monkeypatch):
 
 
 def test_unknown_parameter_is_rejected(hp_raw, tmp_path):
-    with pytest.raises(KeyError, match="n_trian"):
+    with pytest.raises(InputError, match="n_trian"):
         visual_correspondence.build(hp_raw, tmp_path / "x", {"n_trian": 3}, seed=0)
 
 

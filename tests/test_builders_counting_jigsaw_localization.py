@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from livr.errors import InputError
+
 sys.path.insert(0, str(Path(__file__).parent))
 from _httpserver import Files, serve  # noqa: E402
 from fixtures_pixmo_coco_blink import fake_hub_snapshot, natural, write_blink_hub, write_coco, write_pixmo_hub  # noqa: E402
@@ -120,7 +122,7 @@ def test_counting(raw_root, tmp_path):
 def test_counting_not_enough_train_is_clear(raw_root, tmp_path):
     with pytest.raises(ValueError, match="only .* usable train images"):
         counting.build(raw_root, tmp_path / "c", {"n_train": 500}, seed=1)
-    with pytest.raises(KeyError, match="unknown parameter.*n_trian.*valid keys"):
+    with pytest.raises(InputError, match="unknown parameter.*n_trian.*valid keys"):
         counting.build(raw_root, tmp_path / "c", {"n_trian": 5}, seed=1)
 
 

@@ -216,7 +216,7 @@ def test_blink_subset_builders(tmp_path, monkeypatch):
     assert recs5[3].question == ("question 3\nOptions:\nA. choice 0\nB. choice 1\nC. choice 2\nD. choice 3\n"
                                  "\nAnswer with the option's letter from the given choices directly.")
     assert recs5[3].answer == recs5[3].meta["target"] == "D"
-    with pytest.raises(FileNotFoundError, match="IQ_Test"):  # a config the blink download lacks
+    with pytest.raises(InputError, match="IQ_Test"):  # a config the blink download lacks
         bm.build_benchmark("blink5", tmp_path / "raw", tmp_path / "b5x", None, 0)
 
 

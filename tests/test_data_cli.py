@@ -114,3 +114,20 @@ def test_unknown_sources_key_errors_with_valid_keys(tmp_path, capsys):
     assert main(["data", "download", "--source", "nights", "--raw-dir", str(tmp_path), "--params", str(p)]) == 2
     err = capsys.readouterr().err
     assert "params.yaml sources.nights: unknown key(s) ['mdoe']" in err and "mode" in err and "need" in err
+
+
+def test_failed_download_is_one_line_naming_the_url(tmp_path, capsys):
+    from _httpserver import Files, serve
+
+    files = Files()  # serves nothing: every path answers 404
+    with serve(files) as base:
+        url = f"{base}/artbench.tar"
+        p = tmp_path / "params.yaml"
+        p.write_text(f"sources:\n  artbench10:\n    urls: [{url}]\n    retries: 0\n")
+        assert main(["data", "download", "--source", "artbench10", "--raw-dir", str(tmp_path / "raw"),
+                     "--params", str(p)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]  # after the per-mirror warnings
+    assert last == f"livr data download: failed: artbench10: every mirror failed: {url}: HTTP 404 Not Found"
+    assert not (tmp_path / "raw" / "artbench10" / "manifest.json").exists()

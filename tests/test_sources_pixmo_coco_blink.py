@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from livr.errors import InputError
+
 sys.path.insert(0, str(Path(__file__).parent))
 from _httpserver import Files, serve  # noqa: E402
 from fixtures_pixmo_coco_blink import (  # noqa: E402
@@ -204,7 +206,7 @@ def test_blink_download_and_test_records(tmp_path, monkeypatch):
     assert isinstance(imgs[recs[0].images[0]], Image.Image)
     recs, imgs = blink.test_records(raw, "localization")
     assert len(recs) == 2 and len(recs[0].images) == 1
-    with pytest.raises(FileNotFoundError, match="Art_Style"):
+    with pytest.raises(InputError, match="Art_Style"):
         blink.test_records(raw, "art_style")
     with pytest.raises(ValueError, match="valid tasks"):
         blink.test_records(raw, "nope")
@@ -213,7 +215,7 @@ def test_blink_download_and_test_records(tmp_path, monkeypatch):
 def test_blink_missing_config_after_fetch_is_an_error(tmp_path, monkeypatch):
     (tmp_path / "hub").mkdir()
     monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
-    with pytest.raises(FileNotFoundError, match="Jigsaw"):
+    with pytest.raises(InputError, match="Jigsaw"):
         blink.download(tmp_path / "raw", {"configs": ["Jigsaw"]})
     assert read_manifest(tmp_path / "raw") is None
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from pathlib import Path
 
 from livr.data.sources import MANUAL_SOURCES, SOURCES
@@ -94,14 +95,14 @@ def _load_params(path: Path | None) -> dict:
     import yaml
 
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: params file not found")
+        raise InputError(f"{path}: params file not found")
     with open(path) as f:
         return yaml.safe_load(f) or {}
 
 
 def _module(kind: str, registry: dict, name: str):
     if name not in registry:
-        raise ValueError(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(registry)}")
+        raise InputError(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(registry)}")
     return importlib.import_module(registry[name])
 
 
@@ -118,66 +119,88 @@ def task_cfg(params: dict, task: str, defaults: dict) -> dict:
     """params.yaml paper_data.<task>, checked against the builder's DEFAULTS keys."""
     section = (params.get("paper_data") or {}).get(task) or {}
     if not isinstance(section, dict):
-        raise ValueError(f"params.yaml paper_data.{task} must be a mapping, got {type(section).__name__}")
+        raise InputError(f"params.yaml paper_data.{task} must be a mapping, got {type(section).__name__}")
     unknown = sorted(set(section) - set(defaults))
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"params.yaml paper_data.{task}: unknown key(s) {unknown}; valid keys: {', '.join(sorted(defaults))}"
         )
     return {**defaults, **section}
 
 
-def main(args) -> int:
-    cmd = args.data_command
-    if cmd == "synth":
-        from livr.data.synthetic import build_synthetic_task
+def _synth(args) -> None:
+    from livr.data.synthetic import build_synthetic_task
 
-        build_synthetic_task(args.task, args.out, args.n_train, args.n_val, args.n_test, args.seed,
-                             image_size=args.image_size)
-        print(f"wrote {args.out}")
-    elif cmd == "download":
-        mod = _module("source", SOURCES, args.source)
+    build_synthetic_task(args.task, args.out, args.n_train, args.n_val, args.n_test, args.seed,
+                         image_size=args.image_size)
+    print(f"wrote {args.out}")
+
+
+def _download(args) -> int:
+    from livr.data.download import DownloadError
+
+    mod = _module("source", SOURCES, args.source)
+    try:
         out = mod.download(args.raw_dir / args.source, _source_cfg(args.params, args.source, mod))
-        print(f"downloaded {args.source} into {out}")
-    elif cmd == "import":
-        if args.source not in MANUAL_SOURCES:
-            raise InputError(f"source {args.source!r} has no manual step (use `livr data download --source "
-                             f"{args.source}`); sources with one: {', '.join(MANUAL_SOURCES)}")
-        mod = _module("source", SOURCES, args.source)
-        out = mod.import_manual(args.raw_dir / args.source, args.src, _source_cfg(args.params, args.source, mod))
-        print(f"imported {args.source} from {args.src} into {out}")
-    elif cmd == "build":
-        mod = _module("task", BUILDERS, args.task)
-        params = _load_params(args.params)
-        cfg = task_cfg(params, args.task, mod.DEFAULTS)
-        seed = args.seed if args.seed is not None else int((params.get("paper_data") or {}).get("seed", DEFAULT_SEED))
-        mod.build(args.raw_root, args.out, cfg, seed)
-        print(f"built {args.task} into {args.out}")
-    elif cmd == "build-comparison":
-        from livr.data import benchmarks
-
-        params = _load_params(args.params)
-        cfg = (params.get("paper_data") or {}).get(args.name)
-        seed = args.seed if args.seed is not None else int((params.get("paper_data") or {}).get("seed", DEFAULT_SEED))
-        if args.name not in {**benchmarks.TRAINING_SETS, **benchmarks.BENCHMARKS}:
-            raise InputError(f"unknown comparison set {args.name!r}; valid training sets: "
-                             f"{', '.join(benchmarks.TRAINING_SETS)}; benchmarks: {', '.join(benchmarks.BENCHMARKS)}")
-        if args.name in benchmarks.TRAINING_SETS:
-            benchmarks.build_training_set(args.name, args.raw_root, args.out, cfg, seed)
-        else:
-            benchmarks.build_benchmark(args.name, args.raw_root, args.out, cfg, seed)
-        print(f"built {args.name} into {args.out}")
-    elif cmd == "synth-comparison":
-        from livr.data.standins import build_standin
-
-        build_standin(args.name, args.out, args.n_train, args.n_val, args.n_test, args.seed, image_size=args.image_size)
-        print(f"wrote {args.out}")
-    elif cmd == "inspect":
-        from livr.data import inspect as insp
-
-        summary = insp.summarize(args.task_dir)
-        print(insp.format_summary(args.task_dir, summary))
-        out = args.out or (args.task_dir / "inspect.png")
-        insp.contact_sheet(args.task_dir, out, n_per_split=args.n, seed=args.seed)
-        print(f"contact sheet: {out}")
+    except DownloadError as e:  # the host, not the input: one line naming the URL, exit 1
+        print(f"livr data download: failed: {e}", file=sys.stderr)
+        return 1
+    print(f"downloaded {args.source} into {out}")
     return 0
+
+
+def _import(args) -> None:
+    if args.source not in MANUAL_SOURCES:
+        raise InputError(f"source {args.source!r} has no manual step (use `livr data download --source "
+                         f"{args.source}`); sources with one: {', '.join(MANUAL_SOURCES)}")
+    mod = _module("source", SOURCES, args.source)
+    out = mod.import_manual(args.raw_dir / args.source, args.src, _source_cfg(args.params, args.source, mod))
+    print(f"imported {args.source} from {args.src} into {out}")
+
+
+def _seed(args, params) -> int:
+    return args.seed if args.seed is not None else int((params.get("paper_data") or {}).get("seed", DEFAULT_SEED))
+
+
+def _build(args) -> None:
+    mod = _module("task", BUILDERS, args.task)
+    params = _load_params(args.params)
+    mod.build(args.raw_root, args.out, task_cfg(params, args.task, mod.DEFAULTS), _seed(args, params))
+    print(f"built {args.task} into {args.out}")
+
+
+def _build_comparison(args) -> None:
+    from livr.data import benchmarks
+
+    params = _load_params(args.params)
+    cfg = (params.get("paper_data") or {}).get(args.name)
+    if args.name not in {**benchmarks.TRAINING_SETS, **benchmarks.BENCHMARKS}:
+        raise InputError(f"unknown comparison set {args.name!r}; valid training sets: "
+                         f"{', '.join(benchmarks.TRAINING_SETS)}; benchmarks: {', '.join(benchmarks.BENCHMARKS)}")
+    build = benchmarks.build_training_set if args.name in benchmarks.TRAINING_SETS else benchmarks.build_benchmark
+    build(args.name, args.raw_root, args.out, cfg, _seed(args, params))
+    print(f"built {args.name} into {args.out}")
+
+
+def _synth_comparison(args) -> None:
+    from livr.data.standins import build_standin
+
+    build_standin(args.name, args.out, args.n_train, args.n_val, args.n_test, args.seed, image_size=args.image_size)
+    print(f"wrote {args.out}")
+
+
+def _inspect(args) -> None:
+    from livr.data import inspect as insp
+
+    print(insp.format_summary(args.task_dir, insp.summarize(args.task_dir)))
+    out = args.out or (args.task_dir / "inspect.png")
+    insp.contact_sheet(args.task_dir, out, n_per_split=args.n, seed=args.seed)
+    print(f"contact sheet: {out}")
+
+
+SUBCOMMANDS = {"synth": _synth, "download": _download, "import": _import, "build": _build,
+               "build-comparison": _build_comparison, "synth-comparison": _synth_comparison, "inspect": _inspect}
+
+
+def main(args) -> int:
+    return SUBCOMMANDS[args.data_command](args) or 0

@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 
 import requests
 
+from livr.errors import InputError
 from livr.io import atomic_path, progress_enabled, write_json
 
 MANIFEST = "manifest.json"
@@ -42,7 +43,7 @@ class ChecksumError(DownloadError):
     """A downloaded file's sha256 differs from the expected one."""
 
 
-class ArchiveError(ValueError):
+class ArchiveError(InputError):
     """An archive is corrupt or holds a member that would land outside the target directory."""
 
 
@@ -70,38 +71,42 @@ class _Retryable(Exception):
     pass
 
 
-def _attempt(session: requests.Session, url: str, part: Path, timeout: float, desc: str) -> None:
-    """One transfer attempt, appending to `part` (resumed with Range when it is non-empty)."""
-    have = part.stat().st_size if part.exists() else 0
+def _get(session: requests.Session, url: str, have: int, timeout: float) -> requests.Response:
+    """The GET of one attempt, resumed with Range when `have` bytes are already on disk."""
     headers = {"Range": f"bytes={have}-"} if have else {}
     try:
-        resp = session.get(url, headers=headers, stream=True, timeout=timeout)
+        return session.get(url, headers=headers, stream=True, timeout=timeout)
     except requests.exceptions.SSLError as e:
         # A certificate that does not verify will not verify on the next attempt either.
         raise DownloadError(f"{url}: TLS verification failed ({e})") from e
     except (requests.ConnectionError, requests.Timeout) as e:
         raise _Retryable(f"connection error: {e}") from e
+
+
+def _check_status(resp: requests.Response, url: str, part: Path, have: int) -> None:
+    if resp.status_code == 416 and have:
+        # Range not satisfiable: our partial file is already complete or bogus. Restart.
+        part.unlink(missing_ok=True)
+        raise _Retryable("server answered 416 to a resume request; restarting from zero")
+    if resp.status_code >= 500 or resp.status_code == 429:
+        raise _Retryable(f"HTTP {resp.status_code}")
+    if resp.status_code >= 400:
+        raise DownloadError(f"{url}: HTTP {resp.status_code} {resp.reason}")
+
+
+def _attempt(session: requests.Session, url: str, part: Path, timeout: float, desc: str) -> None:
+    """One transfer attempt, appending to `part` (resumed with Range when it is non-empty)."""
+    have = part.stat().st_size if part.exists() else 0
+    resp = _get(session, url, have, timeout)
     with resp:
-        if resp.status_code == 416 and have:
-            # Range not satisfiable: our partial file is already complete or bogus. Restart.
-            part.unlink(missing_ok=True)
-            raise _Retryable("server answered 416 to a resume request; restarting from zero")
-        if resp.status_code >= 500 or resp.status_code == 429:
-            raise _Retryable(f"HTTP {resp.status_code}")
-        if resp.status_code >= 400:
-            raise DownloadError(f"{url}: HTTP {resp.status_code} {resp.reason}")
-        if have and resp.status_code == 206:
-            mode = "ab"
-            total = resp.headers.get("Content-Length")
-            total = have + int(total) if total is not None else None
-        else:
-            # Fresh download, or the server ignored Range (200): start over.
-            mode, have = "wb", 0
-            total = resp.headers.get("Content-Length")
-            total = int(total) if total is not None else None
+        _check_status(resp, url, part, have)
+        if not (have and resp.status_code == 206):
+            have = 0  # fresh download, or the server ignored Range (200): start over
+        length = resp.headers.get("Content-Length")
+        total = have + int(length) if length is not None else None
         bar = _progress(total, have, desc)
         try:
-            with open(part, mode) as f:
+            with open(part, "ab" if have else "wb") as f:
                 for chunk in resp.iter_content(CHUNK):
                     if chunk:
                         f.write(chunk)
@@ -258,7 +263,7 @@ def safe_extract(archive: str | os.PathLike, target_dir: str | os.PathLike) -> P
     """
     archive, target_dir = Path(archive), Path(target_dir)
     if not archive.is_file():
-        raise FileNotFoundError(f"{archive}: archive not found")
+        raise InputError(f"{archive}: archive not found")
     kind = _archive_kind(archive)
     target_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", suffix=".extract", dir=target_dir.parent))
@@ -375,7 +380,7 @@ def require_manifest(raw_dir: str | os.PathLike, source: str) -> dict:
     """The manifest of a finished source, else a FileNotFoundError telling how to fetch it."""
     m = read_manifest(raw_dir)
     if m is None:
-        raise FileNotFoundError(
+        raise InputError(
             f"{Path(raw_dir)}: source {source!r} is not downloaded (no {MANIFEST}); "
             f"run `livr data download --source {source} --raw-dir {Path(raw_dir).parent}`"
         )

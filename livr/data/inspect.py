@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from livr.data.schema import SPLITS, read_split
+from livr.errors import InputError
 from livr.io import atomic_path
 
 
@@ -27,7 +28,7 @@ def summarize(task_dir) -> dict:
         key = (lambda kv: int(kv[0])) if all(a.lstrip("-").isdigit() for a in ans) else (lambda kv: kv[0])
         out[split] = {"n": len(recs), "answers": dict(sorted(ans.items(), key=key))}
     if not out:
-        raise FileNotFoundError(f"{task_dir}: no split files (train/val/test.jsonl)")
+        raise InputError(f"{task_dir}: no split files (train/val/test.jsonl)")
     return out
 
 
@@ -96,7 +97,7 @@ def contact_sheet(task_dir, out_png, n_per_split: int = 2, seed: int = 0, splits
         for rec in rng.sample(recs, min(n_per_split, len(recs))):
             panels.append(render_example(task_dir, rec, width=width))
     if not panels:
-        raise FileNotFoundError(f"{task_dir}: no examples to render")
+        raise InputError(f"{task_dir}: no examples to render")
     sheet = Image.new("RGB", (width, sum(p.height for p in panels) + 6 * len(panels)), (200, 200, 200))
     y = 0
     for p in panels:

@@ -21,6 +21,7 @@ Provenance of the wording (looked up in public copies of BLINK's prompts with th
 from __future__ import annotations
 
 from livr.data.schema import LETTERS, TASKS
+from livr.errors import InputError
 
 # Hugging Face config name of each task in BLINK-Benchmark/BLINK (counting is evaluated on
 # PixMo-Count in the paper, but BLINK has a Counting subtask of the same name).
@@ -151,15 +152,15 @@ def format_question(
     (default "Hold"). Counting takes no choices and asks for a number.
     """
     if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
+        raise InputError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
     if task == "counting":
         if choices:
-            raise ValueError("counting is open-ended: pass choices=[]")
+            raise InputError("counting is open-ended: pass choices=[]")
         return f"{_BODY[task].format(object=object_name or DEFAULT_SLOTS['object'])}\n{COUNTING_INSTRUCTION}"
     if not choices:
-        raise ValueError(f"task {task!r} is multiple choice: choices must not be empty")
+        raise InputError(f"task {task!r} is multiple choice: choices must not be empty")
     if len(choices) > len(LETTERS):
-        raise ValueError(f"at most {len(LETTERS)} choices are supported, got {len(choices)}")
+        raise InputError(f"at most {len(LETTERS)} choices are supported, got {len(choices)}")
     default_obj = "object"
     body = _BODY[task].format(object=object_name or default_obj, action=action or DEFAULT_SLOTS["action"])
     sep, word = _SELECT[task]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from livr.errors import InputError
+
 
 @dataclasses.dataclass(frozen=True)
 class Backbone:
@@ -52,5 +54,5 @@ REGISTRY: dict[str, Backbone] = {
 
 def get_backbone(name: str) -> Backbone:
     if name not in REGISTRY:
-        raise KeyError(f"unknown backbone {name!r}; valid backbones: {', '.join(REGISTRY)}")
+        raise InputError(f"unknown backbone {name!r}; valid backbones: {', '.join(REGISTRY)}")
     return REGISTRY[name]

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from livr.data.schema import Record
+from livr.errors import InputError
 from livr.model.backbones import Backbone
 from livr.model.masks import ANSWER, IMAGE, LATENT, PAD, POST, TEXT, attention_mask_4d
 
@@ -57,13 +58,13 @@ def load_images(record: Record, task_dir: str | Path) -> list[Image.Image]:
             with Image.open(path) as im:
                 out.append(im.convert("RGB"))
         except (OSError, ValueError) as e:
-            raise ValueError(f"{path}: cannot read image of record {record.id!r} ({e})") from None
+            raise InputError(f"{path}: cannot read image of record {record.id!r} ({e})") from None
     return out
 
 
 def render_prompt(processor, question: str, n_images: int, latents: list[str], latent_position: str) -> str:
     if latent_position not in LATENT_POSITIONS:
-        raise ValueError(f"unknown latent_position {latent_position!r}; valid: {', '.join(LATENT_POSITIONS)}")
+        raise InputError(f"unknown latent_position {latent_position!r}; valid: {', '.join(LATENT_POSITIONS)}")
     latent_text = "".join(latents)
     if latent_position == "before_question":
         question = latent_text + question  # the chat template puts the images first, then this text

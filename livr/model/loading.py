@@ -53,7 +53,7 @@ def backbone_source(spec: Backbone, models_dir: str | Path) -> str:
     if spec.tiny:
         path = Path(models_dir) / spec.name
         if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"{path}: tiny backbone not built; run `livr build-tiny --backbone {spec.name} --out {path}`")
+            raise InputError(f"{path}: tiny backbone not built; run `livr build-tiny --backbone {spec.name} --out {path}`")
         return str(path)
     return spec.hf_id
 
@@ -83,14 +83,14 @@ def load_backbone(name: str, models_dir, settings: dict, dtype: torch.dtype, att
 def read_checkpoint_meta(checkpoint: str | Path) -> dict:
     path = Path(checkpoint) / CHECKPOINT_META
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: not a finished LIVR checkpoint (no {CHECKPOINT_META}); rerun its training job")
+        raise InputError(f"{path}: not a finished LIVR checkpoint (no {CHECKPOINT_META}); rerun its training job")
     try:
         meta = json.loads(path.read_text())
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: corrupt checkpoint metadata ({e.msg})") from None
+        raise InputError(f"{path}: corrupt checkpoint metadata ({e.msg})") from None
     missing = [k for k in CHECKPOINT_KEYS if not isinstance(meta, dict) or k not in meta]
     if missing:
-        raise ValueError(f"{path}: checkpoint metadata lacks key(s) {missing}; it needs {list(CHECKPOINT_KEYS)}")
+        raise InputError(f"{path}: checkpoint metadata lacks key(s) {missing}; it needs {list(CHECKPOINT_KEYS)}")
     return meta
 
 
@@ -103,7 +103,7 @@ def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch
     checkpoint = Path(checkpoint)
     meta = read_checkpoint_meta(checkpoint)
     if meta["backbone"] != name:
-        raise ValueError(f"{checkpoint}: checkpoint is of backbone {meta['backbone']!r}, not {name!r}")
+        raise InputError(f"{checkpoint}: checkpoint is of backbone {meta['backbone']!r}, not {name!r}")
     processor = load_processor(spec.family, str(checkpoint), spec.tiny, settings)
     try:
         if meta["finetune"] in ("full", "full_lm"):  # every weight saved, not a peft adapter
@@ -116,5 +116,5 @@ def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch
                 model.resize_token_embeddings(len(processor.tokenizer), mean_resizing=False)
             model = PeftModel.from_pretrained(model, checkpoint).merge_and_unload()
     except (OSError, RuntimeError, ValueError, SafetensorError) as e:  # SafetensorError: truncated/corrupt weights
-        raise ValueError(f"{checkpoint}: cannot load checkpoint ({e}); rerun its training job") from None
+        raise InputError(f"{checkpoint}: cannot load checkpoint ({e}); rerun its training job") from None
     return model.to(device).eval(), processor, meta

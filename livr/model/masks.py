@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import torch
 
+from livr.errors import InputError
+
 PAD, TEXT, IMAGE, LATENT, POST, ANSWER = -1, 0, 1, 2, 3, 4
 MASK_VARIANTS = ("default", "answer_only", "default_plus_latent_prompt_block")
 
@@ -27,7 +29,7 @@ MASK_VARIANTS = ("default", "answer_only", "default_plus_latent_prompt_block")
 def allowed_attention(roles: torch.Tensor, variant: str | None) -> torch.Tensor:
     """Boolean [B, Lq=L, Lk=L]: may query i attend key j. `variant=None` is the standard mask."""
     if variant is not None and variant not in MASK_VARIANTS:
-        raise ValueError(f"unknown mask variant {variant!r}; valid: {', '.join(MASK_VARIANTS)}")
+        raise InputError(f"unknown mask variant {variant!r}; valid: {', '.join(MASK_VARIANTS)}")
     B, L = roles.shape
     causal = torch.ones(L, L, dtype=torch.bool, device=roles.device).tril()
     real = roles != PAD

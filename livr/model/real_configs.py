@@ -28,6 +28,7 @@ from importlib import resources
 
 import torch
 
+from livr.errors import InputError
 from livr.model.backbones import get_backbone
 
 CONFIG_DIR = resources.files("livr.model") / "configs"
@@ -42,10 +43,10 @@ def load_real_config(name: str) -> dict:
     """The shipped config of a real backbone (model config, image processor, tokens, template)."""
     spec = get_backbone(name)
     if spec.tiny:
-        raise ValueError(f"backbone {name!r} is a tiny offline build; real-size configs exist for: {', '.join(shipped_backbones())}")
+        raise InputError(f"backbone {name!r} is a tiny offline build; real-size configs exist for: {', '.join(shipped_backbones())}")
     path = CONFIG_DIR / f"{name}.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no shipped architecture config for {name!r}; shipped: {', '.join(shipped_backbones())}")
+        raise InputError(f"{path}: no shipped architecture config for {name!r}; shipped: {', '.join(shipped_backbones())}")
     return json.loads(path.read_text())
 
 

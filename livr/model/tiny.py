@@ -18,6 +18,7 @@ import dataclasses
 
 import torch
 
+from livr.errors import InputError
 from livr.io import atomic_dir, progress_enabled
 from livr.model.backbones import get_backbone
 from livr.model.tiny_dims import IMAGE_SIZE, PATCH
@@ -117,7 +118,7 @@ def build_model_and_processor(name: str, dims: TinyDims = DIMS, tokenizer_texts:
 
     spec = get_backbone(name)
     if not spec.tiny:
-        raise ValueError(f"backbone {name!r} is not a tiny offline build (it loads {spec.hf_id} from the hub)")
+        raise InputError(f"backbone {name!r} is not a tiny offline build (it loads {spec.hf_id} from the hub)")
     if spec.pretrained:  # shipped weights (livr pretrain-tiny), never a random build
         from livr.model.loading import load_backbone
 

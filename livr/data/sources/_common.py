@@ -77,8 +77,9 @@ def fetch_and_extract(urls, raw_dir: Path, extract_name: str, sha256: str | None
             safe_extract(archive, target)
         except (DownloadError, ArchiveError) as e:
             # A dead host, an HTML error page or a corrupt file: try the next mirror.
-            log.warning("%s: %s; trying the next mirror", url, e)
-            failed.append({"url": url, "error": str(e)})
+            error = str(e) if str(e).startswith(url) else f"{url}: {e}"  # download errors name the URL already
+            log.warning("%s; trying the next mirror", error)
+            failed.append({"url": url, "error": error})
             if isinstance(e, ArchiveError):
                 archive.unlink(missing_ok=True)
             continue
@@ -86,7 +87,7 @@ def fetch_and_extract(urls, raw_dir: Path, extract_name: str, sha256: str | None
             shutil.rmtree(raw_dir / "archives", ignore_errors=True)
         return {**entry, "failed_mirrors": failed}
     raise DownloadError(f"{raw_dir.name}: every mirror failed: "
-                        + "; ".join(f"{f['url']}: {f['error']}" for f in failed))
+                        + "; ".join(f["error"] for f in failed))
 
 
 def download_archive_source(raw_dir, cfg: dict, source: str,
@@ -115,7 +116,7 @@ def find_dir(base: Path, predicate: Callable[[Path], bool], max_depth: int = 4) 
             if d.is_dir():
                 nxt.extend(sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")))
         frontier = nxt
-    raise FileNotFoundError(f"{base}: no directory matching the expected layout within depth {max_depth}")
+    raise InputError(f"{base}: no directory matching the expected layout within depth {max_depth}")
 
 
 def is_finished(raw_dir: Path) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from livr.data.sources._common import DOWNLOAD_DEFAULTS, check_cfg, download_archive_source, find_dir
+from livr.errors import InputError
 
 STYLES = (
     "art_nouveau", "baroque", "expressionism", "impressionism", "post_impressionism",
@@ -44,8 +45,8 @@ def list_images(raw_dir, split: str = "train") -> dict[str, list[Path]]:
     out: dict[str, list[Path]] = {}
     for d in sorted(p for p in root.iterdir() if p.is_dir()):
         if d.name not in STYLES:
-            raise ValueError(f"{d}: unexpected style folder {d.name!r}; ArtBench-10 styles: {', '.join(STYLES)}")
+            raise InputError(f"{d}: unexpected style folder {d.name!r}; ArtBench-10 styles: {', '.join(STYLES)}")
         out[d.name] = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTS)
     if not out:
-        raise FileNotFoundError(f"{root}: no style folders")
+        raise InputError(f"{root}: no style folders")
     return out

@@ -24,6 +24,7 @@ from livr.data.download import require_manifest, sha256_file, write_manifest
 from livr.data.prompts import BLINK_SUBTASK
 from livr.data.schema import LETTERS, TASKS, Record
 from livr.data.sources._common import hub_snapshot
+from livr.errors import InputError
 
 SOURCE = "blink"
 DEFAULTS = {
@@ -57,7 +58,7 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
         for s in cfg["splits"]:
             found = parquet_files(raw_dir, c, s)
             if not found:
-                raise FileNotFoundError(
+                raise InputError(
                     f"{raw_dir}/{c}: no {s}-*.parquet after fetching {cfg['repo_id']}; "
                     f"valid configs include: {', '.join(DEFAULTS['configs'])}"
                 )
@@ -74,13 +75,13 @@ def read_rows(raw_dir, config: str, split: str = "val", decode: bool = True) -> 
 
     files = parquet_files(raw_dir, config, split)
     if not files:
-        raise FileNotFoundError(f"{Path(raw_dir) / config}: no {split}-*.parquet (run `livr data download --source blink`)")
+        raise InputError(f"{Path(raw_dir) / config}: no {split}-*.parquet (run `livr data download --source blink`)")
     out = []
     for f in files:
         table = pq.read_table(f)
         missing = [k for k in REQUIRED if k not in table.column_names]
         if missing:
-            raise ValueError(f"{f}: missing BLINK column(s) {missing}; has {table.column_names}")
+            raise InputError(f"{f}: missing BLINK column(s) {missing}; has {table.column_names}")
         for i, row in enumerate(table.to_pylist()):
             if decode:
                 for k in IMAGE_KEYS:
@@ -100,7 +101,7 @@ def _decode(cell, where: str) -> Image.Image | None:
         im = Image.open(io.BytesIO(data))
         im.load()
     except Exception as e:  # noqa: BLE001 - any decoder failure is a corrupt cell
-        raise ValueError(f"{where}: image bytes do not decode ({e})") from None
+        raise InputError(f"{where}: image bytes do not decode ({e})") from None
     return im.convert("RGB")
 
 
@@ -108,7 +109,7 @@ def answer_letter(answer: str, n_choices: int, where: str) -> str:
     """'(A)' / 'A' -> 'A', checked against the number of choices."""
     a = answer.strip().strip("()").strip()
     if len(a) != 1 or a not in LETTERS[:n_choices]:
-        raise ValueError(f"{where}: answer {answer!r} is not one of {[f'({c})' for c in LETTERS[:n_choices]]}")
+        raise InputError(f"{where}: answer {answer!r} is not one of {[f'({c})' for c in LETTERS[:n_choices]]}")
     return a
 
 
@@ -116,7 +117,7 @@ def test_records(raw_root, task: str) -> tuple[list[Record], dict[str, Image.Ima
     """BLINK `val` of `task`'s subtask as test Records (answer a bare letter, question = BLINK's
     `prompt`, images under images/test/) plus {relative path: PIL image} to write."""
     if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
+        raise InputError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
     config = BLINK_SUBTASK[task]
     raw_dir = Path(raw_root) / SOURCE
     require_manifest(raw_dir, SOURCE)
@@ -133,7 +134,7 @@ def test_records(raw_root, task: str) -> tuple[list[Record], dict[str, Image.Ima
                 images[rel] = row[k]
                 rels.append(rel)
         if not rels:
-            raise ValueError(f"{where}: no images")
+            raise InputError(f"{where}: no images")
         records.append(Record(
             id=f"blink-{config}-{safe}", task=task, split="test", images=rels,
             question=row["prompt"], choices=choices,

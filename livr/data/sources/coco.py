@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from livr.data.download import download_file, require_manifest, safe_extract, sha256_file, write_manifest
+from livr.errors import InputError
 
 SOURCE = "coco2017"
 BASE = "http://images.cocodataset.org"
@@ -68,7 +69,7 @@ def _fetch_one(name: str, spec: dict, raw_dir: Path, cfg: dict) -> dict:
         inner = tmp / top
         if not inner.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
-            raise ValueError(f"{archive}: expected a top-level folder {top!r} in the archive")
+            raise InputError(f"{archive}: expected a top-level folder {top!r} in the archive")
         os.replace(inner, target)
         shutil.rmtree(tmp, ignore_errors=True)
     if not cfg["keep_archives"]:
@@ -81,7 +82,7 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
     cfg = {**DEFAULTS, **(cfg or {})}
     unknown = [n for n in cfg["fetch"] if n not in cfg["files"]]
     if unknown:
-        raise ValueError(f"coco2017: unknown file(s) {unknown}; valid: {', '.join(cfg['files'])}")
+        raise InputError(f"coco2017: unknown file(s) {unknown}; valid: {', '.join(cfg['files'])}")
     raw_dir.mkdir(parents=True, exist_ok=True)
     entries = [_fetch_one(n, cfg["files"][n], raw_dir, cfg) for n in cfg["fetch"]]
     counts = {}
@@ -116,12 +117,12 @@ def load_instances(raw_dir, split: str = "val2017") -> CocoInstances:
     require_manifest(raw_dir, SOURCE)
     path = raw_dir / "annotations" / f"instances_{split}.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing (COCO splits: train2017, val2017)")
+        raise InputError(f"{path}: missing (COCO splits: train2017, val2017)")
     with open(path) as f:
         js = json.load(f)
     for k in ("images", "annotations", "categories"):
         if k not in js:
-            raise ValueError(f"{path}: not a COCO instances file (no {k!r})")
+            raise InputError(f"{path}: not a COCO instances file (no {k!r})")
     images = {im["id"]: im for im in js["images"]}
     cats = {c["id"]: c["name"] for c in js["categories"]}
     return CocoInstances(split, images, js["annotations"], cats, raw_dir / split)

@@ -49,6 +49,7 @@ from livr.data.sources._common import (
     is_finished,
     stage_copy,
 )
+from livr.errors import InputError
 from livr.io import replace_dir
 
 SOURCE = "funkpoint"
@@ -90,7 +91,7 @@ def import_manual(raw_dir, src, cfg: dict | None = None, origin: dict | None = N
     try:
         try:
             root = find_dir(staged, _is_root, max_depth=8)
-        except FileNotFoundError:
+        except InputError:
             raise ManualDataMissing(
                 f"{src}: no FunKPoint layout found (need {MANUAL.layout} in it or below it)") from None
         anns, dropped = read_annotations(root, check_files=True)

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from livr.data.sources._common import DOWNLOAD_DEFAULTS, check_cfg, download_archive_source, find_dir
+from livr.errors import InputError
 
 DEFAULTS = {
     "urls": [  # mirrors, tried in order
@@ -75,7 +76,7 @@ def read_homography(path) -> np.ndarray:
     path = Path(path)
     vals = path.read_text().split()
     if len(vals) != 9:
-        raise ValueError(f"{path}: expected 9 numbers for a 3x3 homography, found {len(vals)}")
+        raise InputError(f"{path}: expected 9 numbers for a 3x3 homography, found {len(vals)}")
     return np.array([float(v) for v in vals], dtype=np.float64).reshape(3, 3)
 
 

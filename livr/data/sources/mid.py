@@ -47,6 +47,7 @@ from livr.data.sources._common import (
     is_finished,
     stage_copy,
 )
+from livr.errors import InputError
 from livr.io import replace_dir
 
 DEFAULTS = {
@@ -189,7 +190,7 @@ def photo_path(raw_dir, scene: str, direction: int, mip: int = 2) -> Path:
     name = f"dir_{direction}_mip{mip}.jpg"
     hits = [base / name] if (base / name).is_file() else sorted(base.rglob(name))
     if not hits:
-        raise FileNotFoundError(f"{base}: {name} not found")
+        raise InputError(f"{base}: {name} not found")
     return hits[0]
 
 
@@ -226,7 +227,7 @@ def read_albedo(path) -> np.ndarray:
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=2)
     if arr.ndim != 3 or arr.shape[2] < 3:
-        raise ValueError(f"{path}: albedo must be HxWx3, got shape {arr.shape}")
+        raise InputError(f"{path}: albedo must be HxWx3, got shape {arr.shape}")
     return arr[..., :3]
 
 

@@ -46,6 +46,7 @@ from livr.data.sources._common import (
     find_dir,
     is_finished,
 )
+from livr.errors import InputError
 from livr.io import replace_dir
 
 SOURCE = "nights"
@@ -69,7 +70,7 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
     raw_dir = Path(raw_dir)
     cfg = check_cfg(DEFAULTS, cfg, SOURCE)
     if cfg["mode"] not in MODES:
-        raise ValueError(f"params.yaml sources.nights.mode: {cfg['mode']!r}; valid: {', '.join(MODES)}")
+        raise InputError(f"params.yaml sources.nights.mode: {cfg['mode']!r}; valid: {', '.join(MODES)}")
     if is_finished(raw_dir):
         return raw_dir
     if cfg["mode"] == "full":
@@ -197,17 +198,17 @@ def read_triplets(raw_dir, check_files: bool = False, folders=None) -> tuple[lis
         reader = csv.DictReader(f)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path}: missing column(s) {missing}; found {reader.fieldnames}")
+            raise InputError(f"{path}: missing column(s) {missing}; found {reader.fieldnames}")
         for lineno, row in enumerate(reader, 2):
             try:
                 lv = float(row["left_vote"])
                 rv = float(row["right_vote"]) if row.get("right_vote") not in (None, "") else 1.0 - lv
                 votes = int(float(row["votes"]))
             except ValueError as e:
-                raise ValueError(f"{path}:{lineno}: bad vote value ({e})") from None
+                raise InputError(f"{path}:{lineno}: bad vote value ({e})") from None
             rel = PurePosixPath(row["ref_path"])
             if len(rel.parts) != 3:
-                raise ValueError(f"{path}:{lineno}: ref_path {row['ref_path']!r} is not ref/<ddd>/<nnn>.png")
+                raise InputError(f"{path}:{lineno}: ref_path {row['ref_path']!r} is not ref/<ddd>/<nnn>.png")
             t = Triplet(str(row["id"]), root / row["ref_path"], root / row["left_path"], root / row["right_path"],
                         lv, rv, votes, row["split"], row.get("prompt", ""), rel)
             if keep is not None and folder_of(t) not in keep:

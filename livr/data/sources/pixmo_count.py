@@ -36,6 +36,7 @@ from PIL import Image
 
 from livr.data.download import DownloadError, download_file, require_manifest, sha256_file, write_manifest
 from livr.data.sources._common import check_cfg, hub_snapshot
+from livr.errors import InputError
 from livr.io import write_jsonl
 
 SOURCE = "pixmo_count"
@@ -79,10 +80,10 @@ def read_annotations(raw_dir, split: str) -> list[dict]:
         t = pq.read_table(f)
         missing = [c for c in ("image_url", "image_sha256", "count", "label") if c not in t.column_names]
         if missing:
-            raise ValueError(f"{f}: missing PixMo-Count column(s) {missing}; has {t.column_names}")
+            raise InputError(f"{f}: missing PixMo-Count column(s) {missing}; has {t.column_names}")
         rows += t.to_pylist()
     if not rows:
-        raise FileNotFoundError(f"{Path(raw_dir) / 'data'}: no {split}-*.parquet")
+        raise InputError(f"{Path(raw_dir) / 'data'}: no {split}-*.parquet")
     for i, r in enumerate(rows):
         r["row"] = i
     return rows
@@ -159,7 +160,7 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
     cfg = check_cfg(DEFAULTS, cfg, SOURCE)
     bad = [s for s in cfg["splits"] if s not in SPLITS]
     if bad:
-        raise ValueError(f"pixmo_count: unknown split(s) {bad}; valid: {', '.join(SPLITS)}")
+        raise InputError(f"pixmo_count: unknown split(s) {bad}; valid: {', '.join(SPLITS)}")
     if not cfg["verify_tls"]:
         import urllib3
 
@@ -212,7 +213,7 @@ def live_rows(raw_dir, split: str) -> list[dict]:
     require_manifest(raw_dir, SOURCE)
     path = raw_dir / "rows" / f"{split}.jsonl"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: split {split!r} was not downloaded (valid: {', '.join(SPLITS)})")
+        raise InputError(f"{path}: split {split!r} was not downloaded (valid: {', '.join(SPLITS)})")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     for r in rows:
         r["image"] = raw_dir / r["image"]

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from livr.data.sources._common import DOWNLOAD_DEFAULTS, check_cfg, download_archive_source, find_dir
+from livr.errors import InputError
 
 DEFAULTS = {
     "urls": ["http://cvlab.postech.ac.kr/research/SPair-71k/data/SPair-71k.tar.gz"],  # mirrors, in order
@@ -52,7 +53,7 @@ def _kps(v, where: str) -> list[tuple[float, float]]:
     out = []
     for p in v:
         if p is None or len(p) != 2:
-            raise ValueError(f"{where}: keypoint {p!r} is not [x, y]")
+            raise InputError(f"{where}: keypoint {p!r} is not [x, y]")
         out.append((float(p[0]), float(p[1])))
     return out
 
@@ -62,10 +63,10 @@ def read_pair(path, root: Path) -> Pair:
     ann = json.loads(path.read_text())
     for key in ("src_imname", "trg_imname", "category", "src_kps", "trg_kps"):
         if key not in ann:
-            raise ValueError(f"{path}: missing key {key!r}")
+            raise InputError(f"{path}: missing key {key!r}")
     src, trg = _kps(ann["src_kps"], f"{path} src_kps"), _kps(ann["trg_kps"], f"{path} trg_kps")
     if len(src) != len(trg):
-        raise ValueError(f"{path}: src_kps has {len(src)} points but trg_kps has {len(trg)}")
+        raise InputError(f"{path}: src_kps has {len(src)} points but trg_kps has {len(trg)}")
     ids = [str(i) for i in ann.get("kps_ids", range(len(src)))]
     cat = ann["category"]
     return Pair(path.name, cat, root / "JPEGImages" / cat / ann["src_imname"],
@@ -76,5 +77,5 @@ def list_pairs(raw_dir, split: str = "trn") -> list[Pair]:
     root = dataset_root(raw_dir)
     d = root / "PairAnnotation" / split
     if not d.is_dir():
-        raise FileNotFoundError(f"{d}: no such split directory (SPair-71k splits: trn, val, test)")
+        raise InputError(f"{d}: no such split directory (SPair-71k splits: trn, val, test)")
     return [read_pair(p, root) for p in sorted(d.glob("*.json"))]

@@ -26,6 +26,7 @@ from livr.data.tasks.marks import (
     merge_cfg,
     write_built_task,
 )
+from livr.errors import InputError
 
 TASK = "art_style"
 SOURCES = ("artbench10", "blink")
@@ -43,7 +44,7 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     by_style = artbench.list_images(Path(raw_root) / "artbench10", cfg["source_split"])
     styles = sorted(s for s, v in by_style.items() if v)
     if len(styles) < 2:
-        raise ValueError(f"{TASK}: need at least two styles with images, found {styles}")
+        raise InputError(f"{TASK}: need at least two styles with images, found {styles}")
     pools = {s: list(v) for s, v in by_style.items()}
     for s in pools:
         rng.shuffle(pools[s])
@@ -56,7 +57,7 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
             p = pool.pop()
             if deduper.ok(str(p.relative_to(p.parents[1])), lambda p=p: Image.open(p).convert("RGB")):
                 return p
-        raise ValueError(f"{TASK}: ran out of usable {style!r} images")
+        raise InputError(f"{TASK}: ran out of usable {style!r} images")
 
     staging = Staging(out_dir)
     splits = {}

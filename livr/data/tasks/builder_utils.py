@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 from PIL import Image
 
 from livr.data.dedup import NearDuplicateIndex, dedup_settings
+from livr.errors import InputError
 
 # De-dup keys every builder's cfg carries (params.yaml paper_data.<task>); the paper names the
 # three signals (CLIP embedding + perceptual hash + SSIM) but no thresholds.
@@ -24,7 +25,7 @@ def merge_cfg(defaults: dict, cfg: dict | None, task: str) -> dict:
     cfg = dict(cfg or {})
     unknown = sorted(set(cfg) - set(defaults))
     if unknown:
-        raise KeyError(f"paper_data.{task}: unknown parameter(s) {unknown}; valid keys: {sorted(defaults)}")
+        raise InputError(f"paper_data.{task}: unknown parameter(s) {unknown}; valid keys: {sorted(defaults)}")
     return {**defaults, **cfg}
 
 

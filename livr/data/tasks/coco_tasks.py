@@ -11,6 +11,7 @@ from livr.data.schema import write_task_dir
 from livr.data.sources import blink, coco
 from livr.data.tasks.builder_utils import Deduper, Staging, letter_balance
 from livr.data.tasks.common import image_writer
+from livr.errors import InputError
 
 # examples(split, instances, n, cfg, rng, deduper, staging) -> (records, skipped counts)
 ExamplesFn = Callable[..., tuple[list, dict]]
@@ -18,7 +19,7 @@ ExamplesFn = Callable[..., tuple[list, dict]]
 
 def build_from_coco(task: str, sources: tuple[str, ...], examples: ExamplesFn, raw_root, out_dir, cfg: dict, seed: int) -> Path:
     if cfg["train_split"] == cfg["val_split"]:
-        raise ValueError(f"paper_data.{task}: train_split and val_split must differ (disjoint source images)")
+        raise InputError(f"paper_data.{task}: train_split and val_split must differ (disjoint source images)")
     rng = random.Random(seed)
     raw = Path(raw_root) / "coco2017"
     test_recs, test_images = blink.test_records(raw_root, task)

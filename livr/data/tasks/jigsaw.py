@@ -27,6 +27,7 @@ from livr.data.prompts import CHOICE_TEXTS, format_question
 from livr.data.schema import LETTERS, Record
 from livr.data.tasks.builder_utils import DEDUP_DEFAULTS, balanced_positions, merge_cfg
 from livr.data.tasks.coco_tasks import build_from_coco
+from livr.errors import InputError
 
 TASK = "jigsaw"
 SOURCES = ("coco2017", "blink")
@@ -140,12 +141,12 @@ def _examples(split, inst, n, cfg, rng, deduper, staged):
                   "true_candidate": pos + 1, **ex["meta"]},
         ))
     if len(recs) < n:
-        raise ValueError(f"{TASK}: only {len(recs)} {split} examples from COCO {inst.split} (wanted {n}); skipped {skipped}")
+        raise InputError(f"{TASK}: only {len(recs)} {split} examples from COCO {inst.split} (wanted {n}); skipped {skipped}")
     return recs, skipped
 
 
 def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     cfg = merge_cfg(DEFAULTS, cfg, TASK)
     if cfg["canvas_height_min"] > cfg["canvas_height_max"]:
-        raise ValueError(f"paper_data.{TASK}: canvas_height_min > canvas_height_max")
+        raise InputError(f"paper_data.{TASK}: canvas_height_min > canvas_height_max")
     return build_from_coco(TASK, SOURCES, _examples, raw_root, out_dir, cfg, seed)

@@ -22,6 +22,7 @@ from livr.data.schema import LETTERS, Record
 from livr.data.sources import coco
 from livr.data.tasks.builder_utils import DEDUP_DEFAULTS, balanced_positions, merge_cfg
 from livr.data.tasks.coco_tasks import build_from_coco
+from livr.errors import InputError
 
 TASK = "localization"
 SOURCES = ("coco2017", "blink")
@@ -165,7 +166,7 @@ def _examples(split, inst, n, cfg, rng, deduper, staged):
                   "coverage": round(cov, 4), "mask_fill": round(fill, 4), "iou": round(v, 4)},
         ))
     if len(recs) < n:
-        raise ValueError(f"{TASK}: only {len(recs)} {split} examples from COCO {inst.split} "
+        raise InputError(f"{TASK}: only {len(recs)} {split} examples from COCO {inst.split} "
                          f"({len(ids)} images with a box of qualifying coverage; wanted {n}); skipped {skipped}")
     return recs, skipped
 
@@ -173,5 +174,5 @@ def _examples(split, inst, n, cfg, rng, deduper, staged):
 def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     cfg = merge_cfg(DEFAULTS, cfg, TASK)
     if not (0 <= cfg["iou_min"] <= cfg["iou_max"] < 1):
-        raise ValueError(f"paper_data.{TASK}: need 0 <= iou_min <= iou_max < 1")
+        raise InputError(f"paper_data.{TASK}: need 0 <= iou_min <= iou_max < 1")
     return build_from_coco(TASK, SOURCES, _examples, raw_root, out_dir, cfg, seed)

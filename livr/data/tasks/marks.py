@@ -17,6 +17,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
+from livr.errors import InputError
+
 # BLINK's correspondence/reflectance prompts speak of "red-circled points": every mark is a red
 # circle with its label in a red box beside it.
 MARK_COLOR = (255, 0, 0)
@@ -27,7 +29,7 @@ def merge_cfg(defaults: dict, cfg: dict | None, where: str) -> dict:
     cfg = dict(cfg or {})
     unknown = sorted(set(cfg) - set(defaults))
     if unknown:
-        raise KeyError(f"{where}: unknown parameter(s) {unknown}; valid: {sorted(defaults)}")
+        raise InputError(f"{where}: unknown parameter(s) {unknown}; valid: {sorted(defaults)}")
     return {**defaults, **cfg}
 
 

@@ -136,7 +136,7 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     raw = Path(raw_root) / "mid"
     scenes = mid.list_scenes(raw, cfg["mip"])
     if len(scenes) < 2:
-        raise ValueError(f"{raw}: need at least 2 MID train scenes with albedo, found {len(scenes)}")
+        raise InputError(f"{raw}: need at least 2 MID train scenes with albedo, found {len(scenes)}")
     rng.shuffle(scenes)
     n_val_sc = max(1, round(cfg["val_scene_fraction"] * len(scenes)))
     scene_split = {"val": sorted(scenes[:n_val_sc]), "train": sorted(scenes[n_val_sc:])}

@@ -28,6 +28,7 @@ from livr.data.tasks.marks import (
     resize_max_side,
     write_built_task,
 )
+from livr.errors import InputError
 
 TASK = "semantic_correspondence"
 SOURCES = ("spair71k", "blink")
@@ -64,7 +65,7 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
         recs, k = [], 0
         while k < n:
             if not pairs:  # each pair is used at most once (SPair trn has 53k pairs)
-                raise ValueError(f"{TASK}: ran out of pairs for split {split!r} after {k} examples")
+                raise InputError(f"{TASK}: ran out of pairs for split {split!r} after {k} examples")
             p = pairs.pop()
             imgs = {str(p.src_path), str(p.trg_path)}
             if split == "train" and imgs & used_images:

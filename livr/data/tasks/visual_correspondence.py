@@ -30,6 +30,7 @@ from livr.data.tasks.marks import (
     sample_far_points,
     write_built_task,
 )
+from livr.errors import InputError
 
 TASK = "visual_correspondence"
 SOURCES = ("hpatches",)
@@ -72,7 +73,7 @@ def _examples(split, seqs, n, cfg, rng, staging, deduper):
     records, failures = [], 0
     pairs = [(s, i, j) for s in seqs for (i, j) in index_pairs(cfg["min_index_gap"])]
     if not pairs:
-        raise ValueError(f"{TASK}: no sequences for split {split!r}")
+        raise InputError(f"{TASK}: no sequences for split {split!r}")
     rng.shuffle(pairs)
     # spread the n examples over the pairs, then render pair by pair (one image load per pair)
     per_pair = [n // len(pairs) + (1 if k < n % len(pairs) else 0) for k in range(len(pairs))]

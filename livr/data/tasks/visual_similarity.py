@@ -27,6 +27,7 @@ from livr.data.tasks.marks import (
     resize_max_side,
     write_built_task,
 )
+from livr.errors import InputError
 
 TASK = "visual_similarity"
 SOURCES = ("nights", "blink")
@@ -58,7 +59,7 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
         recs = []
         while len(recs) < n:
             if not pool:
-                raise ValueError(f"{TASK}: ran out of NIGHTS {cfg[f'{split}_source_split']!r} triplets after {len(recs)}")
+                raise InputError(f"{TASK}: ran out of NIGHTS {cfg[f'{split}_source_split']!r} triplets after {len(recs)}")
             t = pool.pop()
             if t.votes < cfg["min_votes"]:
                 skipped["few_votes"] += 1
