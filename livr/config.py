@@ -84,45 +84,59 @@ def validate_params(params: dict, where: str = "params.yaml") -> None:
     for name in params.get("backbones", {}):
         _check_names([name], REGISTRY, f"{where}: backbones", "backbones")
     for name, method in params["methods"].items():
-        overrides = {k: v for k, v in method.items() if k not in METHOD_KEYS}
-        _check_schema(overrides, training_schema, f"{where}: methods.{name}")
-        if "checkpoint_of" in method:
-            _check_names([method["checkpoint_of"]], params["methods"], f"{where}: methods.{name}.checkpoint_of", "methods")
-            if method["train"] != "none":
-                raise ConfigError(f"{where}: methods.{name}: checkpoint_of needs train: none")
+        _check_method(params, name, method, training_schema, where)
     for name, exp in params["experiments"].items():
-        at = f"{where}: experiments.{name}"
-        _check_names(exp["backbones"], REGISTRY, f"{at}.backbones", "backbones")
-        _check_names(exp.get("tasks", []), TASKS, f"{at}.tasks", "tasks")
-        _check_names(exp.get("mixtures", []), mixtures, f"{at}.mixtures", "mixtures")
-        _check_names(exp["methods"], params["methods"], f"{at}.methods", "methods")
-        _check_names(exp.get("train_sets", []), TRAINING_SETS, f"{at}.train_sets", "training sets")
-        _check_names(exp.get("eval_sets", []), BENCHMARKS, f"{at}.eval_sets", "benchmarks")
-        if not exp.get("tasks") and not exp.get("mixtures") and not exp.get("train_sets"):
-            raise ConfigError(f"{at}: needs 'tasks', 'mixtures' or 'train_sets'")
-        if bool(exp.get("train_sets")) != bool(exp.get("eval_sets")):
-            raise ConfigError(f"{at}: 'train_sets' and 'eval_sets' go together: each comparison training set "
-                              "is evaluated on every benchmark of 'eval_sets'")
-        for m in exp["methods"]:
-            src = params["methods"][m].get("checkpoint_of")
-            if src and src not in exp["methods"]:
-                raise ConfigError(f"{at}.methods: {m!r} evaluates {src!r}'s checkpoint, so {src!r} must be listed too")
-            cfg = {**params["training"], **exp.get("training", {}), **training_overrides(params, m)}
-            if cfg["keep_encoded"] and cfg["dataloader_workers"] > 0:
-                raise ConfigError(
-                    f"{at}: method {m!r}: keep_encoded: true needs dataloader_workers: 0 (each worker process "
-                    f"would keep its own copy); got dataloader_workers: {cfg['dataloader_workers']}"
-                )
-            if params["methods"][m]["train"] == "livr" and sum(cfg["livr_stage_epochs"]) <= 0:
-                raise ConfigError(f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} must add up to more than 0")
-            _check_recipe(params["methods"][m]["train"], cfg, f"{at}: method {m!r}")
-            if params["methods"][m]["train"] == "livr" and not math.isclose(sum(cfg["livr_stage_epochs"]), cfg["sft_epochs"]):
-                raise ConfigError(
-                    f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} add up to "
-                    f"{sum(cfg['livr_stage_epochs'])}, but sft_epochs is {cfg['sft_epochs']}; LIVR trains as long as "
-                    "SFT in total (paper Sec. 4), so the two stages must add up to sft_epochs"
-                )
+        _check_experiment(params, exp, mixtures, f"{where}: experiments.{name}")
     _check_names([params["experiment"]], params["experiments"], f"{where}: experiment", "experiments")
+
+
+def _check_method(params: dict, name: str, method: dict, training_schema: dict, where: str) -> None:
+    """One entry of `methods`: its training overrides and its `checkpoint_of` reference."""
+    overrides = {k: v for k, v in method.items() if k not in METHOD_KEYS}
+    _check_schema(overrides, training_schema, f"{where}: methods.{name}")
+    if "checkpoint_of" in method:
+        _check_names([method["checkpoint_of"]], params["methods"], f"{where}: methods.{name}.checkpoint_of", "methods")
+        if method["train"] != "none":
+            raise ConfigError(f"{where}: methods.{name}: checkpoint_of needs train: none")
+
+
+def _check_experiment(params: dict, exp: dict, mixtures: dict, at: str) -> None:
+    """One entry of `experiments`: the names it lists, what it trains on, then each of its methods."""
+    _check_names(exp["backbones"], REGISTRY, f"{at}.backbones", "backbones")
+    _check_names(exp.get("tasks", []), TASKS, f"{at}.tasks", "tasks")
+    _check_names(exp.get("mixtures", []), mixtures, f"{at}.mixtures", "mixtures")
+    _check_names(exp["methods"], params["methods"], f"{at}.methods", "methods")
+    _check_names(exp.get("train_sets", []), TRAINING_SETS, f"{at}.train_sets", "training sets")
+    _check_names(exp.get("eval_sets", []), BENCHMARKS, f"{at}.eval_sets", "benchmarks")
+    if not exp.get("tasks") and not exp.get("mixtures") and not exp.get("train_sets"):
+        raise ConfigError(f"{at}: needs 'tasks', 'mixtures' or 'train_sets'")
+    if bool(exp.get("train_sets")) != bool(exp.get("eval_sets")):
+        raise ConfigError(f"{at}: 'train_sets' and 'eval_sets' go together: each comparison training set "
+                          "is evaluated on every benchmark of 'eval_sets'")
+    for m in exp["methods"]:
+        _check_experiment_method(params, exp, m, at)
+
+
+def _check_experiment_method(params: dict, exp: dict, m: str, at: str) -> None:
+    """Method `m` as experiment `exp` runs it: with the training settings merged as the run would merge them."""
+    src = params["methods"][m].get("checkpoint_of")
+    if src and src not in exp["methods"]:
+        raise ConfigError(f"{at}.methods: {m!r} evaluates {src!r}'s checkpoint, so {src!r} must be listed too")
+    cfg = {**params["training"], **exp.get("training", {}), **training_overrides(params, m)}
+    if cfg["keep_encoded"] and cfg["dataloader_workers"] > 0:
+        raise ConfigError(
+            f"{at}: method {m!r}: keep_encoded: true needs dataloader_workers: 0 (each worker process "
+            f"would keep its own copy); got dataloader_workers: {cfg['dataloader_workers']}"
+        )
+    if params["methods"][m]["train"] == "livr" and sum(cfg["livr_stage_epochs"]) <= 0:
+        raise ConfigError(f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} must add up to more than 0")
+    _check_recipe(params["methods"][m]["train"], cfg, f"{at}: method {m!r}")
+    if params["methods"][m]["train"] == "livr" and not math.isclose(sum(cfg["livr_stage_epochs"]), cfg["sft_epochs"]):
+        raise ConfigError(
+            f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} add up to "
+            f"{sum(cfg['livr_stage_epochs'])}, but sft_epochs is {cfg['sft_epochs']}; LIVR trains as long as "
+            "SFT in total (paper Sec. 4), so the two stages must add up to sft_epochs"
+        )
 
 
 def _check_recipe(train: str, cfg: dict, at: str) -> None:

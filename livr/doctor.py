@@ -228,9 +228,6 @@ def _host(url: str) -> str:
 
 # ------------------------------------------------------------------------------------ checks
 def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: str = "params.yaml") -> list[Check]:
-    from livr.data.download import MANIFEST
-    from livr.job_memory import architecture, gpu_memory_gib, job_images, param_count
-
     exp = lc.experiment(params, exp_name)
     data_root = Path(params["paths"]["data"])
     raw_root = data_root / "raw"
@@ -238,7 +235,6 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
     tasks = lc.tasks_of(params, exp_name)
     paper = exp["suite"] == "paper"
     rows: list[Check] = []
-    weights_gb = 0.0
 
     from huggingface_hub import constants
 
@@ -249,58 +245,20 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
         rows.append(hub_row)
 
     # backbones: weights
-    for b in exp["backbones"]:
-        spec = REGISTRY[b]
-        if spec.tiny:
-            built = (Path(params["paths"]["models"]) / b / "config.json").is_file()
-            rows.append(Check("weights", b, READY if built else PENDING,
-                              "tiny offline build" + ("" if built else "; the workflow builds it (livr build-tiny)")))
-            continue
-        rows.append(_hub_check("weights", b, spec.hf_id, hub_error))
-        if rows[-1].status == PENDING:
-            weights_gb += param_count(architecture(b))["total"] * 2 / 1e9  # bf16 safetensors
+    weight_rows, weights_gb = _weight_checks(params, exp["backbones"], hub_error)
+    rows += weight_rows
 
     # data: sources, manual steps, de-dup models, built datasets
     pending_gb = 0.0
     if paper:
-        task_sources = {t: list(importlib.import_module(BUILDERS[t]).SOURCES) for t in tasks}
-        sources = list(dict.fromkeys(s for t in tasks for s in task_sources[t]))
-        src_rows, pending_gb = source_checks(params, sources, raw_root, hub_error, params_file)
-        rows += src_rows
-        blocked = {r.item for r in src_rows if r.status == MISSING}
-        for t in tasks:
-            clip = ((params.get("paper_data") or {}).get(t) or {}).get("clip_model")
-            if clip:
-                rows.append(_hub_check("weights", f"{t} de-dup CLIP", clip, hub_error))
-        for t in tasks:
-            out = Path(lc.task_dir(params, exp_name, t))
-            missing_src = [s for s in task_sources[t] if s in blocked]
-            if (out / MANIFEST).is_file():
-                rows.append(Check("dataset", t, READY, f"built ({out})"))
-            elif missing_src:
-                rows.append(Check("dataset", t, PENDING, f"built by the workflow once {', '.join(missing_src)} "
-                                                         "(MISSING above) is in place"))
-            else:
-                rows.append(Check("dataset", t, PENDING, f"the workflow builds it into {out}"))
+        data_rows, pending_gb = _paper_data_checks(params, exp_name, tasks, raw_root, hub_error, params_file)
+        rows += data_rows
     else:
-        for t in tasks:
-            out = Path(lc.task_dir(params, exp_name, t))
-            rows.append(Check("dataset", t, READY if (out / MANIFEST).is_file() else PENDING,
-                              f"synthetic, built offline into {out}"))
+        rows += _synthetic_data_checks(params, exp_name, tasks)
 
     # GPUs against each real backbone's training need
     if real:
-        need = {}
-        for b in real:
-            pixels = lc.backbone_settings(params, b).get("max_pixels")
-            for ts in lc.train_sets(params, exp_name):
-                images = job_images(lc.train_sets(params, exp_name)[ts])
-                for m in lc.trained_methods(params, exp_name) or [None]:
-                    training = resolve_training(params, exp_name, m)
-                    est = gpu_memory_gib(b, pixels, images, training, latents=bool(m) and params["methods"][m]["train"] == "livr")
-                    if est["total"] > need.get(b, (0,))[0]:
-                        need[b] = (est["total"], images, est["sequence"], pixels)
-        rows += gpu_checks(need, gpus, params_file)
+        rows += gpu_checks(_training_need(params, exp_name, real), gpus, params_file)
 
     # disk for pending downloads (data) and weights (HF cache)
     if pending_gb:
@@ -312,6 +270,83 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
         hub_row.fix = ("give this machine access to the hub (or unset HF_HUB_OFFLINE), or fill the HF cache and "
                        "data/raw where it has it (the fixes below)")
     return rows
+
+
+def _weight_checks(params: dict, backbones: list[str], hub_error: str | None) -> tuple[list[Check], float]:
+    """A row per backbone's weights, and the GB of real weights still to download."""
+    from livr.job_memory import architecture, param_count
+
+    rows: list[Check] = []
+    weights_gb = 0.0
+    for b in backbones:
+        spec = REGISTRY[b]
+        if spec.tiny:
+            built = (Path(params["paths"]["models"]) / b / "config.json").is_file()
+            rows.append(Check("weights", b, READY if built else PENDING,
+                              "tiny offline build" + ("" if built else "; the workflow builds it (livr build-tiny)")))
+            continue
+        rows.append(_hub_check("weights", b, spec.hf_id, hub_error))
+        if rows[-1].status == PENDING:
+            weights_gb += param_count(architecture(b))["total"] * 2 / 1e9  # bf16 safetensors
+    return rows, weights_gb
+
+
+def _paper_data_checks(params: dict, exp_name: str, tasks: list[str], raw_root: Path, hub_error: str | None,
+                       params_file: str) -> tuple[list[Check], float]:
+    """Paper suite: the tasks' data sources, their de-dup CLIP models and built datasets; and the GB of data
+    still to download."""
+    from livr.data.download import MANIFEST
+
+    task_sources = {t: list(importlib.import_module(BUILDERS[t]).SOURCES) for t in tasks}
+    sources = list(dict.fromkeys(s for t in tasks for s in task_sources[t]))
+    src_rows, pending_gb = source_checks(params, sources, raw_root, hub_error, params_file)
+    rows = list(src_rows)
+    blocked = {r.item for r in src_rows if r.status == MISSING}
+    for t in tasks:
+        clip = ((params.get("paper_data") or {}).get(t) or {}).get("clip_model")
+        if clip:
+            rows.append(_hub_check("weights", f"{t} de-dup CLIP", clip, hub_error))
+    for t in tasks:
+        out = Path(lc.task_dir(params, exp_name, t))
+        missing_src = [s for s in task_sources[t] if s in blocked]
+        if (out / MANIFEST).is_file():
+            rows.append(Check("dataset", t, READY, f"built ({out})"))
+        elif missing_src:
+            rows.append(Check("dataset", t, PENDING, f"built by the workflow once {', '.join(missing_src)} "
+                                                     "(MISSING above) is in place"))
+        else:
+            rows.append(Check("dataset", t, PENDING, f"the workflow builds it into {out}"))
+    return rows, pending_gb
+
+
+def _synthetic_data_checks(params: dict, exp_name: str, tasks: list[str]) -> list[Check]:
+    """Synthetic suite: nothing to download, only whether each task's dataset is built."""
+    from livr.data.download import MANIFEST
+
+    rows = []
+    for t in tasks:
+        out = Path(lc.task_dir(params, exp_name, t))
+        rows.append(Check("dataset", t, READY if (out / MANIFEST).is_file() else PENDING,
+                          f"synthetic, built offline into {out}"))
+    return rows
+
+
+def _training_need(params: dict, exp_name: str, real: list[str]) -> dict[str, tuple]:
+    """Per real backbone, its most memory-hungry training job over the experiment's train sets and trained
+    methods: (estimated GiB, images per example, sequence length, max_pixels), as `gpu_checks` takes it."""
+    from livr.job_memory import gpu_memory_gib, job_images
+
+    need = {}
+    for b in real:
+        pixels = lc.backbone_settings(params, b).get("max_pixels")
+        for ts in lc.train_sets(params, exp_name):
+            images = job_images(lc.train_sets(params, exp_name)[ts])
+            for m in lc.trained_methods(params, exp_name) or [None]:
+                training = resolve_training(params, exp_name, m)
+                est = gpu_memory_gib(b, pixels, images, training, latents=bool(m) and params["methods"][m]["train"] == "livr")
+                if est["total"] > need.get(b, (0,))[0]:
+                    need[b] = (est["total"], images, est["sequence"], pixels)
+    return need
 
 
 def _disk_check(path: Path, need_gb: float, alternative: str) -> Check:

@@ -175,8 +175,13 @@ def load_trainable_state(model, path: Path) -> None:
 
 
 def make_trainer_class():
+    """The Trainer and callbacks a stage trains with; built on call, so that transformers is imported only then."""
     from transformers import Trainer, TrainerCallback
 
+    return _livr_trainer_class(Trainer), _keep_best_class(TrainerCallback), _log_progress_class(TrainerCallback)
+
+
+def _livr_trainer_class(Trainer):
     class LivrTrainer(Trainer):
         """Checkpoints hold the trained tensors only (LoRA + latent rows, or every weight in full
         mode) under their in-memory names, so resuming restores exactly what trains, whatever
@@ -201,6 +206,10 @@ def make_trainer_class():
                     (old / COMPLETE).unlink(missing_ok=True)
                     shutil.rmtree(old, ignore_errors=True)
 
+    return LivrTrainer
+
+
+def _log_progress_class(TrainerCallback):
     class LogProgress(TrainerCallback):
         """One log line per logged step and per validation, instead of the Trainer's printed dicts."""
 
@@ -216,6 +225,10 @@ def make_trainer_class():
                 log.info("%s: loss %.4f, lr %.3g, grad norm %.3g", at, logs["loss"], logs.get("learning_rate", float("nan")),
                          logs.get("grad_norm", float("nan")))
 
+    return LogProgress
+
+
+def _keep_best_class(TrainerCallback):
     class KeepBest(TrainerCallback):
         """Keep the trained tensors of the best validation accuracy seen in this stage."""
 
@@ -229,7 +242,7 @@ def make_trainer_class():
                 save_trainable_state(self.model, self.path)
                 write_json(self.record, {"accuracy": acc, "step": state.global_step, "epoch": state.epoch})
 
-    return LivrTrainer, KeepBest, LogProgress
+    return KeepBest
 
 
 def checkpoint_dirs(checkpoints_dir: Path) -> list[Path]:

@@ -25,25 +25,39 @@ def die():
 
 def plant(where: str, event: str, step: int) -> None:
     if where == "collect":
-        import livr.results.db as db
+        kill_in_collect()
+    elif where == "final":
+        kill_in_final_save()
+    else:
+        kill_in_training(where, event, step)
 
-        class _KillingArrow:
-            class Table:
-                @staticmethod
-                def from_pylist(rows):
-                    die()
 
-        db.pa = _KillingArrow
-        return
+def kill_in_collect() -> None:
+    """Die when `livr collect` hands its rows to Arrow, i.e. while the new database is being filled."""
+    import livr.results.db as db
 
+    class _KillingArrow:
+        class Table:
+            @staticmethod
+            def from_pylist(rows):
+                die()
+
+    db.pa = _KillingArrow
+
+
+def kill_in_final_save() -> None:
+    """Die once final/ holds the model but not yet the processor."""
     import livr.train as T
 
-    if where == "final":
-        def save_processor(processor, path):
-            die()
+    def save_processor(processor, path):
+        die()
 
-        T.save_processor = save_processor
-        return
+    T.save_processor = save_processor
+
+
+def kill_in_training(where: str, event: str, step: int) -> None:
+    """Die at `event` of `step` in stage `where`, by wrapping the Trainer that train.py makes."""
+    import livr.train as T
 
     make = T.make_trainer_class
 

@@ -73,6 +73,16 @@ def validate_record(rec: Record, where: str, task_dir: Path | None = None) -> No
         raise DatasetError(f"{where}: key 'split' is {rec.split!r}; valid splits: {', '.join(SPLITS)}")
     if not rec.images:
         raise DatasetError(f"{where}: key 'images' is empty; every record needs at least one image")
+    _check_answer(rec, where)
+    if task_dir is not None:
+        for rel in rec.images:
+            p = task_dir / rel
+            if not p.is_file():
+                raise DatasetError(f"{where}: image {rel!r} is missing (looked for {p})")
+
+
+def _check_answer(rec: Record, where: str) -> None:
+    """The answer fits the record's kind: free text, a letter among its choices, or an integer."""
     if rec.task in FREE_TEXT_TASKS:
         if rec.choices or not rec.answer.strip():
             raise DatasetError(f"{where}: task {rec.task!r} takes a free-text answer and no choices; "
@@ -87,11 +97,6 @@ def validate_record(rec: Record, where: str, task_dir: Path | None = None) -> No
         raise DatasetError(
             f"{where}: key 'answer' is {rec.answer!r}; an open-ended (no choices) answer must be an integer"
         )
-    if task_dir is not None:
-        for rel in rec.images:
-            p = task_dir / rel
-            if not p.is_file():
-                raise DatasetError(f"{where}: image {rel!r} is missing (looked for {p})")
 
 
 def read_split(task_dir: str | Path, split: str, check_images: bool = True) -> list[Record]:

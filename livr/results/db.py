@@ -61,6 +61,31 @@ def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
         raise InputError(f"{path}: cell predictions file not found")
     if not sidecar_path.is_file():
         raise InputError(f"{sidecar_path}: sidecar of {path} not found")
+    sidecar = _read_sidecar(sidecar_path)
+    cell = {k: sidecar[k] for k in (*CELL_KEYS, "weights", "selected")}
+
+    predictions, seen = [], {}
+    for lineno, row in _json_lines(path):
+        predictions.append(_check_prediction(row, path, lineno, cell["task"], seen))
+    if not predictions:
+        raise InputError(f"{path}: no predictions (an evaluated cell has one line per test example)")
+    counted = _check_counts(sidecar, sidecar_path, path, predictions)
+
+    run = {
+        **cell,
+        **counted,
+        "accuracy": float(sidecar["accuracy"]),
+        "checkpoint": sidecar.get("checkpoint"),
+        "checkpoint_method": sidecar.get("checkpoint_method"),
+        "seconds": None if sidecar.get("seconds") is None else float(sidecar["seconds"]),
+        "settings": json.dumps(sidecar["settings"]) if "settings" in sidecar else None,
+        "path": str(path),
+    }
+    return run, [{**cell, **p} for p in predictions]
+
+
+def _read_sidecar(sidecar_path: Path) -> dict:
+    """A cell's sidecar JSON, with its required keys present and well-typed."""
     try:
         sidecar = json.loads(sidecar_path.read_text())
     except json.JSONDecodeError as e:
@@ -81,14 +106,11 @@ def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
     if not isinstance(sidecar["selected"], bool) or (sidecar["weights"] == "base" and not sidecar["selected"]):
         raise InputError(f"{sidecar_path}: key 'selected' is {sidecar['selected']!r}; expected true or false "
                          "(true for the base model)")
-    cell = {k: sidecar[k] for k in (*CELL_KEYS, "weights", "selected")}
+    return sidecar
 
-    predictions, seen = [], {}
-    for lineno, row in _json_lines(path):
-        predictions.append(_check_prediction(row, path, lineno, cell["task"], seen))
-    if not predictions:
-        raise InputError(f"{path}: no predictions (an evaluated cell has one line per test example)")
 
+def _check_counts(sidecar: dict, sidecar_path: Path, path: Path, predictions: list[dict]) -> dict:
+    """The counts `path`'s predictions give, checked against the sidecar's (and its accuracy)."""
     counted = {
         "n": len(predictions),
         "n_correct": sum(p["correct"] for p in predictions),
@@ -100,18 +122,7 @@ def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
     accuracy = 100.0 * counted["n_correct"] / counted["n"]
     if not abs(float(sidecar["accuracy"]) - accuracy) <= ACCURACY_TOLERANCE:
         raise InputError(f"{sidecar_path}: key 'accuracy' is {sidecar['accuracy']!r} but {path} gives {accuracy:.4f}")
-
-    run = {
-        **cell,
-        **counted,
-        "accuracy": float(sidecar["accuracy"]),
-        "checkpoint": sidecar.get("checkpoint"),
-        "checkpoint_method": sidecar.get("checkpoint_method"),
-        "seconds": None if sidecar.get("seconds") is None else float(sidecar["seconds"]),
-        "settings": json.dumps(sidecar["settings"]) if "settings" in sidecar else None,
-        "path": str(path),
-    }
-    return run, [{**cell, **p} for p in predictions]
+    return counted
 
 
 def _check_prediction(row, path: Path, lineno: int, task: str, seen: dict) -> dict:
@@ -229,6 +240,11 @@ def read_analysis(path: str | Path) -> tuple[list[dict], list[dict]]:
     if missing:
         raise InputError(f"{path}: missing key(s) {missing}; an analysis file has {list(ANALYSIS_KEYS)}")
     model = {k: data[k] for k in ("experiment", "backbone", "train_set", "method")}
+    return _attention_rows(data, model, path), _tsne_rows(data, model, path)
+
+
+def _attention_rows(data: dict, model: dict, path: Path) -> list[dict]:
+    """The analysis file's `attention` list as `attention_shares` rows."""
     shares = []
     for i, row in enumerate(data["attention"]):
         where = f"{path}: attention[{i}]"
@@ -238,6 +254,11 @@ def read_analysis(path: str | Path) -> tuple[list[dict], list[dict]]:
             raise InputError(f"{where}: key 'task' is {row['task']!r}; valid tasks: {', '.join(TASKS)}")
         values = {k: _number(row[k], where, k, required=True) for k in ATTENTION_KEYS[1:]}
         shares.append({**model, "task": row["task"], "weights": data["weights"], **values, "n": int(values["n"])})
+    return shares
+
+
+def _tsne_rows(data: dict, model: dict, path: Path) -> list[dict]:
+    """The analysis file's `tsne.points` list as `tsne_points` rows."""
     points = []
     tsne = data["tsne"].get("points") if isinstance(data["tsne"], dict) else None
     if not isinstance(tsne, list):
@@ -251,7 +272,7 @@ def read_analysis(path: str | Path) -> tuple[list[dict], list[dict]]:
         points.append({**model, "task": row["task"], "id": str(row["id"]), "kind": row["kind"],
                        "position": int(_number(row["position"], where, "position", required=True)),
                        "x": _number(row["x"], where, "x", required=True), "y": _number(row["y"], where, "y", required=True)})
-    return shares, points
+    return points
 
 
 def read_paper(path: str | Path = PAPER_CSV) -> list[dict]:

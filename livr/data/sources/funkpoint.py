@@ -137,6 +137,19 @@ class Annotation:
         return [k for k, p in enumerate(self.keypoints) if p is not None]
 
 
+def _parse_keypoints(points, where: str) -> list[tuple[float, float] | None]:
+    """An annotation's `keypoints` list: each an [x, y] pair, or null for a point the image lacks."""
+    kps = []
+    for p in points:
+        if p is None:
+            kps.append(None)
+        elif isinstance(p, (list, tuple)) and len(p) == 2:
+            kps.append((float(p[0]), float(p[1])))
+        else:
+            raise ValueError(f"{where}: keypoint {p!r} is neither [x, y] nor null")
+    return kps
+
+
 def read_annotations(raw_dir, check_files: bool = False) -> tuple[list[Annotation], list[dict]]:
     root = dataset_root(raw_dir)
     out, dropped = [], []
@@ -153,14 +166,7 @@ def read_annotations(raw_dir, check_files: bool = False) -> tuple[list[Annotatio
             for key in ("image", "category", "keypoints"):
                 if key not in row:
                     raise ValueError(f"{where}: missing key {key!r} (need image, category, keypoints)")
-            kps = []
-            for p in row["keypoints"]:
-                if p is None:
-                    kps.append(None)
-                elif isinstance(p, (list, tuple)) and len(p) == 2:
-                    kps.append((float(p[0]), float(p[1])))
-                else:
-                    raise ValueError(f"{where}: keypoint {p!r} is neither [x, y] nor null")
+            kps = _parse_keypoints(row["keypoints"], where)
             ann = Annotation(action, root / "images" / action / row["image"], str(row["category"]), kps)
             if check_files and not ann.image.is_file():
                 dropped.append({"image": ann.key, "reason": "image file missing"})

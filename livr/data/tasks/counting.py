@@ -54,6 +54,64 @@ def _rel(split: str, row: dict) -> str:
     return f"images/{split}/{p.stem}{p.suffix.lower()}"
 
 
+def _pick_val(raw: Path, cfg: dict, rng: random.Random, deduper: Deduper, used: set[str]) -> list[dict]:
+    """Live validation rows whose image is neither a test image nor near one; `n_val` of them when set."""
+    val_rows = []
+    for r in pixmo_count.live_rows(raw, "validation"):
+        if r["image_sha256"] in used or not deduper.ok(f"validation/{r['row']}", [lambda r=r: _load(r["image"])]):
+            continue
+        val_rows.append(r)
+    if cfg["n_val"] is not None:
+        val_rows = sorted(rng.sample(val_rows, min(cfg["n_val"], len(val_rows))), key=lambda r: r["row"])
+    return val_rows
+
+
+def _count_pools(raw: Path, rng: random.Random, lo: int, hi: int) -> collections.defaultdict[int, list[dict]]:
+    """Live train rows with a count in [lo, hi], one pool per count, each shuffled with the seed."""
+    pools = collections.defaultdict(list)
+    for r in pixmo_count.live_rows(raw, "train"):
+        if lo <= int(r["count"]) <= hi:
+            pools[int(r["count"])].append(r)
+    for c in pools:
+        rng.shuffle(pools[c])
+    return pools
+
+
+def _pick_train(pools: collections.defaultdict[int, list[dict]], counts: list[int], n: int, deduper: Deduper,
+                used: set[str]) -> list[dict]:
+    """Up to `n` rows, one per count in turn, skipping images used in val/test or near a test image."""
+    train_rows = []
+    while len(train_rows) < n and any(pools[c] for c in counts):
+        for c in counts:
+            if len(train_rows) >= n:
+                break
+            while pools[c]:
+                r = pools[c].pop()
+                if r["image_sha256"] in used:
+                    continue
+                if deduper.ok(f"train/{r['row']}", [lambda r=r: _load(r["image"])]):
+                    used.add(r["image_sha256"])
+                    train_rows.append(r)
+                    break
+    return train_rows
+
+
+def _split_records(rng: random.Random, train_rows: list[dict], val_rows: list[dict],
+                   test_rows: list[dict]) -> tuple[dict[str, Path], dict[str, list[Record]]]:
+    """Each split's records (train's shuffled) and the images they use, by path in the task dir."""
+    images, splits = {}, {}
+    for split, rows, psplit in (("train", train_rows, "train"), ("val", val_rows, "validation"),
+                                ("test", test_rows, "test")):
+        recs = []
+        for r in rows:
+            rel = _rel(split, r)
+            images[rel] = Path(r["image"])
+            recs.append(_record(split, r, psplit, rel))
+        rng.shuffle(recs) if split == "train" else None
+        splits[split] = recs
+    return images, splits
+
+
 def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     cfg = merge_cfg(DEFAULTS, cfg, TASK)
     rng = random.Random(seed)
@@ -68,50 +126,18 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     deduper = Deduper((_load(r["image"]) for r in test_rows), cfg)
     used = {r["image_sha256"] for r in test_rows}
 
-    val_rows = []
-    for r in pixmo_count.live_rows(raw, "validation"):
-        if r["image_sha256"] in used or not deduper.ok(f"validation/{r['row']}", [lambda r=r: _load(r["image"])]):
-            continue
-        val_rows.append(r)
-    if cfg["n_val"] is not None:
-        val_rows = sorted(rng.sample(val_rows, min(cfg["n_val"], len(val_rows))), key=lambda r: r["row"])
+    val_rows = _pick_val(raw, cfg, rng, deduper, used)
     used |= {r["image_sha256"] for r in val_rows}
 
-    pools = collections.defaultdict(list)
-    for r in pixmo_count.live_rows(raw, "train"):
-        if lo <= int(r["count"]) <= hi:
-            pools[int(r["count"])].append(r)
-    for c in pools:
-        rng.shuffle(pools[c])
-    train_rows, counts = [], [c for c in range(lo, hi + 1)]
-    while len(train_rows) < cfg["n_train"] and any(pools[c] for c in counts):
-        for c in counts:
-            if len(train_rows) >= cfg["n_train"]:
-                break
-            while pools[c]:
-                r = pools[c].pop()
-                if r["image_sha256"] in used:
-                    continue
-                if deduper.ok(f"train/{r['row']}", [lambda r=r: _load(r["image"])]):
-                    used.add(r["image_sha256"])
-                    train_rows.append(r)
-                    break
+    pools = _count_pools(raw, rng, lo, hi)
+    train_rows = _pick_train(pools, [c for c in range(lo, hi + 1)], cfg["n_train"], deduper, used)
     if len(train_rows) < cfg["n_train"]:
         raise ValueError(
             f"{TASK}: only {len(train_rows)} usable train images with counts {lo}..{hi} (wanted "
             f"{cfg['n_train']}); raise pixmo_count train_per_count and download again"
         )
 
-    images, splits = {}, {}
-    for split, rows, psplit in (("train", train_rows, "train"), ("val", val_rows, "validation"),
-                                ("test", test_rows, "test")):
-        recs = []
-        for r in rows:
-            rel = _rel(split, r)
-            images[rel] = Path(r["image"])
-            recs.append(_record(split, r, psplit, rel))
-        rng.shuffle(recs) if split == "train" else None
-        splits[split] = recs
+    images, splits = _split_records(rng, train_rows, val_rows, test_rows)
     dist = {s: dict(sorted(collections.Counter(r.answer for r in recs).items(), key=lambda kv: int(kv[0])))
             for s, recs in splits.items()}
     manifest = {
