@@ -31,7 +31,7 @@ from livr.model.backbones import REGISTRY
 from livr.settings import resolve_training
 
 READY, PENDING, MISSING = "ready", "pending", "MISSING"
-HUB_SOURCES = {"pixmo_count", "blink"}  # annotations / parquet files come from the hub
+HUB_SOURCES = {"pixmo_count", "blink", "vigorl", "robospatial_home", "mmvp", "vstar", "visual_cot"}  # files from the hub
 PROBE_TIMEOUT = 5.0
 
 
@@ -155,8 +155,12 @@ def _hub_check(area: str, item: str, repo_id: str, hub_error: str | None) -> Che
 # ------------------------------------------------------------------------------------ sources
 def _source_urls(source: str, cfg: dict) -> list[str]:
     """The URLs a pending download will start with (mirrors: any one answering is enough)."""
+    if source == "visual_cot":
+        return [cfg["annotations_url"]]  # the image parts come from the hub, the annotations from Google Drive
     if source in HUB_SOURCES:
         return []
+    if source == "mirage":
+        return [f"{cfg['base_url']}/{cfg['revision']}/{cfg['test_archive']}"]
     if "urls" in cfg:
         return list(cfg["urls"])
     if source == "coco2017":
@@ -232,7 +236,7 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
     data_root = Path(params["paths"]["data"])
     raw_root = data_root / "raw"
     real = [b for b in exp["backbones"] if not REGISTRY[b].tiny]
-    tasks = lc.tasks_of(params, exp_name)
+    tasks = lc.datasets_of(params, exp_name)  # tasks, comparison training sets, benchmarks
     paper = exp["suite"] == "paper"
     rows: list[Check] = []
 
@@ -291,13 +295,22 @@ def _weight_checks(params: dict, backbones: list[str], hub_error: str | None) ->
     return rows, weights_gb
 
 
+def _dataset_sources(name: str) -> list[str]:
+    """The sources a dataset is built from: a paper task's builder, a comparison training set or a benchmark."""
+    from livr.data import benchmarks
+
+    if name in BUILDERS:
+        return list(importlib.import_module(BUILDERS[name]).SOURCES)
+    return list({**benchmarks.TRAINING_SETS, **benchmarks.BENCHMARKS}[name].sources)
+
+
 def _paper_data_checks(params: dict, exp_name: str, tasks: list[str], raw_root: Path, hub_error: str | None,
                        params_file: str) -> tuple[list[Check], float]:
     """Paper suite: the tasks' data sources, their de-dup CLIP models and built datasets; and the GB of data
     still to download."""
     from livr.data.download import MANIFEST
 
-    task_sources = {t: list(importlib.import_module(BUILDERS[t]).SOURCES) for t in tasks}
+    task_sources = {t: _dataset_sources(t) for t in tasks}
     sources = list(dict.fromkeys(s for t in tasks for s in task_sources[t]))
     src_rows, pending_gb = source_checks(params, sources, raw_root, hub_error, params_file)
     rows = list(src_rows)

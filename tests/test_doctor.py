@@ -105,6 +105,21 @@ def test_offline_table1_fails_with_a_fix_for_every_missing_row(tmp_path, offline
         assert "fix: " + r.fix in out
 
 
+@pytest.mark.parametrize("exp, datasets, sources", [
+    ("table3", ["sat32k", "sat_val", "blink3", "robospatial_home"], ["vigorl", "blink", "robospatial_home"]),
+    ("table4", ["viscot", "mmvp", "vstar", "blink5"], ["visual_cot", "mmvp", "vstar", "blink"]),
+    ("mirage_vsp", ["mirage_vsp", "mirage_vsp_test"], ["mirage"]),
+])
+def test_comparison_experiments_check_their_training_sets_benchmarks_and_sources(exp, datasets, sources, tmp_path,
+                                                                                   offline, hf_cache):
+    p = params_at(tmp_path)
+    by = rows_by(doctor.run_checks(yaml.safe_load(p.read_text()), exp, params_file=str(p)))
+    assert sorted(item for area, item in by if area == "dataset") == sorted(datasets)
+    assert sorted(item for area, item in by if area == "source") == sorted(sources)
+    assert all(by[("source", s)].status == doctor.MISSING for s in sources)  # offline: nothing reachable
+    assert all(by[("dataset", d)].status == doctor.PENDING for d in datasets)
+
+
 def test_hf_hub_offline_is_named_and_the_hub_not_probed(tmp_path, offline, hf_cache, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     p = params_at(tmp_path)

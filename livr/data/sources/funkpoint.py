@@ -146,7 +146,7 @@ def _parse_keypoints(points, where: str) -> list[tuple[float, float] | None]:
         elif isinstance(p, (list, tuple)) and len(p) == 2:
             kps.append((float(p[0]), float(p[1])))
         else:
-            raise ValueError(f"{where}: keypoint {p!r} is neither [x, y] nor null")
+            raise InputError(f"{where}: keypoint {p!r} is neither [x, y] nor null")
     return kps
 
 
@@ -155,17 +155,17 @@ def read_annotations(raw_dir, check_files: bool = False) -> tuple[list[Annotatio
     out, dropped = [], []
     files = sorted((root / "annotations").glob("*.json"))
     if not files:
-        raise FileNotFoundError(f"{root / 'annotations'}: no <action>.json files")
+        raise InputError(f"{root / 'annotations'}: no <action>.json files")
     for path in files:
         action = path.stem
         rows = json.loads(path.read_text())
         if not isinstance(rows, list):
-            raise ValueError(f"{path}: expected a JSON list of image annotations")
+            raise InputError(f"{path}: expected a JSON list of image annotations")
         for i, row in enumerate(rows):
             where = f"{path} item {i}"
             for key in ("image", "category", "keypoints"):
                 if key not in row:
-                    raise ValueError(f"{where}: missing key {key!r} (need image, category, keypoints)")
+                    raise InputError(f"{where}: missing key {key!r} (need image, category, keypoints)")
             kps = _parse_keypoints(row["keypoints"], where)
             ann = Annotation(action, root / "images" / action / row["image"], str(row["category"]), kps)
             if check_files and not ann.image.is_file():

@@ -42,6 +42,7 @@ DEFAULTS = {
     "keep_archive": False,
     "retries": 5, "backoff": 1.0, "timeout": 60.0,
 }
+DISK_GB = 1  # estimate: the two VSP archives and their extracted images
 SPLIT_DIRS = {"train": "extracted", "test": "extracted_test"}
 SPLIT_FILES = {"train": "train_direct.jsonl", "test": "test_direct.jsonl"}
 

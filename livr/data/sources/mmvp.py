@@ -24,6 +24,7 @@ from livr.errors import InputError
 
 SOURCE = "mmvp"
 DEFAULTS = {"repo_id": "MMVP/MMVP", "revision": None}
+DISK_GB = 0.1  # estimate: 300 JPEGs and Questions.csv
 IMAGES = "MMVP Images"
 COLUMNS = ("Index", "Question", "Options", "Correct Answer")
 _OPTIONS = re.compile(r"^\(a\)\s*(.+?)\s*\(b\)\s*(.+?)\s*$", re.IGNORECASE | re.DOTALL)

@@ -24,6 +24,7 @@ from livr.io import write_jsonl
 SOURCE = "robospatial_home"
 DEFAULTS = {"repo_id": "chanhee-luke/RoboSpatial-Home", "revision": None,
             "splits": ["configuration", "compatibility"]}  # the paper's 228 VQA questions
+DISK_GB = 1  # estimate: the images of the configured splits, re-saved as PNG
 SPLITS = ("configuration", "compatibility", "context")
 
 

@@ -42,6 +42,7 @@ DEFAULTS = {
     "sha256": {},              # archive -> expected sha256 (the hub publishes LFS sha256s per file)
     "keep_archive": False,
 }
+DISK_GB = 23  # estimate: spatial_reasoning.tar (11.2 GB) plus its extracted copy
 
 
 def _hub_file(repo_id: str, filename: str, local_dir: Path, revision: str | None) -> Path:

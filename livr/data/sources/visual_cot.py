@@ -53,6 +53,7 @@ DEFAULTS = {
     "keep_parts": False,
     "retries": 5, "backoff": 1.0, "timeout": 60.0,
 }
+DISK_GB = 25  # estimate: one ~10.7 GB tar part at a time plus the kept rows' images; keep_parts adds ~139 GB
 
 
 def _hub_file(repo_id: str, filename: str, local_dir: Path, revision: str | None) -> Path:

@@ -27,6 +27,7 @@ from livr.io import json_lines
 
 SOURCE = "vstar"
 DEFAULTS = {"repo_id": "craigwu/vstar_bench", "revision": None}
+DISK_GB = 0.5  # estimate: 191 high-resolution images with their .json files
 CATEGORIES = ("direct_attributes", "relative_position")
 _CHOICE = re.compile(r"^\(([A-E])\)\s*(.*)$")
 

@@ -21,6 +21,7 @@ from livr.data.schema import Record, write_task_dir
 from livr.data.sources import pixmo_count
 from livr.data.tasks.builder_utils import DEDUP_DEFAULTS, Deduper, merge_cfg
 from livr.data.tasks.common import image_writer
+from livr.errors import InputError
 
 TASK = "counting"
 SOURCES = ("pixmo_count",)
@@ -118,7 +119,7 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     raw = Path(raw_root) / "pixmo_count"
     lo, hi = int(cfg["min_count"]), int(cfg["max_count"])
     if lo > hi:
-        raise ValueError(f"paper_data.{TASK}: min_count {lo} > max_count {hi}")
+        raise InputError(f"paper_data.{TASK}: min_count {lo} > max_count {hi}")
 
     test_rows = pixmo_count.live_rows(raw, "test")
     if cfg["n_test"] is not None:
@@ -132,7 +133,7 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     pools = _count_pools(raw, rng, lo, hi)
     train_rows = _pick_train(pools, [c for c in range(lo, hi + 1)], cfg["n_train"], deduper, used)
     if len(train_rows) < cfg["n_train"]:
-        raise ValueError(
+        raise InputError(
             f"{TASK}: only {len(train_rows)} usable train images with counts {lo}..{hi} (wanted "
             f"{cfg['n_train']}); raise pixmo_count train_per_count and download again"
         )
