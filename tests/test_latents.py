@@ -7,6 +7,7 @@ import torch
 from livr import config as livr_config
 from livr import train
 from livr.data.synthetic import build_synthetic_task
+from livr.settings import TrainConfig, replace
 
 BACKBONE = "tiny-qwen2.5-vl"
 APPLY_FINETUNE_MODE = train.apply_finetune_mode
@@ -26,7 +27,7 @@ def _initial_lora(monkeypatch, cfg, models_dir, tmp_path):
 
     monkeypatch.setattr(train, "apply_finetune_mode", capture)
     with pytest.raises(_Stop):
-        train.train_cell(cfg, tmp_path / cfg["method"], models_dir)
+        train.train_cell(cfg, tmp_path / cfg.method, models_dir)
     return captured
 
 
@@ -36,8 +37,8 @@ def test_sft_and_livr_get_identical_lora_initialisation(tiny_models_dir, tmp_pat
     params = livr_config.load_params("params.yaml")
     lora = {}
     for method in ("sft", "livr"):
-        cfg = livr_config.train_config(params, "ci", BACKBONE, "relative_reflectance", method)
-        cfg.update({"data_dirs": [str(data)], "finetune": "lora", "lora_dropout": 0.0})
+        cfg = TrainConfig.resolve(params, "ci", BACKBONE, "relative_reflectance", method)
+        cfg = replace(cfg, data_dirs=[str(data)], finetune="lora", lora_dropout=0.0)
         lora[method] = _initial_lora(monkeypatch, cfg, tiny_models_dir, tmp_path)
     sft, livr = lora["sft"], lora["livr"]
     assert sft.keys() == livr.keys() and len(sft) > 0

@@ -107,10 +107,13 @@ def expected_jobs(params, exp):
                for ts in lc.train_sets(params, exp) for m in lc.trained_methods(params, exp)]
     runs = {L.checkpoint_dir(exp, *t) for t in trained}
     # every cell evaluated from a checkpoint, again with the unselected one; every model with latents analysed
+    # (unless the experiment opts out of either, as the demo does for time)
+    settings = params["experiments"][exp]
     unselected = {L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in lc.cells(params, exp)
-                  if lc.checkpoint_method(params, c.method)}
+                  if lc.checkpoint_method(params, c.method) and settings.get("evaluate_unselected", True)}
     analyses = {L.analysis_file(exp, b, ts, m) for b, ts, m in trained
-                if params["methods"][m]["train"] == "livr" and set(lc.train_sets(params, exp)[ts]) <= set(TASKS)
+                if settings.get("analyze", True)
+                and params["methods"][m]["train"] == "livr" and set(lc.train_sets(params, exp)[ts]) <= set(TASKS)
                 and {**params["training"], **params["experiments"][exp].get("training", {}),
                      **lc.training_overrides(params, m)}["use_latents"]}
     return cells, runs, unselected, analyses
