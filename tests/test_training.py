@@ -122,15 +122,16 @@ def test_saved_checkpoint_reloads_to_the_same_predictions(task_dir, tiny_models_
     assert any(len(x) > 0 for x in before)
 
 
-def test_greedy_decode_matches_hf_generate(task_dir, tiny_models_dir):
-    spec = get_backbone(BACKBONE)
-    model, processor = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
+@pytest.mark.parametrize("backbone", [BACKBONE, "tiny-llava-ov-1.5"])
+def test_greedy_decode_matches_hf_generate(task_dir, tiny_models_dir, backbone):
+    spec = get_backbone(backbone)
+    model, processor = load_backbone(backbone, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     records = read_split(task_dir, "test")[:3]
     encoded = [encode(r, load_images(r, task_dir), processor, spec, [], with_answer=False) for r in records]
     batch, roles = Collator(model, processor.tokenizer.pad_token_id, spec, None, "left").collate(encoded)
     batch.pop("labels")
     ours = greedy_decode(model, batch, roles, None, 5, [-1], [])
-    hf_inputs = {k: v for k, v in batch.items() if k != "position_ids"}
+    hf_inputs = {k: v for k, v in batch.items() if k != "position_ids"}  # generate takes positions from the mask
     hf = model.generate(**hf_inputs, max_new_tokens=5, do_sample=False, eos_token_id=None, min_new_tokens=5)
     assert [row[batch["input_ids"].shape[1]:].tolist() for row in hf] == ours
 
