@@ -22,6 +22,7 @@ of (seed, i), so the resumed run sees exactly the examples the uninterrupted one
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import logging
 import math
@@ -37,7 +38,7 @@ from livr.data import pretrain_corpus as corpus
 from livr.data.schema import Record
 from livr.errors import InputError
 from livr.io import atomic_dir, atomic_path, write_json
-from livr.model.backbones import get_backbone
+from livr.model.backbones import REGISTRY, get_backbone
 from livr.model.inputs import IGNORE, Collator, encode
 from livr.model.tiny import TinyDims
 
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 HELD_OUT_OFFSET = 10**9  # held-out examples are indices from here on: never in a training stream
 BUCKET_BATCHES = 8  # batches per length-sorted chunk of the example stream
 STATE = "state.pt"
+# The optimisation settings (the manifest's "training") and the architecture sizes (TinyDims' fields)
+TRAINING_KEYS = ("steps", "batch_size", "lr", "min_lr_ratio", "warmup_steps", "weight_decay", "max_grad_norm",
+                 "basic_steps")
+DIM_KEYS = tuple(f.name for f in dataclasses.fields(TinyDims))
 
 
 def chat_words() -> list[str]:
@@ -150,27 +155,7 @@ def git_revision() -> str:
 
 
 def settings_of(args) -> dict:
-    keys = (
-        "architecture",
-        "seed",
-        "steps",
-        "batch_size",
-        "lr",
-        "min_lr_ratio",
-        "warmup_steps",
-        "weight_decay",
-        "max_grad_norm",
-        "hidden",
-        "layers",
-        "heads",
-        "kv_heads",
-        "intermediate",
-        "vision_hidden",
-        "vision_depth",
-        "vocab",
-        "tokenizer_examples",
-        "basic_steps",
-    )
+    keys = ("architecture", "seed", *TRAINING_KEYS, *DIM_KEYS, "tokenizer_examples")
     return {k: getattr(args, k) for k in keys}
 
 
@@ -181,24 +166,15 @@ def command_line(args) -> str:
 
 
 def dims_of(args) -> TinyDims:
-    return TinyDims(
-        vocab=args.vocab,
-        hidden=args.hidden,
-        layers=args.layers,
-        heads=args.heads,
-        kv_heads=args.kv_heads,
-        intermediate=args.intermediate,
-        vision_hidden=args.vision_hidden,
-        vision_depth=args.vision_depth,
-    )
+    return TinyDims(**{k: getattr(args, k) for k in DIM_KEYS})
 
 
 def check_args(args) -> None:
     spec = get_backbone(args.architecture)
     if not spec.tiny or spec.pretrained:
         raise InputError(
-            f"--architecture {args.architecture!r}: must be a tiny backbone built from config "
-            "(tiny-qwen2.5-vl, tiny-qwen3-vl or tiny-llava-ov)"
+            f"--architecture {args.architecture!r}: must be a tiny backbone built from config; valid: "
+            + ", ".join(n for n, s in REGISTRY.items() if s.tiny and not s.pretrained)
         )
     if args.hidden % args.heads or args.hidden // args.heads != 32:
         raise InputError(
@@ -344,19 +320,7 @@ def pretrain(args) -> dict:
             "trained_on": f"text of {args.tokenizer_examples} corpus examples + chat words and 0-100",
             "vocab_size": len(processor.tokenizer),
         },
-        "training": {
-            k: settings[k]
-            for k in (
-                "steps",
-                "batch_size",
-                "lr",
-                "min_lr_ratio",
-                "warmup_steps",
-                "weight_decay",
-                "max_grad_norm",
-                "basic_steps",
-            )
-        }
+        "training": {k: settings[k] for k in TRAINING_KEYS}
         | {"optimizer": "AdamW", "schedule": "warm-up + cosine", "loss": "answer tokens only"},
         "final_loss": final["loss"],
         "final_train_accuracy": final["train_accuracy"],
