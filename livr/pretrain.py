@@ -39,8 +39,8 @@ from livr.data.schema import Record
 from livr.errors import InputError
 from livr.io import atomic_dir, atomic_path, write_json
 from livr.model.backbones import REGISTRY, get_backbone
-from livr.model.inputs import IGNORE, Collator, encode
-from livr.model.tiny import TinyDims
+from livr.model.inputs import Collator, encode, sequences_correct
+from livr.model.tiny import CHAT_WORDS, NUMBER_WORDS, TinyDims
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +53,13 @@ TRAINING_KEYS = ("steps", "batch_size", "lr", "min_lr_ratio", "warmup_steps", "w
 DIM_KEYS = tuple(f.name for f in dataclasses.fields(TinyDims))
 
 
-def chat_words() -> list[str]:
-    return ["You are a helpful assistant. system user assistant", " ".join(str(i) for i in range(101))]
-
-
 def tokenizer_texts(seed: int, n: int) -> list[str]:
     """Corpus text (question + answer) of examples drawn from a stream of their own, plus chat words."""
     texts = []
     for i in range(n):
         ex = corpus.example(seed, HELD_OUT_OFFSET * 2 + i)
         texts.append(f"{ex.question}\n{ex.answer}")
-    return texts + chat_words() * 20
+    return texts + [CHAT_WORDS, NUMBER_WORDS] * 20
 
 
 def encode_example(ex: corpus.CorpusExample, index: int, processor, spec):
@@ -114,9 +110,7 @@ class CorpusBatches(torch.utils.data.IterableDataset):
 
 def answer_correct(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Per sequence: every labelled token is the argmax (what greedy decoding would produce)."""
-    pred, gold = logits[:, :-1].argmax(-1), labels[:, 1:]
-    keep = gold != IGNORE
-    return ((pred == gold) | ~keep).all(1) & keep.any(1)
+    return sequences_correct(logits.argmax(-1), labels)
 
 
 @torch.no_grad()
@@ -176,6 +170,8 @@ def check_args(args) -> None:
             f"--architecture {args.architecture!r}: must be a tiny backbone built from config; valid: "
             + ", ".join(n for n, s in REGISTRY.items() if s.tiny and not s.pretrained)
         )
+    if args.workers > 1:  # each worker would replay the whole stream: every batch would train twice
+        raise InputError(f"--workers {args.workers}: 0 or 1 (the example stream is not split across workers)")
     if args.hidden % args.heads or args.hidden // args.heads != 32:
         raise InputError(
             f"--hidden {args.hidden} / --heads {args.heads}: the head dimension must be 32 (M-RoPE sections)"
@@ -363,16 +359,10 @@ def configure(parser) -> None:
     parser.add_argument("--warmup-steps", type=int, default=300)
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--max-grad-norm", type=float, default=1.0)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--layers", type=int, default=3)
-    parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--kv-heads", type=int, default=2)
-    parser.add_argument("--intermediate", type=int, default=256)
-    parser.add_argument("--vision-hidden", type=int, default=64)
-    parser.add_argument("--vision-depth", type=int, default=1)
-    parser.add_argument(
-        "--vocab", type=int, default=TinyDims().vocab, help="upper bound; BPE stops when the corpus has no more merges"
-    )
+    for f in dataclasses.fields(TinyDims):  # the architecture sizes; defaults: the random tiny builds'
+        vocab_help = "upper bound; BPE stops when the corpus has no more merges"
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=int, default=f.default,
+                            help=vocab_help if f.name == "vocab" else None)
     parser.add_argument(
         "--basic-steps",
         type=int,

@@ -63,7 +63,7 @@ from livr.gpu_slots import job_device
 from livr.io import atomic_dir, atomic_path, progress_enabled, write_json, write_jsonl
 from livr.model.backbones import Backbone, get_backbone
 from livr.model.encoded_split import EncodedSplit
-from livr.model.inputs import Collator, latent_token_strings
+from livr.model.inputs import Collator, latent_token_strings, sequences_correct
 from livr.model.latents import add_latent_tokens
 from livr.model.loading import CHECKPOINT_META, load_backbone, resolve_dtype
 from livr.model.processors import save_processor
@@ -88,12 +88,7 @@ class TrainData:
 
 
 def exact_match_accuracy(eval_pred) -> dict:
-    preds, labels = eval_pred.predictions, eval_pred.label_ids
-    # logits at t predict token t+1
-    preds, labels = preds[:, :-1], labels[:, 1:]
-    keep = labels != -100
-    correct = ((preds == labels) | ~keep).all(axis=1) & keep.any(axis=1)
-    return {"accuracy": float(100.0 * correct.mean())}
+    return {"accuracy": float(100.0 * sequences_correct(eval_pred.predictions, eval_pred.label_ids).mean())}
 
 
 def argmax_logits(logits, labels):

@@ -124,3 +124,10 @@ def test_refuses_a_pretrained_or_real_architecture(tmp_path, capsys):
         cli.main(["pretrain-tiny", "--out", str(tmp_path / "x"), "--architecture", "tiny-qwen2.5-vl-pretrained"]) == 2
     )
     assert not (tmp_path / "x").exists()
+
+
+def test_refuses_more_than_one_data_worker(tmp_path, capsys):
+    # the example stream is not split across workers: two would each replay it, training every batch twice
+    assert cli.main(["pretrain-tiny", "--out", str(tmp_path / "x"), "--workers", "2"]) == 2
+    assert "--workers 2: 0 or 1" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -44,7 +44,7 @@ def test_every_family_occurs_and_answers_fit_the_question():
             names = e.answer.split(", ")
             assert not letters and 1 <= len(names) <= 4
             assert all(
-                n.split(" ")[-1] in pc.KINDS and " ".join(n.split(" ")[:-1]) in pc.COLOUR_NAMES.values() for n in names
+                n.split(" ")[-1] in pc.SHAPES and " ".join(n.split(" ")[:-1]) in pc.COLOUR_NAMES.values() for n in names
             )
         elif letters:
             assert letters == list("ABCD"[: len(letters)]) and 2 <= len(letters) <= 4, e.question

@@ -27,7 +27,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from livr.data.synthetic.drawing import PALETTE, draw_shape, mark_points
+from livr.data.synthetic.drawing import PALETTE, SHAPE_PLURAL, SHAPES, draw_shape, mark_points
 from livr.data.synthetic.sampling import pick, sample_until
 
 CORPUS_VERSION = 3  # 3: basic families for a curriculum's first phase; 2: open-answer variants and the describe family (1 learned no names in 1,000 steps)
@@ -51,8 +51,6 @@ COLOUR_NAMES = {
 }
 COLOUR_JITTER = 14
 BACKGROUNDS = ((235, 235, 230), (215, 225, 235), (240, 228, 210), (220, 235, 220), (200, 200, 200), (250, 250, 250))
-KINDS = ("circle", "square", "triangle", "diamond")
-KIND_PLURAL = {"circle": "circles", "square": "squares", "triangle": "triangles", "diamond": "diamonds"}
 GLYPHS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 TEXTURES = ("horizontal stripes", "vertical stripes", "diagonal stripes", "dots", "checkerboard", "plain colour")
 ORDINAL = ("first", "second", "third")
@@ -154,14 +152,17 @@ def _count_question(rng, what: str) -> str:
 # scenes
 
 
+def _jitter(rng, base, j: int) -> tuple[int, int, int]:
+    """`base` with each channel moved by up to +-j, kept in 0-255."""
+    return tuple(int(v) for v in np.clip(np.array(base, np.int64) + rng.integers(-j, j + 1, size=3), 0, 255))
+
+
 def _colour(rng, name: str) -> tuple[int, int, int]:
-    base = np.array(PALETTE[name], np.int64)
-    return tuple(int(v) for v in np.clip(base + rng.integers(-COLOUR_JITTER, COLOUR_JITTER + 1, size=3), 0, 255))
+    return _jitter(rng, PALETTE[name], COLOUR_JITTER)
 
 
 def _background(rng) -> tuple[int, int, int]:
-    base = np.array(pick(rng, BACKGROUNDS), np.int64)
-    return tuple(int(v) for v in np.clip(base + rng.integers(-8, 9, size=3), 0, 255))
+    return _jitter(rng, pick(rng, BACKGROUNDS), 8)
 
 
 @dataclasses.dataclass
@@ -201,7 +202,7 @@ def _scene(rng, S, objs: list[Obj], bg=None) -> Image.Image:
 
 
 def _objects(rng, S, n, distinct_kinds=False, distinct_colours=True, half_range=(8, 16)) -> list[Obj]:
-    kinds = pick(rng, KINDS, n) if distinct_kinds else [pick(rng, KINDS) for _ in range(n)]
+    kinds = pick(rng, SHAPES, n) if distinct_kinds else [pick(rng, SHAPES) for _ in range(n)]
     colours = (
         pick(rng, tuple(COLOUR_NAMES), n) if distinct_colours else [pick(rng, tuple(COLOUR_NAMES)) for _ in range(n)]
     )
@@ -241,7 +242,7 @@ def colour_of_shape(rng, S):
 def shape_of_colour(rng, S):
     objs = _objects(rng, S, int(rng.integers(1, 4)))
     t = pick(rng, objs)
-    others = [k for k in KINDS if k != t.kind]
+    others = [k for k in SHAPES if k != t.kind]
     q = pick(
         rng,
         (f"What shape is the {COLOUR_NAMES[t.colour]} object?", f"Which shape is drawn in {COLOUR_NAMES[t.colour]}?"),
@@ -259,26 +260,25 @@ def counting(rng, S):
     n_other = int(rng.integers(0, min(5, 12 - n) + 1))
     pos = _place(rng, S, n + n_other, half_range=(6, 11))
     if mode == "kind":
-        kind = pick(rng, KINDS)
-        other = [k for k in KINDS if k != kind]
+        kind = pick(rng, SHAPES)
+        other = [k for k in SHAPES if k != kind]
         objs = [Obj(kind if i < n else pick(rng, other), pick(rng, tuple(COLOUR_NAMES)), *p) for i, p in enumerate(pos)]
-        what = KIND_PLURAL[kind]
+        what = SHAPE_PLURAL[kind]
     else:
         colour = pick(rng, tuple(COLOUR_NAMES))
         other = [c for c in COLOUR_NAMES if COLOUR_NAMES[c] != COLOUR_NAMES[colour]]
-        objs = [Obj(pick(rng, KINDS), colour if i < n else pick(rng, other), *p) for i, p in enumerate(pos)]
+        objs = [Obj(pick(rng, SHAPES), colour if i < n else pick(rng, other), *p) for i, p in enumerate(pos)]
         what = f"{COLOUR_NAMES[colour]} shapes"
     return [_scene(rng, S, objs)], _count_question(rng, what), str(n)
 
 
-def _redraw(rng, draw, check, what):
+def _redraw(draw, check, what):
     return sample_until(draw, lambda v: None if check(v) else what, PLACE_TRIES, f"corpus: {what}")
 
 
 def position(rng, S):
     n = int(rng.integers(1, 3))
     objs = _redraw(  # no object straddles a midline: its part of the image is unambiguous
-        rng,
         lambda: _objects(rng, S, n, distinct_kinds=True, half_range=(8, 13)),
         lambda objs: all(min(abs(o.cx - S / 2), abs(o.cy - S / 2)) >= o.half + 2 for o in objs),
         "shape on a midline",
@@ -305,7 +305,6 @@ def position(rng, S):
 
 def relation(rng, S):
     objs = _redraw(  # clearly apart along one axis, not diagonal
-        rng,
         lambda: _objects(rng, S, 2, distinct_kinds=True, half_range=(8, 13)),
         lambda o: (
             max(abs(o[0].cx - o[1].cx), abs(o[0].cy - o[1].cy))
@@ -326,7 +325,6 @@ def relation(rng, S):
 
 def size_compare(rng, S):
     objs = _redraw(
-        rng,
         lambda: _objects(rng, S, 2, distinct_kinds=True, half_range=(6, 20)),
         lambda o: abs(o[0].half - o[1].half) >= 4,
         "shapes of similar size",
@@ -442,7 +440,7 @@ def _image_options(n):
 
 def which_image_contains(rng, S):
     n = _n_images(rng)
-    target_kind, target_colour = pick(rng, KINDS), pick(rng, tuple(COLOUR_NAMES))
+    target_kind, target_colour = pick(rng, SHAPES), pick(rng, tuple(COLOUR_NAMES))
     by_kind = rng.random() < 0.5
     gold = int(rng.integers(n))
     images = []
@@ -450,7 +448,7 @@ def which_image_contains(rng, S):
         objs = _objects(rng, S, int(rng.integers(1, 4)))
         for o in objs:  # only the gold image holds the target
             if by_kind and o.kind == target_kind:
-                o.kind = pick(rng, [k for k in KINDS if k != target_kind])
+                o.kind = pick(rng, [k for k in SHAPES if k != target_kind])
             if not by_kind and COLOUR_NAMES[o.colour] == COLOUR_NAMES[target_colour]:
                 o.colour = pick(rng, [c for c in COLOUR_NAMES if COLOUR_NAMES[c] != COLOUR_NAMES[target_colour]])
         if i == gold:
@@ -483,13 +481,13 @@ def match_first(rng, S):
     diff = _objects(rng, S, 1)[0]
     if attr == "kind":
         same.kind = first.kind
-        diff.kind = pick(rng, [k for k in KINDS if k != first.kind])
+        diff.kind = pick(rng, [k for k in SHAPES if k != first.kind])
         same.colour = pick(rng, [c for c in COLOUR_NAMES if c != first.colour])
         what = "the same kind of shape"
     else:
         same.colour = first.colour
         diff.colour = pick(rng, [c for c in COLOUR_NAMES if COLOUR_NAMES[c] != COLOUR_NAMES[first.colour]])
-        same.kind = pick(rng, [k for k in KINDS if k != first.kind])
+        same.kind = pick(rng, [k for k in SHAPES if k != first.kind])
         what = "a shape of the same colour"
     gold = int(rng.integers(2))
     cands = [diff, diff]
@@ -524,7 +522,7 @@ def brightness(rng, S):
     for v in (light, dark) if first_light else (dark, light):
         objs = _objects(rng, S, int(rng.integers(1, 3)))
         images.append(
-            _scene(rng, S, objs, bg=tuple(int(c) for c in np.clip(v + rng.integers(-10, 11, size=3), 0, 255)))
+            _scene(rng, S, objs, bg=_jitter(rng, (v, v, v), 10))
         )
     gold = 0 if first_light == (word == "brighter") else 1
     return images, _with_choices(rng, f"Which image is {word} overall?", _image_options(2)), LETTERS[gold]
@@ -557,7 +555,6 @@ def describe(rng, S):
     """Every shape named, left to right: a long answer, so one image supervises many tokens."""
     n = int(rng.integers(1, 5))
     objs = _redraw(
-        rng,
         lambda: _objects(rng, S, n, distinct_colours=False, half_range=(7, 13)),
         lambda objs: all(abs(a.cx - b.cx) >= 8 for i, a in enumerate(objs) for b in objs[i + 1 :]),
         "shapes above each other",
@@ -591,7 +588,6 @@ def name_shape(rng, S):
 def name_two(rng, S):
     """Basic: two large shapes named left to right."""
     objs = _redraw(
-        rng,
         lambda: _objects(rng, S, 2, half_range=(10, 18)),
         lambda o: abs(o[0].cx - o[1].cx) >= 20,
         "shapes above each other",

@@ -35,6 +35,14 @@ LATENT_POSITIONS = ("after_prompt", "before_question", "start")
 SEQUENCE_KEYS = {"input_ids", "attention_mask", "mm_token_type_ids"}
 
 
+def sequences_correct(pred_ids, labels):
+    """Per sequence (torch or numpy, [batch, length]): every labelled token equals the prediction
+    made one position earlier (logits at t predict token t+1), and at least one token is labelled."""
+    pred, gold = pred_ids[:, :-1], labels[:, 1:]
+    keep = gold != IGNORE
+    return ((pred == gold) | ~keep).all(1) & keep.any(1)
+
+
 def latent_token_strings(k: int) -> list[str]:
     return [f"<|latent_{i}|>" for i in range(k)]
 

@@ -70,6 +70,11 @@ def chat_template(family: str) -> str:
     return _QWEN_TEMPLATE.replace("IMAGE", "<|vision_start|><|image_pad|><|vision_end|>").replace("SYSTEM", system)
 
 
+# Words every tokenizer is trained on: the chat template's and the numbers 0-100.
+CHAT_WORDS = "You are a helpful assistant. system user assistant"
+NUMBER_WORDS = " ".join(str(i) for i in range(101))
+
+
 def _corpus() -> list[str]:
     """The task questions (so prompts get compact tokens, as with a real vocabulary), numbers
     and the chat template's words."""
@@ -77,8 +82,7 @@ def _corpus() -> list[str]:
     from livr.data.schema import TASKS
 
     questions = [format_question(t, CHOICE_TEXTS.get(t, [])) for t in TASKS]
-    numbers = " ".join(str(i) for i in range(0, 101))
-    return (questions + [numbers, "You are a helpful assistant. system user assistant"]) * 20
+    return (questions + [NUMBER_WORDS, CHAT_WORDS]) * 20
 
 
 def build_tokenizer(family: str, texts: list[str] | None = None, vocab: int = DIMS.vocab):
