@@ -77,7 +77,7 @@ def fetch_and_extract(urls, raw_dir: Path, extract_name: str, sha256: str | None
             safe_extract(archive, target)
         except (DownloadError, ArchiveError) as e:
             # A dead host, an HTML error page or a corrupt file: try the next mirror.
-            error = str(e) if str(e).startswith(url) else f"{url}: {e}"  # download errors name the URL already
+            error = str(e) if isinstance(e, DownloadError) else f"{url}: {e}"  # download errors name the URL already
             log.warning("%s; trying the next mirror", error)
             failed.append({"url": url, "error": error})
             if isinstance(e, ArchiveError):
