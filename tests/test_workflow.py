@@ -291,6 +291,20 @@ def test_editing_one_method_reruns_only_its_jobs(tmp_path):
 
 # ---- DVC ----------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("exp", EXPERIMENTS)
+def test_every_job_fits_the_dependency_slots_dvc_yaml_declares(exp):
+    cells = dvc_cells.dvc_cells(PARAMS, exp)  # raises when a job has more dependencies than its stage's slots
+    dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    for stage, n in dvc_cells.SLOTS.items():
+        declared = [d for d in dvc[stage]["do"].get("deps", []) if str(d).startswith("${item.dep")]
+        assert declared == [f"${{item.dep{i}}}" for i in range(n)], stage
+        jobs = cells[dvc[stage]["foreach"].removeprefix("${dvc_cells.").removesuffix("}")]  # build_task: ${dvc_cells.build}
+        for job in (jobs or {}).values():
+            assert [k for k in job if k.startswith("dep")] == [f"dep{i}" for i in range(n)], (stage, job)
+    with pytest.raises(ValueError, match="3 dependencies, dvc.yaml has 2 slots for build_comparison"):
+        dvc_cells._slots("build_comparison", ["a", "b", "c"], "build x")
+
+
 def test_committed_dvc_cells_in_sync_with_params():
     assert dvc_cells.main(["--params", str(REPO / "params.yaml"), "--out", str(REPO / dvc_cells.DEFAULT_OUT),
                            "--check"]) == 0, "run: python workflow/scripts/dvc_cells.py"

@@ -32,11 +32,18 @@ from livr.model.backbones import REGISTRY  # noqa: E402
 from livr.model.pretrained import rebuild_command  # noqa: E402
 
 DEFAULT_OUT = "workflow/dvc/cells.yaml"
-# Fixed dependency slots per stage kind in dvc.yaml (a train set has at most the 9 tasks, plus
-# the tiny model directory or the preflight stamp; an evaluation reads a task, a checkpoint and a
-# tiny model or the preflight stamp; an analysis what its training run read, its checkpoint and the
-# preflight stamp; a comparison training set or benchmark is built from at most 2 sources).
-SLOTS = {"build": 9, "train": 11, "evaluate": 4, "analyze": 12, "build_comparison": 2}
+DVC_YAML = Path(__file__).resolve().parents[2] / "dvc.yaml"
+
+
+def stage_slots(dvc_yaml: Path = DVC_YAML) -> dict[str, int]:
+    """The dependency slots (`${item.depN}`) each foreach stage of dvc.yaml declares: a job with
+    more dependencies is refused, never cut short."""
+    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    return {name: sum(str(d).startswith("${item.dep") for d in stage["do"].get("deps", []))
+            for name, stage in stages.items() if "do" in stage}
+
+
+SLOTS = stage_slots()
 
 
 def _slots(kind: str, deps: list[str], where: str) -> dict:
@@ -64,7 +71,7 @@ def dvc_cells(params: dict, exp: str) -> dict:
             synth[t] = {"out": jobs.task_dir(params, exp, t), **lc.synthetic_config(params, exp)}
         else:
             deps = [L.raw_manifest(s) for s in jobs.task_sources(t)]
-            build[t] = {"out": jobs.task_dir(params, exp, t), **_slots("build", deps, f"build {t}")}
+            build[t] = {"out": jobs.task_dir(params, exp, t), **_slots("build_task", deps, f"build {t}")}
     for t in jobs.datasets(params, exp, "comparison"):
         if synthetic:
             synth_comparison[t] = {"out": jobs.task_dir(params, exp, t), **lc.synthetic_config(params, exp)}
@@ -103,7 +110,7 @@ def dvc_cells(params: dict, exp: str) -> dict:
             "out": L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.task),
             "summary": L.unselected_cell_summary(exp, c.backbone, c.train_set, c.method, c.task),
             "threads": jobs.job_threads(params, exp),
-            **_slots("evaluate", deps, f"evaluate --unselected {c}"),
+            **_slots("evaluate_unselected", deps, f"evaluate --unselected {c}"),
         }
     analyze = {}
     for b, ts, m in jobs.analysis_jobs(params, exp):
