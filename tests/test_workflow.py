@@ -231,17 +231,21 @@ def test_slurm_profile_dry_run(repo, exp, target):
     train = re.search(r"^rule train:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S).group(1)
     assert "gpu=1" in train and "slurm_partition=" in train and "cpus_per_task=8" in train
     # memory requests follow the documented per-job estimate (livr/job_memory.py), not a fixed figure
-    for rule, wc_names in (("train", ("exp", "backbone", "train_set", "method")),
-                           ("evaluate", ("exp", "backbone", "train_set", "method", "task"))):
+    # (the unselected evaluations as the evaluations; an analysis as its training run); all on GPU nodes
+    run_wc, cell_wc = ("exp", "backbone", "train_set", "method"), ("exp", "backbone", "train_set", "method", "task")
+    cells, runs, unselected, analyses = expected_jobs(PARAMS, exp)
+    for rule, fn, wc_names, expected in (("train", livr_jobs.train_mem_mb, run_wc, runs),
+                                         ("evaluate", livr_jobs.eval_mem_mb, cell_wc, cells),
+                                         ("evaluate_unselected", livr_jobs.eval_mem_mb, cell_wc, unselected),
+                                         ("analyze", livr_jobs.train_mem_mb, run_wc, analyses)):
         blocks = re.findall(rf"^rule {rule}:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S)
-        assert blocks
+        assert len(blocks) == len(expected), rule
         for body in blocks:
             wc = dict(re.findall(r"(\w+)=([^,\s]+)", re.search(r"wildcards: (.*)", body).group(1)))
-            fn = livr_jobs.train_mem_mb if rule == "train" else livr_jobs.eval_mem_mb
             want = fn(PARAMS, *(wc[k] for k in wc_names))
             assert re.search(rf"\bmem_mb={want}\b", body), (rule, wc, want)
+            assert "gpu=1" in body and "slurm_partition=PLACEHOLDER_gpu" in body and "cpus_per_task=8" in body, rule
     jobs = dry_run_jobs(proc.stdout)
-    cells, runs, _, _ = expected_jobs(PARAMS, exp)
     assert {o[0] for r, o in jobs if r == "evaluate"} == cells and {o[0] for r, o in jobs if r == "train"} == runs
     if exp != "table1":  # the comparison data: downloaded, then built on a CPU node
         build = re.search(r"^rule build_comparison:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S).group(1)
@@ -253,12 +257,11 @@ def test_slurm_profile_dry_run(repo, exp, target):
 @pytest.mark.parametrize("exp", ["table3", "table4", "mirage_vsp"])
 def test_comparison_targets_dry_run_locally(repo, exp):
     """Each comparison table is a target of its own, under the local profile."""
-    name = "mirage_vsp" if exp == "mirage_vsp" else exp
-    proc = run([tool("snakemake"), "-n", f"results/{name}.csv", "--config", f"experiment={exp}"], repo)
+    proc = run([tool("snakemake"), "-n", f"results/{exp}.csv", "--config", f"experiment={exp}"], repo)
     jobs = dry_run_jobs(proc.stdout)
     cells, runs, _, _ = expected_jobs(PARAMS, exp)
     assert {o[0] for r, o in jobs if r == "evaluate"} == cells and {o[0] for r, o in jobs if r == "train"} == runs
-    assert any(f"results/{name}.csv" in o for r, o in jobs if r == "publish")
+    assert any(f"results/{exp}.csv" in o for r, o in jobs if r == "publish")
     assert all("gpu=1" in body for _, body in re.findall(r"^rule (train|evaluate):\n(.*?)(?=^\S|\Z)", proc.stdout,
                                                           flags=re.M | re.S))
 

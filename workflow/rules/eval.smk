@@ -42,6 +42,7 @@ rule evaluate_unselected:
     threads: threads_of
     resources:
         gpu=gpus_of,
+        mem_mb=eval_mem_mb,  # the same job as evaluate, with the run's other checkpoint
     params:
         settings=unselected_eval_settings,
         params_file=PARAMS_FILE,

@@ -40,6 +40,7 @@ rule analyze:
     answer->latent attention share per task and t-SNE points of final-layer hidden states."""
     input:
         analysis_inputs,
+        doctor_gate,
     output:
         L.analysis_file("{exp}", "{backbone}", "{train_set}", "{method}"),
     log:
@@ -49,6 +50,7 @@ rule analyze:
     threads: threads_of
     resources:
         gpu=gpus_of,
+        mem_mb=train_mem_mb,  # the run's training estimate bounds its analysis (same model and data, no gradients)
     params:
         settings=analysis_settings,
         params_file=PARAMS_FILE,

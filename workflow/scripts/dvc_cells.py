@@ -114,7 +114,7 @@ def dvc_cells(params: dict, exp: str) -> dict:
         }
     analyze = {}
     for b, ts, m in jobs.analysis_jobs(params, exp):
-        deps = jobs.analysis_inputs(params, exp, b, ts, m)
+        deps = jobs.analysis_inputs(params, exp, b, ts, m) + jobs.preflight_inputs(params, exp, b)
         analyze[f"{b}__{ts}__{m}"] = {
             "backbone": b, "train_set": ts, "method": m, "out": L.analysis_file(exp, b, ts, m),
             "threads": jobs.job_threads(params, exp), **_slots("analyze", deps, f"analyze {b}/{ts}/{m}"),

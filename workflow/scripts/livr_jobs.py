@@ -173,9 +173,10 @@ def doctor_settings(params: dict, exp: str) -> str:
 
 
 def analysis_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str) -> list[str]:
-    """What `livr analyze` reads: the run's data and backbone, its checkpoint, and (real backbones) the preflight."""
+    """What `livr analyze` reads: the run's data and backbone, and its checkpoint (the preflight gate is added by
+    the front ends, as for train and evaluate)."""
     return [*train_inputs(params, exp, backbone, train_set, method),
-            layout(params).checkpoint_dir(exp, backbone, train_set, method), *preflight_inputs(params, exp, backbone)]
+            layout(params).checkpoint_dir(exp, backbone, train_set, method)]
 
 
 def settings_json(obj: dict) -> str:
