@@ -89,7 +89,7 @@ def _resolve(ref: str):
     return getattr(importlib.import_module(module), attr)
 
 
-def _entry(name: str, registry: dict, kind: str):
+def entry(name: str, registry: dict, kind: str):
     if name not in registry:
         raise InputError(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(registry)}")
     return registry[name]
@@ -97,20 +97,20 @@ def _entry(name: str, registry: dict, kind: str):
 
 def defaults(name: str, kind: str = "benchmark") -> dict:
     reg = BENCHMARKS if kind == "benchmark" else TRAINING_SETS
-    return dict(_resolve(_entry(name, reg, kind).defaults))
+    return dict(_resolve(entry(name, reg, kind).defaults))
 
 
 def build_benchmark(name: str, raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
-    return _resolve(_entry(name, BENCHMARKS, "benchmark").builder)(raw_root, out_dir, cfg, seed)
+    return _resolve(entry(name, BENCHMARKS, "benchmark").builder)(raw_root, out_dir, cfg, seed)
 
 
 def build_training_set(name: str, raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
-    return _resolve(_entry(name, TRAINING_SETS, "training set").builder)(raw_root, out_dir, cfg, seed)
+    return _resolve(entry(name, TRAINING_SETS, "training set").builder)(raw_root, out_dir, cfg, seed)
 
 
 def score(name: str, records: list[Record], responses: list[str]) -> list[dict]:
     """One row per record: id, subtask, correct, parsed (what the scorer read)."""
-    bm = _entry(name, BENCHMARKS, "benchmark")
+    bm = entry(name, BENCHMARKS, "benchmark")
     if len(records) != len(responses):
         raise InputError(f"{name}: {len(records)} records but {len(responses)} responses")
     rule = scoring.SCORERS[bm.scorer]
@@ -124,14 +124,19 @@ def score(name: str, records: list[Record], responses: list[str]) -> list[dict]:
     return out
 
 
-def summarize(name: str, scored: list[dict]) -> dict:
-    """The benchmark's number (percent) by its aggregate, per-subtask accuracies, extra metrics."""
-    bm = _entry(name, BENCHMARKS, "benchmark")
+def per_subtask(rows: list[dict]) -> dict[str, tuple[int, int]]:
+    """subtask -> (correct, n) over scored or prediction rows."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for row in scored:
+    for row in rows:
         counts[row["subtask"]][0] += row["correct"]
         counts[row["subtask"]][1] += 1
-    per = {s: (k, n) for s, (k, n) in counts.items()}
+    return {s: (k, n) for s, (k, n) in counts.items()}
+
+
+def summarize(name: str, scored: list[dict]) -> dict:
+    """The benchmark's number (percent) by its aggregate, per-subtask accuracies, extra metrics."""
+    bm = entry(name, BENCHMARKS, "benchmark")
+    per = per_subtask(scored)
     out = {"benchmark": name, "n": sum(n for _, n in per.values()),
            "accuracy": scoring.AGGREGATES[bm.aggregate](per),
            "subtasks": {s: 100.0 * k / n for s, (k, n) in sorted(per.items())}}

@@ -14,14 +14,10 @@ the benchmark's own scorer (`score`) instead of livr/answers.py.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from livr.data.benchmarks import BENCHMARKS, score
-from livr.data.benchmarks.scoring import AGGREGATES, vigorl_normalize
+from livr.answers import UNPARSABLE
+from livr.data.benchmarks import BENCHMARKS, entry, per_subtask, score
+from livr.data.benchmarks.scoring import AGGREGATES, vigorl_match
 from livr.data.schema import Record
-from livr.errors import InputError
-
-UNPARSABLE = "unparsable"
 
 
 def prediction_rows(name: str, records: list[Record], responses: list[str]) -> list[dict]:
@@ -42,24 +38,17 @@ def prediction_rows(name: str, records: list[Record], responses: list[str]) -> l
 
 def benchmark_accuracy(name: str, rows: list[dict]) -> float:
     """The benchmark's number (percent) by its aggregate over the rows' subtasks."""
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for r in rows:
-        counts[r["subtask"]][0] += r["correct"]
-        counts[r["subtask"]][1] += 1
-    return AGGREGATES[BENCHMARKS[name].aggregate]({s: (k, n) for s, (k, n) in counts.items()})
+    return AGGREGATES[BENCHMARKS[name].aggregate](per_subtask(rows))
 
 
 def recheck(name: str, parsed: str | None, gold: str) -> bool | None:
     """The scorer's verdict recomputed from a prediction row alone (what `livr collect` checks each
     row's `correct` against); None where the verdict needs the record itself (Mirage's map)."""
-    if name not in BENCHMARKS:
-        raise InputError(f"unknown benchmark {name!r}; valid benchmarks: {', '.join(BENCHMARKS)}")
-    scorer = BENCHMARKS[name].scorer
+    scorer = entry(name, BENCHMARKS, "benchmark").scorer
     if scorer == "mirage_vsp":
         return None
     if parsed is None:
         return False
     if scorer == "vigorl_option_text":
-        g = vigorl_normalize(gold.lower())
-        return g == parsed or g in parsed
+        return vigorl_match(parsed, gold)
     return parsed == gold  # the letter rules (lvr_letter, blink_letter)

@@ -58,10 +58,15 @@ def option_text(record: Record) -> str:
     return record.choices[LETTERS.index(record.answer)]
 
 
+def vigorl_match(pred: str, gold_text: str) -> bool:
+    """ViGoRL's verdict on a normalized prediction: the normalized option text equals or occurs in it."""
+    gold = vigorl_normalize(gold_text.lower())
+    return gold == pred or gold in pred
+
+
 def vigorl_option_text(response: str, record: Record) -> tuple[bool, str]:
     pred = vigorl_normalize(vigorl_prediction(response or ""))
-    gold = vigorl_normalize(option_text(record).lower())
-    return (gold == pred or gold in pred), pred
+    return vigorl_match(pred, option_text(record)), pred
 
 
 def lvr_letter(response: str, record: Record) -> tuple[bool, str]:
