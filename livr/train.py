@@ -65,7 +65,7 @@ from livr.model.backbones import Backbone, get_backbone
 from livr.model.encoded_split import EncodedSplit
 from livr.model.inputs import Collator, latent_token_strings, sequences_correct
 from livr.model.latents import add_latent_tokens
-from livr.model.loading import CHECKPOINT_META, load_backbone, resolve_dtype
+from livr.model.loading import CHECKPOINT_META, FULL_WEIGHT_MODES, load_backbone, resolve_dtype
 from livr.model.processors import save_processor
 from livr.settings import Stage, TrainConfig
 
@@ -110,7 +110,7 @@ def apply_finetune_mode(model, cfg: TrainConfig, latent_ids: list[int]):
     of the language model with the vision tower and projector frozen (`full_lm`: the paper's Mirage
     comparison; latent rows are rows of the LM's embedding table, so they train); or prompt tuning
     (only the latent rows train)."""
-    if cfg.finetune in ("full", "full_lm"):
+    if cfg.finetune in FULL_WEIGHT_MODES:
         for name, p in model.named_parameters():
             p.requires_grad_(cfg.finetune == "full" or is_language_model_weight(name))
         return model
@@ -140,6 +140,7 @@ STAGE_NAMES = ("sft", "stage1", "stage2")  # the stage directories a run can hav
 # The last stage's two candidate weights: the best validation accuracy's and the last step's. One is
 # kept (final/, by `select`), the other goes to unselected/; both are evaluated.
 WEIGHT_FILES = {"best_val": "best.safetensors", "last": "last.safetensors"}
+BEST_RECORD = "best.json"  # beside best.safetensors: the step and validation accuracy it was kept at
 
 
 def trainable_state(model) -> dict:
@@ -228,7 +229,7 @@ def _keep_best_class(TrainerCallback):
         """Keep the trained tensors of the best validation accuracy seen in this stage."""
 
         def __init__(self, model, stage_dir: Path):
-            self.model, self.path, self.record = model, stage_dir / "best.safetensors", stage_dir / "best.json"
+            self.model, self.path, self.record = model, stage_dir / WEIGHT_FILES["best_val"], stage_dir / BEST_RECORD
 
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
             acc = (metrics or {}).get("eval_accuracy")
@@ -366,7 +367,7 @@ def run_stage(model, cfg: TrainConfig, stage: Stage, data: TrainData, out_dir: P
              math.ceil(steps_per_epoch * stage.epochs), mask, len(data.train), len(data.val),
              f", resuming from {resume}" if resume else "")
     trainer.train(resume_from_checkpoint=resume)
-    best_file = stage_dir / "best.json"
+    best_file = stage_dir / BEST_RECORD
     if stage.last and not best_file.is_file():  # shorter than one validation interval: validate once at its end
         trainer.evaluate()
     history = [{"stage": stage.name, "mask": mask, **row} for row in trainer.state.log_history]

@@ -19,6 +19,7 @@ from livr.model.pretrained import shipped_dir
 from livr.model.processors import load_processor
 
 CHECKPOINT_META = "livr_checkpoint.json"
+FULL_WEIGHT_MODES = ("full", "full_lm")  # fine-tuning modes that save every weight, not a peft adapter
 CHECKPOINT_KEYS = ("backbone", "finetune", "latents", "latent_ids", "latent_position", "mask")
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 # transformers 5.25 swaps layers for kernels downloaded from the hub unless told not to (use_kernels
@@ -106,7 +107,7 @@ def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch
         raise InputError(f"{checkpoint}: checkpoint is of backbone {meta['backbone']!r}, not {name!r}")
     processor = load_processor(spec.family, str(checkpoint), spec.tiny, settings)
     try:
-        if meta["finetune"] in ("full", "full_lm"):  # every weight saved, not a peft adapter
+        if meta["finetune"] in FULL_WEIGHT_MODES:
             model = load_model(spec, checkpoint, processor, dtype, attn)
         else:
             from peft import PeftModel
