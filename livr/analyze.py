@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from livr import config as livr_config
-from livr.attention_maps import decoder_attention_modules
+from livr.attention_maps import attention_weights, decoder_attention_modules
 from livr.data.schema import read_split
 from livr.errors import InputError
 from livr.evaluate import evaluated_weights
@@ -40,7 +40,7 @@ from livr.layout import Layout
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, load_images
 from livr.model.loading import load_trained, resolve_dtype
-from livr.model.masks import ANSWER, IMAGE, LATENT, POST, TEXT
+from livr.model.masks import ANSWER, IMAGE, LATENT, POST, TEXT, answer_predictor_index
 from livr.settings import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,7 @@ class AttentionShares:
         self.counts = {"answer": 0, "predictor": 0}
 
     def hook(self, module, args, output):
-        w = output[1] if isinstance(output, tuple) and len(output) > 1 else None
-        if w is None:
-            raise RuntimeError("attention weights not returned; load the model with attn_implementation='eager'")
+        w = attention_weights(output)
         for q, rows in self.queries.items():
             block = w[0][:, rows].float()                        # [heads, queries, L]
             for k, cols in self.keys.items():
@@ -101,7 +99,8 @@ def analyze_model(model, processor, spec, meta: dict, tasks: dict[str, tuple[str
                 role_list = roles[0].tolist()
                 answer = _positions(role_list, (ANSWER,))
                 measure = i < limit
-                shares.queries = {"answer": torch.tensor(answer), "predictor": torch.tensor([answer[0] - 1])} if measure else {}
+                shares.queries = ({"answer": torch.tensor(answer), "predictor": torch.tensor([answer_predictor_index(roles[0])])}
+                                  if measure else {})
                 shares.keys = {k: torch.tensor(_positions(role_list, KINDS[k])) for k in ("latent", "image")}
                 out = model(**batch, use_cache=False, output_hidden_states=True)
                 if i < settings["tsne_examples"]:

@@ -49,6 +49,14 @@ class LatentAttention:
     layers: list[int]            # decoder layers averaged
 
 
+def attention_weights(output) -> torch.Tensor:
+    """The attention probabilities [batch, heads, Lq, Lk] a self-attention module's forward returned."""
+    w = output[1] if isinstance(output, tuple) and len(output) > 1 else None
+    if w is None:
+        raise RuntimeError("attention weights not returned; load the model with attn_implementation='eager'")
+    return w
+
+
 def decoder_attention_modules(model) -> list[tuple[int, torch.nn.Module]]:
     """(layer index, self-attention module) of the language model's decoder layers."""
     found = []
@@ -115,9 +123,7 @@ def latent_image_attention(model, processor, spec, meta: dict, record, images: l
 
     def hook_for(idx):
         def hook(module, args, output):
-            w = output[1] if isinstance(output, tuple) and len(output) > 1 else None
-            if w is None:
-                raise RuntimeError("attention weights not returned; load the model with attn_implementation='eager'")
+            w = attention_weights(output)
             # [B=1, heads, Lq, Lk] -> [latents, image tokens], mean over heads
             blocks[idx] = w[0][:, latent_pos.to(w.device)][:, :, image_pos.to(w.device)].float().mean(0).cpu()
         return hook

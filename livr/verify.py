@@ -22,16 +22,13 @@ from livr.data.synthetic import build_synthetic_task
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, latent_token_strings, load_images
 from livr.model.latents import add_latent_tokens
-from livr.model.masks import ANSWER, LATENT, POST
+from livr.model.masks import ANSWER, LATENT, POST, answer_predictor_index
 
 
 def answer_predictor(roles: torch.Tensor) -> torch.Tensor:
-    """Boolean mask of the position whose logits predict the first answer token: the one before it
-    (labels are shifted by one), i.e. the last latent when the latents follow the prompt, else the
-    last prompt token. ANSWER-role positions predict the answer's later tokens and the end of turn."""
-    first = int((roles == ANSWER).nonzero()[0])
+    """Boolean mask of the answer predictor (masks.answer_predictor_index)."""
     sel = torch.zeros_like(roles, dtype=torch.bool)
-    sel[first - 1] = True
+    sel[answer_predictor_index(roles)] = True
     return sel
 
 

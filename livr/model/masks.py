@@ -26,6 +26,13 @@ PAD, TEXT, IMAGE, LATENT, POST, ANSWER = -1, 0, 1, 2, 3, 4
 MASK_VARIANTS = ("default", "answer_only", "default_plus_latent_prompt_block")
 
 
+def answer_predictor_index(roles: torch.Tensor) -> int:
+    """The position whose logits predict the first answer token: the one before it (labels are
+    shifted by one), i.e. the last latent when the latents follow the prompt, else the last prompt
+    token. ANSWER-role positions predict the answer's later tokens and the end of turn."""
+    return int((roles == ANSWER).nonzero()[0]) - 1
+
+
 def allowed_attention(roles: torch.Tensor, variant: str | None) -> torch.Tensor:
     """Boolean [B, Lq=L, Lk=L]: may query i attend key j. `variant=None` is the standard mask."""
     if variant is not None and variant not in MASK_VARIANTS:

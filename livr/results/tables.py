@@ -163,7 +163,6 @@ def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[
         "AND (method IN (SELECT method FROM paper_ablations) OR method = 'sft') "
         "ORDER BY backbone, method, list_position(?, task)", [experiment, weights, list(TASKS)]).fetchdf()
     vs_paper = con.execute(ABLATIONS_SQL, {"experiment": experiment, "tasks": list(TASKS), "weights": weights}).fetchdf()
-    vs_paper = vs_paper.drop(columns="row_order", errors="ignore")
     frames = {"ablations": ours, "ablations_vs_paper": vs_paper}
     for table in PAPER_LAYOUT_TABLES:
         methods = {r[0] for r in con.execute("SELECT DISTINCT method FROM paper_ablations WHERE ablation = ?", [table]).fetchall()}
