@@ -7,7 +7,6 @@ import torch
 
 from livr import config as livr_config
 from livr.data.schema import read_split
-from livr.data.synthetic import build_synthetic_task
 from livr.evaluate import evaluate_cell, greedy_decode
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, latent_token_strings, load_images
@@ -17,13 +16,6 @@ from livr.settings import EvalConfig, Stage, TrainConfig, replace
 from livr.train import apply_finetune_mode, save_checkpoint, train_cell
 
 BACKBONE = "tiny-qwen2.5-vl"  # ties input and output embeddings, like Qwen2.5-VL-3B
-
-
-@pytest.fixture(scope="module")
-def task_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("data") / "relative_reflectance"
-    build_synthetic_task("relative_reflectance", d, n_train=16, n_val=8, n_test=8, seed=0)
-    return d
 
 
 def cfg_for(method, task_dir, **overrides):

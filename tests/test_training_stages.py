@@ -8,32 +8,23 @@ import json
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_training import BACKBONE
+from test_training import cfg_for as train_cfg_for
 
 import livr.train as lt
 from livr import config as livr_config
-from livr.data.synthetic import build_synthetic_task
 from livr.evaluate import evaluate_cell
 from livr.model.latents import add_latent_tokens
 from livr.model.loading import load_backbone, load_trained, read_checkpoint_meta
 from livr.results.db import build_database
 from livr.settings import EvalConfig, TrainConfig, replace
 
-BACKBONE = "tiny-qwen2.5-vl"
 TASK = "relative_reflectance"
 
 
-@pytest.fixture(scope="module")
-def task_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("data") / TASK
-    build_synthetic_task(TASK, d, n_train=16, n_val=8, n_test=8, seed=0)
-    return d
-
-
 def cfg_for(method, task_dir, **overrides):
-    params = livr_config.load_params("params.yaml")
-    cfg = TrainConfig.resolve(params, "ci", BACKBONE, TASK, method)
-    return replace(cfg, **{"data_dirs": [str(task_dir)], "finetune": "lora", "lr": 5e-2, "batch_size": 4, "grad_accum": 1,
-                           "sft_epochs": 1, "livr_stage_epochs": [1, 1], "num_latents": 4, "lora_dropout": 0.0, **overrides})
+    """test_training's small LoRA cell, without LoRA dropout (runs compared tensor for tensor)."""
+    return train_cfg_for(method, task_dir, **{"lora_dropout": 0.0, **overrides})
 
 
 def test_lora_with_gradient_checkpointing_trains_the_same_weights(task_dir, tiny_models_dir, tmp_path):
