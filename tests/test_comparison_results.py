@@ -9,8 +9,8 @@ import json
 import random
 from pathlib import Path
 
-import duckdb
 import pytest
+from test_results import make_cell, query, read_csv
 
 from livr.cli import main as cli
 from livr.data import benchmarks as bm
@@ -74,14 +74,6 @@ def built(data, tmp_path_factory):
     db = root / "livr.duckdb"
     assert cli(["collect", "--cells", *map(str, cells), "--out", str(db)]) == 0
     return {"db": db, "root": root, "truth": truth, "cells": cells}
-
-
-def query(db, sql, params=None):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_sql_aggregates_equal_summarize(built):
@@ -149,11 +141,6 @@ def test_collect_rejects_a_row_its_scorer_contradicts(built, tmp_path):
         build_database(tmp_path / "x.duckdb", [cell])
 
 
-def read_csv(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def paper_rows(table):
     with open(PAPER_CSV, newline="") as f:
         return [r for r in csv.DictReader(f) if r["table"] == table]
@@ -195,7 +182,6 @@ def test_comparison_tables_put_ours_beside_the_papers_rows(built, tmp_path, tabl
 def test_tables_of_other_experiments_stay_header_only(built, tmp_path):
     """An experiment with cells of the nine tasks only writes the comparison tables header-only, and
     benchmark cells never reach Table 1 or 2."""
-    from test_results import make_cell
 
     cells = [*built["cells"], make_cell(tmp_path, "nine", "tiny-a", "jigsaw", "sft", "jigsaw")]
     db = tmp_path / "db.duckdb"

@@ -165,7 +165,7 @@ def expected_accuracy(cells, exp, backbone, train_set, method, task):
 
 
 def read_csv(path):
-    with open(path) as f:
+    with open(path, newline="") as f:
         return list(csv.DictReader(f))
 
 
