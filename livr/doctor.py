@@ -153,22 +153,13 @@ def _hub_check(area: str, item: str, repo_id: str, hub_error: str | None) -> Che
 
 
 # ------------------------------------------------------------------------------------ sources
-def _source_urls(source: str, cfg: dict) -> list[str]:
-    """The URLs a pending download will start with (mirrors: any one answering is enough)."""
-    if source == "visual_cot":
-        return [cfg["annotations_url"]]  # the image parts come from the hub, the annotations from Google Drive
-    if source in HUB_SOURCES:
-        return []
-    if source == "mirage":
-        return [f"{cfg['base_url']}/{cfg['revision']}/{cfg['test_archive']}"]
+def _source_urls(mod, cfg: dict) -> list[str]:
+    """The URLs a pending download will start with (mirrors: any one answering is enough): the
+    source module's `probe_urls`, else its `urls` (mirrors) or `url`; none for files from the hub."""
+    if hasattr(mod, "probe_urls"):
+        return mod.probe_urls(cfg)
     if "urls" in cfg:
         return list(cfg["urls"])
-    if source == "coco2017":
-        return [cfg["files"][name]["url"] for name in cfg["fetch"]]
-    if source == "mid":
-        return [cfg["scenes_url"], cfg["base_url"]]
-    if source == "nights":
-        return [cfg["url"]] + ([cfg["chunks_url"]] if cfg["mode"] == "chunked" else [])
     return [cfg["url"]] if cfg.get("url") else []
 
 
@@ -190,7 +181,7 @@ def source_checks(params: dict, sources: list[str], raw_root: Path, hub_error: s
     for s in sources:
         cfgs[s] = check_cfg(mods[s].DEFAULTS, (params.get("sources") or {}).get(s), s)
         if read_manifest(raw_root / s) is None:
-            to_probe[s] = _source_urls(s, cfgs[s])
+            to_probe[s] = _source_urls(mods[s], cfgs[s])
     answers = probe_all([u for urls in to_probe.values() for u in urls])
     download = f"livr data download --source {{s}} --raw-dir {raw_root} --params {params_file}"
     for s in sources:

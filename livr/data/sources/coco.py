@@ -77,6 +77,11 @@ def _fetch_one(name: str, spec: dict, raw_dir: Path, cfg: dict) -> dict:
     return entry
 
 
+def probe_urls(cfg: dict) -> list[str]:
+    """The URLs a pending download starts with (what `livr doctor` probes)."""
+    return [cfg["files"][name]["url"] for name in cfg["fetch"]]
+
+
 def download(raw_dir, cfg: dict | None = None) -> Path:
     raw_dir = Path(raw_dir)
     cfg = {**DEFAULTS, **(cfg or {})}

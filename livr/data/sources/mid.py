@@ -77,6 +77,11 @@ def is_test_scene(name: str) -> bool:
     return name.startswith("everett")
 
 
+def probe_urls(cfg: dict) -> list[str]:
+    """The URLs a pending download starts with (what `livr doctor` probes)."""
+    return [cfg["scenes_url"], cfg["base_url"]]
+
+
 def download(raw_dir, cfg: dict | None = None) -> Path:
     raw_dir = Path(raw_dir)
     cfg = check_cfg(DEFAULTS, cfg, "mid")

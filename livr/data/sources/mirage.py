@@ -47,6 +47,15 @@ SPLIT_DIRS = {"train": "extracted", "test": "extracted_test"}
 SPLIT_FILES = {"train": "train_direct.jsonl", "test": "test_direct.jsonl"}
 
 
+def archive_url(cfg: dict, split: str) -> str:
+    return f"{cfg['base_url']}/{cfg['revision']}/{cfg[f'{split}_archive']}"
+
+
+def probe_urls(cfg: dict) -> list[str]:
+    """The URLs a pending download starts with (what `livr doctor` probes)."""
+    return [archive_url(cfg, "test")]
+
+
 def download(raw_dir, cfg: dict | None = None) -> Path:
     raw_dir = Path(raw_dir)
     cfg = {**DEFAULTS, **(cfg or {})}
@@ -54,9 +63,7 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
         return raw_dir
     files, rows = [], {}
     for split in ("train", "test"):
-        rel = cfg[f"{split}_archive"]
-        url = f"{cfg['base_url']}/{cfg['revision']}/{rel}"
-        files.append(fetch_and_extract(url, raw_dir, SPLIT_DIRS[split], cfg[f"{split}_sha256"],
+        files.append(fetch_and_extract(archive_url(cfg, split), raw_dir, SPLIT_DIRS[split], cfg[f"{split}_sha256"],
                                        cfg["keep_archive"], **dl_kwargs(cfg)))
         for p in sorted((raw_dir / SPLIT_DIRS[split]).rglob("*.jsonl")):
             rows[str(p.relative_to(raw_dir))] = sum(1 for line in p.read_text().splitlines() if line.strip())

@@ -66,6 +66,11 @@ DISK_GB = {"full": 120, "chunked": 25}  # estimate: full = 58 GB zip + 58 GB unz
 REQUIRED = ("id", "ref_path", "left_path", "right_path", "left_vote", "votes", "split")
 
 
+def probe_urls(cfg: dict) -> list[str]:
+    """The URLs a pending download starts with (what `livr doctor` probes)."""
+    return [cfg["url"]] + ([cfg["chunks_url"]] if cfg["mode"] == "chunked" else [])
+
+
 def download(raw_dir, cfg: dict | None = None) -> Path:
     raw_dir = Path(raw_dir)
     cfg = check_cfg(DEFAULTS, cfg, SOURCE)

@@ -160,6 +160,11 @@ def _extract_needed(stream, needed: set[str], images_dir: Path) -> set[str]:
     return found
 
 
+def probe_urls(cfg: dict) -> list[str]:
+    """The URLs a pending download starts with (what `livr doctor` probes)."""
+    return [cfg["annotations_url"]]  # the image parts come from the hub, the annotations from Google Drive
+
+
 def download(raw_dir, cfg: dict | None = None) -> Path:
     raw_dir = Path(raw_dir)
     cfg = {**DEFAULTS, **(cfg or {})}
