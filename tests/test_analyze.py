@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from test_report import K, make_livr_checkpoint
+from test_results import make_cell
 
 from livr import config as livr_config
 from livr.analyze import analyze_model
@@ -17,13 +19,11 @@ from livr.cli import main as cli
 from livr.data.schema import read_split
 from livr.data.synthetic import build_synthetic_task
 from livr.model.backbones import get_backbone
-from livr.model.inputs import Collator, encode, latent_token_strings, load_images
-from livr.model.latents import add_latent_tokens
-from livr.model.loading import load_backbone, load_trained
+from livr.model.inputs import Collator, encode, load_images
+from livr.model.loading import load_trained
 from livr.model.masks import ANSWER, IMAGE, LATENT, POST, TEXT
-from livr.train import apply_finetune_mode, save_checkpoint
 
-EXP, BACKBONE, TASK, K, N_TEST = "analysis_test", "tiny-qwen2.5-vl", "localization", 4, 5
+EXP, BACKBONE, TASK, N_TEST = "analysis_test", "tiny-qwen2.5-vl", "localization", 5
 SETTINGS = {"attention_examples": None, "tsne_examples": 3, "tsne_tokens_per_kind": 5, "tsne_perplexity": 30, "seed": 0}
 
 
@@ -42,26 +42,9 @@ def setup(tiny_models_dir, tmp_path_factory):
     params = livr_config.load_params(params_path)
     data = Path(livr_config.task_dir(params, EXP, TASK))
     build_synthetic_task(TASK, data, n_train=1, n_val=1, n_test=N_TEST, seed=5)
-    # a LIVR checkpoint: every trained tensor moved (a stand-in for training, as in test_report.py)
-    model, processor = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
-    ids = add_latent_tokens(model, processor, K, seed=0)
-    model = apply_finetune_mode(model, livr_config_full(), ids)
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=gen) * 0.05)
-    meta = {"backbone": BACKBONE, "method": "livr", "train": "livr", "finetune": "full", "latents": latent_token_strings(K),
-            "latent_ids": ids, "latent_position": "after_prompt", "mask": "default", "image_copies": 1, "stages": [],
-            "weights": "best_val", "selected": True}
     checkpoint = root / "runs" / EXP / BACKBONE / TASK / "livr" / "final"
-    save_checkpoint(model, processor, meta, checkpoint)
+    make_livr_checkpoint(BACKBONE, "full", tiny_models_dir, checkpoint, 0, image_copies=1, weights="best_val", selected=True)
     return {"root": root, "params_path": params_path, "data": data, "checkpoint": checkpoint, "models": tiny_models_dir}
-
-
-def livr_config_full():
-    from types import SimpleNamespace
-
-    return SimpleNamespace(finetune="full")
 
 
 @torch.no_grad()
@@ -121,13 +104,7 @@ def test_analyze_collect_tables_and_report(setup, tmp_path, capsys):
                 "--method", "sft", "--out", str(tmp_path / "x.json")]) == 2
     assert "trains no latent tokens" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
     # collect: a cell is needed for the experiment to exist in the database
-    cell = tmp_path / "cells" / f"{TASK}.jsonl"
-    cell.parent.mkdir(parents=True)
-    cell.write_text(json.dumps({"id": "a", "task": TASK, "raw_output": "A", "parsed": "A", "parse_method": "exact",
-                                "gold": "A", "correct": True}) + "\n")
-    cell.with_suffix(".json").write_text(json.dumps({
-        "experiment": EXP, "backbone": BACKBONE, "train_set": TASK, "method": "livr", "task": TASK, "weights": "best_val",
-        "selected": True, "n": 1, "n_correct": 1, "n_unparsed": 0, "accuracy": 100.0}))
+    cell = make_cell(tmp_path, EXP, BACKBONE, TASK, "livr", TASK, n=1)
     db = tmp_path / "livr.duckdb"
     assert cli(["collect", "--cells", str(cell), "--analyses", str(out), "--out", str(db)]) == 0
     assert cli(["tables", "--db", str(db), "--experiment", EXP, "--out-dir", str(tmp_path / "t"),

@@ -99,7 +99,9 @@ def write_metrics(runs: Path, backbone: str, task: str, method: str) -> Path:
     return path
 
 
-def make_livr_checkpoint(backbone: str, finetune: str, models_dir: Path, out: Path, seed: int) -> None:
+def make_livr_checkpoint(backbone: str, finetune: str, models_dir: Path, out: Path, seed: int, **meta) -> None:
+    """A LIVR checkpoint with K latents whose every trainable tensor moved (a stand-in for training);
+    `meta` adds to its checkpoint metadata."""
     model, processor = load_backbone(backbone, models_dir, {}, torch.float32, "sdpa", "cpu")
     ids = add_latent_tokens(model, processor, K, seed=seed)
     cfg = SimpleNamespace(finetune=finetune, lora_r=4, lora_alpha=8, lora_dropout=0.0, lora_targets=["q_proj", "k_proj", "v_proj"])
@@ -110,7 +112,7 @@ def make_livr_checkpoint(backbone: str, finetune: str, models_dir: Path, out: Pa
             if p.requires_grad:
                 p.add_(torch.randn(p.shape, generator=gen) * 0.05)
     meta = {"backbone": backbone, "method": "livr", "train": "livr", "finetune": finetune, "latents": latent_token_strings(K),
-            "latent_ids": ids, "latent_position": "after_prompt", "mask": "default", "stages": []}
+            "latent_ids": ids, "latent_position": "after_prompt", "mask": "default", "stages": [], **meta}
     save_checkpoint(model, processor, meta, out)
 
 
