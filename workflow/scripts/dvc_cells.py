@@ -91,27 +91,21 @@ def dvc_cells(params: dict, exp: str) -> dict:
             "out": L.checkpoint_dir(exp, b, ts, m), "unselected": L.unselected_checkpoint_dir(exp, b, ts, m),
             **_slots("train", deps, f"train {b}/{ts}/{m}"),
         }
-    evaluate = {}
+    def cell_job(c, stage: str, out: str, summary: str, deps: list[str]) -> dict:
+        return {"backbone": c.backbone, "train_set": c.train_set, "method": c.method, "task": c.task, "out": out,
+                "summary": summary, "threads": jobs.job_threads(params, exp), **_slots(stage, deps, f"{stage} {c}")}
+
+    evaluate, evaluate_unselected = {}, {}
     for c in jobs.eval_jobs(params, exp):
-        deps = jobs.eval_inputs(params, exp, c.backbone, c.train_set, c.method, c.task) + jobs.preflight_inputs(
-            params, exp, c.backbone)
-        evaluate[f"{c.backbone}__{c.train_set}__{c.method}__{c.task}"] = {
-            "backbone": c.backbone, "train_set": c.train_set, "method": c.method, "task": c.task,
-            "out": L.cell_file(exp, c.backbone, c.train_set, c.method, c.task),
-            "summary": L.cell_summary(exp, c.backbone, c.train_set, c.method, c.task),
-            "threads": jobs.job_threads(params, exp),
-            **_slots("evaluate", deps, f"evaluate {c}"),
-        }
-    evaluate_unselected = {}
+        cell = (exp, c.backbone, c.train_set, c.method, c.task)
+        evaluate["__".join(cell[1:])] = cell_job(
+            c, "evaluate", L.cell_file(*cell), L.cell_summary(*cell),
+            jobs.eval_inputs(params, *cell) + jobs.preflight_inputs(params, exp, c.backbone))
     for c in jobs.unselected_eval_jobs(params, exp):
-        deps = jobs.eval_inputs(params, exp, c.backbone, c.train_set, c.method, c.task, unselected=True)
-        evaluate_unselected[f"{c.backbone}__{c.train_set}__{c.method}__{c.task}"] = {
-            "backbone": c.backbone, "train_set": c.train_set, "method": c.method, "task": c.task,
-            "out": L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.task),
-            "summary": L.unselected_cell_summary(exp, c.backbone, c.train_set, c.method, c.task),
-            "threads": jobs.job_threads(params, exp),
-            **_slots("evaluate_unselected", deps, f"evaluate --unselected {c}"),
-        }
+        cell = (exp, c.backbone, c.train_set, c.method, c.task)
+        evaluate_unselected["__".join(cell[1:])] = cell_job(
+            c, "evaluate_unselected", L.unselected_cell_file(*cell), L.unselected_cell_summary(*cell),
+            jobs.eval_inputs(params, *cell, unselected=True))
     analyze = {}
     for b, ts, m in jobs.analysis_jobs(params, exp):
         deps = jobs.analysis_inputs(params, exp, b, ts, m) + jobs.preflight_inputs(params, exp, b)
