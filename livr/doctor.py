@@ -344,7 +344,7 @@ def _training_need(params: dict, exp_name: str, real: list[str]) -> dict[str, tu
     for b in real:
         pixels = lc.backbone_settings(params, b).get("max_pixels")
         for ts in lc.train_sets(params, exp_name):
-            images = job_images(lc.train_sets(params, exp_name)[ts])
+            images = job_images(lc.train_data(params, exp_name, ts))  # what it trains on, as the job's own request
             for m in lc.trained_methods(params, exp_name) or [None]:
                 training = resolve_training(params, exp_name, m)
                 est = gpu_memory_gib(b, pixels, images, training, latents=bool(m) and params["methods"][m]["train"] == "livr")

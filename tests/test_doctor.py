@@ -297,3 +297,10 @@ def test_cluster_executor_checks_the_gpu_need_only(tmp_path):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_gpu_need_is_sized_by_what_a_run_trains_on():
+    # table4 trains on Visual-CoT (one image per example) and tests on BLINK-5 (up to three): the
+    # training estimate must follow the training data, as the job's own memory request does
+    need = doctor._training_need(PARAMS, "table4", ["qwen2.5-vl-7b"])
+    assert need["qwen2.5-vl-7b"][1] == 1
