@@ -25,6 +25,7 @@ the tables `attention_shares` and `tsne_points`.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import numpy as np
 import torch
@@ -55,7 +56,9 @@ class AttentionShares:
         self.modules = decoder_attention_modules(model)
         self.queries: dict[str, torch.Tensor] = {}
         self.keys: dict[str, torch.Tensor] = {}
-        self.sums = {(q, k): 0.0 for q in ("answer", "predictor") for k in ("latent", "image")}
+        # float64 sums on the model's device: no host sync per layer; read once by shares()
+        self.sums = {(q, k): torch.zeros((), dtype=torch.float64, device=model.device)
+                     for q in ("answer", "predictor") for k in ("latent", "image")}
         self.counts = {"answer": 0, "predictor": 0}
 
     def hook(self, module, args, output):
@@ -63,11 +66,11 @@ class AttentionShares:
         for q, rows in self.queries.items():
             block = w[0][:, rows].float()                        # [heads, queries, L]
             for k, cols in self.keys.items():
-                self.sums[(q, k)] += float(block[:, :, cols].sum())   # mass on those keys, summed over heads and queries
+                self.sums[(q, k)] += block[:, :, cols].sum(dtype=torch.float64)  # mass on those keys, over heads and queries
             self.counts[q] += block.shape[0] * block.shape[1]
 
     def shares(self) -> dict[str, float]:
-        return {f"{q}_to_{k}": s / self.counts[q] for (q, k), s in self.sums.items()}
+        return {f"{q}_to_{k}": float(s) / self.counts[q] for (q, k), s in self.sums.items()}
 
 
 def _positions(roles: list[int], kinds: tuple[int, ...]) -> list[int]:
@@ -99,9 +102,9 @@ def analyze_model(model, processor, spec, meta: dict, tasks: dict[str, tuple[str
                 role_list = roles[0].tolist()
                 answer = _positions(role_list, (ANSWER,))
                 measure = i < limit
-                shares.queries = ({"answer": torch.tensor(answer), "predictor": torch.tensor([answer_predictor_index(roles[0])])}
-                                  if measure else {})
-                shares.keys = {k: torch.tensor(_positions(role_list, KINDS[k])) for k in ("latent", "image")}
+                index = partial(torch.tensor, device=model.device)  # positions on the device the hooks index
+                shares.queries = {"answer": index(answer), "predictor": index([answer_predictor_index(roles[0])])} if measure else {}
+                shares.keys = {k: index(_positions(role_list, KINDS[k])) for k in ("latent", "image")}
                 out = model(**batch, use_cache=False, output_hidden_states=True)
                 if i < settings["tsne_examples"]:
                     final = out.hidden_states[-1][0].float().cpu().numpy()   # [L, hidden]
