@@ -136,7 +136,7 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
         selection = con.execute(SELECTION_SQL, {"experiment": experiment, "tasks": list(TASKS)}).fetchdf()
         write_text(out_dir / SELECTION, selection.to_csv(index=False, float_format="%.2f"))
         written.append(out_dir / SELECTION)
-        written += _write_attention_shares(con, experiment, out_dir)
+        written += _write_attention_shares(con, experiment, out_dir, paper_backbones or {})
         written.append(write_metrics(con, experiment, out_dir / METRICS))
         written.append(write_val_curves(con, experiment, out_dir / VAL_CURVES))
         return written
@@ -239,20 +239,25 @@ def paper_layout(long: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).round(2)
 
 
-def _write_attention_shares(con, experiment: str, out_dir: Path) -> list[Path]:
-    """attention_shares.csv: each analysed model's answer->latent (and ->image) attention per task,
-    beside the paper's (livr/results/paper_analyses.csv) for the mapped paper backbone."""
+def attention_shares_frame(con, experiment: str, paper_backbones: dict[str, str]) -> pd.DataFrame:
+    """Each analysed model's answer->latent (and ->image) attention per task, beside the paper's
+    (livr/results/paper_analyses.csv) for the mapped paper backbone; empty without analyses."""
     frame = con.execute(
-        "SELECT a.backbone, coalesce(b.paper_backbone, a.backbone) AS paper_backbone, a.train_set, a.method, a.task, "
-        "a.weights, a.n, a.answer_to_latent, a.answer_to_image, a.predictor_to_latent, a.predictor_to_image "
-        "FROM attention_shares a LEFT JOIN backbone_map b ON b.backbone = a.backbone WHERE a.experiment = ? "
-        "ORDER BY a.backbone, a.train_set, a.method, list_position(?, a.task)", [experiment, list(TASKS)]).fetchdf()
-    if frame.empty:
-        return []
+        "SELECT backbone, train_set, method, task, weights, n, answer_to_latent, answer_to_image, predictor_to_latent, "
+        "predictor_to_image FROM attention_shares WHERE experiment = ? "
+        "ORDER BY backbone, train_set, method, list_position(?, task)", [experiment, list(TASKS)]).fetchdf()
+    frame.insert(1, "paper_backbone", [paper_backbones.get(b, b) for b in frame["backbone"]])
     paper = pd.read_csv(PAPER_ANALYSES_CSV)
     paper = paper[paper["analysis"] == "answer_to_latent_attention"].rename(
         columns={"backbone": "paper_backbone", "value": "paper_answer_to_latent"}).drop(columns="analysis")
-    frame = frame.merge(paper, on=["paper_backbone", "method", "task"], how="left")
+    return frame.merge(paper, on=["paper_backbone", "method", "task"], how="left")
+
+
+def _write_attention_shares(con, experiment: str, out_dir: Path, paper_backbones: dict[str, str]) -> list[Path]:
+    """attention_shares.csv (attention_shares_frame), when the experiment has analyses."""
+    frame = attention_shares_frame(con, experiment, paper_backbones)
+    if frame.empty:
+        return []
     path = out_dir / "attention_shares.csv"
     write_text(path, frame.to_csv(index=False, float_format="%.4f"))
     return [path]
