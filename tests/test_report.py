@@ -9,12 +9,17 @@ failures the page must list are known.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import numpy as np
 import pytest
 import torch
@@ -25,9 +30,10 @@ from livr import config as livr_config
 from livr.answers import extract_answer_with_method
 from livr.attention_maps import example_figure, latent_image_attention
 from livr.cli import main as cli
+from livr.data.schema import TASKS as ALL_TASKS
 from livr.data.schema import read_split
 from livr.data.synthetic import build_synthetic_task
-from livr.model.backbones import get_backbone
+from livr.model.backbones import REGISTRY, get_backbone
 from livr.model.inputs import latent_token_strings, load_images
 from livr.model.latents import add_latent_tokens
 from livr.model.loading import load_backbone, load_trained
@@ -40,6 +46,7 @@ TASKS = ("visual_correspondence", "counting")  # two images with 4 choices; one 
 N_TEST = 6
 K = 4
 MECHANISM = ("livr_eval_no_latents", "livr_eval_stage1_mask")  # cells of the first backbone only
+DEMO_BACKBONE = "tiny-qwen2.5-vl-pretrained"
 
 
 def livr_correct(i: int) -> bool:
@@ -60,22 +67,25 @@ def wrong_answer(rec) -> str:
     return str(int(rec.answer) + 1)
 
 
-def write_cell(root: Path, backbone: str, task: str, method: str, records) -> Path:
+def write_cell(root: Path, backbone: str, task: str, method: str, records, selected: bool = True) -> Path:
+    """A cell's predictions and sidecar; `selected=False`: the run's other (last-step) checkpoint,
+    one more example right than the kept one."""
     rows = []
     for i, rec in enumerate(records):
-        correct = {"livr": livr_correct, "sft": sft_correct}.get(method, lambda i: i == 0)(i)
+        correct = {"livr": livr_correct, "sft": sft_correct}.get(method, lambda i: i == 0)(i) or (not selected and i == 3)
         raw = f"The answer is {rec.answer}." if correct else ("I am not sure." if i == 3 else wrong_answer(rec))
         parsed, how = extract_answer_with_method(raw, task, len(rec.choices) or None)
         assert (parsed == rec.answer) == correct
         rows.append({"id": rec.id, "task": task, "raw_output": raw, "parsed": parsed, "parse_method": how,
                      "gold": rec.answer, "correct": correct})
-    path = root / "cells" / EXP / backbone / task / method / f"{task}.jsonl"
+    path = root / "cells" / EXP / backbone / task / method / (f"{task}.jsonl" if selected else f"{task}.unselected.jsonl")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     n_correct = sum(r["correct"] for r in rows)
     path.with_suffix(".json").write_text(json.dumps({
         "experiment": EXP, "backbone": backbone, "train_set": task, "method": method, "task": task,
-        "weights": "base" if method == "zero_shot" else "best_val", "selected": True, "n": len(rows),
+        "weights": "base" if method == "zero_shot" else "best_val" if selected else "last", "selected": selected,
+        "n": len(rows),
         # as `livr evaluate` writes them: the evaluated model, and how (the test-time variants)
         "checkpoint_method": {"zero_shot": None}.get(method, "livr" if method.startswith("livr") else method),
         "settings": {"eval_latents": method != "livr_eval_no_latents",
@@ -116,14 +126,31 @@ def make_livr_checkpoint(backbone: str, finetune: str, models_dir: Path, out: Pa
     save_checkpoint(model, processor, meta, out)
 
 
-@pytest.fixture(scope="module")
-def setup(tiny_models_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("report")
+def write_analysis(root: Path, backbone: str, task: str, records) -> Path:
+    """A `livr analyze` file for the LIVR model of one cell: attention shares and t-SNE points."""
+    rng = np.random.default_rng(0)
+    points = [{"task": task, "id": rec.id, "kind": kind, "position": p, "x": float(x), "y": float(y)}
+              for rec in records[:2] for kind in ("latent", "image", "text") for p, (x, y) in enumerate(rng.normal(size=(4, 2)))]
+    path = root / "analysis" / EXP / backbone / task / "livr.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "experiment": EXP, "backbone": backbone, "train_set": task, "method": "livr", "weights": "best_val",
+        "attention": [{"task": task, "n": len(records), "answer_to_latent": 0.05, "answer_to_image": 0.3,
+                       "predictor_to_latent": 0.07, "predictor_to_image": 0.25}],
+        "tsne": {"points": points}}))
+    return path
+
+
+def render(root: Path, models: Path, backbones: dict[str, str], tasks, mechanism: tuple[str, ...], attention_examples: int,
+           both_weights: bool = False) -> dict:
+    """Build the tasks, LIVR checkpoints and cells of an experiment, collect them and render its
+    report. Test-time variants (`mechanism`) and training curves for the first backbone only;
+    `both_weights`: SFT and LIVR also at their last-step checkpoint, and an analysis of one LIVR model."""
     params = yaml.safe_load(Path("params.yaml").read_text())
-    params["paths"] = {"data": str(root / "data"), "models": str(tiny_models_dir), "runs": str(root / "runs"),
+    params["paths"] = {"data": str(root / "data"), "models": str(models), "runs": str(root / "runs"),
                        "results": str(root / "results")}
     params["experiments"][EXP] = {
-        "suite": "synthetic", "backbones": list(BACKBONES), "tasks": list(TASKS), "methods": ["zero_shot", "sft", "livr"],
+        "suite": "synthetic", "backbones": list(backbones), "tasks": list(tasks), "methods": ["zero_shot", "sft", "livr"],
         "training": {"finetune": "full", "dtype": "float32", "num_latents": K},
     }
     params["experiment"] = EXP
@@ -131,24 +158,41 @@ def setup(tiny_models_dir, tmp_path_factory):
     params_path.write_text(yaml.safe_dump(params))
     params = livr_config.load_params(params_path)
     records = {}
-    for task in TASKS:
+    for task in tasks:
         d = Path(livr_config.task_dir(params, EXP, task))
         build_synthetic_task(task, d, n_train=1, n_val=1, n_test=N_TEST, seed=3)
         records[task] = read_split(d, "test")
-    cells, metrics = [], []
-    for b, (backbone, finetune) in enumerate(BACKBONES.items()):
-        for t, task in enumerate(TASKS):
-            make_livr_checkpoint(backbone, finetune, tiny_models_dir, root / "runs" / EXP / backbone / task / "livr" / "final", seed=10 * b + t)
-            for method in ("zero_shot", "sft", "livr") + (MECHANISM if b == 0 else ()):
+    cells, metrics, analyses = [], [], []
+    for b, (backbone, finetune) in enumerate(backbones.items()):
+        for t, task in enumerate(tasks):
+            make_livr_checkpoint(backbone, finetune, models, root / "runs" / EXP / backbone / task / "livr" / "final", seed=10 * b + t)
+            for method in ("zero_shot", "sft", "livr") + (mechanism if b == 0 else ()):
                 cells.append(write_cell(root / "results", backbone, task, method, records[task]))
             if b == 0:
                 metrics += [write_metrics(root / "runs", backbone, task, m) for m in ("sft", "livr")]
+            if both_weights:
+                cells += [write_cell(root / "results", backbone, task, m, records[task], selected=False) for m in ("sft", "livr")]
+        if both_weights:
+            analyses.append(write_analysis(root / "results", backbone, tasks[0], records[tasks[0]]))
     db = root / "results" / "livr.duckdb"
-    build_database(db, cells, train_metrics=metrics)
+    build_database(db, cells, train_metrics=metrics, analyses=analyses)
     out = root / "results" / "report.html"
-    assert cli(["report", "--params", str(params_path), "--db", str(db), "--out", str(out),
-                "--max-examples", "100", "--attention-examples", "3", "--threads", "1", "--device", "cpu"]) == 0
-    return {"root": root, "params": params, "records": records, "html": out.read_text(), "models": tiny_models_dir}
+    assert cli(["report", "--params", str(params_path), "--db", str(db), "--out", str(out), "--max-examples", "100",
+                "--attention-examples", str(attention_examples), "--threads", "1", "--device", "cpu"]) == 0
+    return {"root": root, "params": params, "records": records, "html": out.read_text(), "path": out, "models": models}
+
+
+@pytest.fixture(scope="module")
+def setup(tiny_models_dir, tmp_path_factory):
+    return render(tmp_path_factory.mktemp("report"), tiny_models_dir, BACKBONES, TASKS, MECHANISM, attention_examples=3)
+
+
+@pytest.fixture(scope="module")
+def demo(tiny_models_dir, tmp_path_factory):
+    """The demo experiment's shape (its backbone, the nine tasks, its methods), one attention map per
+    LIVR cell, and every optional section: both checkpoints of each trained cell and an analysis."""
+    return render(tmp_path_factory.mktemp("demo_report"), tiny_models_dir, {DEMO_BACKBONE: "lora"}, ALL_TASKS, MECHANISM,
+                  attention_examples=1, both_weights=True)
 
 
 def images_of(page: str, cls: str | None = None) -> list[tuple[dict, np.ndarray]]:
@@ -181,43 +225,75 @@ def test_every_image_is_a_nonconstant_png(setup):
     for attrs, arr in images:
         assert arr.std() > 1.0, f"constant image: {attrs.get('alt')}"
     kinds = {a["class"] for a, _ in images}
-    assert kinds == {"chart", "curve", "attn", "thumb"}
+    assert kinds == {"chart", "mech", "curve", "attn", "thumb"}
     assert "warning" not in page
 
 
 def test_tables_and_charts(setup):
     page = setup["html"]
     tables = section(page, "tables")
-    for name in ("table1", "table1_vs_paper", "table2", "table2_vs_paper"):
-        assert f'id="{name}"' in tables
-    assert "Delta vs SFT" in tables and "qwen2.5-vl-3b" in tables and "llava-ov-1.5-4b" in tables
+    assert 'id="table1"' in tables and "Delta vs SFT" in tables
+    # the backbone heads its rows (with the paper backbone it is compared with), not a column
+    for backbone, paper in (("tiny-qwen2.5-vl", "qwen2.5-vl-3b"), ("tiny-llava-ov-1.5", "llava-ov-1.5-4b")):
+        assert f"<b>{backbone}</b> <span class=\"note\">· paper: {paper}</span>" in tables
+    # every task column has one accuracy per row: zero-shot, SFT, LIVR, and LIVR - SFT with its interval
+    rows = re.findall(r'<tr class="(\w+)"><th>[^<]*</th>(.*?)</tr>', tables.split("</table>")[0], flags=re.S)
+    assert [m for m, _ in rows] == ["zero_shot", "sft", "livr", "delta_vs_sft"] * len(BACKBONES)
+    assert all(cells.count("<td") == len(TASKS) + 1 for _, cells in rows)
+    assert all(cells.count('class="ci"') == len(TASKS) for m, cells in rows if m == "delta_vs_sft")
+    # no multi-task cells: Table 2 and every other table the experiment does not produce are left out
+    assert 'id="table2"' not in page and "(no rows)" not in page and 'id="selection"' not in page
     charts = [a["data-key"] for a, _ in images_of(page, "chart")]
     assert sorted(charts) == sorted(f"{b}/" for b in BACKBONES)  # single-task cells: one chart per backbone
     curves = [a["data-key"] for a, _ in images_of(page, "curve")]
     assert sorted(curves) == sorted(f"tiny-qwen2.5-vl/{t}" for t in TASKS)
 
 
-def test_mechanism_section_puts_the_test_time_variants_beside_chance(setup):
+def test_vs_paper_table_has_ours_with_interval_and_the_papers_delta(setup):
+    import pandas as pd
+
+    vs = section(setup["html"], "vs_paper")
+    con = duckdb.connect(str(setup["root"] / "results" / "livr.duckdb"), read_only=True)
+    paper = con.execute("SELECT backbone, task, method, accuracy FROM paper WHERE table_name = 'table1'").fetchdf()
+    con.close()
+    livr_right, sft_right = sum(map(livr_correct, range(N_TEST))), sum(map(sft_correct, range(N_TEST)))
+    groups = vs.split('<tr class="group">')[1:]
+    assert [re.search(r"<b>([^<]+)</b>", g).group(1) for g in groups] == sorted(BACKBONES)
+    for group, task in ((g, t) for g in groups for t in TASKS):
+        paper_backbone = REGISTRY[re.search(r"<b>([^<]+)</b>", group).group(1)].paper_backbone
+        row = re.search(rf'<tr data-task="{task}">(.*?)</tr>', group, flags=re.S).group(1)
+        cells = re.findall(r"<td>(.*?)</td>", row, flags=re.S)
+        assert float(cells[1]) == pytest.approx(100 * sft_right / N_TEST, abs=0.005)
+        assert float(cells[2]) == pytest.approx(100 * livr_right / N_TEST, abs=0.005)
+        delta = re.escape(f"{100 * (livr_right - sft_right) / N_TEST:+.2f}")
+        assert re.match(rf'<span[^>]*>{delta}</span><br><span class="ci">\[', cells[3])
+        p = paper[(paper["backbone"] == paper_backbone) & (paper["task"] == task)].set_index("method")["accuracy"]
+        want = p.get("livr") - p.get("sft") if {"livr", "sft"} <= set(p.index) else None
+        assert cells[6] == ("n/a" if want is None or pd.isna(want) else f"{want:+.2f}")
+
+
+def test_mechanism_section_charts_each_task_beside_chance(setup):
     from livr.data.prompts import CHANCE
 
     mech = section(setup["html"], "mechanism")
     assert "above chance" in mech and "carry task-relevant visual information" in mech
-    header = re.findall(r"<th>([^<]*)</th>", mech)
-    rows = [re.findall(r"<td>([^<]*)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", mech, flags=re.S)]
-    rows = [dict(zip(header, r)) for r in rows]
     backbone = next(iter(BACKBONES))  # only it has the variants
-    assert {(r["backbone"], r["task"], r["model"], r["evaluated"], r["method"]) for r in rows} == {
-        (backbone, t, "livr", e, m) for t in TASKS for e, m in (
-            ("as trained (latents, standard mask)", "livr"), ("without latents", "livr_eval_no_latents"),
-            ("under the Stage-1 mask", "livr_eval_stage1_mask"), ("Direct SFT (reference)", "sft"))}
-    for r in rows:
-        assert float(r["chance"]) == pytest.approx(CHANCE[r["task"]], abs=0.005)
-        if r["method"] == "livr_eval_stage1_mask":  # write_cell: only example 0 right, LIVR i % 3 != 0
-            assert float(r["accuracy"]) == pytest.approx(100 / N_TEST, abs=0.005)
-            livr_right = sum(i % 3 != 0 for i in range(N_TEST))
-            assert float(r["minus_model"]) == pytest.approx(100 * (1 - livr_right) / N_TEST, abs=0.005)
-        if r["method"] == "livr":
-            assert r["minus_model"] == ""  # the model itself
+    charts = [a["data-key"] for a, _ in images_of(mech, "mech")]
+    assert charts == [f"{backbone}/{t}/livr/{t}" for t in ALL_TASKS if t in TASKS]
+    header = re.findall(r"<tr><th>task</th><th>chance</th>(.*?)</tr>", mech)[0]
+    assert re.findall(r"<th>([^<]*)</th>", header) == [
+        "as trained (latents, standard mask)", "under the Stage-1 mask", "without latents", "Direct SFT (reference)"]
+    livr_right = sum(map(livr_correct, range(N_TEST)))
+    for task in TASKS:
+        row = re.search(rf'<tr data-task="{task}"><th>[^<]*</th><td>([^<]*)</td>(.*?)</tr>', mech, flags=re.S)
+        assert float(row.group(1)) == pytest.approx(CHANCE[task], abs=0.005)
+        cells = re.findall(r'data-method="(\w+)" data-accuracy="([^"]*)" data-minus="([^"]*)"', row.group(2))
+        assert [c[0] for c in cells] == ["livr", "livr_eval_stage1_mask", "livr_eval_no_latents", "sft"]
+        by = {m: (float(a), d) for m, a, d in cells}
+        assert by["livr"] == (pytest.approx(100 * livr_right / N_TEST, abs=0.005), "")  # the model itself
+        # write_cell: only example 0 right under the Stage-1 mask, LIVR i % 3 != 0
+        assert by["livr_eval_stage1_mask"][0] == pytest.approx(100 / N_TEST, abs=0.005)
+        assert float(by["livr_eval_stage1_mask"][1]) == pytest.approx(100 * (1 - livr_right) / N_TEST, abs=0.005)
 
 
 def test_attention_maps_cover_every_livr_cell_and_differ(setup):
@@ -279,3 +355,56 @@ def test_failures_list_the_disagreeing_and_wrong_ids(setup):
     assert first.group(1) == "livr_wrong_sft_right"
     assert "<pre" in first.group(3) and 'class="thumb"' in first.group(3)
     assert "(unparsable)" in fails and ">nan<" not in fails  # i=3: "I am not sure." has no answer
+
+
+# Measures the laid-out page once loaded, every <details> opened: the page and every box that can
+# overflow (a table, a cell, a figure, an image, preformatted text) must end inside the viewport,
+# and none may hold content wider than itself.
+OVERFLOW_PROBE = """<script>
+window.addEventListener("load", () => {
+  for (const d of document.querySelectorAll("details")) d.open = true;
+  const root = document.documentElement, width = root.clientWidth, bad = [];
+  if (root.scrollWidth > width) bad.push(`page: ${root.scrollWidth} px wide`);
+  for (const el of document.querySelectorAll("table, th, td, img, figure, pre, div.grid, section, summary")) {
+    const where = `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className} in #${el.closest("section")?.id}`
+      + ` (${(el.getAttribute("alt") || el.textContent || "").trim().slice(0, 40)})`;
+    const right = el.getBoundingClientRect().right;
+    if (right > width + 0.5) bad.push(`${where}: right edge at ${Math.round(right)} px`);
+    if (el.scrollWidth > el.clientWidth + 1 && el.tagName !== "IMG") bad.push(`${where}: content ${el.scrollWidth} px in ${el.clientWidth} px`);
+  }
+  const out = document.createElement("pre");
+  out.id = "overflow"; out.textContent = JSON.stringify({width, bad});
+  document.body.appendChild(out);
+});
+</script>"""
+CHROMIUM = shutil.which("chromium")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None and os.environ.get("CI") != "true",
+    reason="chromium is not installed (Debian: apt-get install chromium); CI installs it and runs this test")
+
+
+def overflows(page: Path, tmp: Path, width: int) -> list[str]:
+    """What overflows `page` horizontally in headless Chromium with a `width` px wide window."""
+    probe = tmp / f"probe_{page.name}"
+    probe.write_text(page.read_text().replace("</body>", OVERFLOW_PROBE + "</body>"))
+    proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--window-size={width},1000",
+                           "--hide-scrollbars", "--virtual-time-budget=20000", "--dump-dom", probe.as_uri()],
+                          capture_output=True, text=True, timeout=180)
+    found = re.search(r'<pre id="overflow">(.*?)</pre>', proc.stdout, flags=re.S)
+    assert found, f"chromium did not lay the page out (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    result = json.loads(html.unescape(found.group(1)))
+    assert result["width"] == width
+    return result["bad"]
+
+
+@needs_chromium
+@pytest.mark.parametrize("page", ["demo", "setup"])
+def test_nothing_overflows_at_1280_px(page, request, tmp_path):
+    assert CHROMIUM, "CI=true: chromium must be installed (.ci/run installs it)"
+    report = request.getfixturevalue(page)
+    for name in ("tables", "vs_paper", "mechanism", "curves", "attention", "failures") + (
+            ("analysis", "selection") if page == "demo" else ()):
+        section(report["html"], name)  # every section is there to be measured
+    assert overflows(report["path"], tmp_path, 1280) == []
+    # the probe finds overflow where there is some
+    assert any(b.startswith("page:") for b in overflows(report["path"], tmp_path, 640))

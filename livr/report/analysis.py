@@ -11,26 +11,11 @@ from __future__ import annotations
 import pandas as pd
 
 from livr.data.schema import TASKS
-from livr.report.html import frame_html, img_tag, png_uri
-from livr.results.tables import PAPER_ANALYSES_CSV, SELECTION_SQL
+from livr.report.html import frame_html, img_tag, png_uri, pyplot
+from livr.results.tables import attention_shares_frame
 
 KIND_COLOURS = {"image": "#1f77b4", "text": "#999999", "latent": "#d62728"}  # latents drawn last, on top
 MARKERS = "o^sDvP*Xh<>"
-
-
-def attention_table(con, experiment: str, mapping: dict[str, str]) -> pd.DataFrame:
-    frame = con.execute(
-        "SELECT backbone, train_set, method, task, weights, n, answer_to_latent, answer_to_image, predictor_to_latent, "
-        "predictor_to_image FROM attention_shares WHERE experiment = ? ORDER BY backbone, train_set, method, "
-        "list_position(?, task)", [experiment, list(TASKS)]).fetchdf()
-    if frame.empty:
-        return frame
-    paper = pd.read_csv(PAPER_ANALYSES_CSV)
-    paper = paper[paper["analysis"] == "answer_to_latent_attention"]
-    lookup = {(r.backbone, r.method, r.task): r.value for r in paper.itertuples()}
-    frame.insert(7, "paper_answer_to_latent",
-                 [lookup.get((mapping.get(r.backbone, r.backbone), r.method, r.task)) for r in frame.itertuples()])
-    return frame.round(4)
 
 
 def tsne_figures(con, experiment: str) -> list[str]:
@@ -40,9 +25,7 @@ def tsne_figures(con, experiment: str) -> list[str]:
         "ORDER BY backbone, train_set, method", [experiment]).fetchdf()
     if points.empty:
         return []
-    from livr.report.results import _pyplot
-
-    plt = _pyplot()
+    plt = pyplot()
     tags = []
     for (backbone, train_set, method), g in points.groupby(["backbone", "train_set", "method"], sort=True):
         tasks = [t for t in TASKS if t in set(g["task"])]
@@ -65,30 +48,31 @@ def tsne_figures(con, experiment: str) -> list[str]:
 
 
 def analysis_section(con, experiment: str, mapping: dict[str, str]) -> str:
-    shares = attention_table(con, experiment, mapping)
+    """The attention shares beside the paper's and the t-SNE scatters; '' without analysed models."""
+    shares = attention_shares_frame(con, experiment, mapping)
     if shares.empty:
-        return ('<p class="note">No analysed model (`livr analyze` runs for every trained method with latent tokens; '
-                "collect with --analyses).</p>")
+        return ""
     figures = tsne_figures(con, experiment)
     return (
         "<p>Mean attention probability mass the answer tokens (gold answer teacher-forced, standard mask, all "
         "decoder layers and heads) put on the latent tokens and on the image tokens; <i>predictor</i>: the same from "
         "the position that predicts the first answer token. The paper reports 0.076 for LIVR and 0.028 for the "
-        f"latents-only model (Localization, Qwen3-VL-4B).</p>{frame_html(shares)}"
+        f"latents-only model (Localization, Qwen3-VL-4B).</p>{frame_html(shares.round(4), digits=4)}"
         "<p class=\"note\">t-SNE of final-layer hidden states (paper Appendix C): every latent token and a sample of "
         "image and prompt-text tokens of the first test examples of each task, one embedding per model.</p>"
         f'<div class="grid">{"".join(figures)}</div>'
     )
 
 
-def selection_section(con, experiment: str) -> str:
-    frame = con.execute(SELECTION_SQL, {"experiment": experiment, "tasks": list(TASKS)}).fetchdf()
-    if frame.empty:
-        return '<p class="note">No trained cell.</p>'
+def selection_section(selection: pd.DataFrame) -> str:
+    """selection.csv as `livr tables` wrote it; '' unless some cell was evaluated at both weights."""
+    both = selection.dropna(subset=["best_val", "last"], how="any")
+    if both.empty:
+        return ""
     return (
         "<p>Each trained cell evaluated with its best-validation and its last-step checkpoint (<i>kept</i>: the one "
         "its run kept, params <code>select</code>), and its difference to Direct SFT at the same weights (paired "
         "bootstrap 95% interval). A conclusion that holds with one checkpoint and not the other hangs on checkpoint "
         f"selection. <code>livr tables --weights best_val|last</code> writes every table at either.</p>"
-        f"{frame_html(frame.round(2))}"
+        f"{frame_html(selection)}"
     )

@@ -42,9 +42,10 @@ def _caption(rec, att, preds) -> str:
 
 
 def attention_section(con, params, experiment: str, n_examples: int, layers, device, threads, warnings: list[str]) -> tuple[str, int]:
-    """(HTML, number of maps). Loads each LIVR checkpoint (a GPU for real backbones)."""
+    """(HTML, number of maps); '' when not requested (--attention-examples 0) or without LIVR cells.
+    Loads each LIVR checkpoint (a GPU for real backbones)."""
     if n_examples <= 0:
-        return '<p class="note">Attention maps were not requested (--attention-examples 0).</p>', 0
+        return "", 0
     import torch
 
     from livr.attention_maps import example_figure, latent_image_attention
@@ -60,36 +61,38 @@ def attention_section(con, params, experiment: str, n_examples: int, layers, dev
         torch.set_num_threads(threads)
     cells = livr_cells(con, experiment)
     if cells.empty:
-        return '<p class="note">No LIVR cells in this experiment.</p>', 0
+        return "", 0
     layout = Layout.of(params)
     parts, n_maps = [], 0
-    for (backbone, train_set), group in cells.groupby(["backbone", "train_set"], sort=True):
-        checkpoint = Path(layout.checkpoint_dir(experiment, backbone, train_set, LIVR))
-        parts.append(f"<h3>{esc(backbone)} / trained on {esc(train_set)}</h3>")
-        if not checkpoint.is_dir():
-            warnings.append(f"{checkpoint}: LIVR checkpoint not found; no attention maps for {backbone}/{train_set}")
-            parts.append(warning(warnings[-1]))
-            continue
-        cfg = TrainConfig.resolve(params, experiment, backbone, train_set, LIVR)
-        model, processor, meta = load_trained(backbone, checkpoint, layout.models, cfg.backbone_settings,
-                                              resolve_dtype(cfg.dtype, device), "eager", device)
-        spec = get_backbone(backbone)
-        for task in group["task"]:
-            task_dir, records = test_records(params, experiment, task)
-            if not records:
-                warnings.append(f"{task_dir}: test data not found; no attention maps for {backbone}/{train_set} on {task}")
+    for backbone, cells_of in cells.groupby("backbone", sort=True):  # one grid of figures per backbone
+        parts.append(f'<h3>{esc(backbone)}</h3><div class="grid">')
+        for train_set, group in cells_of.groupby("train_set", sort=True):
+            checkpoint = Path(layout.checkpoint_dir(experiment, backbone, train_set, LIVR))
+            if not checkpoint.is_dir():
+                warnings.append(f"{checkpoint}: LIVR checkpoint not found; no attention maps for {backbone}/{train_set}")
                 parts.append(warning(warnings[-1]))
                 continue
-            preds = predictions_of(con, experiment, backbone, train_set, task)
-            chosen = [r for r in records.values() if (LIVR, r.id) in preds][:n_examples]
-            parts.append(f'<h4>test task: {esc(task)}</h4><div class="grid">')
-            for rec in chosen:
-                images = load_images(rec, task_dir)
-                att = latent_image_attention(model, processor, spec, meta, rec, images, layers)
-                tag = img_tag(png_uri(example_figure(images, att.grids)), "attn", f"latent attention {rec.id}",
-                              id=rec.id, backbone=backbone, task=task)
-                parts.append(f'<figure class="attn-fig">{tag}<figcaption>{_caption(rec, att, preds)}</figcaption></figure>')
-                n_maps += 1
-            parts.append("</div>")
-        del model
+            cfg = TrainConfig.resolve(params, experiment, backbone, train_set, LIVR)
+            model, processor, meta = load_trained(backbone, checkpoint, layout.models, cfg.backbone_settings,
+                                                  resolve_dtype(cfg.dtype, device), "eager", device)
+            spec = get_backbone(backbone)
+            for task in group["task"]:
+                task_dir, records = test_records(params, experiment, task)
+                if not records:
+                    warnings.append(f"{task_dir}: test data not found; no attention maps for {backbone}/{train_set} on {task}")
+                    parts.append(warning(warnings[-1]))
+                    continue
+                preds = predictions_of(con, experiment, backbone, train_set, task)
+                chosen = [r for r in records.values() if (LIVR, r.id) in preds][:n_examples]
+                cell = esc(task) + ("" if train_set == task else f" (trained on {esc(train_set)})")
+                for rec in chosen:
+                    images = load_images(rec, task_dir)
+                    att = latent_image_attention(model, processor, spec, meta, rec, images, layers)
+                    tag = img_tag(png_uri(example_figure(images, att.grids)), "attn", f"latent attention {rec.id}",
+                                  id=rec.id, backbone=backbone, task=task)
+                    parts.append(f'<figure class="attn-fig">{tag}<figcaption><b>{cell}</b><br>'
+                                 f"{_caption(rec, att, preds)}</figcaption></figure>")
+                    n_maps += 1
+            del model
+        parts.append("</div>")
     return "".join(parts), n_maps

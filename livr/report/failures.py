@@ -88,8 +88,11 @@ def _row_html(r: dict, rec, task_dir: Path, thumbs: Thumbnails) -> str:
 
 
 def failures_section(con, params, experiment: str, max_examples: int) -> tuple[str, list[str]]:
-    """(HTML, ids listed)."""
+    """(HTML, ids listed); '' without LIVR cells."""
     frame = failure_rows(con, experiment)
+    if frame.empty and not con.execute("SELECT count(*) FROM runs WHERE experiment = ? AND method = ? AND selected",
+                                       [experiment, LIVR]).fetchone()[0]:
+        return "", []
     if frame.empty:
         return '<p class="note">No failures: LIVR is right wherever it was evaluated and agrees with SFT.</p>', []
     acc = {(r[0], r[1], r[2], r[3]): r[4] for r in con.execute(
@@ -110,7 +113,8 @@ def failures_section(con, params, experiment: str, max_examples: int) -> tuple[s
         )
         if not records:
             parts.append(f'<p class="warn">{esc(task_dir)}: test data not found; questions and images omitted</p>')
-        parts.append('<table class="fail"><tr><th>id / category</th><th>question</th><th>images</th><th>gold</th>'
+        parts.append('<table class="fail"><tr><th style="width:12%">id / category</th><th style="width:26%">question</th>'
+                     '<th style="width:20%">images</th><th style="width:6%">gold</th>'
                      "<th>LIVR: parsed / raw</th><th>SFT: parsed / raw</th></tr>")
         for r in shown.to_dict("records"):
             parts.append(_row_html(r, records.get(r["id"]), task_dir, thumbs))

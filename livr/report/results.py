@@ -1,5 +1,6 @@
-"""Report sections built from the database alone: the tables, LIVR - SFT with its intervals,
-training curves."""
+"""Report sections built from the tables `livr tables` writes (same code, into a temporary
+folder): a compact Table 1 (and Table 2), LIVR - SFT beside the paper's as a chart and a compact
+table, the other tables an experiment produces, and the training curves."""
 
 from __future__ import annotations
 
@@ -7,45 +8,180 @@ import tempfile
 
 import pandas as pd
 
-from livr.report.html import esc, frame_html, img_tag, png_uri
-from livr.results.tables import TRAINING_CURVES_SQL, write_tables
+from livr.data.prompts import CHANCE
+from livr.data.schema import TASKS
+from livr.report.html import details, esc, frame_html, img_tag, label, missing, number, png_uri, pyplot, with_interval
+from livr.results.tables import ROW_LABELS, TRAINING_CURVES_SQL, write_tables
 
-TITLES = {"table1": "Table 1: single-task training", "table1_vs_paper": "Table 1 vs the paper",
-          "table2": "Table 2: multi-task training", "table2_vs_paper": "Table 2 vs the paper",
-          "ablations": "Ablations", "ablations_vs_paper": "Ablations vs the paper",
-          "table3": "Table 3: spatial generalisation (SAT-32k)", "table4": "Table 4: Visual-CoT training",
-          "mirage_vsp": "Mirage comparison: Visual Spatial Planning",
-          "table5": "Table 5: controls, ours beside the paper's", "table5_long": "Table 5 (long, with n and intervals)",
-          "table6": "Table 6: latent design, ours beside the paper's", "table6_long": "Table 6 (long, with n and intervals)",
+MAIN_TABLES = {"table1": "Table 1: single-task training", "table2": "Table 2: multi-task training"}
+OTHER_TITLES = {
+    "ablations": "Ablations", "ablations_vs_paper": "Ablations vs the paper",
+    "table3": "Table 3: spatial generalisation (SAT-32k)", "table4": "Table 4: Visual-CoT training",
+    "mirage_vsp": "Mirage comparison: Visual Spatial Planning",
+    "table5": "Table 5: controls, ours beside the paper's", "table6": "Table 6: latent design, ours beside the paper's",
 }
-OWN_SECTIONS = ("selection", "attention_shares")
+LONG_FORMS = {"table5_long": "Table 5 with n and intervals", "table6_long": "Table 6 with n and intervals"}
+OURS, PAPER = "#1f77b4", "#888888"
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def tables_section(db, experiment: str, mapping: dict[str, str]) -> str:
-    """The CSV tables exactly as `livr tables` writes them (same code, into a temporary folder)."""
+def written_tables(db, experiment: str, mapping: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Every CSV table `livr tables` writes for the experiment, by name (table1, selection, ...)."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_tables(db, experiment, tmp, mapping)
-        # selection.csv and attention_shares.csv have sections of their own (analysis.py)
-        frames = {p.stem: pd.read_csv(p) for p in paths if p.suffix == ".csv" and p.stem not in OWN_SECTIONS}
-    return "".join(
-        f'<h3 id="{name}">{esc(TITLES.get(name, name))} <span class="note">({name}.csv)</span></h3>{frame_html(frame)}'
-        for name, frame in frames.items()
-    )
+        return {p.stem: pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in paths if p.suffix == ".csv"}
+
+
+def _group_keys(mixture: bool) -> list[str]:
+    return ["backbone", "train_set"] if mixture else ["backbone"]
+
+
+def _group_title(key: tuple, paper_backbone) -> str:
+    backbone, *train_set = key
+    title = f"<b>{esc(backbone)}</b>" + (f" · trained on {esc(train_set[0])}" if train_set else "")
+    return title + (f' <span class="note">· paper: {esc(paper_backbone)}</span>' if not missing(paper_backbone) else "")
+
+
+def _task_header(tasks: list[str]) -> str:
+    cells = "".join(f"<th>{label(t)}" + (f'<br><span class="ci">chance {CHANCE[t]:.1f}</span>' if t in CHANCE else "")
+                    + "</th>" for t in tasks)
+    return f"<tr><th></th>{cells}<th>Mean</th></tr>"
+
+
+def results_table(wide: pd.DataFrame, vs_paper: pd.DataFrame, mixture: bool) -> str:
+    """Table 1 or 2 in the paper's layout, one header row per backbone (and mixture) instead of a
+    column: accuracy (its n and 95% Wilson interval on hover), LIVR - SFT with its paired bootstrap
+    interval below it, coloured where that excludes 0."""
+    keys = _group_keys(mixture)
+    tasks = [c for c in wide.columns if c not in (*keys, "method", "Mean")]
+    if not mixture:
+        vs_paper = vs_paper.assign(train_set="")
+    by = {(r.backbone, r.train_set, r.method, r.task): r for r in vs_paper.itertuples()}
+    paper_of = dict(zip(vs_paper["backbone"], vs_paper["paper_backbone"]))
+    label_method = {v: k for k, v in ROW_LABELS.items()}
+    rows = [f'<table class="data results">{_task_header(tasks)}']
+    for key, group in wide.groupby(keys, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append(f'<tr class="group"><th colspan="{len(tasks) + 2}">{_group_title(key, paper_of.get(key[0]))}</th></tr>')
+        train_set = key[1] if mixture else ""
+        for r in group.to_dict("records"):
+            method = label_method[r["method"]]
+            cells = []
+            for t in tasks:
+                if method == "delta_vs_sft":
+                    c = by.get((key[0], train_set, "livr", t))
+                    lo, hi = (c.ours_delta_ci_low, c.ours_delta_ci_high) if c else (None, None)
+                    cells.append(f"<td>{with_interval(r[t], lo, hi, signed=True)}</td>")
+                else:
+                    c = by.get((key[0], train_set, method, t))
+                    tip = f' title="n={c.n}, 95% [{c.ours_ci_low:.2f}, {c.ours_ci_high:.2f}]"' if c and not missing(c.ours_ci_low) else ""
+                    cells.append(f"<td{tip}>{number(r[t])}</td>")
+            mean = number(r["Mean"], signed=method == "delta_vs_sft")
+            rows.append(f'<tr class="{method}"><th>{esc(r["method"])}</th>{"".join(cells)}<td>{mean}</td></tr>')
+    return "".join(rows) + "</table>"
+
+
+def tables_section(frames: dict[str, pd.DataFrame]) -> str:
+    """Table 1 and 2 compact (those with rows), then the other tables the experiment produced."""
+    parts = []
+    for name, title in MAIN_TABLES.items():
+        if not frames[name].empty:
+            parts.append(f'<h3 id="{name}">{esc(title)} <span class="note">({name}.csv)</span></h3>'
+                         + results_table(frames[name], frames[f"{name}_vs_paper"], mixture=name == "table2"))
+    for name, title in OTHER_TITLES.items():
+        if name in frames and not frames[name].empty:
+            frame = by_task(frames[name], "method") if name == "ablations" else frames[name]
+            parts.append(f'<h3 id="{name}">{esc(title)} <span class="note">({name}.csv)</span></h3>{frame_html(frame)}')
+    for name, title in LONG_FORMS.items():
+        if name in frames and not frames[name].empty:
+            parts.append(details(f"{esc(title)} ({name}.csv)", frame_html(frames[name])))
+    return "".join(parts)
+
+
+def by_task(long: pd.DataFrame, row: str) -> pd.DataFrame:
+    """A long (backbone, `row`, task, accuracy) table as one row per (backbone, `row`), a column per task."""
+    tasks = [t for t in TASKS if t in set(long["task"])]
+    wide = long.pivot_table(index=["backbone", row], columns="task", values="accuracy", aggfunc="first", sort=False)
+    return wide.reindex(columns=tasks).reset_index().rename_axis(columns=None)
+
+
+def datasets_table(datasets: pd.DataFrame) -> str:
+    """Examples per split of every task: ours / the paper's."""
+    if datasets.empty:
+        return ""
+    cell = [f"{o:,} / {'n/a' if missing(p) else f'{int(p):,}'}" for o, p in zip(datasets["ours"], datasets["paper"])]
+    wide = datasets.assign(cell=cell).pivot(index="task", columns="split", values="cell")
+    wide = wide.reindex(index=list(dict.fromkeys(datasets["task"])),
+                        columns=[s for s in ("train", "val", "test") if s in set(datasets["split"])])
+    return frame_html(wide.rename(columns=lambda s: f"{s}: ours / paper").reset_index())
+
+
+def vs_paper_deltas(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per (backbone, train set, task) with LIVR and SFT: accuracies and LIVR - SFT, ours
+    (with its paired bootstrap interval) and the paper's, from table1/2_vs_paper."""
+    parts = []
+    for name in MAIN_TABLES:
+        vs = frames[f"{name}_vs_paper"]
+        if vs.empty:
+            continue
+        vs = vs.assign(train_set=vs["train_set"] if "train_set" in vs else "")
+        sft = vs[vs["method"] == "sft"][["backbone", "train_set", "task", "ours", "paper"]]
+        livr = vs[vs["method"] == "livr"].merge(sft, on=["backbone", "train_set", "task"], how="left",
+                                                suffixes=("", "_sft"))
+        parts.append(livr.dropna(subset=["ours_delta_vs_sft"]))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def delta_chart(g: pd.DataFrame, backbone: str, train_set: str) -> str:
+    """LIVR - SFT per task: ours with its 95% interval, the paper's beside it."""
+    import numpy as np
+
+    plt = pyplot()
+    y = np.arange(len(g))[::-1]  # first task on top
+    fig, ax = plt.subplots(figsize=(6.4, 0.34 * len(g) + 1.3))
+    err = np.vstack([g["ours_delta_vs_sft"] - g["ours_delta_ci_low"], g["ours_delta_ci_high"] - g["ours_delta_vs_sft"]])
+    ax.errorbar(g["ours_delta_vs_sft"], y + 0.12, xerr=err, fmt="o", ms=5, capsize=3, color=OURS,
+                label=f"ours: {backbone} (95% paired bootstrap)")
+    paper_backbone = g["paper_backbone"].iloc[0]
+    ax.plot(g["paper_delta_vs_sft"], y - 0.12, "D", ms=5, color=PAPER, label=f"paper: {paper_backbone}")
+    for yi, v in zip(y, g["paper_delta_vs_sft"]):
+        if missing(v):
+            ax.text(0, yi - 0.12, " paper: n/a", fontsize=7, color=PAPER, va="center")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [t.replace("_", " ") for t in g["task"]], fontsize=8)
+    ax.set_ylim(-0.7, len(g) - 0.3)
+    ax.set_xlabel("LIVR − SFT (accuracy points)", fontsize=8)
+    ax.grid(axis="x", lw=0.3)
+    ax.set_title(f"{backbone} trained on {train_set}" if train_set else f"{backbone}, trained per task", fontsize=9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.9 / (0.34 * len(g) + 1.3)), ncol=2, frameon=False)
+    fig.tight_layout()
+    key = f"{backbone}/{train_set}"
+    return img_tag(png_uri(fig), "chart", f"LIVR - SFT {key}", key=key)
+
+
+def vs_paper_section(frames: dict[str, pd.DataFrame]) -> str:
+    """Per backbone (and mixture): the chart of LIVR - SFT and a compact table of the numbers behind it."""
+    deltas = vs_paper_deltas(frames)
+    if deltas.empty:
+        return ""
+    charts, rows = [], []
+    head = ("<tr><th>task</th><th>n</th><th>SFT</th><th>LIVR</th><th>LIVR − SFT</th>"
+            "<th>paper SFT</th><th>paper LIVR</th><th>paper LIVR − SFT</th></tr>")
+    for (backbone, train_set), g in deltas.groupby(["backbone", "train_set"], sort=False):
+        charts.append(delta_chart(g, backbone, train_set))
+        key = (backbone, train_set) if train_set else (backbone,)
+        rows.append(f'<tr class="group"><th colspan="8">{_group_title(key, g["paper_backbone"].iloc[0])}</th></tr>')
+        for r in g.itertuples():
+            paper = "".join(f"<td>{number(v, signed) or 'n/a'}</td>" for v, signed in
+                            ((r.paper_sft, False), (r.paper, False), (r.paper_delta_vs_sft, True)))
+            rows.append(f'<tr data-task="{esc(r.task)}"><th>{label(r.task)}</th><td>{r.n}</td><td>{number(r.ours_sft)}</td>'
+                        f"<td>{number(r.ours)}</td><td>{with_interval(r.ours_delta_vs_sft, r.ours_delta_ci_low, r.ours_delta_ci_high, signed=True)}</td>"
+                        f"{paper}</tr>")
+    return f'<div class="grid">{"".join(charts)}</div><table class="data vs-paper">{head}{"".join(rows)}</table>'
 
 
 def cells_overview(con, experiment: str) -> pd.DataFrame:
     return con.execute(
-        "SELECT backbone, train_set, method, task, weights, selected, n, n_correct, n_unparsed, "
-        "round(accuracy, 2) AS accuracy, round(ci_low, 2) AS ci_low, round(ci_high, 2) AS ci_high "
+        "SELECT backbone, train_set, method, task, weights, selected, n, n_correct, n_unparsed, accuracy, ci_low, ci_high "
         "FROM metrics WHERE experiment = ? ORDER BY backbone, train_set, method, task, NOT selected", [experiment]
     ).fetchdf()
 
@@ -53,60 +189,10 @@ def cells_overview(con, experiment: str) -> pd.DataFrame:
 def paired_deltas(con, experiment: str, baseline: str) -> pd.DataFrame:
     """Every method minus `baseline` per cell, with n and the paired bootstrap interval."""
     return con.execute(
-        "SELECT backbone, train_set, task, method, n, round(delta, 2) AS delta, round(ci_low, 2) AS ci_low, "
-        "round(ci_high, 2) AS ci_high, a_only, b_only FROM paired_deltas "
+        "SELECT backbone, train_set, task, method, n, delta, ci_low, ci_high, a_only, b_only FROM paired_deltas "
         "WHERE experiment = ? AND baseline = ? AND weights = 'selected' ORDER BY backbone, train_set, method, task",
         [experiment, baseline]
     ).fetchdf()
-
-
-def delta_rows(con, experiment: str, mapping: dict[str, str]) -> pd.DataFrame:
-    """LIVR - SFT per (backbone, train set, task): ours with its interval, and the paper's for the
-    mapped paper backbone (single-task cells from Table 1, mixtures from Table 2)."""
-    return con.execute(
-        """
-        SELECT d.backbone, d.train_set, d.task, d.delta AS ours, d.ci_low, d.ci_high, d.n,
-               pl.accuracy - ps.accuracy AS paper
-        FROM paired_deltas d
-        LEFT JOIN (SELECT unnest(?) AS backbone, unnest(?) AS paper_backbone) m ON m.backbone = d.backbone
-        LEFT JOIN paper pl ON pl.method = 'livr' AND pl.task = d.task AND pl.backbone = m.paper_backbone
-             AND pl.table_name = CASE WHEN d.train_set = d.task THEN 'table1' ELSE 'table2' END
-        LEFT JOIN paper ps ON ps.method = 'sft' AND ps.task = d.task AND ps.backbone = m.paper_backbone
-             AND ps.table_name = pl.table_name
-        WHERE d.experiment = ? AND d.method = 'livr' AND d.baseline = 'sft' AND d.weights = 'selected'
-        ORDER BY d.backbone, d.train_set, d.task
-        """, [list(mapping), list(mapping.values()), experiment]).fetchdf()
-
-
-def delta_charts(deltas: pd.DataFrame, mapping: dict[str, str]) -> str:
-    """One bar chart per (backbone, train set): ours with its 95% interval, the paper's beside it."""
-    if deltas.empty:
-        return '<p class="note">No cell has both LIVR and SFT.</p>'
-    import numpy as np
-
-    plt = _pyplot()
-    tags = []
-    # single-task cells (trained on the task they are tested on) share one chart, as in Table 1
-    deltas = deltas.assign(group=deltas["train_set"].where(deltas["train_set"] != deltas["task"], ""))
-    for (backbone, group), g in deltas.groupby(["backbone", "group"], sort=False):
-        x = np.arange(len(g))
-        fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(g) + 1.5), 3.0))
-        err = np.vstack([g["ours"] - g["ci_low"], g["ci_high"] - g["ours"]])
-        ax.bar(x - 0.2, g["ours"], 0.4, yerr=err, capsize=3, label=f"ours: {backbone} (95% paired bootstrap)",
-               color="#1f77b4")
-        ax.bar(x + 0.2, g["paper"].fillna(0), 0.4, label=f"paper: {mapping.get(backbone, 'n/a')}", color="#aaaaaa")
-        for xi, v in zip(x, g["paper"]):
-            if pd.isna(v):
-                ax.text(xi + 0.2, 0, "n/a", ha="center", va="bottom", fontsize=7)
-        ax.axhline(0, color="black", lw=0.8)
-        ax.set_xticks(x, [t.replace("_", "\n") for t in g["task"]], fontsize=7)
-        ax.set_ylabel("LIVR - SFT (points)")
-        ax.set_title(f"{backbone} trained on {group}" if group else f"{backbone}, trained per task", fontsize=9)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, frameon=False)
-        fig.tight_layout()
-        key = f"{backbone}/{group}"
-        tags.append(img_tag(png_uri(fig), "chart", f"deltas {key}", key=key))
-    return "".join(tags)
 
 
 def training_curves(con, experiment: str) -> str:
@@ -114,11 +200,11 @@ def training_curves(con, experiment: str) -> str:
     epochs, LIVR's stage 2 after its stage 1 (dotted line: the stage boundary)."""
     rows = con.execute(TRAINING_CURVES_SQL, {"experiment": experiment}).fetchdf()
     if rows.empty:
-        return '<p class="note">No training metrics in the database (collect with --train-metrics).</p>'
-    plt = _pyplot()
+        return ""
+    plt = pyplot()
     tags = []
     for (backbone, train_set), group in rows.groupby(["backbone", "train_set"], sort=True):
-        fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(8, 2.6))
+        fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(6, 2.4))
         for method, m in group.groupby("method", sort=True):
             acc, loss = m.dropna(subset=["val_accuracy"]), m.dropna(subset=["loss"])
             line, = ax_acc.plot(acc["epoch"], acc["val_accuracy"], marker="o", ms=3, label=method)
@@ -126,8 +212,10 @@ def training_curves(con, experiment: str) -> str:
             for end in m.groupby("stage", sort=False)["epoch"].max().iloc[:-1]:
                 for ax in (ax_acc, ax_loss):
                     ax.axvline(end, color=line.get_color(), ls=":", lw=1)
-        ax_acc.set(title="val accuracy (%)", xlabel="epoch (stages in sequence)")
-        ax_loss.set(title="train loss", xlabel="epoch (stages in sequence)")
+        for ax, title in ((ax_acc, "val accuracy (%)"), (ax_loss, "train loss")):
+            ax.set_title(title, fontsize=8)
+            ax.set_xlabel("epoch (stages in sequence)", fontsize=7)
+            ax.tick_params(labelsize=7)
         ax_acc.legend(fontsize=7)
         fig.suptitle(f"{backbone} / {train_set}", fontsize=10)
         fig.tight_layout()
