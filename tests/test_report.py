@@ -408,3 +408,20 @@ def test_nothing_overflows_at_1280_px(page, request, tmp_path):
     assert overflows(report["path"], tmp_path, 1280) == []
     # the probe finds overflow where there is some
     assert any(b.startswith("page:") for b in overflows(report["path"], tmp_path, 640))
+
+
+def test_demo_page_has_the_sections_the_experiment_produces(demo, setup):
+    def nav(page):
+        return re.findall(r'href="#(\w+)"', re.search(r"<nav>(.*?)</nav>", page, flags=re.S).group(1))
+
+    assert nav(demo["html"]) == ["tables", "vs_paper", "mechanism", "analysis", "selection", "curves", "attention", "failures"]
+    assert nav(setup["html"]) == ["tables", "vs_paper", "mechanism", "curves", "attention", "failures"]  # no analysis
+    page = demo["html"]
+    assert "(no rows)" not in page and 'id="table2"' not in page and 'id="table3"' not in page
+    # the test-time variants are ablation methods: one row each, a column per task
+    ablations = re.search(r'<h3 id="ablations">.*?</table>', page, flags=re.S).group(0)
+    assert ablations.count("<tr>") == 5 and all(t.replace("_", " ") in ablations for t in ALL_TASKS)
+    # checkpoint selection: the cells evaluated at both weights (SFT and LIVR of every task)
+    assert section(page, "selection").count("<tr>") == 2 * len(ALL_TASKS)
+    assert len(images_of(section(page, "mechanism"), "mech")) == len(ALL_TASKS)
+    assert len(images_of(section(page, "attention"), "attn")) == len(ALL_TASKS)

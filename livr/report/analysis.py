@@ -65,7 +65,7 @@ def analysis_section(con, experiment: str, mapping: dict[str, str]) -> str:
 
 
 def selection_section(selection: pd.DataFrame) -> str:
-    """selection.csv as `livr tables` wrote it; '' unless some cell was evaluated at both weights."""
+    """The cells of selection.csv (as `livr tables` wrote it) evaluated at both weights; '' when none was."""
     both = selection.dropna(subset=["best_val", "last"], how="any")
     if both.empty:
         return ""
@@ -73,6 +73,6 @@ def selection_section(selection: pd.DataFrame) -> str:
         "<p>Each trained cell evaluated with its best-validation and its last-step checkpoint (<i>kept</i>: the one "
         "its run kept, params <code>select</code>), and its difference to Direct SFT at the same weights (paired "
         "bootstrap 95% interval). A conclusion that holds with one checkpoint and not the other hangs on checkpoint "
-        f"selection. <code>livr tables --weights best_val|last</code> writes every table at either.</p>"
-        f"{frame_html(selection)}"
+        "selection. <code>livr tables --weights best_val|last</code> writes every table at either; selection.csv also "
+        f"lists the cells evaluated at one of them only ({len(selection) - len(both)} here).</p>{frame_html(both)}"
     )
