@@ -150,10 +150,12 @@ def delta_chart(g: pd.DataFrame, backbone: str, train_set: str) -> str:
     ax.set_yticks(y, [t.replace("_", " ") for t in g["task"]], fontsize=8)
     ax.set_ylim(-0.7, len(g) - 0.3)
     ax.set_xlabel("LIVR − SFT (accuracy points)", fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
     ax.grid(axis="x", lw=0.3)
     ax.set_title(f"{backbone} trained on {train_set}" if train_set else f"{backbone}, trained per task", fontsize=9)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.9 / (0.34 * len(g) + 1.3)), ncol=2, frameon=False)
     fig.tight_layout()
+    # below the x label, whatever the chart's height (savefig's tight bounding box takes it in)
+    fig.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
     key = f"{backbone}/{train_set}"
     return img_tag(png_uri(fig), "chart", f"LIVR - SFT {key}", key=key)
 
