@@ -107,9 +107,5 @@ def parsed_html(parsed, correct) -> str:
     return f'<span class="{"ok" if correct else "bad"}">{text}</span>'
 
 
-def note(text: str) -> str:
-    return f'<p class="note">{esc(text)}</p>'
-
-
 def warning(text: str) -> str:
     return f'<p class="warn">{esc(text)}</p>'
