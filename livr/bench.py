@@ -231,6 +231,9 @@ def configure(parser) -> None:
 def main(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
+    for option in ("k", "batch_size", "reps", "new_tokens"):
+        if getattr(args, option) < 1:
+            raise InputError(f"--{option.replace('_', '-')} {getattr(args, option)}: must be at least 1")
     spec = get_backbone(args.backbone)
     if not spec.tiny and not args.random_weights:
         raise InputError(f"{args.backbone} is a real backbone: pass --random-weights (benchmarks never download weights)")

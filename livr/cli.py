@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -25,8 +26,14 @@ COMMANDS = {
     "analyze": ("livr.analyze", "the paper's analyses of a trained model with latents: answer->latent attention, t-SNE"),
     "verify-bottleneck": ("livr.verify", "prove on one example that the stage-1 mask leaks no image information"),
     "report": ("livr.report", "render results/report.html: tables, deltas, latent attention maps, failures"),
-    "doctor": ("livr.doctor", "preflight of an experiment: weights, remote code, data, GPUs, disk; the fix for each missing piece"),
+    "doctor": ("livr.doctor", "preflight of an experiment: weights, data sources, built datasets, GPUs, disk; the fix for each missing piece"),
 }
+# Options that name what a command writes (a file or a directory), in every command: each is
+# checked to be writable before the command starts its work.
+OUTPUT_OPTIONS = ("out", "out_dir", "json", "stamp")
+# OSErrors that say the machine or the user's path is wrong (no permission, read-only or full disk,
+# a file where a directory must be), not the code: one line, as bad input is.
+ENVIRONMENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR, errno.EISDIR}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -88,11 +95,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if args.command is None else 2
     from livr.errors import InputError
+    from livr.io import check_writable
 
     try:
+        for dest in OUTPUT_OPTIONS:
+            if isinstance(getattr(args, dest, None), (str, os.PathLike)):  # not a flag of that name
+                check_writable(getattr(args, dest))
         return args._main(args) or 0
     except InputError as e:  # bad input is one clear line; anything else is a bug and keeps its traceback
         print(f"livr {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.errno not in ENVIRONMENT_ERRNOS:
+            raise
+        print(f"livr {args.command}: error: {e.filename or ''}{': ' if e.filename else ''}{e.strerror}", file=sys.stderr)
         return 2
 
 

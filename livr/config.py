@@ -229,10 +229,10 @@ def train_data(params: dict, exp_name: str | None, train_set: str) -> list[str]:
 def datasets_of(params: dict, exp_name: str | None = None) -> list[str]:
     """Every dataset an experiment trains or tests on (tasks, comparison training sets, benchmarks),
     each once, in the order its train sets name them."""
-    seen: list[str] = []
+    seen: dict[str, None] = {}
     for ts, tested in train_sets(params, exp_name).items():
-        seen += [d for d in [*train_data(params, exp_name, ts), *tested] if d not in seen]
-    return seen
+        seen.update(dict.fromkeys([*train_data(params, exp_name, ts), *tested]))
+    return list(seen)
 
 
 def dataset_kind(name: str) -> str:

@@ -28,6 +28,7 @@ from livr import config as lc
 from livr.data.sources import MANUAL_SOURCES, SOURCES
 from livr.data.tasks import BUILDERS
 from livr.model.backbones import REGISTRY
+from livr.model.pretrained import shipped_dir
 from livr.settings import resolve_training
 
 READY, PENDING, MISSING = "ready", "pending", "MISSING"
@@ -275,6 +276,14 @@ def _weight_checks(params: dict, backbones: list[str], hub_error: str | None) ->
     weights_gb = 0.0
     for b in backbones:
         spec = REGISTRY[b]
+        if spec.pretrained:  # ships inside the package (livr/model/pretrained/)
+            path = shipped_dir(b)
+            shipped = (path / "config.json").is_file()
+            rows.append(Check("weights", b, READY if shipped else MISSING,
+                              f"pretrained tiny base shipped with the package ({path})" if shipped else f"{path} is missing",
+                              "" if shipped else "restore it from git, or rebuild it with the command in its manifest.json "
+                                                 "(livr pretrain-tiny)"))
+            continue
         if spec.tiny:
             built = (Path(params["paths"]["models"]) / b / "config.json").is_file()
             rows.append(Check("weights", b, READY if built else PENDING,

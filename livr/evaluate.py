@@ -154,6 +154,19 @@ def task_rows(records, responses: list[str]) -> list[dict]:
     return rows
 
 
+def check_inputs(cfg: EvalConfig, checkpoint, out: Path) -> None:
+    """Before anything is loaded or decoded: the output is a file path, the test split reads, the
+    checkpoint is a finished one, and the base weights (where the checkpoint needs them) are there."""
+    from livr.hub_weights import require_backbone_weights
+    from livr.model.loading import FULL_WEIGHT_MODES, read_checkpoint_meta
+
+    if out.is_dir():
+        raise InputError(f"{out}: is a directory; --out names the predictions .jsonl file")
+    read_split(cfg.data_dir, "test")
+    if checkpoint is None or read_checkpoint_meta(checkpoint)["finetune"] not in FULL_WEIGHT_MODES:
+        require_backbone_weights(cfg.backbone)
+
+
 def configure(parser) -> None:
     livr_config.add_cell_arguments(
         parser, "the train set whose checkpoint is evaluated", "a method of params.yaml `methods:` (zero_shot, sft, livr, ...)"
@@ -170,6 +183,7 @@ def main(args) -> int:
     params = livr_config.load_params(args.params)
     livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, args.method, task=args.task)
     cfg = EvalConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method, args.task, args.unselected)
+    check_inputs(cfg, args.checkpoint or cfg.checkpoint, Path(args.out))
     with job_device(args.device) as device:
         s = evaluate_cell(cfg, args.checkpoint or cfg.checkpoint, args.out, args.models_dir or params["paths"]["models"],
                           device, args.threads or cfg.threads)

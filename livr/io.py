@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from livr.errors import InputError
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 _HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
@@ -58,20 +60,51 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class OutputError(InputError):
+    """An output path that cannot be written (a read-only or full disk, a file where a directory
+    must be, no permission): one line naming the path, as for any bad input."""
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """OSErrors of this module's own file operations on `path` as one OutputError line."""
+    try:
+        yield
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write ({e.strerror or e})") from None
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Fail now, before any work, when `path` (a file or a directory to be written) could not be:
+    its nearest existing ancestor must be a directory in which a file can be created. Creates
+    nothing that outlives the check (the probe file has no name, or is removed at once)."""
+    path = Path(path)
+    parent = path.parent if path.name else path
+    ancestor = parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputError(f"{path}: cannot write ({ancestor} is not a directory)")
+    with _writing(path), tempfile.TemporaryFile(dir=ancestor):
+        pass
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling path; rename it onto `path` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(path)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
+        os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
-        if tmp.exists():
-            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs should read like any file
-        os.replace(tmp, path)
+        with _writing(path):
+            if tmp.exists():
+                os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs should read like any file
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -80,12 +113,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling directory; swap it in for `path` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent))
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(path)
+        tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent))
     try:
         yield tmp
-        replace_dir(tmp, path)
+        with _writing(path):
+            replace_dir(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -110,7 +145,7 @@ def progress_enabled() -> bool:
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, _writing(Path(path)):
         tmp.write_text(text)
 
 
@@ -119,20 +154,26 @@ def write_json(path: str | os.PathLike, obj) -> None:
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    with atomic_path(path) as tmp:
+        with _writing(Path(path)), open(tmp, "w") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def json_lines(path: str | os.PathLike) -> Iterator[tuple[str, object]]:
     """("<path>:<line>", parsed JSON) for each non-blank line; a line that is not JSON is an
     InputError naming it."""
-    from livr.errors import InputError
-
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             if line.strip():
                 try:
                     yield f"{path}:{lineno}", json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise InputError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+                    raise InputError(f"{path}:{lineno}: {json_error(e)}") from None
+
+
+def json_error(e: json.JSONDecodeError) -> str:
+    """The parser's complaint as a whole phrase with its column: json's own `msg` of some errors
+    ends in a dangling "at" ("Invalid control character at") that its position completes."""
+    where = f"column {e.colno}" if e.lineno == 1 else f"line {e.lineno} column {e.colno}"
+    return f"not valid JSON ({e.msg} {where})" if e.msg.endswith(" at") else f"not valid JSON ({e.msg} at {where})"

@@ -479,6 +479,17 @@ def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, de
     return {**meta, "weights": kept}
 
 
+def check_inputs(cfg: TrainConfig) -> None:
+    """The data, then the backbone's weights, before anything is loaded: a missing piece is one line."""
+    from livr.data.schema import read_split
+    from livr.hub_weights import require_backbone_weights
+
+    for data_dir in cfg.data_dirs:
+        for split in ("train", "val"):
+            read_split(data_dir, split)
+    require_backbone_weights(cfg.backbone)
+
+
 def configure(parser) -> None:
     livr_config.add_cell_arguments(
         parser, "a task or a mixture of the experiment", "a training method of params.yaml `methods:` (sft, livr, ...)"
@@ -491,6 +502,7 @@ def main(args) -> int:
     params = livr_config.load_params(args.params)
     livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, args.method, trained=True)
     cfg = TrainConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method)
+    check_inputs(cfg)
     with job_device(args.device) as device:
         meta = train_cell(cfg, args.out, args.models_dir or params["paths"]["models"], device, args.threads or cfg.threads)
     last = meta["stages"][-1]

@@ -95,6 +95,7 @@ def configure(parser) -> None:
 def main(args) -> int:
     from pathlib import Path
 
+    from livr.hub_weights import require_backbone_weights
     from livr.model.loading import load_backbone
 
     spec = get_backbone(args.backbone)
@@ -110,6 +111,7 @@ def main(args) -> int:
 
         model, processor = random_weight_model(spec.name, args.device, dtype, shrink=args.shrink, attn=args.attn)
     else:
+        require_backbone_weights(spec.name, random_weights_option=True)
         model, processor = load_backbone(spec.name, args.models_dir, {}, dtype, args.attn, args.device)
     print(f"verify-bottleneck {spec.name}: {type(model).__name__} ({model.config.get_text_config()._attn_implementation} attention, "
           f"{dtype}, {args.device}){' shrunk' if args.shrink and args.random_weights else ''}")

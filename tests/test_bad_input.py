@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import yaml
 from livr import config as livr_config
 from livr.cli import main as cli
 from livr.data.synthetic import build_synthetic_task
+from livr.errors import InputError
 from livr.model.loading import load_backbone
 from livr.train import save_checkpoint
 
@@ -304,3 +306,211 @@ def test_names_with_quotes_are_data_not_sql(capsys, tmp_path):
     fails(capsys, ["sql", "--db", str(db), f"COPY runs TO '{tmp_path / 'leak.csv'}'"], "query failed")
     fails(capsys, ["sql", "--db", str(db), "SELECT * FROM read_csv('/etc/passwd')"], "query failed", "/etc/passwd", "disabled")
     assert not (tmp_path / "leak.csv").exists()
+
+
+# ---------------------------------------------------------------- a real backbone that is not there
+REAL, REAL_ID = "qwen2.5-vl-3b", "Qwen/Qwen2.5-VL-3B-Instruct"
+
+
+@pytest.fixture
+def no_weights(tmp_path, monkeypatch):
+    """An empty Hugging Face cache and HF_HUB_OFFLINE=1; loading any model is a test failure."""
+    from huggingface_hub import constants
+
+    import livr.evaluate
+    import livr.model.loading
+    import livr.train
+
+    cache = tmp_path / "hf"
+    cache.mkdir()
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    def no_loading(*a, **k):
+        raise AssertionError("a model was loaded")
+
+    for mod, name in ((livr.model.loading, "load_backbone"), (livr.train, "load_backbone"),
+                      (livr.evaluate, "load_trained")):
+        monkeypatch.setattr(mod, name, no_loading)
+    return cache
+
+
+def _real_env(env, tmp_path, experiment: str, build: dict[str, callable]) -> Path:
+    """A params file whose data root is under tmp_path, with the named datasets of `experiment` built."""
+    raw = json.loads(json.dumps(env["raw"]))
+    raw["paths"]["data"] = str(tmp_path / "data")
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
+    loaded = livr_config.load_params(params)
+    for name, builder in build.items():
+        builder(name, livr_config.task_dir(loaded, experiment, name))
+    return params
+
+
+def _synth(task, out):
+    build_synthetic_task(task, out, n_train=2, n_val=1, n_test=1, seed=0)
+
+
+def _standin(name, out):
+    from livr.data.standins import build_standin
+
+    build_standin(name, out, 2, 1, 6, 0)
+
+
+def _weights_error(capsys, argv, random_weights: bool):
+    import time
+
+    t0 = time.monotonic()
+    line = fails(capsys, argv, f"backbone {REAL}", REAL_ID, "not in the Hugging Face cache", "HF_HUB_OFFLINE is set",
+                 f"hf download {REAL_ID}")
+    assert time.monotonic() - t0 < 10
+    assert ("--random-weights" in line) == random_weights
+
+
+def test_real_backbone_not_cached_verify_bottleneck(capsys, tmp_path, no_weights):
+    _weights_error(capsys, ["verify-bottleneck", "--backbone", REAL, "--json", str(tmp_path / "v.json")], True)
+    assert not (tmp_path / "v.json").exists()
+
+
+def test_real_backbone_not_cached_train_checks_its_data_first(env, capsys, tmp_path, no_weights):
+    argv = ["train", "--params", str(_real_env(env, tmp_path, "table1", {})), "--experiment", "table1",
+            "--backbone", REAL, "--train-set", "counting", "--method", "sft", "--out", str(tmp_path / "run")]
+    fails(capsys, argv, "counting/train.jsonl: split file missing")  # the data, before any weights
+    _real_env(env, tmp_path, "table1", {"counting": _synth})
+    _weights_error(capsys, argv, False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_real_backbone_not_cached_evaluate(env, capsys, tmp_path, no_weights):
+    params = _real_env(env, tmp_path, "table3", {"blink3": _standin})
+    out = tmp_path / "cells" / "blink3.jsonl"
+    _weights_error(capsys, ["evaluate", "--params", str(params), "--experiment", "table3", "--backbone", REAL,
+                            "--train-set", "sat32k", "--method", "zero_shot", "--task", "blink3", "--out", str(out)], False)
+    assert not out.parent.exists()
+
+
+def test_unreachable_hub_is_named_within_seconds(capsys, tmp_path, no_weights, monkeypatch):
+    import socket
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    fails(capsys, ["verify-bottleneck", "--backbone", REAL], REAL_ID, "the hub is unreachable: connection refused",
+          f"hf download {REAL_ID}", "--random-weights")
+
+
+def test_cached_real_weights_pass_the_check(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from livr.hub_weights import require_backbone_weights
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    snap = tmp_path / ("models--" + REAL_ID.replace("/", "--")) / "snapshots" / ("a" * 40)
+    snap.mkdir(parents=True)
+    (snap.parent.parent / "refs").mkdir()
+    (snap.parent.parent / "refs" / "main").write_text("a" * 40)
+    (snap / "config.json").write_text("{}")
+    with pytest.raises(InputError, match="not in the Hugging Face cache"):
+        require_backbone_weights(REAL)  # config alone is not the weights
+    (snap / "model.safetensors").write_bytes(b"x")
+    require_backbone_weights(REAL)
+    require_backbone_weights(BACKBONE)  # a tiny build never asks the hub
+
+
+# ---------------------------------------------------------------- outputs that cannot be written
+def _unwritable_argv(env, tmp_path, blocker: Path) -> dict[str, list[str]]:
+    db = tmp_path / "missing.duckdb"
+    return {
+        "inspect": ["data", "inspect", "--task-dir", str(env["data"]), "--out", str(blocker / "sheet.png")],
+        "synth": ["data", "synth", "--task", TASK, "--out", str(blocker / "task"), "--n-train", "1", "--n-val", "1",
+                  "--n-test", "1"],
+        "tables": ["tables", "--db", str(db), "--experiment", "ci", "--out-dir", str(blocker / "tables")],
+        "report": ["report", "--db", str(db), "--out", str(blocker / "report.html")],
+        "verify --json": ["verify-bottleneck", "--backbone", BACKBONE, "--models-dir", str(env["models"]), "--json",
+                          str(blocker / "v.json")],
+        "train": train_argv(env, blocker / "run"),
+        "evaluate": eval_argv(env, blocker / "cell.jsonl"),
+    }
+
+
+@pytest.mark.parametrize("command", ["inspect", "synth", "tables", "report", "verify --json", "train", "evaluate"])
+def test_unwritable_output_is_refused_before_the_work(env, capsys, tmp_path, no_weights, command):
+    blocker = tmp_path / "results.csv"  # an existing result file where a directory would have to be
+    blocker.write_text("kept\n")
+    argv = _unwritable_argv(env, tmp_path, blocker)[command]
+    fails(capsys, argv, str(blocker), "cannot write", f"{blocker} is not a directory")
+    assert blocker.read_text() == "kept\n" and sorted(p.name for p in tmp_path.iterdir()) == ["hf", "results.csv"]
+
+
+def test_late_write_failure_is_one_line_and_keeps_the_old_output(env, capsys, tmp_path):
+    out = tmp_path / "sheet.png"
+    out.mkdir()  # passes the up-front check (its parent is writable); only the final rename fails
+    (out / "kept").write_text("x")
+    fails(capsys, ["data", "inspect", "--task-dir", str(env["data"]), "--out", str(out)], str(out), "cannot write")
+    assert (out / "kept").read_text() == "x" and [p.name for p in tmp_path.iterdir()] == ["sheet.png"]
+
+
+def test_evaluate_out_naming_a_directory_is_refused_before_decoding(env, capsys, tmp_path, no_weights):
+    fails(capsys, eval_argv(env, tmp_path), str(tmp_path), "is a directory", "--out names the predictions .jsonl")
+
+
+# ---------------------------------------------------------------- sql, bench, inspect
+def test_sql_empty_query_and_a_file_that_is_no_database(capsys, tmp_path):
+    fails(capsys, ["sql", "--db", str(REPO / "README.md"), ""], "empty query")
+    fails(capsys, ["sql", "--db", str(REPO / "README.md"), "SELECT 1"], "README.md", "cannot open as a DuckDB results database")
+
+
+@pytest.mark.parametrize("k", ["0", "-1"])
+def test_bench_refuses_fewer_than_one_latent(capsys, k):
+    fails(capsys, ["bench", "--k", k], f"--k {k}: must be at least 1")
+
+
+def test_inspect_names_a_truncated_image(env, capsys, tmp_path):
+    data = tmp_path / "task"
+    shutil.copytree(env["data"], data)
+    rec = _rows(data / "test.jsonl")[0]
+    image = data / rec["images"][0]
+    image.write_bytes(image.read_bytes()[: image.stat().st_size // 2])
+    fails(capsys, ["data", "inspect", "--task-dir", str(data), "--n", "5"], str(image), rec["id"], "cannot read image")
+    assert not (data / "inspect.png").exists()
+
+
+# ---------------------------------------------------------------- small things
+def test_corrupt_jsonl_message_is_a_whole_phrase(env, capsys, tmp_path):
+    data = tmp_path / "task"
+    shutil.copytree(env["data"], data)
+    with open(data / "train.jsonl", "a") as f:
+        f.write('{"id": "bad\ttab"}\n')  # a raw control character inside a string
+    fails(capsys, ["data", "inspect", "--task-dir", str(data)], "train.jsonl:5",
+          "not valid JSON (Invalid control character at column 12)")
+
+
+@pytest.mark.parametrize("sub", ["synth", "download", "import", "build", "build-comparison", "synth-comparison", "inspect"])
+def test_data_subcommand_help_says_what_it_does(capsys, sub):
+    with pytest.raises(SystemExit):
+        cli(["data", sub, "--help"])
+    usage, description = capsys.readouterr().out.split("\n\n")[:2]
+    assert usage.startswith(f"usage: livr data {sub}") and description.split()[0] not in ("options:", "positional")
+
+
+def test_sql_help_lists_every_table_and_view_of_the_database(env, capsys, tmp_path):
+    path = tmp_path / "cells" / f"{TASK}.jsonl"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"id": "a", "task": TASK, "raw_output": "A", "parsed": "A", "parse_method": "letter",
+                                "gold": "A", "correct": True}) + "\n")
+    path.with_suffix(".json").write_text(json.dumps({"experiment": "ci", "backbone": BACKBONE, "train_set": TASK,
+                                                     "method": "zero_shot", "task": TASK, "weights": "base", "selected": True,
+                                                     "n": 1, "n_correct": 1, "n_unparsed": 0, "accuracy": 100.0}))
+    db = tmp_path / "livr.duckdb"
+    assert cli(["collect", "--cells", str(path), "--out", str(db)]) == 0
+    capsys.readouterr()
+    assert cli(["sql", "--db", str(db), "--csv", "SELECT table_name FROM information_schema.tables"]) == 0
+    names = capsys.readouterr().out.split()[1:]
+    with pytest.raises(SystemExit):
+        cli(["sql", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert len(names) >= 15 and [n for n in names if not re.search(rf"\b{n}\b", shown)] == []

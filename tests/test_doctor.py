@@ -214,6 +214,25 @@ def test_synthetic_experiment_needs_nothing_from_the_network(tmp_path, offline):
     assert {r.area for r in rows} == {"weights", "dataset"}
 
 
+def test_demo_lists_each_dataset_once_and_its_shipped_base_as_ready(tmp_path, offline):
+    p = params_at(tmp_path)
+    params = yaml.safe_load(p.read_text())
+    rows = doctor.run_checks(params, "demo", params_file=str(p))
+    datasets = [r.item for r in rows if r.area == "dataset"]
+    assert sorted(datasets) == sorted(params["experiments"]["demo"]["tasks"]) and len(set(datasets)) == len(datasets)
+    (base,) = [r for r in rows if r.area == "weights"]
+    assert base.item == "tiny-qwen2.5-vl-pretrained" and base.status == doctor.READY
+    assert "shipped with the package" in base.detail and "build-tiny" not in base.detail
+
+
+def test_doctor_summary_names_what_it_checks():
+    from livr.cli import COMMANDS
+
+    summary = COMMANDS["doctor"][1]
+    assert "remote code" not in summary  # no hub code runs for any backbone (livr/model/loading.py)
+    assert all(word in summary for word in ("weights", "data", "GPUs", "disk"))
+
+
 def test_probe_returns_within_its_timeout_when_a_host_never_answers():
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))

@@ -1,7 +1,8 @@
 """Procedural tasks: valid records, balanced answers, deterministic builds, and answers that a
 hand-written solver recovers from the rendered pixels alone (the oracle checks).
 
-The oracles read only the PNG files plus the documented rendering conventions (mark colours,
+The oracles read only the PNG files plus the documented rendering conventions (mark colours;
+visual correspondence's all-red rings told apart by the letters beside them,
 black label text, the jigsaw quadrant, the box outline width); never `answer` or `meta`.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import itertools
 import json
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from PIL import Image
 from livr.data.prompts import CHOICE_TEXTS, format_question
 from livr.data.schema import SPLITS, read_split
 from livr.data.synthetic import (
+    BLINK_RED,
     BOX_WIDTH,
     LABEL_COLOR,
     MARK_COLORS,
@@ -26,6 +29,7 @@ from livr.data.synthetic import (
     build_synthetic_task,
     srgb_to_linear,
 )
+from livr.data.synthetic.drawing import mark_points
 
 N = {"train": 60, "val": 12, "test": 48}
 SEED = 7
@@ -175,13 +179,61 @@ def oracle_localization(d, rec):
     return "AB"[int(np.argmax(ious))]
 
 
+def _red_rings(a: np.ndarray) -> list[tuple[float, float]]:
+    """Centres of the BLINK-red rings (every visual-correspondence mark): the box centre of each
+    8-connected group of red pixels."""
+    red = np.all(a == np.array(BLINK_RED, np.uint8), axis=2)
+    seen = np.zeros_like(red)
+    centres = []
+    for y0, x0 in zip(*np.nonzero(red)):
+        if seen[y0, x0]:
+            continue
+        seen[y0, x0] = True
+        stack, ys, xs = [(y0, x0)], [], []
+        while stack:
+            y, x = stack.pop()
+            ys.append(y)
+            xs.append(x)
+            for ny in range(max(0, y - 1), min(red.shape[0], y + 2)):
+                for nx in range(max(0, x - 1), min(red.shape[1], x + 2)):
+                    if red[ny, nx] and not seen[ny, nx]:
+                        seen[ny, nx] = True
+                        stack.append((ny, nx))
+        centres.append(((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2))
+    return centres
+
+
+def _label_match(a: np.ndarray, centre, letter: str) -> float:
+    """How well the label `letter`, drawn beside a ring at `centre` by the documented convention on a
+    blank canvas, matches the image's dark pixels there (correlation)."""
+    canvas = Image.new("RGB", (a.shape[1], a.shape[0]), (255, 255, 255))
+    mark_points(canvas, {letter: centre}, a.shape[0] / 112, {letter: (255, 255, 255)})
+    glyph = 255.0 - np.asarray(canvas, np.float64).mean(axis=2)
+    ys, xs = np.nonzero(glyph)
+    window = (slice(max(0, ys.min() - 1), ys.max() + 2), slice(max(0, xs.min() - 1), xs.max() + 2))
+    darkness = 255.0 - a[window].astype(np.float64).mean(axis=2)
+    return np.corrcoef(glyph[window].ravel(), darkness.ravel())[0, 1]
+
+
+def _read_labels(a: np.ndarray, rings, letters) -> dict[str, tuple[float, float]]:
+    """letter -> ring: the one-to-one assignment whose labels match the pixels best (a label can sit
+    next to a neighbouring ring, so each ring is not read alone)."""
+    score = {(i, L): _label_match(a, c, L) for i, c in enumerate(rings) for L in letters}
+    best = max(itertools.permutations(letters), key=lambda p: sum(score[i, L] for i, L in enumerate(p)))
+    return {L: rings[i] for i, L in enumerate(best)}
+
+
 def oracle_visual_correspondence(d, rec):
     a1, a2 = _load(d, rec, 0), _load(d, rec, 1)
     bg1 = np.array(_colour_counts(a1)[0][0], np.float64)
     bg2 = np.array(_colour_counts(a2)[0][0], np.float64)
     gain = bg2.sum() / bg1.sum()
-    ref = _interior(a1, _mark_center(a1, "REF")) * gain
-    dists = [np.linalg.norm(_interior(a2, _mark_center(a2, L)) - ref) for L in _letters(rec)]
+    (ref_ring,) = _red_rings(a1)
+    ref = _interior(a1, ref_ring) * gain
+    rings = _red_rings(a2)
+    assert len(rings) == len(_letters(rec)), f"{rec.id}: {len(rings)} red rings on the second image"
+    named = _read_labels(a2, rings, _letters(rec))
+    dists = [np.linalg.norm(_interior(a2, named[L]) - ref) for L in _letters(rec)]
     return _letters(rec)[int(np.argmin(dists))]
 
 

@@ -36,7 +36,7 @@ DEFAULT_SEED = 42
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
 
-    p = sub.add_parser("synth", help="build one procedural (offline) task directory")
+    p = _subcommand(sub, "synth", "build one procedural (offline) task directory")
     p.add_argument("--task", required=True)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--n-train", type=int, default=1000)
@@ -45,19 +45,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--image-size", type=int, default=112)
 
-    p = sub.add_parser("download", help="download one public source into RAW_DIR/<source>/")
+    p = _subcommand(sub, "download", "download one public source into RAW_DIR/<source>/")
     p.add_argument("--source", required=True, help=f"one of: {', '.join(SOURCES)}")
     p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
     p.add_argument("--params", type=Path, default=None, help="params.yaml (uses its sources.<source> section)")
 
-    p = sub.add_parser("import", help="the manual step of a source no script can download: check PATH, copy it in, "
+    p = _subcommand(sub, "import", "the manual step of a source no script can download: check PATH, copy it in, "
                                       "write its manifest")
     p.add_argument("source", help=f"one of: {', '.join(MANUAL_SOURCES)}")
     p.add_argument("--from", dest="src", required=True, type=Path, help="a directory or a zip/tar archive")
     p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
     p.add_argument("--params", type=Path, default=None, help="params.yaml (uses its sources.<source> section)")
 
-    p = sub.add_parser("build", help="build one paper task from downloaded sources")
+    p = _subcommand(sub, "build", "build one paper task from downloaded sources")
     p.add_argument("--task", required=True, help=f"one of: {', '.join(BUILDERS)}")
     p.add_argument("--raw-root", type=Path, default=Path("data/raw"))
     p.add_argument("--out", required=True, type=Path)
@@ -66,14 +66,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
 
-    p = sub.add_parser("build-comparison", help="build a comparison training set or benchmark (Tables 3-4, Mirage)")
+    p = _subcommand(sub, "build-comparison", "build a comparison training set or benchmark (Tables 3-4, Mirage)")
     p.add_argument("--name", required=True, help=f"one of: {', '.join([*TRAINING_SETS, *BENCHMARKS])}")
     p.add_argument("--raw-root", type=Path, default=Path("data/raw"))
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--params", type=Path, default=None, help="params.yaml (uses paper_data.<name>)")
     p.add_argument("--seed", type=int, default=None, help="default: params.yaml paper_data.seed, else 42")
 
-    p = sub.add_parser("synth-comparison", help="build an offline stand-in of a comparison training set or benchmark")
+    p = _subcommand(sub, "synth-comparison", "build an offline stand-in of a comparison training set or benchmark")
     p.add_argument("--name", required=True, help=f"one of: {', '.join([*TRAINING_SETS, *BENCHMARKS])}")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--n-train", type=int, default=64)
@@ -82,11 +82,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--image-size", type=int, default=112)
 
-    p = sub.add_parser("inspect", help="counts, answer balance and a contact sheet of a task directory")
+    p = _subcommand(sub, "inspect", "counts, answer balance and a contact sheet of a task directory")
     p.add_argument("--task-dir", required=True, type=Path)
     p.add_argument("--out", type=Path, default=None, help="contact sheet PNG (default: TASK_DIR/inspect.png)")
     p.add_argument("--n", type=int, default=2, help="examples per split on the sheet")
     p.add_argument("--seed", type=int, default=0)
+
+
+def _subcommand(sub, name: str, text: str) -> argparse.ArgumentParser:
+    """A subcommand whose one line shows in `livr data --help` and atop `livr data NAME --help`."""
+    return sub.add_parser(name, help=text, description=text)
 
 
 def _load_params(path: Path | None) -> dict:
@@ -191,9 +196,11 @@ def _synth_comparison(args) -> None:
 
 def _inspect(args) -> None:
     from livr.data import inspect as insp
+    from livr.io import check_writable
 
-    print(insp.format_summary(args.task_dir, insp.summarize(args.task_dir)))
     out = args.out or (args.task_dir / "inspect.png")
+    check_writable(out)
+    print(insp.format_summary(args.task_dir, insp.summarize(args.task_dir)))
     insp.contact_sheet(args.task_dir, out, n_per_split=args.n, seed=args.seed)
     print(f"contact sheet: {out}")
 

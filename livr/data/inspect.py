@@ -52,8 +52,11 @@ def render_example(task_dir: Path, rec, thumb_h: int = 220, width: int = 900, fo
     question text and answer."""
     thumbs = []
     for rel in rec.images:
-        with Image.open(task_dir / rel) as im:
-            im = im.convert("RGB")
+        try:
+            with Image.open(task_dir / rel) as im:
+                im = im.convert("RGB")
+        except OSError as e:  # truncated or not an image: PIL's message names no file
+            raise InputError(f"{task_dir / rel}: cannot read image of record {rec.id} ({e})") from None
         s = thumb_h / im.height
         thumbs.append(im.resize((max(1, round(im.width * s)), thumb_h)))
     row_w = sum(t.width for t in thumbs) + 8 * (len(thumbs) - 1)

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 from livr.errors import InputError
-from livr.io import atomic_dir, write_json
+from livr.io import atomic_dir, json_error, write_json
 
 TASKS = (
     "counting",
@@ -115,7 +115,7 @@ def read_split(task_dir: str | Path, split: str, check_images: bool = True) -> l
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise DatasetError(f"{where}: not valid JSON ({e.msg})") from None
+                raise DatasetError(f"{where}: {json_error(e)}") from None
             missing = fields - {"meta"} - row.keys()
             if missing:
                 raise DatasetError(f"{where}: missing key(s) {sorted(missing)}")

@@ -22,7 +22,7 @@ from livr.data.benchmarks.predictions import recheck
 from livr.data.prompts import CHANCE
 from livr.data.schema import TASKS
 from livr.errors import InputError
-from livr.io import atomic_path
+from livr.io import atomic_path, json_error
 from livr.layout import benchmark_job, run_of_metrics
 from livr.results.stats import BASELINES, paired_bootstrap
 
@@ -89,7 +89,7 @@ def _read_sidecar(sidecar_path: Path) -> dict:
     try:
         sidecar = json.loads(sidecar_path.read_text())
     except json.JSONDecodeError as e:
-        raise InputError(f"{sidecar_path}: not valid JSON ({e.msg})") from None
+        raise InputError(f"{sidecar_path}: {json_error(e)}") from None
     if not isinstance(sidecar, dict):
         raise InputError(f"{sidecar_path}: expected a JSON object")
     missing = [k for k in SIDECAR_REQUIRED if k not in sidecar]
@@ -235,7 +235,7 @@ def read_analysis(path: str | Path) -> tuple[list[dict], list[dict]]:
     except FileNotFoundError:
         raise InputError(f"{path}: analysis file not found") from None
     except json.JSONDecodeError as e:
-        raise InputError(f"{path}: not valid JSON ({e.msg})") from None
+        raise InputError(f"{path}: {json_error(e)}") from None
     missing = [k for k in ANALYSIS_KEYS if not isinstance(data, dict) or k not in data]
     if missing:
         raise InputError(f"{path}: missing key(s) {missing}; an analysis file has {list(ANALYSIS_KEYS)}")
@@ -317,7 +317,7 @@ def _json_lines(path: Path) -> Iterator[tuple[int, object]]:
                 try:
                     yield lineno, json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise InputError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+                    raise InputError(f"{path}:{lineno}: {json_error(e)}") from None
 
 
 def _number(value, where: str, key: str, required: bool = False) -> float | None:
@@ -439,4 +439,7 @@ def connect_read_only(db: str | Path) -> duckdb.DuckDBPyConnection:
     """Open the results database for reading only, with no access to other files."""
     if not Path(db).is_file():
         raise InputError(f"{db}: results database not found (build it with `livr collect`)")
-    return duckdb.connect(str(db), read_only=True, config={"enable_external_access": False})
+    try:
+        return duckdb.connect(str(db), read_only=True, config={"enable_external_access": False})
+    except duckdb.Error as e:  # not a DuckDB file, or one of another DuckDB version
+        raise InputError(f"{db}: cannot open as a DuckDB results database ({str(e).splitlines()[0]})") from None

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 import duckdb
 import pandas as pd
 
 from livr.errors import InputError
-from livr.results.db import connect_read_only
+from livr.results.db import SCHEMA_SQL, connect_read_only
+
+
+def schema_objects(kind: str) -> list[str]:
+    """The database's tables or views (`kind`: TABLE or VIEW), in the order its schema creates them."""
+    return re.findall(rf"^CREATE {kind} (\w+)", SCHEMA_SQL, re.MULTILINE)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", help="SQL, e.g. \"SELECT * FROM metrics ORDER BY accuracy DESC\" "
-                        "(tables: runs, predictions, benchmarks, train_metrics, paper, eval_sets; views: metrics, "
-                        "eval_set_metrics, subtask_metrics)")
+                        f"(tables: {', '.join(schema_objects('TABLE'))}; views: {', '.join(schema_objects('VIEW'))})")
     parser.add_argument("--db", default="results/livr.duckdb", help="results database (default: %(default)s)")
     parser.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
 
@@ -37,6 +42,8 @@ def main(args: argparse.Namespace) -> int:
 
 def run_query(db: str, query: str) -> pd.DataFrame:
     """The query's result; the database is opened read-only, so writes fail."""
+    if not query.strip():
+        raise InputError('empty query; give one SQL statement, e.g. livr sql "SELECT * FROM metrics LIMIT 5"')
     con = connect_read_only(db)
     try:
         return con.execute(query).fetchdf()

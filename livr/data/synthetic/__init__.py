@@ -7,8 +7,9 @@ learn evidence smaller than a token:
 
 - every object, region, band and mark spans >= 14 px at the default size (sizes scale with
   `image_size / 112`);
-- marked points are coloured rings (`drawing.py`: the colour says which label it is) whose interior
-  shows the surface under the point; scene colours never use the mark colours.
+- marked points are rings whose interior shows the surface under the point, the label beside
+  them; the ring's colour says which label it is (`drawing.py`), except in visual correspondence,
+  whose rings are all red as in BLINK's images and question; scene colours never use the mark colours.
 
 One module per task (names as in `livr/data/tasks/`), each with `generate(rng, size, gold)` ->
 (images, choices, answer, meta, question slots) and its design in its docstring; `drawing.py`
@@ -41,19 +42,20 @@ from livr.data.synthetic import (
     visual_correspondence,
     visual_similarity,
 )
-from livr.data.synthetic.drawing import BOX_WIDTH, LABEL_COLOR, MARK_COLORS, SCENE_MAX, SCENE_MIN, png_bytes
+from livr.data.synthetic.drawing import BLINK_RED, BOX_WIDTH, LABEL_COLOR, MARK_COLORS, SCENE_MAX, SCENE_MIN, png_bytes
 from livr.data.synthetic.relative_reflectance import reflectance_label, srgb_to_linear
 from livr.data.synthetic.sampling import RejectionSamplingError
 from livr.errors import InputError
 
 __all__ = [
-    "BOX_WIDTH", "BUILDER_VERSION", "GENERATORS", "LABEL_COLOR", "MARK_COLORS", "RejectionSamplingError",
+    "BLINK_RED", "BOX_WIDTH", "BUILDER_VERSION", "GENERATORS", "LABEL_COLOR", "MARK_COLORS", "RejectionSamplingError",
     "SYNTHETIC_TASKS", "build_synthetic_task", "generate_split", "reflectance_label", "srgb_to_linear",
 ]
 
 SYNTHETIC_TASKS = TASKS
 BUILDER_VERSION = 2  # 2: functional_correspondence redraws a tool no pose fits (1 kept it partly outside)
 
+TASK_MARK_COLORS = {"visual_correspondence": visual_correspondence.MARK_COLORS}  # the rest: drawing.MARK_COLORS
 GENERATORS: dict[str, Callable] = {
     "counting": counting.generate,
     "jigsaw": jigsaw.generate,
@@ -156,7 +158,7 @@ def build_synthetic_task(
         "seed": seed,
         "image_size": image_size,
         "requested": sizes,
-        "mark_colors": {k: list(v) for k, v in MARK_COLORS.items()},
+        "mark_colors": {k: list(v) for k, v in TASK_MARK_COLORS.get(task, MARK_COLORS).items()},
         "label_color": list(LABEL_COLOR),
         "scene_channel_range": [SCENE_MIN, SCENE_MAX],
     }

@@ -1,8 +1,10 @@
 """Drawing conventions shared by the procedural tasks: palette, shapes, coloured marks, PNG bytes.
 
 Marked points are rings (outer radius 10 px, 3 px thick at 112 px) whose interior shows the
-surface under the point; the ring's COLOUR says which label it is (`MARK_COLORS`). The letter is
-also written beside the ring in black for people. Scene colours keep every channel in
+surface under the point, with the label written beside the ring in black. By default the ring's
+COLOUR also says which label it is (`MARK_COLORS`); a task whose BLINK question speaks of
+"red-circled points" (visual correspondence) draws every ring in `BLINK_RED` instead, as BLINK's
+images do, and the letter beside it is what tells them apart. Scene colours keep every channel in
 [SCENE_MIN, SCENE_MAX], so the saturated mark colours and black label text never occur in a
 scene: a reader can find marks by exact colour.
 """
@@ -21,6 +23,7 @@ MARK_COLORS = {
     "C": (0, 255, 0),
     "D": (255, 255, 0),
 }
+BLINK_RED = (255, 0, 0)  # BLINK's correspondence marks: every point circled in red, its letter beside it
 LABEL_COLOR = (0, 0, 0)
 RING_RADIUS = 10  # at 112 px; interior diameter 2 * (RING_RADIUS - RING_WIDTH) + 1 = 15 px
 RING_WIDTH = 3
@@ -92,15 +95,16 @@ def _label(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, k: float, s
     draw.text((tx - left, ty - t), text, fill=LABEL_COLOR, font=f)
 
 
-def mark_points(img: Image.Image, points: dict[str, tuple[float, float]], k: float) -> None:
-    """Rings coloured by label at each point; labels first so rings are never overwritten."""
+def mark_points(img: Image.Image, points: dict[str, tuple[float, float]], k: float,
+                colors: dict[str, tuple[int, int, int]] = MARK_COLORS) -> None:
+    """A ring at each point, coloured by label from `colors`; labels first so rings are never overwritten."""
     draw = ImageDraw.Draw(img)
     for name, (x, y) in points.items():
         _label(draw, x, y, name, k, img.width)
     r, w = ring_radius(k), ring_width(k)
     for name, (x, y) in points.items():
         x, y = round(x), round(y)
-        draw.ellipse([x - r, y - r, x + r, y + r], outline=MARK_COLORS[name], width=w)
+        draw.ellipse([x - r, y - r, x + r, y + r], outline=colors[name], width=w)
 
 
 def png_bytes(img: Image.Image) -> bytes:

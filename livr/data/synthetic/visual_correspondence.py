@@ -1,6 +1,8 @@
 """visual_correspondence: 3x3 grid of uniquely coloured shapes; view 2 is scaled, shifted and
 re-lit; REF on one shape centre, A-D on four shape centres in view 2 (at least four shapes must
-keep their marks inside both views)."""
+keep their marks inside both views). Every mark is a red ring with its label beside it, as in
+BLINK's images and its question ("multiple red-circled points ... drawn beside each circle"): the
+letter, not the ring's colour, says which candidate is which."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ from PIL import Image, ImageDraw
 
 from livr.data.prompts import CHOICE_TEXTS
 from livr.data.schema import LETTERS
-from livr.data.synthetic.drawing import PALETTE, PALETTE_NAMES, draw_shape, mark_points, ring_radius
+from livr.data.synthetic.drawing import BLINK_RED, PALETTE, PALETTE_NAMES, draw_shape, mark_points, ring_radius
 from livr.data.synthetic.sampling import pick, place_in_order, sample_until
 
 VIEW_TRIES = 1000
+MARK_COLORS = dict.fromkeys(("REF", *LETTERS[:4]), BLINK_RED)
 
 
 def generate(rng, S, gold):
@@ -69,8 +72,8 @@ def generate(rng, S, gold):
     ref_pt = shapes[ref_i][1:3]
     cand_idx = place_in_order(gold, ref_i, distract)
     cand_pts = {LETTERS[j]: warp(*shapes[i][1:3]) for j, i in enumerate(cand_idx)}
-    mark_points(im1, {"REF": ref_pt}, k)
-    mark_points(im2, cand_pts, k)
+    mark_points(im1, {"REF": ref_pt}, k, MARK_COLORS)
+    mark_points(im2, cand_pts, k, MARK_COLORS)
     meta = {
         "background": bg_name,
         "shapes": [[kind, round(cx, 2), round(cy, 2), round(2 * hs, 2), n] for kind, cx, cy, hs, n in shapes],
