@@ -6,13 +6,15 @@ experiment's, overridden by the method's (params.yaml `methods:`). `TrainConfig.
 result as the job's rerun trigger, and `livr train` writes it as the run's config.json.
 
 The fields of `Training` are the keys of params.yaml `training:` (tests/test_params.py checks
-them against the JSON schema), so a typo is an AttributeError at the line that makes it.
+them against the JSON schema), so a typo is an AttributeError at the line that makes it. Every
+field of every settings class carries its help text where declared (`metadata["help"]`; tests/test_settings.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import field
 from typing import Any
 
 from livr import config as lc
@@ -31,41 +33,81 @@ def _json(obj) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Training:
-    """params.yaml `training:`, fully resolved (see its comments for each key)."""
+    """params.yaml `training:`, fully resolved (each field's help says what it sets, as params.yaml's comments do)."""
 
-    finetune: str
-    lora_r: int
-    lora_alpha: float
-    lora_dropout: float
-    lora_targets: tuple[str, ...]
-    lr: float
-    weight_decay: float
-    adam_beta1: float
-    adam_beta2: float
-    adam_eps: float
-    batch_size: int
-    grad_accum: int
-    warmup_ratio: float
-    max_grad_norm: float
-    seed: int
-    sft_epochs: float
-    livr_stage_epochs: tuple[float, float]
-    num_latents: int
-    use_latents: bool
-    shared_latent: bool
-    latent_position: str
-    mask: str
-    evals_per_epoch: int
-    select: str
-    max_train_examples: int | None
-    max_val_examples: int | None
-    dtype: str
-    attn_implementation: str
-    gradient_checkpointing: bool
-    threads: int
-    dataloader_workers: int
-    keep_encoded: bool
-    image_copies: int
+    finetune: str = field(metadata={"help": (
+        "What trains: lora (LoRA on the LM's attention and MLP projections, the paper's) | full (every "
+        "weight; only for tiny random-weight backbones, which LoRA cannot teach) | prompt (only the latent "
+        "tokens' embedding rows: prompt tuning)."
+    )})
+    lora_r: int = field(metadata={"help": "LoRA rank."})
+    lora_alpha: float = field(metadata={"help": "LoRA scaling alpha."})
+    lora_dropout: float = field(metadata={"help": "Dropout on the LoRA branch."})
+    lora_targets: tuple[str, ...] = field(metadata={"help": "Names of the LM projection modules LoRA wraps."})
+    lr: float = field(metadata={"help": "AdamW peak learning rate."})
+    weight_decay: float = field(metadata={"help": "AdamW weight decay."})
+    adam_beta1: float = field(metadata={"help": "AdamW beta1."})
+    adam_beta2: float = field(metadata={"help": "AdamW beta2."})
+    adam_eps: float = field(metadata={"help": "AdamW epsilon."})
+    batch_size: int = field(metadata={"help": "Examples per device step."})
+    grad_accum: int = field(metadata={"help": "Steps whose gradients are accumulated into one optimizer step."})
+    warmup_ratio: float = field(metadata={"help": (
+        "Fraction of a stage's steps of linear warm-up, then cosine decay; restarted for each LIVR stage."
+    )})
+    max_grad_norm: float = field(metadata={"help": (
+        "Gradient-norm clipping threshold (NOT SPECIFIED by the paper: the HF default)."
+    )})
+    seed: int = field(metadata={"help": "Seed of the data order, the LoRA initialisation and the latent rows."})
+    sft_epochs: float = field(metadata={"help": "Epochs of direct SFT (one stage, standard mask)."})
+    livr_stage_epochs: tuple[float, float] = field(metadata={"help": (
+        "LIVR epochs of stage 1 (bottleneck mask) and stage 2 (standard mask); a stage of 0 is skipped."
+    )})
+    num_latents: int = field(metadata={"help": "K: latent tokens inserted per example."})
+    use_latents: bool = field(metadata={"help": (
+        "false: train without latent tokens (the mask-only and image-x2 controls)."
+    )})
+    shared_latent: bool = field(metadata={"help": (
+        "true: one learned latent embedding repeated at all K positions (ablation)."
+    )})
+    latent_position: str = field(metadata={"help": (
+        "Where the latents go: after_prompt (right after the assistant header, the paper's) | before_question"
+        " (after the images, before the question: ablation) | start (before everything: prompt tuning's soft "
+        "prompt)."
+    )})
+    mask: str = field(metadata={"help": (
+        "Stage-1 bottleneck mask: default | answer_only | default_plus_latent_prompt_block."
+    )})
+    evals_per_epoch: int = field(metadata={"help": (
+        "Validations per epoch (under the mask of the stage being trained)."
+    )})
+    select: str = field(metadata={"help": (
+        "Checkpoint kept as final/: best_val (best validation accuracy of the last stage) | final (the last "
+        "step's); the other is written to unselected/ and evaluated too."
+    )})
+    max_train_examples: int | None = field(metadata={"help": "Cap on training examples; null = all."})
+    max_val_examples: int | None = field(metadata={"help": "Cap on validation examples; null = all."})
+    dtype: str = field(metadata={"help": (
+        "Precision on a GPU: bfloat16 | float16 | float32 (NOT SPECIFIED by the paper; float32 on a "
+        "CPU)."
+    )})
+    attn_implementation: str = field(metadata={"help": (
+        "Attention kernel: sdpa | eager (NOT SPECIFIED; the bottleneck needs a mask-taking kernel)."
+    )})
+    gradient_checkpointing: bool = field(metadata={"help": (
+        "Recompute activations in the backward pass to save memory (NOT SPECIFIED)."
+    )})
+    threads: int = field(metadata={"help": "CPU threads per job (jobs run side by side)."})
+    dataloader_workers: int = field(metadata={"help": (
+        "Processes encoding examples (images + processor) ahead of the step."
+    )})
+    keep_encoded: bool = field(metadata={"help": (
+        "true: keep each encoded example after first use (O(data) memory; for tiny CPU runs with "
+        "dataloader_workers 0, where re-encoding costs more)."
+    )})
+    image_copies: int = field(metadata={"help": (
+        "Times each image is given (training and test): all the record's images in order, then again, before "
+        "the question (the image-x2 control)."
+    )})
 
 
 TRAINING_KEYS = tuple(f.name for f in dataclasses.fields(Training))
@@ -83,14 +125,16 @@ def resolve_training(params: dict, exp: str, method: str | None = None) -> Train
 class TrainConfig(Training):
     """Everything one `livr train` job needs: the training settings and the cell."""
 
-    experiment: str
-    backbone: str
-    backbone_settings: dict
-    train_set: str
-    tasks: tuple[str, ...]          # the datasets trained on (a mixture's tasks; a task or training set itself)
-    method: str
-    train: str  # sft | livr
-    data_dirs: tuple[str, ...]
+    experiment: str = field(metadata={"help": "The params.yaml experiment the job belongs to."})
+    backbone: str = field(metadata={"help": "Backbone name (livr/model/backbones.py registry)."})
+    backbone_settings: dict = field(metadata={"help": (
+        "params.yaml `backbones:` entry of the backbone (the pixel budget)."
+    )})
+    train_set: str = field(metadata={"help": "What the model is trained on: a task or a mixture."})
+    tasks: tuple[str, ...] = field(metadata={"help": "The datasets trained on (a mixture's tasks; a task itself)."})
+    method: str = field(metadata={"help": "params.yaml method name."})
+    train: str = field(metadata={"help": "The method's training kind: sft | livr."})
+    data_dirs: tuple[str, ...] = field(metadata={"help": "Built dataset directory of each of `tasks`."})
 
     @classmethod
     def resolve(cls, params: dict, exp: str | None, backbone: str, train_set: str, method: str) -> TrainConfig:
@@ -131,10 +175,10 @@ class TrainConfig(Training):
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    name: str            # sft | stage1 | stage2 (the stage's directory in the run)
-    epochs: float
-    mask: str | None     # a bottleneck variant, or None for the standard causal mask
-    last: bool = False   # the stage whose checkpoint is kept (best-val or final)
+    name: str = field(metadata={"help": "sft | stage1 | stage2 (the stage's directory in the run)."})
+    epochs: float = field(metadata={"help": "Epochs of this stage."})
+    mask: str | None = field(metadata={"help": "A bottleneck variant, or None for the standard causal mask."})
+    last: bool = field(default=False, metadata={"help": "The stage whose checkpoint is kept (best-val or final)."})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,24 +186,42 @@ class EvalConfig:
     """Everything one `livr evaluate` job needs. Precision, attention kernel and threads are those
     of the training run it evaluates (the experiment's, for the base model)."""
 
-    experiment: str
-    backbone: str
-    backbone_settings: dict
-    train_set: str
-    method: str
-    task: str
-    checkpoint_method: str | None   # the method whose checkpoint is evaluated; None: the base model
-    unselected: bool                # evaluate the checkpoint the run did not keep (unselected/), not final/
-    checkpoint: str | None          # its final/ (or unselected/) directory under the run layout
-    data_dir: str
-    max_new_tokens: int
-    batch_size: int
-    max_test_examples: int | None
-    eval_latents: bool
-    eval_mask: str
-    dtype: str
-    attn_implementation: str
-    threads: int
+    experiment: str = field(metadata={"help": "The params.yaml experiment the job belongs to."})
+    backbone: str = field(metadata={"help": "Backbone name (livr/model/backbones.py registry)."})
+    backbone_settings: dict = field(metadata={"help": (
+        "params.yaml `backbones:` entry of the backbone (the pixel budget)."
+    )})
+    train_set: str = field(metadata={"help": "What the evaluated model was trained on: a task or a mixture."})
+    method: str = field(metadata={"help": (
+        "params.yaml method name (a test-time variant names its checkpoint's method in checkpoint_of)."
+    )})
+    task: str = field(metadata={"help": "The task tested on."})
+    checkpoint_method: str | None = field(metadata={"help": (
+        "The method whose checkpoint is evaluated; None: the base model."
+    )})
+    unselected: bool = field(metadata={"help": (
+        "Evaluate the checkpoint the run did not keep (unselected/), not final/."
+    )})
+    checkpoint: str | None = field(metadata={"help": (
+        "Its final/ (or unselected/) directory under the run layout; None for the base model."
+    )})
+    data_dir: str = field(metadata={"help": "Built dataset directory of `task`."})
+    max_new_tokens: int = field(metadata={"help": (
+        "Greedy decoding length limit (NOT SPECIFIED; answers are a letter or a number)."
+    )})
+    batch_size: int = field(metadata={"help": "Test examples decoded per batch."})
+    max_test_examples: int | None = field(metadata={"help": "Cap on test examples; null = the whole test split."})
+    eval_latents: bool = field(metadata={"help": (
+        "false: evaluate without the latent tokens (the no-latents analysis)."
+    )})
+    eval_mask: str = field(metadata={"help": "standard | bottleneck (the paper's Stage-1-mask-at-test analysis)."})
+    dtype: str = field(metadata={"help": "The evaluated training run's dtype (the experiment's, for the base model)."})
+    attn_implementation: str = field(metadata={"help": (
+        "The evaluated training run's attention kernel (the experiment's, for the base model)."
+    )})
+    threads: int = field(metadata={"help": (
+        "The evaluated training run's CPU threads (the experiment's, for the base model)."
+    )})
 
     @classmethod
     def resolve(cls, params: dict, exp: str | None, backbone: str, train_set: str, method: str, task: str,

@@ -1,8 +1,8 @@
-"""LLaVA-OneVision-1.5 (RICE-ViT + Qwen3) on transformers' native class or its vendored copy.
+"""LLaVA-OneVision-1.5 (RICE-ViT + Qwen3) on the installed transformers' own class.
 
 The tiny build (`tiny-llava-ov-1.5`) is the real architecture at tiny size; the checks here are
-the ones specific to it: the vendored code computes what transformers 5.25's class computes, the
-hub checkpoint's weight names load onto every weight and the loader refuses what does not fit,
+the ones specific to it: the hub checkpoint's weight names load onto every weight (transformers'
+renaming) and the loader refuses what does not fit,
 images in one call are encoded independently (one class token each), masks, positions, LoRA
 placement, and a training / reload / evaluation round on it.
 """
@@ -12,7 +12,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import llava_reference
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -24,9 +23,9 @@ from livr.data.synthetic import build_synthetic_task
 from livr.errors import InputError
 from livr.evaluate import evaluate_cell, greedy_decode
 from livr.model.backbones import REGISTRY, get_backbone
+from livr.model.families.llava_ov_1_5 import check_vocab_and_pad, load_pretrained, native_config_dict
 from livr.model.inputs import Collator, encode, latent_token_strings, load_images
 from livr.model.latents import add_latent_tokens
-from livr.model.llava_ov_1_5 import check_vocab_and_pad, classes, load_pretrained, native_available, native_config_dict
 from livr.model.loading import backbone_source, load_backbone, load_trained
 from livr.model.masks import ANSWER, LATENT, PAD, POST, attention_mask_4d
 from livr.settings import EvalConfig, TrainConfig, replace
@@ -47,27 +46,15 @@ def short_record():
 
 
 # ------------------------------------------------------------------ the class itself
-def test_matches_transformers_525_native_class():
-    """Same closed-form weights and inputs as recorded under transformers 5.25.0's native class
-    (tests/llava_reference.py): the vendored copy (or a later native class) computes the same."""
-    ref = json.loads(llava_reference.REFERENCE.read_text())
-    assert ref["transformers"] == "5.25.0"
-    out = llava_reference.compute(llava_reference.build_model())
-    for key in ("image_features", "logits"):
-        torch.testing.assert_close(torch.tensor(out[key]), torch.tensor(ref[key]), atol=1e-6, rtol=1e-5)
-    assert torch.tensor(ref["logits"]).std() > 0.1  # a real signal, not an all-zero comparison
-
-
 def test_it_is_the_paper_architecture_not_a_stand_in(loaded):
     model, _, _ = loaded
-    config_cls, model_cls = classes()
-    assert type(model) is model_cls and type(model).__name__ == "LlavaOnevision15ForConditionalGeneration"
+    from transformers.models.llava_onevision1_5 import LlavaOnevision15ForConditionalGeneration
+
+    assert type(model) is LlavaOnevision15ForConditionalGeneration  # transformers' own class, no project copy
     assert model.config.get_text_config().model_type == "qwen3"
     vis = model.model.visual
     assert type(vis).__name__ == "LlavaOnevision15VisionModel" and vis.cls_embeddings.class_embedding.numel() > 0
     assert type(vis.patch_embed.proj) is torch.nn.Conv2d  # 2D patches: temporal patch 1
-    if not native_available():
-        assert model_cls.__module__.startswith("livr.model.vendor.llava_onevision1_5.")
 
 
 def test_several_images_in_one_call_get_the_features_each_gets_alone(loaded):
@@ -347,10 +334,8 @@ def test_evaluate_writes_cells(task_dir, tiny_models_dir, tmp_path):
 def test_no_hub_kernels_are_requested(tiny_models_dir, monkeypatch, name):
     """transformers 5.25 kernelizes from_pretrained models with hub kernels unless use_kernels=False
     (and raises without the `kernels` package): every backbone load must say False."""
-    from livr.model import loading
-
     seen = []
-    cls = loading.model_class(get_backbone(name))
+    cls = get_backbone(name).adapter.model_class()
     original = cls.from_pretrained.__func__
 
     def spy(klass, *args, **kwargs):

@@ -22,24 +22,6 @@ CHECKPOINT_META = "livr_checkpoint.json"
 FULL_WEIGHT_MODES = ("full", "full_lm")  # fine-tuning modes that save every weight, not a peft adapter
 CHECKPOINT_KEYS = ("backbone", "finetune", "latents", "latent_ids", "latent_position", "mask")
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
-# transformers 5.25 swaps layers for kernels downloaded from the hub unless told not to (use_kernels
-# defaults to True there, False before): no hub code runs here, and without the `kernels` package
-# from_pretrained would raise.
-NO_HUB_KERNELS = {"use_kernels": False}
-
-
-def model_class(spec: Backbone):
-    if spec.family == "qwen2_5_vl":
-        from transformers import Qwen2_5_VLForConditionalGeneration as cls
-    elif spec.family == "qwen3_vl":
-        from transformers import Qwen3VLForConditionalGeneration as cls
-    elif spec.family == "llava_ov_1_5":
-        from livr.model.llava_ov_1_5 import classes
-
-        cls = classes()[1]
-    else:
-        raise ValueError(f"no model class for family {spec.family!r}")
-    return cls
 
 
 def backbone_source(spec: Backbone, models_dir: str | Path) -> str:
@@ -60,12 +42,8 @@ def backbone_source(spec: Backbone, models_dir: str | Path) -> str:
 
 
 def load_model(spec: Backbone, source, processor, dtype: torch.dtype, attn: str):
-    """Weights from `source` (a tiny build, a hub id or a full fine-tuning checkpoint)."""
-    if spec.family == "llava_ov_1_5":  # checked loading: livr/model/llava_ov_1_5.py
-        from livr.model.llava_ov_1_5 import load_pretrained
-
-        return load_pretrained(str(source), processor.tokenizer, processor.image_processor, dtype, attn)
-    return model_class(spec).from_pretrained(source, dtype=dtype, attn_implementation=attn, **NO_HUB_KERNELS)
+    """Weights from `source` (a tiny build, a hub id or a full fine-tuning checkpoint), as its family loads them."""
+    return spec.adapter.load(source, processor, dtype, attn)
 
 
 def resolve_dtype(name: str, device: str) -> torch.dtype:
@@ -76,7 +54,7 @@ def resolve_dtype(name: str, device: str) -> torch.dtype:
 def load_backbone(name: str, models_dir, settings: dict, dtype: torch.dtype, attn: str, device: str):
     spec = get_backbone(name)
     source = backbone_source(spec, models_dir)
-    processor = load_processor(spec.family, source, spec.tiny, settings)
+    processor = load_processor(spec.adapter, source, spec.tiny, settings)
     model = load_model(spec, source, processor, dtype, attn)
     return model.to(device), processor
 
@@ -105,7 +83,7 @@ def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch
     meta = read_checkpoint_meta(checkpoint)
     if meta["backbone"] != name:
         raise InputError(f"{checkpoint}: checkpoint is of backbone {meta['backbone']!r}, not {name!r}")
-    processor = load_processor(spec.family, str(checkpoint), spec.tiny, settings)
+    processor = load_processor(spec.adapter, str(checkpoint), spec.tiny, settings)
     try:
         if meta["finetune"] in FULL_WEIGHT_MODES:
             model = load_model(spec, checkpoint, processor, dtype, attn)

@@ -2,25 +2,25 @@
 
 torchvision is not installed (it breaks imports beside the CPU torch build), so the fast
 (torchvision) image and video processors that `AutoProcessor` would pick are unavailable: the
-processors here take the PIL image-processor backend and `video_processor=None`.
+processors here take the PIL image-processor backend and `video_processor=None`. Every family
+cuts images with a Qwen2-VL image processor; its processor class and temporal patch are the
+family's (livr/model/family.py).
 """
 
 from __future__ import annotations
 
+from livr.model.family import Family
 from livr.model.tiny_dims import IMAGE_SIZE, PATCH
 
 
-def _image_processor(family: str, tiny: bool, settings: dict | None, source: str | None):
+def _image_processor(family: Family, tiny: bool, settings: dict | None, source: str | None):
     settings = settings or {}
-    if family not in ("qwen2_5_vl", "qwen3_vl", "llava_ov_1_5"):
-        raise ValueError(f"no processor for family {family!r}")
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     if tiny:
-        # Every tiny image is resized to exactly IMAGE_SIZE^2 px: 8x8 merged visual tokens. RICE-ViT
-        # (LLaVA-OV-1.5) embeds single 2D patches: temporal patch 1, as its hub preprocessor config.
+        # Every tiny image is resized to exactly IMAGE_SIZE^2 px: 8x8 merged visual tokens.
         return Qwen2VLImageProcessorPil(
-            patch_size=PATCH, merge_size=2, temporal_patch_size=1 if family == "llava_ov_1_5" else 2,
+            patch_size=PATCH, merge_size=2, temporal_patch_size=family.temporal_patch_size,
             size={"shortest_edge": IMAGE_SIZE * IMAGE_SIZE, "longest_edge": IMAGE_SIZE * IMAGE_SIZE},
         )
     proc = Qwen2VLImageProcessorPil.from_pretrained(source)
@@ -30,18 +30,6 @@ def _image_processor(family: str, tiny: bool, settings: dict | None, source: str
             "longest_edge": settings.get("max_pixels", proc.size["longest_edge"]),
         }
     return proc
-
-
-def _processor_class(family: str):
-    if family in ("qwen2_5_vl", "llava_ov_1_5"):
-        from transformers import Qwen2_5_VLProcessor
-
-        return Qwen2_5_VLProcessor
-    if family == "qwen3_vl":
-        from transformers import Qwen3VLProcessor
-
-        return Qwen3VLProcessor
-    raise ValueError(f"no processor for family {family!r}")
 
 
 def _image_only(cls):
@@ -63,24 +51,20 @@ def save_processor(processor, out_dir) -> None:
     processor.image_processor.save_pretrained(out_dir)
 
 
-def image_only_processor(family: str, tokenizer, tiny: bool, settings: dict | None = None, source: str | None = None):
-    return _build(family, tokenizer, _image_processor(family, tiny, settings, source))
+def image_only_processor(family: Family, tokenizer, tiny: bool, settings: dict | None = None, source: str | None = None):
+    return build_processor(family, tokenizer, _image_processor(family, tiny, settings, source))
 
 
-def _build(family: str, tokenizer, image_processor):
-    return _image_only(_processor_class(family))(
+def build_processor(family: Family, tokenizer, image_processor):
+    return _image_only(family.processor_class())(
         image_processor=image_processor, tokenizer=tokenizer, video_processor=None, chat_template=tokenizer.chat_template,
     )
 
 
-def load_processor(family: str, source: str, tiny: bool, settings: dict | None = None):
+def load_processor(family: Family, source: str, tiny: bool, settings: dict | None = None):
     """Processor for a saved tiny build directory or a hub id / local snapshot of a real model."""
     from transformers import AutoTokenizer
 
-    if family == "llava_ov_1_5":  # AutoTokenizer reads the config: its type must be known (vendored code registers it)
-        from livr.model.llava_ov_1_5 import classes
-
-        classes()
     tokenizer = AutoTokenizer.from_pretrained(source)
     if tokenizer.chat_template is None and not tiny:
         # Qwen-VL repos keep the multimodal template in chat_template.json (the processor's).

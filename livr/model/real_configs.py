@@ -11,8 +11,8 @@ special tokens and chat template; the embedding table keeps the real vocabulary 
 token ids are the local tokenizer's (not the hub's 151643+), and the config's image/video/vision
 token ids are set to them.
 
-LLaVA-OneVision-1.5 is built on its native class (transformers >= 5.25, or the code vendored
-from 5.25: livr/model/llava_ov_1_5.py): the real RICE-ViT and Qwen3 LM.
+Each is built on its family's transformers class (livr/model/families/): LLaVA-OneVision-1.5's
+shipped config is in the hub's layout and goes through the loader's own rewrite.
 
 `shrink=True` (tests only) keeps every structural feature but cuts depth and width so the build
 fits a CPU test: 2 LM layers of hidden 64 (the fewest through which the answer can read the
@@ -30,6 +30,7 @@ import torch
 
 from livr.errors import InputError
 from livr.model.backbones import get_backbone
+from livr.model.family import PLACEHOLDER_TOKENS
 
 CONFIG_DIR = resources.files("livr.model") / "configs"
 SEED = 1234
@@ -106,11 +107,7 @@ def _shrunk(model_cfg: dict) -> dict:
 
 
 def _token_ids(model_cfg: dict, tokenizer) -> dict:
-    ids = {
-        "image_token_id": "<|image_pad|>", "video_token_id": "<|video_pad|>",
-        "vision_start_token_id": "<|vision_start|>", "vision_end_token_id": "<|vision_end|>",
-    }
-    return {k: tokenizer.convert_tokens_to_ids(t) for k, t in ids.items() if k in model_cfg}
+    return {k: tokenizer.convert_tokens_to_ids(t) for k, t in PLACEHOLDER_TOKENS.items() if k in model_cfg}
 
 
 def build_config(name: str, tokenizer=None, shrink: bool = False):
@@ -121,23 +118,7 @@ def build_config(name: str, tokenizer=None, shrink: bool = False):
     text = {k: v for k, v in m["text_config"].items() if k != "rope"}
     text.update(bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     common = dict(tie_word_embeddings=m["tie_word_embeddings"], **_token_ids(m, tokenizer))
-    family = cfg["family"]
-    if family == "qwen2_5_vl":
-        from transformers import Qwen2_5_VLConfig
-
-        config = Qwen2_5_VLConfig(text_config=text, vision_config=m["vision_config"], **common)
-    elif family == "qwen3_vl":
-        from transformers import Qwen3VLConfig
-
-        config = Qwen3VLConfig(text_config=text, vision_config=m["vision_config"], **common)
-    elif family == "llava_ov_1_5":
-        from livr.model.llava_ov_1_5 import classes, native_config_dict
-
-        # The shipped config is in the hub's layout; the loader's own rewrite makes it native.
-        config = classes()[0].from_dict(native_config_dict({**m, "text_config": text, **common}, name))
-    else:  # pragma: no cover - configs and families are kept in step by tests
-        raise ValueError(f"{name}: no random-weight build for family {family!r}")
-    return config, cfg, tokenizer
+    return get_backbone(name).adapter.real_config(m, text, common, name), cfg, tokenizer
 
 
 def _image_processor(cfg: dict):
@@ -154,12 +135,12 @@ def _image_processor(cfg: dict):
 def random_weight_model(name: str, device: str = "cpu", dtype: torch.dtype = torch.float32, shrink: bool = False,
                         attn: str = "sdpa"):
     """(model, processor): the real-size architecture of `name` with random weights (no download)."""
-    from livr.model.loading import model_class
-    from livr.model.processors import _build
+    from livr.model.processors import build_processor
 
+    family = get_backbone(name).adapter
     config, cfg, tokenizer = build_config(name, shrink=shrink)
     config._attn_implementation = attn
-    cls = model_class(get_backbone(name))
+    cls = family.model_class()
     torch.manual_seed(SEED)
     with torch.device(device):
         model = cls._from_config(config, dtype=dtype)
@@ -167,7 +148,7 @@ def random_weight_model(name: str, device: str = "cpu", dtype: torch.dtype = tor
         c.bos_token_id = None
         c.eos_token_id = tokenizer.eos_token_id
         c.pad_token_id = tokenizer.pad_token_id
-    processor = _build(cfg["family"], tokenizer, _image_processor(cfg))
+    processor = build_processor(family, tokenizer, _image_processor(cfg))
     return model.eval(), processor
 
 

@@ -3,7 +3,9 @@
 A tiny build is deterministic (fixed seed, fixed tokenizer corpus) and saved to a directory
 (`livr build-tiny`), so training and evaluation jobs load it instead of rebuilding it. The
 tokenizer is a byte-level BPE trained locally in well under a second, with the real model's
-special tokens and a chat template of the same shape as the real one.
+special tokens and a chat template of the same shape as the real one. What differs by
+architecture (classes, the config at tiny size, the template's system prompt) is the family
+adapter's (livr/model/families/).
 
 Sizes follow what a 2-core CPU can train from scratch in minutes (shared/DESIGN.md): hidden 128,
 3 LM layers, one vision block (the demo's nine tasks x two trainings must fit in 15 minutes; a
@@ -14,34 +16,16 @@ gives 64 visual tokens.
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 
 from livr.errors import InputError
 from livr.io import atomic_dir, progress_enabled
-from livr.model.backbones import get_backbone
-from livr.model.tiny_dims import IMAGE_SIZE, PATCH
+from livr.model.backbones import REGISTRY, get_backbone
+from livr.model.family import PLACEHOLDER_TOKENS, Family
+from livr.model.tiny_dims import DIMS, TinyDims
 
 TINY_SEED = 1234
 
-
-@dataclasses.dataclass(frozen=True)
-class TinyDims:
-    """Sizes of a tiny build; the defaults are the random test/demo builds (`livr pretrain-tiny`
-    passes its own). LM head dim hidden/heads must be 32 (the M-RoPE sections below sum to 16)."""
-
-    vocab: int = 2048
-    hidden: int = 128
-    layers: int = 3
-    heads: int = 4
-    kv_heads: int = 2
-    intermediate: int = 256
-    vision_hidden: int = 64
-    vision_depth: int = 1
-
-
-DIMS = TinyDims()
 
 QWEN_SPECIALS = [
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
@@ -65,8 +49,8 @@ _QWEN_TEMPLATE = (
 )
 
 
-def chat_template(family: str) -> str:
-    system = "true" if family in ("qwen2_5_vl", "llava_ov_1_5") else "false"
+def chat_template(family: Family) -> str:
+    system = "true" if family.system_prompt else "false"
     return _QWEN_TEMPLATE.replace("IMAGE", "<|vision_start|><|image_pad|><|vision_end|>").replace("SYSTEM", system)
 
 
@@ -85,7 +69,7 @@ def _corpus() -> list[str]:
     return (questions + [NUMBER_WORDS, CHAT_WORDS]) * 20
 
 
-def build_tokenizer(family: str, texts: list[str] | None = None, vocab: int = DIMS.vocab):
+def build_tokenizer(family: Family, texts: list[str] | None = None, vocab: int = DIMS.vocab):
     """Byte-level BPE with the family's special tokens, trained on `texts` (default: the task
     questions, numbers and chat words)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -128,66 +112,16 @@ def build_model_and_processor(name: str, dims: TinyDims = DIMS, tokenizer_texts:
 
         model, processor = load_backbone(name, None, {}, torch.float32, "sdpa", "cpu")
         return model.eval(), processor
-    tokenizer = build_tokenizer(spec.family, tokenizer_texts, dims.vocab)
-    d = dims
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in tokenizer.all_special_tokens}
+    family = spec.adapter
+    tokenizer = build_tokenizer(family, tokenizer_texts, dims.vocab)
+    token_ids = {key: tokenizer.convert_tokens_to_ids(token) for key, token in PLACEHOLDER_TOKENS.items()}
     torch.manual_seed(TINY_SEED)
-    if spec.family == "qwen2_5_vl":
-        from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
-
-        config = Qwen2_5_VLConfig(
-            text_config={**_text_dims(tokenizer, d), "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]}},
-            vision_config=dict(
-                depth=d.vision_depth, hidden_size=d.vision_hidden, num_heads=4, intermediate_size=2 * d.vision_hidden,
-                patch_size=PATCH, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=d.hidden,
-                window_size=IMAGE_SIZE, fullatt_block_indexes=[d.vision_depth - 1],
-            ),
-            image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-            vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
-            tie_word_embeddings=True,  # as Qwen2.5-VL-3B
-        )
-        model = Qwen2_5_VLForConditionalGeneration(config)
-    elif spec.family == "qwen3_vl":
-        from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
-
-        config = Qwen3VLConfig(
-            text_config={
-                **_text_dims(tokenizer, d), "head_dim": d.hidden // d.heads,
-                "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6], "mrope_interleaved": True},
-            },
-            vision_config=dict(
-                depth=d.vision_depth, hidden_size=d.vision_hidden, num_heads=4, intermediate_size=2 * d.vision_hidden,
-                patch_size=PATCH, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=d.hidden,
-                num_position_embeddings=(IMAGE_SIZE // PATCH) ** 2, deepstack_visual_indexes=[0],
-            ),
-            image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-            vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
-            tie_word_embeddings=True,
-        )
-        model = Qwen3VLForConditionalGeneration(config)
-    elif spec.family == "llava_ov_1_5":
-        from livr.model.llava_ov_1_5 import classes
-
-        config_cls, model_cls = classes()
-        config = config_cls(
-            text_config={"model_type": "qwen3", **_text_dims(tokenizer, d), "head_dim": d.hidden // d.heads,
-                         "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0}},
-            vision_config=dict(
-                depth=d.vision_depth, hidden_size=d.vision_hidden, num_heads=4, intermediate_size=2 * d.vision_hidden,
-                patch_size=PATCH, spatial_merge_size=2, out_hidden_size=d.hidden,
-            ),
-            image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-            vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
-            tie_word_embeddings=False,  # as the 4B's config (the class default; livr/model/configs/llava-ov-1.5-4b.json)
-        )
-        model = model_cls(config)
-    else:  # pragma: no cover - registry and this function are kept in step by tests
-        raise ValueError(f"no tiny build for family {spec.family!r}")
+    model = family.model_class()(family.tiny_config(_text_dims(tokenizer, dims), token_ids, dims))
     for cfg in (model.config, model.config.get_text_config(), model.generation_config):
         cfg.bos_token_id = None
         cfg.eos_token_id = tokenizer.eos_token_id
         cfg.pad_token_id = tokenizer.pad_token_id
-    processor = image_only_processor(spec.family, tokenizer, tiny=True)
+    processor = image_only_processor(family, tokenizer, tiny=True)
     return model.eval(), processor
 
 
@@ -201,7 +135,8 @@ def save_tiny(name: str, out_dir) -> None:
 
 
 def configure(parser) -> None:
-    parser.add_argument("--backbone", required=True, help="a tiny backbone: tiny-qwen2.5-vl, tiny-qwen3-vl or tiny-llava-ov-1.5")
+    buildable = [n for n, b in REGISTRY.items() if b.tiny and not b.pretrained]
+    parser.add_argument("--backbone", required=True, help=f"a tiny backbone: {', '.join(buildable)}")
     parser.add_argument("--out", required=True, help="directory to write (replaced atomically)")
 
 

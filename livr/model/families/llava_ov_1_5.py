@@ -1,9 +1,10 @@
-"""LLaVA-OneVision-1.5 (RICE-ViT + Qwen3 LM) on transformers' native class: no hub code runs.
+"""LLaVA-OneVision-1.5: RICE-ViT (patch 14, 2x2 merge, 2D patches, one class token per image, 2D
+RoPE) + Qwen3 LM with plain 1D RoPE, on transformers' own class (transformers >= 5.25): no hub code runs.
 
-transformers >= 5.25 ships `LlavaOnevision15ForConditionalGeneration`; on an older 5.x the same
-code, vendored from 5.25.0 (livr/model/vendor/llava_onevision1_5), stands in for it. The hub
-repo's own remote code does not run on transformers 5.x (import and forward errors, LM weights
-left random on load, multi-image features shifted: BENCHMARKS.md), so it is never used.
+The hub repo's own remote code does not run on transformers 5.x (import and forward errors, LM
+weights left random on load, multi-image features shifted: BENCHMARKS.md), so it is never used.
+transformers renames the published checkpoint's weights (the remote code's layout: `model.layers.*`,
+`visual.class_embedding`, `visual.merger.ln_q`, `visual.merger.mlp.0/2`) to the class's.
 
 Loading fails loudly instead of silently: the hub's remote-code config.json is rewritten into the
 native layout, every checkpoint tensor must land on a model weight and every weight must come from
@@ -11,66 +12,58 @@ the checkpoint (transformers' loading info), the embedding table, the LM head an
 `text_config.vocab_size` must agree and hold the tokenizer, the pad token must agree, and the image
 processor must cut the patches the vision tower embeds.
 
-Positions: the LM takes 1D position ids [B, L]; with none given the model uses 0..L-1 (+ cached
-length) for every row (LlavaOnevision15Model.forward), which is wrong for a left-padded row. The
-collator (livr/model/inputs.py) passes each token's index in its own unpadded sequence, which is
-what the model computes for that sequence alone.
+Images are Qwen2-VL-style placeholders (<|vision_start|> + h*w/4 x <|image_pad|> + <|vision_end|>,
+image_grid_thw from a Qwen2VLImageProcessor with temporal patch 1). Positions: the LM takes 1D
+position ids [B, L]; with none given the model uses 0..L-1 (+ cached length) for every row
+(LlavaOnevision15Model.forward), which is wrong for a left-padded row. The collator
+(livr/model/inputs.py) passes each token's index in its own unpadded sequence, which is what the
+model computes for that sequence alone, and an additive 4D attention mask.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import logging
 
 from livr.errors import InputError
+from livr.model.family import NO_HUB_KERNELS, Family, tiny_vision
+from livr.model.tiny_dims import TinyDims
 
 log = logging.getLogger(__name__)
 
-NATIVE_MODULE = "transformers.models.llava_onevision1_5"
-VENDORED_FROM = "5.25.0"
 # model_type of the hub repo's remote-code config (configuration_llavaonevision1_5.py) and the native one.
 HUB_MODEL_TYPES = ("llavaonevision1_5", "llava_onevision1_5")
 
 
-def native_available() -> bool:
-    return importlib.util.find_spec(NATIVE_MODULE) is not None
+def classes():
+    from transformers.models.llava_onevision1_5 import (
+        LlavaOnevision15Config,
+        LlavaOnevision15ForConditionalGeneration,
+    )
 
-
-@functools.cache
-def classes() -> tuple[type, type]:
-    """(config class, model class): transformers' own where it has them, else the vendored 5.25.0 code."""
-    if native_available():
-        from transformers.models.llava_onevision1_5 import (
-            LlavaOnevision15Config,
-            LlavaOnevision15ForConditionalGeneration,
-        )
-    else:
-        from transformers import AutoConfig
-
-        from livr.model.vendor.llava_onevision1_5 import conversion
-        from livr.model.vendor.llava_onevision1_5.configuration_llava_onevision1_5 import (
-            LlavaOnevision15Config,
-            LlavaOnevision15VisionConfig,
-        )
-        from livr.model.vendor.llava_onevision1_5.modeling_llava_onevision1_5 import (
-            LlavaOnevision15ForConditionalGeneration,
-        )
-
-        conversion.register()
-        # As 5.25 knows them: AutoConfig (and AutoTokenizer, which reads the config) resolve saved builds.
-        for config_cls in (LlavaOnevision15Config, LlavaOnevision15VisionConfig):
-            AutoConfig.register(config_cls.model_type, config_cls)
     return LlavaOnevision15Config, LlavaOnevision15ForConditionalGeneration
+
+
+def processor_class():
+    from transformers import Qwen2_5_VLProcessor  # the hub repo's processor: Qwen2-VL-style image placeholders
+
+    return Qwen2_5_VLProcessor
+
+
+def tiny_config(text: dict, token_ids: dict, d: TinyDims):
+    return classes()[0](
+        text_config={"model_type": "qwen3", **text, "head_dim": d.hidden // d.heads,
+                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0}},
+        vision_config=tiny_vision(d),
+        **token_ids,
+        tie_word_embeddings=False,  # as the 4B's config (the class default; livr/model/configs/llava-ov-1.5-4b.json)
+    )
 
 
 def implementation() -> str:
     import transformers
 
-    if native_available():
-        return f"transformers {transformers.__version__} (native class)"
-    return f"code vendored from transformers {VENDORED_FROM} (installed transformers {transformers.__version__} lacks the class)"
+    return f"transformers {transformers.__version__}"
 
 
 def native_config_dict(raw: dict, source: str) -> dict:
@@ -96,8 +89,6 @@ def native_config_dict(raw: dict, source: str) -> dict:
 def load_pretrained(source: str, tokenizer, image_processor, dtype, attn: str):
     """The model at `source` (hub id or directory) on the native class, checked (module docstring)."""
     from transformers.utils import cached_file
-
-    from livr.model.loading import NO_HUB_KERNELS
 
     config_cls, model_cls = classes()
     with open(cached_file(source, "config.json")) as f:  # a directory or a hub id
@@ -152,3 +143,9 @@ def check_image_processor(source: str, model, image_processor) -> None:
     got = {k: getattr(image_processor, k, None) for k in want}
     if got != want:
         raise InputError(f"{source}: image processor cuts {got}, the vision tower needs {want}")
+
+
+FAMILY = Family(
+    name="llava_ov_1_5", classes=classes, processor_class=processor_class, tiny_config=tiny_config,
+    system_prompt=True, temporal_patch_size=1, mrope=False, hub_config=native_config_dict, checked_load=load_pretrained,
+)
