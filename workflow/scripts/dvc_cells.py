@@ -11,8 +11,9 @@ which DVC accepts).
     python workflow/scripts/dvc_cells.py --experiment table2  # before: dvc exp run -S experiment=table2
     python workflow/scripts/dvc_cells.py --check              # exit 1 if the file is out of date
 
-Every stage first runs workflow/scripts/dvc_guard.sh, which stops with a clear message when the
-file lists another experiment than params.yaml selects.
+The `guard` stage (workflow/scripts/dvc_guard.py), which every other stage depends on, stops
+with a clear message before anything runs when the file lists another experiment than params.yaml
+selects.
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ def dvc_cells(params: dict, exp: str) -> dict:
     cell_outs = [v["out"] for v in evaluate.values()] + [v["out"] for v in evaluate_unselected.values()]
     return {
         "experiment": exp,
+        # the stamp of the guard stage, which every other stage depends on (runs first)
+        "guard": f"{L.results}/.dvc_guard",
         "suite": jobs.suite(params, exp),
         "tiny": tiny,
         # the shipped pretrained tiny bases, rebuilt by a frozen stage only on request
