@@ -85,10 +85,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "reports), or every cell's best-validation or last-step checkpoint")
 
 
+EMPTY_BECAUSE = {  # why a table has no rows of ours: the experiment has no cell of its kind
+    "table1": "no cell trained and tested on one of the nine tasks",
+    "table2": "no cell trained on a mixture (Table 2's multi-task training)",
+    **{name: f"no cell of the {name} comparison (the train_sets/eval_sets of that experiment)"
+       for name in COMPARISON_TABLES},
+}
+
+
 def main(args: argparse.Namespace) -> int:
     mapping = parse_backbone_map(args.paper_backbone)
     for path in write_tables(args.db, args.experiment, args.out_dir, mapping, args.weights):
-        print(f"wrote {path}")
+        empty = path.stem in EMPTY_BECAUSE and path.read_text().count("\n") <= 1
+        # one line saying why, where a table is written header-only (its declared output exists either way)
+        print(f"wrote {path}" + (f" (header only: experiment {args.experiment!r} has {EMPTY_BECAUSE[path.stem]})"
+                                 if empty else ""))
     return 0
 
 
@@ -112,6 +123,7 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
     con = connect_read_only(db)
     try:
         _check_names(con, experiment, paper_backbones or {})
+        _check_weights(con, experiment, weights)
         con.execute("CREATE TEMP TABLE backbone_map (backbone VARCHAR, paper_backbone VARCHAR)")
         for ours, paper in (paper_backbones or {}).items():
             con.execute("INSERT INTO backbone_map VALUES (?, ?)", [ours, paper])
@@ -300,6 +312,17 @@ def write_val_curves(con, experiment: str, out_dir: Path) -> Path:
             wide = group.pivot_table(index="epoch", columns="method", values="val_accuracy", aggfunc="last")
             wide.reset_index().to_csv(tmp / f"{backbone}__{train_set}.csv", index=False, float_format="%.4g")
     return out_dir
+
+
+def _check_weights(con, experiment: str, weights: str) -> None:
+    """A --weights choice no trained cell was evaluated at would give tables of zero-shot rows alone."""
+    trained = {r[0] for r in con.execute(
+        "SELECT DISTINCT weights FROM runs WHERE experiment = ? AND weights <> 'base'", [experiment]).fetchall()}
+    if weights != "selected" and trained and weights not in trained:
+        raise InputError(
+            f"--weights {weights}: experiment {experiment!r} has no trained cell evaluated at its {weights} weights "
+            f"(its runs were evaluated only with the weights they kept: `evaluate_unselected: false` in params.yaml); "
+            f"valid here: {', '.join(['selected', *sorted(trained)])}")
 
 
 def _check_names(con, experiment: str, paper_backbones: dict[str, str]) -> None:
