@@ -1,6 +1,6 @@
 """Where every file of the workflow lives: the one definition of the run and result layout.
 
-Snakemake rules, DVC stages (through workflow/scripts/livr_jobs.py), the `livr` commands and the
+Snakemake rules, DVC stages (through livr/workflow/jobs.py), the `livr` commands and the
 results database all take their paths from here, so the two front ends cannot drift apart. The
 roots come from params.yaml `paths:`; logs and benchmarks sit under fixed roots.
 

@@ -17,10 +17,8 @@ from workflow_helpers import REPO, copy_repo, dry_run_jobs, run, set_experiment,
 
 from livr import config as lc
 from livr.data.schema import TASKS
-
-sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-import dvc_cells  # noqa: E402
-import livr_jobs  # noqa: E402
+from livr.workflow import dvc_cells
+from livr.workflow import jobs as livr_jobs
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 EXPERIMENTS = list(PARAMS["experiments"])
@@ -411,9 +409,13 @@ def test_dvc_repro_then_up_to_date(tmp_path):
     assert {s.split("@")[0] for s in changed} == {"train", "evaluate", "evaluate_unselected"}
     assert all("__sft" in s for s in changed), changed
     (repo / "params.yaml").write_text(params)
-    # metrics and plots, as DVC users read them
+    # metrics and plots, as DVC users read them, with the stamps Snakemake leaves in directory outputs
+    for d in ("val_curves", "metrics"):
+        (repo / "results" / "ci" / d / ".snakemake_timestamp").touch()
     shown = run([tool("dvc"), "metrics", "show", "--json"], repo, path_first=stub)
     assert '"accuracy"' in shown.stdout and "results/ci/metrics/b/t/sft/t.json" in shown.stdout
+    table = run([tool("dvc"), "metrics", "show"], repo, path_first=stub).stdout.splitlines()
+    assert len(table) == 2 and table[0].split() == ["Path", "accuracy", "n"], table   # a row per metrics file
     plots = run([tool("dvc"), "plots", "show", "--json"], repo, path_first=stub)
     assert "results/ci/val_curves" in plots.stdout and '"livr"' in plots.stdout
     # the stages depend on the code they run: an edit of the evaluation code reruns every evaluation
