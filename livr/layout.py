@@ -1,6 +1,6 @@
 """Where every file of the workflow lives: the one definition of the run and result layout.
 
-Snakemake rules, DVC stages (through workflow/scripts/livr_jobs.py), the `livr` commands and the
+Snakemake rules, DVC stages (through livr/workflow/jobs.py), the `livr` commands and the
 results database all take their paths from here, so the two front ends cannot drift apart. The
 roots come from params.yaml `paths:`; logs and benchmarks sit under fixed roots.
 
@@ -12,7 +12,7 @@ roots come from params.yaml `paths:`; logs and benchmarks sit under fixed roots.
     runs/<exp>/<backbone>/<train_set>/<method>/{final/,unselected/,metrics.jsonl,config.json,<stage>/}
     results/cells/<exp>/<backbone>/<train_set>/<method>/<task>{,.unselected}.jsonl (+ .json sidecar)
     results/analysis/<exp>/<backbone>/<train_set>/<method>.json   attention shares, t-SNE points
-    results/<exp>/{livr.duckdb,<table>.csv,metrics.json,val_curves/,report.html,doctor.json}
+    results/<exp>/{livr.duckdb,<table>.csv,metrics/,val_curves/,report.html,doctor.json}
     logs/<exp>/<step>/<job>.log   benchmarks/<exp>/<step>/<job>.tsv   (shared data steps: <exp> = shared)
 
 Every method returns a string and passes its arguments through unchanged, so Snakemake patterns
@@ -28,7 +28,7 @@ LOGS = "logs"
 BENCHMARKS = "benchmarks"
 SHARED = "shared"  # the <exp> part of log/benchmark paths of steps shared by every experiment
 DATABASE = "livr.duckdb"
-METRICS = "metrics.json"  # per-experiment DVC metrics file (accuracy per cell, LIVR - SFT)
+METRICS = "metrics"  # per-experiment DVC metrics: one JSON per cell and per paired difference
 VAL_CURVES = "val_curves"  # per-experiment DVC plots: one CSV of validation accuracy per backbone and train set
 REPORT = "report.html"
 DOCTOR = "doctor.json"  # the preflight's stamp, written only when nothing an experiment needs is missing

@@ -120,8 +120,8 @@ def test_tables_show_either_checkpoint_and_selection_puts_both_side_by_side(tmp_
     assert livr.last_minus_sft_ci_low <= livr.last_minus_sft <= livr.last_minus_sft_ci_high
     assert set(sel.method) == {"sft", "livr"}, "zero-shot has one set of weights: not a selection question"
     # the DVC metrics hold the kept weights only
-    metrics = json.loads((tmp_path / "selected" / "metrics.json").read_text())
-    assert metrics["accuracy"]["tiny-x/localization/livr/localization"]["accuracy"] == round(kept["livr"], 2)
+    metrics = json.loads((tmp_path / "selected" / "metrics" / "tiny-x/localization/livr/localization.json").read_text())
+    assert metrics["accuracy"] == round(kept["livr"], 2)
 
 
 def test_bad_weights_choice_is_refused(tmp_path, capsys):

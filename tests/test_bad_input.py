@@ -514,3 +514,28 @@ def test_sql_help_lists_every_table_and_view_of_the_database(env, capsys, tmp_pa
         cli(["sql", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert len(names) >= 15 and [n for n in names if not re.search(rf"\b{n}\b", shown)] == []
+
+
+def test_tables_say_what_they_cannot_show(capsys, tmp_path):
+    """Issue 23: the demo evaluates only the weights each run kept (`evaluate_unselected: false`):
+    `livr tables --weights last` must say so, not write a table of zero-shot rows and exit 0."""
+    from test_results import make_cell
+
+    cells = [make_cell(tmp_path, "e", "tiny-x", TASK, m, TASK) for m in ("zero_shot", "sft", "livr")]
+    db = tmp_path / "livr.duckdb"
+    assert cli(["collect", "--cells", *map(str, cells), "--out", str(db)]) == 0
+    out = tmp_path / "t"
+    assert cli(["tables", "--db", str(db), "--experiment", "e", "--out-dir", str(out)]) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    # the tables this experiment cannot fill say why, one line each; table1 has rows
+    said = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if "header only" in line}
+    assert set(said) == {str(out / f"{t}.csv") for t in ("table2", "table3", "table4", "mirage_vsp")}
+    assert "experiment 'e' has no cell trained on a mixture" in said[str(out / "table2.csv")]
+    assert all((out / f"{t}.csv").read_text().count("\n") == 1 for t in ("table2", "table3", "table4", "mirage_vsp"))
+    fails(capsys, ["tables", "--db", str(db), "--experiment", "e", "--out-dir", str(out), "--weights", "last"],
+          "--weights last", "no trained cell evaluated at its last weights", "evaluate_unselected: false",
+          "valid here: selected, best_val")
+    # the weights the runs kept here are best_val: that choice is valid
+    assert cli(["tables", "--db", str(db), "--experiment", "e", "--out-dir", str(tmp_path / "b"), "--weights",
+                "best_val"]) == 0
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before, "existing tables untouched"

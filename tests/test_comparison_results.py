@@ -192,9 +192,9 @@ def test_tables_of_other_experiments_stay_header_only(built, tmp_path):
     write_tables(db, EXP, tmp_path / "cmp")
     for table in ("table1", "table2"):
         assert (tmp_path / "cmp" / f"{table}.csv").read_text().count("\n") == 1
-    metrics = json.loads((tmp_path / "cmp" / "metrics.json").read_text())
-    assert metrics["benchmark"][f"{BACKBONE}/sat32k/livr/blink3"]["aggregate"] == "mean_of_subtasks"
-    assert "benchmark" not in json.loads((tmp_path / "nine" / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "cmp" / "metrics" / BACKBONE / "sat32k/livr/blink3.json").read_text())
+    assert metrics["aggregate"] == "mean_of_subtasks"
+    assert not any("aggregate" in json.loads(p.read_text()) for p in (tmp_path / "nine" / "metrics").rglob("*.json"))
 
 
 def test_paper_table_knows_who_reported_each_row(built):

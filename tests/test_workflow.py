@@ -17,10 +17,8 @@ from workflow_helpers import REPO, copy_repo, dry_run_jobs, run, set_experiment,
 
 from livr import config as lc
 from livr.data.schema import TASKS
-
-sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-import dvc_cells  # noqa: E402
-import livr_jobs  # noqa: E402
+from livr.workflow import dvc_cells
+from livr.workflow import jobs as livr_jobs
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 EXPERIMENTS = list(PARAMS["experiments"])
@@ -340,13 +338,58 @@ def test_dvc_and_snakemake_cover_the_same_jobs(repo, exp):
         assert stages.get(rule, set()) == snake, rule
 
 
-def test_dvc_stage_fails_clearly_when_cells_file_is_for_another_experiment(tmp_path):
+def _demo_data_made_elsewhere(repo):
+    """The demo's nine data directories, as a Snakemake run leaves them (dvc.lock has no record)."""
+    made = {}
+    for task in yaml.safe_load((repo / "params.yaml").read_text())["experiments"]["demo"]["tasks"]:
+        d = repo / "data" / "built" / "synthetic" / "demo" / task
+        d.mkdir(parents=True)
+        (d / "train.jsonl").write_text(f"{task}\n")
+        made[d / "train.jsonl"] = f"{task}\n"
+    return made
+
+
+def _guard_line(proc):
+    lines = [x for x in (proc.stdout + proc.stderr).splitlines() if x.startswith("dvc.yaml: ")]
+    assert len(lines) == 1, proc.stdout + proc.stderr
+    return lines[0]
+
+
+def test_dvc_exp_run_with_a_stale_cells_file_deletes_nothing(tmp_path):
+    """Issue 23: `dvc exp run -S experiment=ci` with cells.yaml still listing the demo's jobs, in a
+    checkout where the demo's data exists: stopped by the guard before DVC touches any output, and
+    params.yaml left byte for byte as it was (DVC's own rewrite of it undone)."""
     repo = copy_repo(tmp_path / "repo", git=True)
     stub = stub_livr(tmp_path / "bin")
-    set_experiment(repo / "params.yaml", "ci")   # cells.yaml still lists the demo experiment
-    proc = run([tool("dvc"), "repro", "synth@counting"], repo, path_first=stub, check=False)  # a stage of both
+    made = _demo_data_made_elsewhere(repo)
+    params = (repo / "params.yaml").read_bytes()
+    proc = run([tool("dvc"), "exp", "run", "-S", "experiment=ci"], repo, path_first=stub, check=False)
     assert proc.returncode != 0
-    assert "Regenerate it first: python workflow/scripts/dvc_cells.py --experiment ci" in proc.stdout + proc.stderr
+    assert _guard_line(proc) == (
+        "dvc.yaml: workflow/dvc/cells.yaml lists the jobs of experiment 'demo' but params.yaml selects 'ci'; nothing "
+        "was run or deleted; params.yaml restored. Regenerate it first: python workflow/scripts/dvc_cells.py "
+        "--experiment ci")
+    assert {p: p.read_text() for p in made if p.is_file()} == made
+    assert (repo / "params.yaml").read_bytes() == params
+    assert not (stub / "calls.log").exists(), "no livr command may run"
+    assert run(["git", "status", "--porcelain", "--untracked-files=no"], repo).stdout == ""
+    assert run(["git", "stash", "list"], repo).stdout == ""
+
+
+def test_dvc_repro_with_a_stale_cells_file_deletes_nothing(tmp_path):
+    repo = copy_repo(tmp_path / "repo", git=True)
+    stub = stub_livr(tmp_path / "bin")
+    made = _demo_data_made_elsewhere(repo)
+    set_experiment(repo / "params.yaml", "ci")   # the user's own edit: kept as it is
+    edited = (repo / "params.yaml").read_bytes()
+    for target in ([], ["synth@counting"]):       # the whole pipeline, and a stage of both experiments
+        proc = run([tool("dvc"), "repro", *target], repo, path_first=stub, check=False)
+        assert proc.returncode != 0
+        assert _guard_line(proc).endswith(
+            "nothing was run or deleted. Regenerate it first: python workflow/scripts/dvc_cells.py --experiment ci")
+        assert {p: p.read_text() for p in made if p.is_file()} == made
+        assert (repo / "params.yaml").read_bytes() == edited
+        assert not (stub / "calls.log").exists()
 
 
 def test_dvc_repro_then_up_to_date(tmp_path):
@@ -366,9 +409,13 @@ def test_dvc_repro_then_up_to_date(tmp_path):
     assert {s.split("@")[0] for s in changed} == {"train", "evaluate", "evaluate_unselected"}
     assert all("__sft" in s for s in changed), changed
     (repo / "params.yaml").write_text(params)
-    # metrics and plots, as DVC users read them
+    # metrics and plots, as DVC users read them, with the stamps Snakemake leaves in directory outputs
+    for d in ("val_curves", "metrics"):
+        (repo / "results" / "ci" / d / ".snakemake_timestamp").touch()
     shown = run([tool("dvc"), "metrics", "show", "--json"], repo, path_first=stub)
-    assert '"accuracy"' in shown.stdout and "b/t/sft/t" in shown.stdout
+    assert '"accuracy"' in shown.stdout and "results/ci/metrics/b/t/sft/t.json" in shown.stdout
+    table = run([tool("dvc"), "metrics", "show"], repo, path_first=stub).stdout.splitlines()
+    assert len(table) == 2 and table[0].split() == ["Path", "accuracy", "n"], table   # a row per metrics file
     plots = run([tool("dvc"), "plots", "show", "--json"], repo, path_first=stub)
     assert "results/ci/val_curves" in plots.stdout and '"livr"' in plots.stdout
     # the stages depend on the code they run: an edit of the evaluation code reruns every evaluation

@@ -120,7 +120,8 @@ elif cmd == "tables":
     for name in ("table1", "table1_vs_paper", "table2", "table2_vs_paper", "datasets", "table3", "table4", "mirage_vsp",
                  "selection"):
         (d / f"{name}.csv").write_text("backbone,task\n")
-    (d / "metrics.json").write_text(json.dumps({"accuracy": {"b/t/sft/t": {"accuracy": 50.0, "n": 2}}}))
+    (d / "metrics" / "b" / "t" / "sft").mkdir(parents=True, exist_ok=True)
+    (d / "metrics" / "b" / "t" / "sft" / "t.json").write_text(json.dumps({"accuracy": 50.0, "n": 2}))
     (d / "val_curves").mkdir(exist_ok=True)
     (d / "val_curves" / "b__t.csv").write_text("epoch,sft,livr\n1,50,40\n2,60,70\n")
 else:

@@ -1,5 +1,5 @@
 """`livr tables`: the paper's Tables 1-4 and the Mirage comparison as CSV, from the results
-database, and the experiment's DVC metrics (metrics.json) and plots (val_curves/).
+database, and the experiment's DVC metrics (metrics/) and plots (val_curves/).
 
 Table 1 holds cells trained on the task they are evaluated on, Table 2 cells trained on a mixture
 (one row group per backbone and mixture). Rows per backbone: Zero-shot, Direct SFT, LIVR and
@@ -32,9 +32,9 @@ value being the benchmark's own aggregate (view eval_set_metrics: BLINK-3 the me
 accuracies, the others pooled). Written header-only when the experiment has no cell of that table.
 
 Uncertainty: the *_vs_paper.csv rows carry n and the 95% Wilson interval of each accuracy, and
-the LIVR rows the paired bootstrap interval of LIVR - SFT (livr/results/stats.py). metrics.json
-holds every cell's accuracy (n, interval) and every paired difference against SFT and LIVR, for
-`dvc metrics show/diff`; val_curves/<backbone>__<train_set>.csv the validation accuracy of each
+the LIVR rows the paired bootstrap interval of LIVR - SFT (livr/results/stats.py). metrics/
+holds every cell's accuracy (n, interval) and every paired difference against SFT and LIVR, one
+small JSON each, so `dvc metrics show` is a table with a row per cell (and `dvc metrics diff`); val_curves/<backbone>__<train_set>.csv the validation accuracy of each
 trained method against epochs, for `dvc plots show`.
 """
 
@@ -85,10 +85,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "reports), or every cell's best-validation or last-step checkpoint")
 
 
+EMPTY_BECAUSE = {  # why a table has no rows of ours: the experiment has no cell of its kind
+    "table1": "no cell trained and tested on one of the nine tasks",
+    "table2": "no cell trained on a mixture (Table 2's multi-task training)",
+    **{name: f"no cell of the {name} comparison (the train_sets/eval_sets of that experiment)"
+       for name in COMPARISON_TABLES},
+}
+
+
 def main(args: argparse.Namespace) -> int:
     mapping = parse_backbone_map(args.paper_backbone)
     for path in write_tables(args.db, args.experiment, args.out_dir, mapping, args.weights):
-        print(f"wrote {path}")
+        empty = path.stem in EMPTY_BECAUSE and path.read_text().count("\n") <= 1
+        # one line saying why, where a table is written header-only (its declared output exists either way)
+        print(f"wrote {path}" + (f" (header only: experiment {args.experiment!r} has {EMPTY_BECAUSE[path.stem]})"
+                                 if empty else ""))
     return 0
 
 
@@ -112,6 +123,7 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
     con = connect_read_only(db)
     try:
         _check_names(con, experiment, paper_backbones or {})
+        _check_weights(con, experiment, weights)
         con.execute("CREATE TEMP TABLE backbone_map (backbone VARCHAR, paper_backbone VARCHAR)")
         for ours, paper in (paper_backbones or {}).items():
             con.execute("INSERT INTO backbone_map VALUES (?, ?)", [ours, paper])
@@ -263,32 +275,37 @@ def _write_attention_shares(con, experiment: str, out_dir: Path, paper_backbones
     return [path]
 
 
-def write_metrics(con, experiment: str, path: Path) -> Path:
-    """metrics.json, of the weights each run kept: {"accuracy": {"<backbone>/<train_set>/<method>/<task>":
-    {accuracy, n, ci_low, ci_high}}, "delta": {"<backbone>/<train_set>/<task>/<method>-<baseline>": {delta, n,
-    ci_low, ci_high}}}, and for benchmark cells "benchmark": {"<backbone>/<train_set>/<method>/<eval_set>":
-    {accuracy, n, aggregate[, pair_accuracy]}}."""
+def write_metrics(con, experiment: str, out_dir: Path) -> Path:
+    """The DVC metrics, of the weights each run kept: one small JSON per row of `dvc metrics show`,
+    so its table has a row per cell and a few columns. <backbone>/<train_set>/<method>/<task>.json:
+    accuracy, n, ci_low, ci_high (and for a comparison benchmark its own number: benchmark_accuracy,
+    aggregate[, pair_accuracy]); <backbone>/<train_set>/<method>-<baseline>/<task>.json: the paired
+    difference, delta, n, ci_low, ci_high."""
     cells = con.execute(
         "SELECT backbone, train_set, method, task, accuracy, n, ci_low, ci_high FROM metrics WHERE experiment = ? "
         "AND selected ORDER BY ALL", [experiment]).fetchall()
     deltas = con.execute(
         "SELECT backbone, train_set, task, method, baseline, delta, n, ci_low, ci_high FROM paired_deltas "
         "WHERE experiment = ? AND weights = 'selected' ORDER BY ALL", [experiment]).fetchall()
-    benchmarks = con.execute(
-        "SELECT backbone, train_set, method, eval_set, accuracy, n, aggregate, pair_accuracy FROM eval_set_metrics "
-        "WHERE experiment = ? AND selected ORDER BY ALL", [experiment]).fetchall()
-    metrics = {
-        "accuracy": {"/".join(c[:4]): {"accuracy": round(c[4], 2), "n": c[5], "ci_low": round(c[6], 2),
-                                        "ci_high": round(c[7], 2)} for c in cells},
-        "delta": {"/".join([*d[:3], f"{d[3]}-{d[4]}"]): {"delta": round(d[5], 2), "n": d[6], "ci_low": round(d[7], 2),
-                                                          "ci_high": round(d[8], 2)} for d in deltas},
-    }
-    if benchmarks:  # comparison cells: each benchmark's own number (accuracy above is pooled over examples)
-        metrics["benchmark"] = {
-            "/".join(b[:4]): {"accuracy": round(b[4], 2), "n": b[5], "aggregate": b[6],
-                              **({"pair_accuracy": round(b[7], 2)} if b[7] is not None else {})} for b in benchmarks}
-    write_text(path, json.dumps(metrics, indent=1) + "\n")
-    return path
+    benchmarks = {tuple(b[:4]): b[4:] for b in con.execute(
+        "SELECT backbone, train_set, method, eval_set, accuracy, aggregate, pair_accuracy FROM eval_set_metrics "
+        "WHERE experiment = ? AND selected ORDER BY ALL", [experiment]).fetchall()}
+    files = {}
+    for c in cells:
+        row = {"accuracy": round(c[4], 2), "n": c[5], "ci_low": round(c[6], 2), "ci_high": round(c[7], 2)}
+        if tuple(c[:4]) in benchmarks:  # the benchmark's own number (accuracy is pooled over examples)
+            accuracy, aggregate, pairs = benchmarks[tuple(c[:4])]
+            row |= {"benchmark_accuracy": round(accuracy, 2), "aggregate": aggregate,
+                    **({"pair_accuracy": round(pairs, 2)} if pairs is not None else {})}
+        files[f"{c[0]}/{c[1]}/{c[2]}/{c[3]}.json"] = row
+    for d in deltas:
+        files[f"{d[0]}/{d[1]}/{d[3]}-{d[4]}/{d[2]}.json"] = {
+            "delta": round(d[5], 2), "n": d[6], "ci_low": round(d[7], 2), "ci_high": round(d[8], 2)}
+    with atomic_dir(out_dir) as tmp:
+        for rel, row in files.items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / rel).write_text(json.dumps(row) + "\n")
+    return out_dir
 
 
 def write_val_curves(con, experiment: str, out_dir: Path) -> Path:
@@ -300,6 +317,17 @@ def write_val_curves(con, experiment: str, out_dir: Path) -> Path:
             wide = group.pivot_table(index="epoch", columns="method", values="val_accuracy", aggfunc="last")
             wide.reset_index().to_csv(tmp / f"{backbone}__{train_set}.csv", index=False, float_format="%.4g")
     return out_dir
+
+
+def _check_weights(con, experiment: str, weights: str) -> None:
+    """A --weights choice no trained cell was evaluated at would give tables of zero-shot rows alone."""
+    trained = {r[0] for r in con.execute(
+        "SELECT DISTINCT weights FROM runs WHERE experiment = ? AND weights <> 'base'", [experiment]).fetchall()}
+    if weights != "selected" and trained and weights not in trained:
+        raise InputError(
+            f"--weights {weights}: experiment {experiment!r} has no trained cell evaluated at its {weights} weights "
+            f"(its runs were evaluated only with the weights they kept: `evaluate_unselected: false` in params.yaml); "
+            f"valid here: {', '.join(['selected', *sorted(trained)])}")
 
 
 def _check_names(con, experiment: str, paper_backbones: dict[str, str]) -> None:

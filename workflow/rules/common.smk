@@ -1,18 +1,17 @@
-# Shared by every rules file: the selected experiment, its jobs (workflow/scripts/livr_jobs.py, which
-# the DVC stage generator uses too), the path layout (livr/layout.py), wildcard constraints built
+# Shared by every rules file: the selected experiment, its jobs (livr/workflow/jobs.py, which the
+# DVC stage generator uses too), the path layout (livr/layout.py), wildcard constraints built
 # from the names params.yaml and the backbone registry allow, and the input functions.
 import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-import livr_jobs as jobs  # noqa: E402
-from livr import config as livr_config  # noqa: E402
-from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS  # noqa: E402
-from livr.data.schema import TASKS  # noqa: E402
-from livr.data.sources import SOURCES as ALL_SOURCES  # noqa: E402
-from livr.layout import RESERVED_RESULT_DIRS  # noqa: E402
-from livr.model.backbones import REGISTRY  # noqa: E402
+from livr import config as livr_config
+from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
+from livr.data.schema import TASKS
+from livr.data.sources import SOURCES as ALL_SOURCES
+from livr.layout import RESERVED_RESULT_DIRS
+from livr.model.backbones import REGISTRY
+from livr.workflow import jobs
 
 EXP = config["experiment"]
 L = jobs.layout(config)  # every path of the workflow: L.run_dir("{exp}", ...) is a rule's pattern

@@ -35,14 +35,14 @@ rule collect:
 
 
 rule tables:
-    """The paper's tables as CSV, and the experiment's DVC metrics (metrics.json) and plots
+    """The paper's tables as CSV, and the experiment's DVC metrics (metrics/) and plots
     (val_curves.csv) from the same database."""
     input:
         L.database("{exp}"),
     output:
         [L.result_file("{exp}", name) for name in jobs.TABLES],
         selection=L.result_file("{exp}", jobs.SELECTION),
-        metrics=L.result_file("{exp}", jobs.METRICS),
+        metrics=directory(L.result_file("{exp}", jobs.METRICS)),
         curves=directory(L.result_file("{exp}", jobs.VAL_CURVES)),
     log:
         L.log("{exp}", "tables", "tables"),
