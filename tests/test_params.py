@@ -1,12 +1,11 @@
 """params.yaml is the one config: every section matches the code that reads it."""
 
-import importlib
 
 import yaml
 
 from livr import config as livr_config
+from livr.data.registry import TASK_SPECS
 from livr.data.sources import SOURCES
-from livr.data.tasks import BUILDERS
 from livr.settings import TRAINING_KEYS, EvalConfig, TrainConfig
 
 
@@ -34,8 +33,8 @@ def test_training_settings_are_the_schemas_training_keys():
 
 def test_paper_data_sections_are_the_builders_parameters():
     raw = yaml.safe_load(open("params.yaml"))
-    for task, module in BUILDERS.items():
-        defaults = importlib.import_module(module).DEFAULTS
+    for task, spec in TASK_SPECS.items():
+        defaults = spec.defaults()
         section = raw["paper_data"][task]
         assert set(section) <= set(defaults), f"paper_data.{task}: unknown keys {set(section) - set(defaults)}"
 

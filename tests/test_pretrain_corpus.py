@@ -7,8 +7,8 @@ import re
 import numpy as np
 
 from livr.data import pretrain_corpus as pc
-from livr.data.prompts import _BODY, CHOICE_TEXTS, format_question
-from livr.data.schema import TASKS
+from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
 
 N = 700
 EXAMPLES = [pc.example(3, i) for i in range(N)]
@@ -85,8 +85,8 @@ def test_brightness_answers_from_pixels():
 
 
 def test_none_of_the_tasks_wording():
-    blink = [format_question(t, CHOICE_TEXTS.get(t, [])) for t in TASKS]
-    sentences = {s.strip() for body in _BODY.values() for s in re.split(r"(?<=[.?])\s", body) if len(s.strip()) > 25}
+    blink = [format_question(t, list(spec.choices)) for t, spec in TASK_SPECS.items()]
+    sentences = {s.strip() for body in (spec.body for spec in TASK_SPECS.values()) for s in re.split(r"(?<=[.?])\s", body) if len(s.strip()) > 25}
     for e in EXAMPLES:
         assert "Select from the following" not in e.question
         assert "Answer with a single number." not in e.question

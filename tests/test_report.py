@@ -198,7 +198,7 @@ def test_tables_and_charts(setup):
 
 
 def test_mechanism_section_puts_the_test_time_variants_beside_chance(setup):
-    from livr.data.prompts import CHANCE
+    from livr.data.registry import TASK_SPECS
 
     mech = section(setup["html"], "mechanism")
     assert "above chance" in mech and "carry task-relevant visual information" in mech
@@ -211,7 +211,7 @@ def test_mechanism_section_puts_the_test_time_variants_beside_chance(setup):
             ("as trained (latents, standard mask)", "livr"), ("without latents", "livr_eval_no_latents"),
             ("under the Stage-1 mask", "livr_eval_stage1_mask"), ("Direct SFT (reference)", "sft"))}
     for r in rows:
-        assert float(r["chance"]) == pytest.approx(CHANCE[r["task"]], abs=0.005)
+        assert float(r["chance"]) == pytest.approx(TASK_SPECS[r["task"]].chance, abs=0.005)
         if r["method"] == "livr_eval_stage1_mask":  # write_cell: only example 0 right, LIVR i % 3 != 0
             assert float(r["accuracy"]) == pytest.approx(100 / N_TEST, abs=0.005)
             livr_right = sum(i % 3 != 0 for i in range(N_TEST))
