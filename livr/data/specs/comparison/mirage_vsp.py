@@ -3,7 +3,13 @@
 from livr.data.specs import TrainingSet
 
 SPEC = TrainingSet(
-    name="mirage_vsp", order=8, images=1, sources=("mirage",),
-    builder="livr.data.benchmarks.mirage_vsp:build_train", defaults="livr.data.benchmarks.mirage_vsp:TRAIN_DEFAULTS", standin="mirage", free_text=True,
+    name="mirage_vsp",
+    order=8,
+    images=1,
+    sources=("mirage",),
+    builder="livr.data.benchmarks.mirage_vsp:build_train",
+    defaults="livr.data.benchmarks.mirage_vsp:TRAIN_DEFAULTS",
+    standin="mirage",
+    free_text=True,
     paper="Mirage comparison: VSP spatial planning",
 )

@@ -3,7 +3,14 @@
 from livr.data.specs import TrainingSet
 
 SPEC = TrainingSet(
-    name="viscot", order=7, images=1, sources=("visual_cot",), hub_sources=("visual_cot",),
-    builder="livr.data.benchmarks.visual_cot:build", defaults="livr.data.benchmarks.visual_cot:DEFAULTS", standin="free_text", free_text=True,
+    name="viscot",
+    order=7,
+    images=1,
+    sources=("visual_cot",),
+    hub_sources=("visual_cot",),
+    builder="livr.data.benchmarks.visual_cot:build",
+    defaults="livr.data.benchmarks.visual_cot:DEFAULTS",
+    standin="free_text",
+    free_text=True,
     paper="Table 4: Qwen2.5-VL-7B on LVR's Visual-CoT training set",
 )
