@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import re
 
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS, TASKS
 from livr.errors import InputError
 
-OPEN_ENDED_TASKS = ("counting",)
+OPEN_ENDED_TASKS = tuple(t for t, spec in TASK_SPECS.items() if spec.open_ended)  # an integer answer
 UNPARSABLE = "unparsable"
 
 # Words that cannot follow the article "a", so an "A" before them is the letter A.

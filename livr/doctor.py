@@ -25,14 +25,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from livr import config as lc
+from livr.data.registry import hub_sources, spec_of
 from livr.data.sources import MANUAL_SOURCES, SOURCES
-from livr.data.tasks import BUILDERS
 from livr.model.backbones import REGISTRY
 from livr.model.pretrained import shipped_dir
 from livr.settings import resolve_training
 
 READY, PENDING, MISSING = "ready", "pending", "MISSING"
-HUB_SOURCES = {"pixmo_count", "blink", "vigorl", "robospatial_home", "mmvp", "vstar", "visual_cot"}  # files from the hub
+HUB_SOURCES = hub_sources()  # sources whose files come from the hub (their specs' hub_sources)
 PROBE_TIMEOUT = 5.0
 
 
@@ -297,11 +297,7 @@ def _weight_checks(params: dict, backbones: list[str], hub_error: str | None) ->
 
 def _dataset_sources(name: str) -> list[str]:
     """The sources a dataset is built from: a paper task's builder, a comparison training set or a benchmark."""
-    from livr.data import benchmarks
-
-    if name in BUILDERS:
-        return list(importlib.import_module(BUILDERS[name]).SOURCES)
-    return list({**benchmarks.TRAINING_SETS, **benchmarks.BENCHMARKS}[name].sources)
+    return list(spec_of(name).sources)
 
 
 def _paper_data_checks(params: dict, exp_name: str, tasks: list[str], raw_root: Path, hub_error: str | None,

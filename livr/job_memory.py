@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from livr.data.registry import spec_of
 from livr.settings import Training
 
 GIB = 1024 ** 3
@@ -43,16 +44,6 @@ FRAGMENTATION = 1.10       # caching-allocator slack
 WORKER_HOST_GIB = 0.5     # estimate: a forked DataLoader worker's own heap (the processor, PIL, numpy buffers)
 PREFETCH = 2              # batches each worker encodes ahead (torch's default prefetch_factor)
 TINY_JOB_MB = 2000        # tiny backbones on CPU: `livr bench-data` measures ~0.6 GB peak
-# Images per example, as the builders and BLINK give them (the paper's formats, Appendix A).
-IMAGES_PER_EXAMPLE = {
-    "counting": 1, "jigsaw": 3, "localization": 1, "visual_correspondence": 2, "art_style": 3,
-    "semantic_correspondence": 2, "functional_correspondence": 2, "relative_reflectance": 1,
-    "visual_similarity": 3,
-    # the comparison experiments' training sets and benchmarks (livr/data/benchmarks/): SAT-2 and
-    # BLINK's multi-view and jigsaw subtasks show two or three images, the rest one
-    "sat32k": 2, "sat_val": 2, "blink3": 2, "robospatial_home": 1, "viscot": 1, "mmvp": 1, "vstar": 1,
-    "blink5": 3, "mirage_vsp": 1, "mirage_vsp_test": 1,
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,5 +174,6 @@ def job_mem_mb(backbone: str, max_pixels: int | None, images: int, batch_size: i
 
 
 def job_images(tasks) -> int:
-    """The most images any example of these tasks has (what a job's memory is sized by)."""
-    return max(IMAGES_PER_EXAMPLE[t] for t in tasks)
+    """The most images any example of these tasks has (what a job's memory is sized by; each
+    task's, training set's or benchmark's spec gives its images per example)."""
+    return max(spec_of(t).images for t in tasks)

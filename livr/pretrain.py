@@ -1,4 +1,4 @@
-"""`livr pretrain-tiny`: pretrain a tiny backbone on the generic corpus (livr/data/pretrain_corpus.py).
+"""`livr pretrain-tiny`: pretrain a tiny backbone on the generic corpus (livr/data/pretrain_corpus/).
 
 The demo fine-tunes with the paper's recipe (LoRA on the language model, vision frozen), which
 needs a base that already sees and answers; a random tiny model does neither. This builds the

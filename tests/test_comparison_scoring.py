@@ -188,14 +188,6 @@ def test_score_and_summarize_per_benchmark():
         bm.score("vstar", [rec()], ["A"])
 
 
-def test_every_registry_entry_resolves():
-    for name, b in bm.BENCHMARKS.items():
-        assert b.scorer in scoring.SCORERS and b.aggregate in scoring.AGGREGATES
-        assert callable(bm._resolve(b.builder)) and isinstance(bm.defaults(name), dict)
-    for name, t in bm.TRAINING_SETS.items():
-        assert callable(bm._resolve(t.builder)) and isinstance(bm.defaults(name, "training set"), dict)
-
-
 def test_paper_rows_of_the_comparisons():
     import csv
     from importlib import resources

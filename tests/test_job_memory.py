@@ -5,6 +5,7 @@ import pytest
 from livr import job_memory as jm
 from livr.config import load_params
 from livr.data.schema import TASKS
+from livr.errors import InputError
 from livr.settings import replace, resolve_training
 
 PUBLISHED_B = {"qwen2.5-vl-3b": 3.755, "qwen2.5-vl-7b": 8.292, "qwen3-vl-4b": 4.438, "llava-ov-1.5-4b": 4.744}
@@ -66,4 +67,7 @@ def test_host_request_counts_workers_prefetch_and_not_the_data_set_size():
 def test_every_task_training_set_and_benchmark_has_its_images_per_example():
     from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
 
-    assert set(jm.IMAGES_PER_EXAMPLE) == set(TASKS) | set(TRAINING_SETS) | set(BENCHMARKS)
+    for name in [*TASKS, *TRAINING_SETS, *BENCHMARKS]:
+        assert jm.job_images([name]) >= 1
+    with pytest.raises(InputError, match="unknown data set 'nope'"):
+        jm.job_images(["counting", "nope"])

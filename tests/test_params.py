@@ -1,12 +1,10 @@
 """params.yaml is the one config: every section matches the code that reads it."""
 
-import importlib
 
 import yaml
 
 from livr import config as livr_config
 from livr.data.sources import SOURCES
-from livr.data.tasks import BUILDERS
 from livr.settings import TRAINING_KEYS, EvalConfig, TrainConfig
 
 
@@ -30,14 +28,6 @@ def test_training_settings_are_the_schemas_training_keys():
     schema = yaml.safe_load(livr_config.SCHEMA.read_text())
     assert set(TRAINING_KEYS) == set(schema["$defs"]["training"]["properties"])
     assert set(load()["training"]) == set(TRAINING_KEYS), "params.yaml sets every training key"
-
-
-def test_paper_data_sections_are_the_builders_parameters():
-    raw = yaml.safe_load(open("params.yaml"))
-    for task, module in BUILDERS.items():
-        defaults = importlib.import_module(module).DEFAULTS
-        section = raw["paper_data"][task]
-        assert set(section) <= set(defaults), f"paper_data.{task}: unknown keys {set(section) - set(defaults)}"
 
 
 def test_source_sections_name_real_sources():

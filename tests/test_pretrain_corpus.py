@@ -7,8 +7,11 @@ import re
 import numpy as np
 
 from livr.data import pretrain_corpus as pc
-from livr.data.prompts import _BODY, CHOICE_TEXTS, format_question
-from livr.data.schema import TASKS
+from livr.data.pretrain_corpus.scenes import COLOUR_NAMES
+from livr.data.pretrain_corpus.wording import OPEN_INSTRUCTIONS
+from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
+from livr.data.synthetic.drawing import SHAPES
 
 N = 700
 EXAMPLES = [pc.example(3, i) for i in range(N)]
@@ -44,13 +47,13 @@ def test_every_family_occurs_and_answers_fit_the_question():
             names = e.answer.split(", ")
             assert not letters and 1 <= len(names) <= 4
             assert all(
-                n.split(" ")[-1] in pc.SHAPES and " ".join(n.split(" ")[:-1]) in pc.COLOUR_NAMES.values() for n in names
+                n.split(" ")[-1] in SHAPES and " ".join(n.split(" ")[:-1]) in COLOUR_NAMES.values() for n in names
             )
         elif letters:
             assert letters == list("ABCD"[: len(letters)]) and 2 <= len(letters) <= 4, e.question
             assert e.answer in letters, (e.question, e.answer)
         else:  # the open variant: the answer in words, asked for in words
-            assert e.question.endswith(pc.OPEN_INSTRUCTIONS) and (
+            assert e.question.endswith(OPEN_INSTRUCTIONS) and (
                 e.answer not in "ABCD" or e.family == "read_letter"
             ), e.question
             opened += 1
@@ -85,8 +88,8 @@ def test_brightness_answers_from_pixels():
 
 
 def test_none_of_the_tasks_wording():
-    blink = [format_question(t, CHOICE_TEXTS.get(t, [])) for t in TASKS]
-    sentences = {s.strip() for body in _BODY.values() for s in re.split(r"(?<=[.?])\s", body) if len(s.strip()) > 25}
+    blink = [format_question(t, list(spec.choices)) for t, spec in TASK_SPECS.items()]
+    sentences = {s.strip() for body in (spec.body for spec in TASK_SPECS.values()) for s in re.split(r"(?<=[.?])\s", body) if len(s.strip()) > 25}
     for e in EXAMPLES:
         assert "Select from the following" not in e.question
         assert "Answer with a single number." not in e.question

@@ -273,7 +273,7 @@ def test_vs_paper_table_has_ours_with_interval_and_the_papers_delta(setup):
 
 
 def test_mechanism_section_charts_each_task_beside_chance(setup):
-    from livr.data.prompts import CHANCE
+    from livr.data.registry import TASK_SPECS
 
     mech = section(setup["html"], "mechanism")
     assert "above chance" in mech and "carry task-relevant visual information" in mech
@@ -286,7 +286,7 @@ def test_mechanism_section_charts_each_task_beside_chance(setup):
     livr_right = sum(map(livr_correct, range(N_TEST)))
     for task in TASKS:
         row = re.search(rf'<tr data-task="{task}"><th>[^<]*</th><td>([^<]*)</td>(.*?)</tr>', mech, flags=re.S)
-        assert float(row.group(1)) == pytest.approx(CHANCE[task], abs=0.005)
+        assert float(row.group(1)) == pytest.approx(TASK_SPECS[task].chance, abs=0.005)
         cells = re.findall(r'data-method="(\w+)" data-accuracy="([^"]*)" data-minus="([^"]*)"', row.group(2))
         assert [c[0] for c in cells] == ["livr", "livr_eval_stage1_mask", "livr_eval_no_latents", "sft"]
         by = {m: (float(a), d) for m, a, d in cells}

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from livr.data.prompts import CHOICE_TEXTS, format_question
+from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import SPLITS, read_split
 from livr.data.synthetic import (
     BLINK_RED,
@@ -324,7 +325,7 @@ def test_records_valid_sizes_and_shape(built, task):
         for r in recs:
             assert r.task == task and r.split == split and r.source == "synthetic"
             assert len(r.images) == N_IMAGES[task]
-            assert r.choices == CHOICE_TEXTS.get(task, [])
+            assert r.choices == list(TASK_SPECS[task].choices)
             assert r.question.endswith(
                 "Answer with a single number." if task == "counting" else f"({_letters(r)[-1]}) {r.choices[-1]}"
             )
@@ -356,7 +357,7 @@ def test_answers_balanced(built, task):
         assert abs(counts["C"] / n - 0.25) <= 0.03
         assert abs(counts["A"] - counts["B"]) <= 2
     else:
-        k = len(CHOICE_TEXTS[task])
+        k = len(TASK_SPECS[task].choices)
         assert set(counts) == set("ABCD"[:k])
         assert max(counts.values()) - min(counts.values()) <= 2
 
@@ -428,13 +429,13 @@ def test_bad_arguments(tmp_path):
 
 
 def test_prompts_blink_shape():
-    q = format_question("relative_reflectance", CHOICE_TEXTS["relative_reflectance"])
+    q = format_question("relative_reflectance", list(TASK_SPECS["relative_reflectance"].choices))
     assert q.endswith("Select from the following choices.\n(A) A is darker\n(B) B is darker\n(C) About the same")
-    q = format_question("jigsaw", CHOICE_TEXTS["jigsaw"])
+    q = format_question("jigsaw", list(TASK_SPECS["jigsaw"].choices))
     assert "\nSelect from the following choices.\n(A) the second image\n(B) the third image" in q
     assert "{" not in format_question("localization", ["Box A", "Box B"], object_name="dog")
     assert "the dog?" in format_question("localization", ["Box A", "Box B"], object_name="dog")
-    assert '"Pound"' in format_question("functional_correspondence", CHOICE_TEXTS["functional_correspondence"], action="Pound")
+    assert '"Pound"' in format_question("functional_correspondence", list(TASK_SPECS["functional_correspondence"].choices), action="Pound")
     assert format_question("counting", [], object_name="cats").startswith("How many cats are there?")
     with pytest.raises(ValueError):
         format_question("counting", ["1", "2"])

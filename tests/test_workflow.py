@@ -211,11 +211,13 @@ def test_gpu_resource_only_for_real_backbones(repo):
 
 
 def test_task_sources_are_the_builders_and_name_real_sources():
+    from livr.data.registry import TASK_SPECS
     from livr.data.sources import SOURCES
-    from livr.data.tasks import BUILDERS
+    from livr.data.specs import resolve
 
-    for task, module in BUILDERS.items():
-        assert livr_jobs.task_sources(task) == list(importlib.import_module(module).SOURCES)
+    for task, spec in TASK_SPECS.items():
+        builder_module = importlib.import_module(resolve(spec.builder).__module__)
+        assert livr_jobs.task_sources(task) == list(builder_module.SOURCES)
         assert set(livr_jobs.task_sources(task)) <= set(SOURCES), task
 
 

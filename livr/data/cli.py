@@ -26,8 +26,9 @@ import importlib
 import sys
 from pathlib import Path
 
+from livr.data.registry import TASK_SPECS, task_spec
 from livr.data.sources import MANUAL_SOURCES, SOURCES
-from livr.data.tasks import BUILDERS
+from livr.data.specs import resolve
 from livr.errors import InputError
 
 DEFAULT_SEED = 42
@@ -58,7 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--params", type=Path, default=None, help="params.yaml (uses its sources.<source> section)")
 
     p = _subcommand(sub, "build", "build one paper task from downloaded sources")
-    p.add_argument("--task", required=True, help=f"one of: {', '.join(BUILDERS)}")
+    p.add_argument("--task", required=True, help=f"one of: {', '.join(TASK_SPECS)}")
     p.add_argument("--raw-root", type=Path, default=Path("data/raw"))
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--params", type=Path, default=None, help="params.yaml (uses paper_data.<task>)")
@@ -168,9 +169,9 @@ def _seed(args, params) -> int:
 
 
 def _build(args) -> None:
-    mod = _module("task", BUILDERS, args.task)
+    spec = task_spec(args.task)
     params = _load_params(args.params)
-    mod.build(args.raw_root, args.out, task_cfg(params, args.task, mod.DEFAULTS), _seed(args, params))
+    resolve(spec.builder)(args.raw_root, args.out, task_cfg(params, args.task, spec.defaults()), _seed(args, params))
     print(f"built {args.task} into {args.out}")
 
 

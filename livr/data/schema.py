@@ -19,28 +19,17 @@ import dataclasses
 import json
 from pathlib import Path
 
+from livr.data.registry import COMPARISON_SPECS, TASK_SPECS
 from livr.errors import InputError
 from livr.io import atomic_dir, json_error, write_json
 
-TASKS = (
-    "counting",
-    "jigsaw",
-    "localization",
-    "visual_correspondence",
-    "art_style",
-    "semantic_correspondence",
-    "functional_correspondence",
-    "relative_reflectance",
-    "visual_similarity",
-)
-# The comparison experiments' data (livr/data/benchmarks/): training sets (sat32k, viscot,
-# mirage_vsp) and evaluation-only benchmarks (test split only), each scored by its own rule.
-COMPARISON_TASKS = (
-    "sat32k", "sat_val", "blink3", "robospatial_home", "viscot", "mmvp", "vstar", "blink5", "mirage_vsp",
-)
+# The names, in the order of the specs (livr/data/specs/): the paper's nine tasks, then the `task`
+# of the comparison experiments' records (training sets and evaluation-only benchmarks).
+TASKS = tuple(TASK_SPECS)
+COMPARISON_TASKS = tuple(dict.fromkeys(s.task for s in COMPARISON_SPECS.values()))
 # Tasks whose answer is free text, not a letter or an integer (Visual-CoT's short answers; Mirage
 # VSP's action plan "\boxed{RIGHT, DOWN}", scored by simulating it on the map).
-FREE_TEXT_TASKS = ("viscot", "mirage_vsp")
+FREE_TEXT_TASKS = tuple(dict.fromkeys(s.task for s in COMPARISON_SPECS.values() if s.free_text))
 ALL_TASKS = TASKS + COMPARISON_TASKS
 SPLITS = ("train", "val", "test")
 LETTERS = "ABCDE"

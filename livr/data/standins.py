@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS, prompts
-from livr.data.benchmarks.blink_subsets import BLINK3_DEFAULTS, BLINK5_DEFAULTS
+from livr.data.benchmarks import prompts
 from livr.data.benchmarks.mirage_vsp import shortest_plan
 from livr.data.benchmarks.records import Collector
 from livr.data.benchmarks.robospatial_home import CHOICES as YES_NO
+from livr.data.registry import COMPARISON_SPECS, TRAINING_SETS
 from livr.data.schema import LETTERS, SPLITS, Record
 from livr.errors import InputError
 
@@ -40,27 +40,14 @@ RELATIONS = {
     "size": ("Is the red square larger or smaller than the blue square?", ("larger", "smaller"),
              "Is the red square {} than the blue square?"),
 }
-# Per name: the question form and the subtasks (each drawn from one relation), as the real data has them.
-FORMS = {
-    "sat32k": ("vigorl", None),
-    "sat_val": ("vigorl", None),
-    "blink3": ("vigorl", tuple(BLINK3_DEFAULTS["configs"])),
-    "robospatial_home": ("yes_no", ("configuration", "compatibility")),
-    "mmvp": ("mmvp", None),
-    "vstar": ("vstar", ("direct_attributes", "relative_position")),
-    "blink5": ("lvr", tuple(BLINK5_DEFAULTS["configs"])),
-    "viscot": ("free_text", None),
-    "mirage_vsp": ("mirage", None),
-    "mirage_vsp_test": ("mirage", None),
-}
-NAMES = tuple(FORMS)
+NAMES = tuple(COMPARISON_SPECS)  # each spec names its stand-in's question form and subtasks
 RED, BLUE, GREY = (220, 40, 40), (40, 60, 220), (128, 128, 128)
 TILE = {0: (170, 210, 240), 1: (40, 180, 60), 2: (240, 210, 40), -1: (20, 20, 20)}  # ice, start, goal, hole
 MAX_TRIES = 100
 
 
 def _rng(seed: int, name: str, split: str, index: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, NAMES.index(name), SPLITS.index(split), index]))
+    return np.random.default_rng(np.random.SeedSequence([seed, COMPARISON_SPECS[name].order, SPLITS.index(split), index]))
 
 
 def subtask_sizes(n: int, subtasks: tuple[str, ...]) -> dict[str, int]:
@@ -131,8 +118,8 @@ MIRAGE_QUESTION = ("You are a navigator on a frozen lake (green: you, yellow: th
 
 def _example(name: str, split: str, i: int, subtask: str | None, relation: str, rng: np.random.Generator,
              size: int) -> tuple[Record, Image.Image]:
-    form = FORMS[name][0]
-    task = BENCHMARKS[name].task if name in BENCHMARKS else name
+    spec = COMPARISON_SPECS[name]
+    form, task = spec.standin, spec.task
     meta: dict = {"standin": True, "index": i}
     if subtask is not None:
         meta["subtask"] = subtask
@@ -172,7 +159,7 @@ def _example(name: str, split: str, i: int, subtask: str | None, relation: str, 
 
 def build_standin(name: str, out_dir, n_train: int, n_val: int, n_test: int, seed: int, image_size: int = 112) -> Path:
     """A stand-in task directory: train + val for a training set, test only for a benchmark."""
-    if name not in FORMS:
+    if name not in COMPARISON_SPECS:
         raise InputError(f"unknown comparison set {name!r}; valid: {', '.join(NAMES)}")
     if image_size % 28 or image_size < 112:
         raise InputError(f"image_size={image_size}: must be a multiple of 28, at least 112 (14 px merged tokens)")
@@ -180,7 +167,7 @@ def build_standin(name: str, out_dir, n_train: int, n_val: int, n_test: int, see
     for split, n in sizes.items():
         if n < 1:
             raise InputError(f"n_{split}={n}: every split needs at least one example")
-    form, subtasks = FORMS[name]
+    form, subtasks = COMPARISON_SPECS[name].standin, COMPARISON_SPECS[name].standin_subtasks
     relations = list(RELATIONS)
     col, counts = Collector(), {}
     for split, n in sizes.items():

@@ -62,10 +62,10 @@ NUMBER_WORDS = " ".join(str(i) for i in range(101))
 def _corpus() -> list[str]:
     """The task questions (so prompts get compact tokens, as with a real vocabulary), numbers
     and the chat template's words."""
-    from livr.data.prompts import CHOICE_TEXTS, format_question
-    from livr.data.schema import TASKS
+    from livr.data.prompts import format_question
+    from livr.data.registry import TASK_SPECS
 
-    questions = [format_question(t, CHOICE_TEXTS.get(t, [])) for t in TASKS]
+    questions = [format_question(t, list(spec.choices)) for t, spec in TASK_SPECS.items()]
     return (questions + [NUMBER_WORDS, CHAT_WORDS]) * 20
 
 

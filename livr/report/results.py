@@ -8,7 +8,7 @@ import tempfile
 
 import pandas as pd
 
-from livr.data.prompts import CHANCE
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import TASKS
 from livr.report.html import details, esc, frame_html, img_tag, label, missing, number, png_uri, pyplot, with_interval
 from livr.results.tables import ROW_LABELS, TRAINING_CURVES_SQL, write_tables
@@ -42,7 +42,7 @@ def _group_title(key: tuple, paper_backbone) -> str:
 
 
 def _task_header(tasks: list[str]) -> str:
-    cells = "".join(f"<th>{label(t)}" + (f'<br><span class="ci">chance {CHANCE[t]:.1f}</span>' if t in CHANCE else "")
+    cells = "".join(f"<th>{label(t)}" + (f'<br><span class="ci">chance {TASK_SPECS[t].chance:.1f}</span>' if t in TASK_SPECS else "")
                     + "</th>" for t in tasks)
     return f"<tr><th></th>{cells}<th>Mean</th></tr>"
 

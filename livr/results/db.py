@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from livr.data.benchmarks import BENCHMARKS
 from livr.data.benchmarks.predictions import recheck
-from livr.data.prompts import CHANCE
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import TASKS
 from livr.errors import InputError
 from livr.io import atomic_path, json_error
@@ -366,7 +366,7 @@ def build_database(
         "benchmarks": [row for p in benchmarks for row in read_benchmark(p)],
         "train_metrics": [row for p in train_metrics for row in read_train_metrics(p)],
         "paper": read_paper(paper),
-        "tasks": [{"task": t, "chance": CHANCE[t]} for t in TASKS],
+        "tasks": [{"task": t, "chance": TASK_SPECS[t].chance} for t in TASKS],
         "datasets": [row for exp, dirs in (datasets or {}).items() for row in read_datasets(exp, dirs)],
         "paper_datasets": read_paper_datasets(),
         "eval_sets": eval_set_rows(),

@@ -7,13 +7,11 @@ an experiment contains.
 
 from __future__ import annotations
 
-import importlib
 import json
 
 from livr import config as lc
-from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
+from livr.data.registry import spec_of
 from livr.data.schema import TASKS
-from livr.data.tasks import BUILDERS
 from livr.job_memory import job_images, job_mem_mb
 from livr.layout import DATABASE, DOCTOR, METRICS, REPORT, VAL_CURVES, Layout  # noqa: F401 (names the rules use)
 from livr.model.backbones import REGISTRY
@@ -21,12 +19,8 @@ from livr.settings import EvalConfig, TrainConfig, resolve_training
 
 
 def task_sources(task: str) -> list[str]:
-    """The public sources a paper task is built from: its builder module's SOURCES (imported only
-    for paper experiments, when their download and build jobs are planned); for a comparison
-    training set or benchmark, its registry entry's sources (livr/data/benchmarks)."""
-    if task in TRAINING_SETS or task in BENCHMARKS:
-        return list({**TRAINING_SETS, **BENCHMARKS}[task].sources)
-    return list(importlib.import_module(BUILDERS[task]).SOURCES)
+    """The public sources a paper task, comparison training set or benchmark is built from (its spec's)."""
+    return list(spec_of(task).sources)
 
 
 # ---- paths: livr/layout.py, with the roots of params.yaml `paths:`

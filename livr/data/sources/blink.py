@@ -21,8 +21,8 @@ from pathlib import Path
 from PIL import Image
 
 from livr.data.download import require_manifest, sha256_file, write_manifest
-from livr.data.prompts import BLINK_SUBTASK
-from livr.data.schema import LETTERS, TASKS, Record
+from livr.data.registry import task_spec
+from livr.data.schema import LETTERS, Record
 from livr.data.sources._common import hub_snapshot
 from livr.errors import InputError
 
@@ -116,9 +116,7 @@ def answer_letter(answer: str, n_choices: int, where: str) -> str:
 def test_records(raw_root, task: str) -> tuple[list[Record], dict[str, Image.Image]]:
     """BLINK `val` of `task`'s subtask as test Records (answer a bare letter, question = BLINK's
     `prompt`, images under images/test/) plus {relative path: PIL image} to write."""
-    if task not in TASKS:
-        raise InputError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
-    config = BLINK_SUBTASK[task]
+    config = task_spec(task).blink_subtask
     raw_dir = Path(raw_root) / SOURCE
     require_manifest(raw_dir, SOURCE)
     records, images = [], {}

@@ -11,7 +11,7 @@ learn evidence smaller than a token:
   them; the ring's colour says which label it is (`drawing.py`), except in visual correspondence,
   whose rings are all red as in BLINK's images and question; scene colours never use the mark colours.
 
-One module per task (names as in `livr/data/tasks/`), each with `generate(rng, size, gold)` ->
+One module per task (names as in `livr/data/tasks/`; the task's spec names it), each with `generate(rng, size, gold)` ->
 (images, choices, answer, meta, question slots) and its design in its docstring; `drawing.py`
 holds the shared conventions, `sampling.py` the random choices and the rejection sampler (which
 raises when it runs out of tries, never keeping an invalid draw).
@@ -24,67 +24,42 @@ an example and a rebuild with the same seed gives byte-identical files.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from livr.data.prompts import CHOICE_TEXTS, format_question
-from livr.data.schema import SPLITS, TASKS, Record, write_task_dir
-from livr.data.synthetic import (
-    art_style,
-    counting,
-    functional_correspondence,
-    jigsaw,
-    localization,
-    relative_reflectance,
-    semantic_correspondence,
-    visual_correspondence,
-    visual_similarity,
-)
+from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
+from livr.data.schema import SPLITS, Record, write_task_dir
+from livr.data.specs import resolve
+from livr.data.synthetic import visual_correspondence
 from livr.data.synthetic.drawing import BLINK_RED, BOX_WIDTH, LABEL_COLOR, MARK_COLORS, SCENE_MAX, SCENE_MIN, png_bytes
 from livr.data.synthetic.relative_reflectance import reflectance_label, srgb_to_linear
 from livr.data.synthetic.sampling import RejectionSamplingError
 from livr.errors import InputError
 
 __all__ = [
-    "BLINK_RED", "BOX_WIDTH", "BUILDER_VERSION", "GENERATORS", "LABEL_COLOR", "MARK_COLORS", "RejectionSamplingError",
+    "BLINK_RED", "BOX_WIDTH", "BUILDER_VERSION", "LABEL_COLOR", "MARK_COLORS", "RejectionSamplingError",
     "SYNTHETIC_TASKS", "build_synthetic_task", "generate_split", "reflectance_label", "srgb_to_linear",
 ]
 
-SYNTHETIC_TASKS = TASKS
+# The tasks whose spec names a generator (livr/data/specs/tasks/<task>.py), in spec order.
+SYNTHETIC_TASKS = tuple(name for name, spec in TASK_SPECS.items() if spec.generator)
 BUILDER_VERSION = 2  # 2: functional_correspondence redraws a tool no pose fits (1 kept it partly outside)
 
 TASK_MARK_COLORS = {"visual_correspondence": visual_correspondence.MARK_COLORS}  # the rest: drawing.MARK_COLORS
-GENERATORS: dict[str, Callable] = {
-    "counting": counting.generate,
-    "jigsaw": jigsaw.generate,
-    "localization": localization.generate,
-    "visual_correspondence": visual_correspondence.generate,
-    "art_style": art_style.generate,
-    "semantic_correspondence": semantic_correspondence.generate,
-    "functional_correspondence": functional_correspondence.generate,
-    "relative_reflectance": relative_reflectance.generate,
-    "visual_similarity": visual_similarity.generate,
-}
-N_CHOICES = {t: len(c) for t, c in CHOICE_TEXTS.items()}
 _SPLIT_TAG = 1_000_000_007  # per-split streams use this index, per-example ones use 0..n-1
 
 
 def _rng(seed: int, task: str, split: str, index: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, TASKS.index(task), SPLITS.index(split), index]))
+    return np.random.default_rng(np.random.SeedSequence([seed, TASK_SPECS[task].order, SPLITS.index(split), index]))
 
 
 def _golds(task: str, n: int, rng: np.random.Generator) -> list:
-    """Balanced gold values for one split, shuffled: letters (each equally often), counts 2..10
-    (each equally often), or for relative reflectance A/B/C in 3:3:2 (about the same ~ 1/4)."""
-    if task == "counting":
-        base = [2 + i % 9 for i in range(n)]
-    elif task == "relative_reflectance":
-        cycle = "AAABBBCC"
-        base = [cycle[i % len(cycle)] for i in range(n)]
-    else:
-        base = [i % N_CHOICES[task] for i in range(n)]
+    """Balanced gold values for one split, shuffled: the spec's golds (choice indices, counts, or
+    its own cycle, e.g. relative reflectance's A/B/C in 3:3:2), each equally often in the cycle."""
+    cycle = TASK_SPECS[task].golds
+    base = [cycle[i % len(cycle)] for i in range(n)]
     order = rng.permutation(n)
     return [base[int(i)] for i in order]
 
@@ -92,12 +67,13 @@ def _golds(task: str, n: int, rng: np.random.Generator) -> list:
 def generate_split(task: str, split: str, n: int, seed: int, image_size: int = 112):
     """Records and PNG bytes for one split: ([Record], {relative path: bytes})."""
     golds = _golds(task, n, _rng(seed, task, split, _SPLIT_TAG))
+    generate = resolve(TASK_SPECS[task].generator)
     records, files = [], {}
     for i in range(n):
         rng = _rng(seed, task, split, i)
         rid = f"synthetic-{task}-{split}-{i:05d}"
         try:
-            images, choices, answer, meta, slots = GENERATORS[task](rng, image_size, golds[i])
+            images, choices, answer, meta, slots = generate(rng, image_size, golds[i])
         except RejectionSamplingError as e:
             raise RejectionSamplingError(f"{rid} (seed {seed}, {image_size} px): {e}") from None
         paths = []
@@ -126,7 +102,7 @@ def build_synthetic_task(
     task: str, out_dir, n_train: int, n_val: int, n_test: int, seed: int, image_size: int = 112
 ) -> None:
     """Build one procedural task directory (train/val/test.jsonl, images/, manifest.json) atomically."""
-    if task not in GENERATORS:
+    if task not in SYNTHETIC_TASKS:
         raise InputError(f"unknown synthetic task {task!r}; valid tasks: {', '.join(SYNTHETIC_TASKS)}")
     if image_size % 28 or not 112 <= image_size <= 448:
         raise InputError(

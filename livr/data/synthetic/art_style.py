@@ -8,7 +8,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from livr.data.prompts import CHOICE_TEXTS
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS
 from livr.data.synthetic.sampling import pick
 
@@ -88,4 +88,4 @@ def generate(rng, S, gold):
         "positive_style": {"texture": tex, "palette": pal, "params": pos_p},
         "negative_style": {"texture": neg_tex, "palette": neg_pal, "params": neg_p},
     }
-    return [ref] + cands, list(CHOICE_TEXTS["art_style"]), LETTERS[gold], meta, {}
+    return [ref] + cands, list(TASK_SPECS["art_style"].choices), LETTERS[gold], meta, {}

@@ -9,7 +9,7 @@ import math
 
 from PIL import Image, ImageDraw
 
-from livr.data.prompts import CHOICE_TEXTS
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS
 from livr.data.synthetic.drawing import DARK_NAMES, LIGHT_BACKGROUNDS, PALETTE, mark_points, ring_radius
 from livr.data.synthetic.sampling import pick, place_in_order, sample_until
@@ -145,4 +145,4 @@ def generate(rng, S, gold):
             for t, c, bg in ((t1, cols[0], bgs[0]), (t2, cols[1], bgs[1]))
         ],
     }
-    return [im1, im2], list(CHOICE_TEXTS["functional_correspondence"]), LETTERS[gold], meta, {"action": action}
+    return [im1, im2], list(TASK_SPECS["functional_correspondence"].choices), LETTERS[gold], meta, {"action": action}

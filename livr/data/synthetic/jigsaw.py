@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from livr.data.prompts import CHOICE_TEXTS
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS
 from livr.data.synthetic.drawing import PALETTE, PALETTE_NAMES
 from livr.data.synthetic.sampling import pick, sample_until
@@ -83,4 +83,4 @@ def generate(rng, S, gold):
             "distractor": round(edge_mismatch(first, wrong_patch), 3),
         },
     }
-    return images, list(CHOICE_TEXTS["jigsaw"]), LETTERS[gold], meta, {}
+    return images, list(TASK_SPECS["jigsaw"].choices), LETTERS[gold], meta, {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from livr.data.prompts import CHOICE_TEXTS
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS
 from livr.data.synthetic.drawing import (
     BOX_WIDTH,
@@ -90,4 +90,4 @@ def generate(rng, S, gold):
         "area_fraction": round(tw * th / S**2, 4),
         "box_convention": "[x0, y0, x1, y1) pixels; outline drawn 3 px wide just outside",
     }
-    return [img], list(CHOICE_TEXTS["localization"]), LETTERS[gold], meta, {"object_name": kind}
+    return [img], list(TASK_SPECS["localization"].choices), LETTERS[gold], meta, {"object_name": kind}

@@ -9,7 +9,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from livr.data.prompts import CHOICE_TEXTS
+from livr.data.registry import TASK_SPECS
 from livr.data.synthetic.drawing import SCENE_MAX, SCENE_MIN, mark_points, ring_radius
 from livr.data.synthetic.sampling import sample_until
 
@@ -107,4 +107,4 @@ def generate(rng, S, label):
         "region_grey": grey,
         "luminance": "linear (sRGB decoded); the image is pure albedo, no shading",
     }
-    return [img], list(CHOICE_TEXTS["relative_reflectance"]), label, meta, {}
+    return [img], list(TASK_SPECS["relative_reflectance"].choices), label, meta, {}

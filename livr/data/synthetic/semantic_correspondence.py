@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw
 
-from livr.data.prompts import CHOICE_TEXTS
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS
 from livr.data.synthetic.drawing import DARK_NAMES, LIGHT_BACKGROUNDS, PALETTE, mark_points, ring_radius
 from livr.data.synthetic.sampling import pick, place_in_order, sample_until
@@ -95,4 +95,4 @@ def generate(rng, S, gold):
             for q, bg in ((q1, bgs[0]), (q2, bgs[1]))
         ],
     }
-    return [im1, im2], list(CHOICE_TEXTS["semantic_correspondence"]), LETTERS[gold], meta, {}
+    return [im1, im2], list(TASK_SPECS["semantic_correspondence"].choices), LETTERS[gold], meta, {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from livr.data.prompts import CHOICE_TEXTS
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS
 from livr.data.synthetic.drawing import BLINK_RED, PALETTE, PALETTE_NAMES, draw_shape, mark_points, ring_radius
 from livr.data.synthetic.sampling import pick, place_in_order, sample_until
@@ -85,4 +85,4 @@ def generate(rng, S, gold):
         "candidate_shapes": cand_idx,
         "candidate_points": {key: [round(v, 2) for v in p] for key, p in cand_pts.items()},
     }
-    return [im1, im2], list(CHOICE_TEXTS["visual_correspondence"]), LETTERS[gold], meta, {}
+    return [im1, im2], list(TASK_SPECS["visual_correspondence"].choices), LETTERS[gold], meta, {}

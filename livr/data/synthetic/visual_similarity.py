@@ -8,7 +8,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from livr.data.prompts import CHOICE_TEXTS
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS
 from livr.data.synthetic.drawing import DARK_NAMES, LIGHT_BACKGROUNDS, PALETTE, SHAPES, draw_shape
 from livr.data.synthetic.sampling import pick, sample_until
@@ -81,4 +81,4 @@ def generate(rng, S, gold):
         "negative_changed": sorted(changed),
         "mse": {"positive": round(dp, 3), "negative": round(dn, 3)},
     }
-    return [ref] + cands, list(CHOICE_TEXTS["visual_similarity"]), LETTERS[gold], meta, {}
+    return [ref] + cands, list(TASK_SPECS["visual_similarity"].choices), LETTERS[gold], meta, {}

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import Record, write_task_dir
 from livr.data.sources import pixmo_count
 from livr.data.tasks.builder_utils import DEDUP_DEFAULTS, Deduper, merge_cfg
@@ -24,7 +25,7 @@ from livr.data.tasks.common import image_writer
 from livr.errors import InputError
 
 TASK = "counting"
-SOURCES = ("pixmo_count",)
+SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
     "n_train": 1000,        # paper: 1,000 training examples per task
     "min_count": 2,         # paper: train counts 2..10, roughly uniform

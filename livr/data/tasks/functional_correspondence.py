@@ -20,7 +20,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from livr.data.prompts import CHOICE_TEXTS, format_question
+from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS, Record
 from livr.data.sources import funkpoint
 from livr.data.tasks.marks import (
@@ -36,7 +37,7 @@ from livr.data.tasks.marks import (
 from livr.errors import InputError
 
 TASK = "functional_correspondence"
-SOURCES = ("funkpoint",)
+SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
     "n_train": 1000,
     "n_val": None,                         # None = every pair of the val images (paper: 144)
@@ -125,7 +126,7 @@ def _examples(split, anns, n, cfg, rng, staging):
         rid = f"{TASK}-{split}-{k:05d}"
         r1 = staging.add(f"images/{split}/{rid}_1.jpg", mark_points(img_a, [ref], ["REF"]))
         r2 = staging.add(f"images/{split}/{rid}_2.jpg", mark_points(img_b, options, list(LETTERS[: len(options)])))
-        choices = CHOICE_TEXTS[TASK][: cfg["num_choices"]]
+        choices = list(TASK_SPECS[TASK].choices[: cfg["num_choices"]])
         recs.append(Record(
             id=rid, task=TASK, split=split, images=[r1, r2],
             question=format_question(TASK, choices, action=a.action_name), choices=choices,

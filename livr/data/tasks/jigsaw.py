@@ -23,14 +23,15 @@ from pathlib import Path
 
 from PIL import Image
 
-from livr.data.prompts import CHOICE_TEXTS, format_question
+from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS, Record
 from livr.data.tasks.builder_utils import DEDUP_DEFAULTS, balanced_positions, merge_cfg
 from livr.data.tasks.coco_tasks import build_from_coco
 from livr.errors import InputError
 
 TASK = "jigsaw"
-SOURCES = ("coco2017", "blink")
+SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
     "n_train": 1000,            # paper: 1,000 train
     "n_val": 250,               # paper: 250 val
@@ -135,7 +136,7 @@ def _examples(split, inst, n, cfg, rng, deduper, staged):
             staged.add(rel, im)
         recs.append(Record(
             id=rid, task=TASK, split=split, images=rels,
-            question=format_question(TASK, CHOICE_TEXTS[TASK]), choices=list(CHOICE_TEXTS[TASK]),
+            question=format_question(TASK, list(TASK_SPECS[TASK].choices)), choices=list(TASK_SPECS[TASK].choices),
             answer=LETTERS[pos], source=f"coco2017:{inst.split}",
             meta={"coco_split": inst.split, "coco_image_id": image_id, "file_name": info["file_name"],
                   "true_candidate": pos + 1, **ex["meta"]},

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from livr.data.prompts import CHOICE_TEXTS, format_question
+from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS, Record
 from livr.data.sources import coco
 from livr.data.tasks.builder_utils import DEDUP_DEFAULTS, balanced_positions, merge_cfg
@@ -25,7 +26,7 @@ from livr.data.tasks.coco_tasks import build_from_coco
 from livr.errors import InputError
 
 TASK = "localization"
-SOURCES = ("coco2017", "blink")
+SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
     "n_train": 1000,             # paper: 1,000 train
     "n_val": 250,                # paper: 250 val
@@ -158,8 +159,8 @@ def _examples(split, inst, n, cfg, rng, deduper, staged):
         name = inst.categories.get(ann["category_id"], "object")
         recs.append(Record(
             id=f"localization-{split}-{image_id}", task=TASK, split=split, images=[rel],
-            question=format_question(TASK, CHOICE_TEXTS[TASK], object_name=name),
-            choices=list(CHOICE_TEXTS[TASK]), answer=LETTERS[pos], source=f"coco2017:{inst.split}",
+            question=format_question(TASK, list(TASK_SPECS[TASK].choices), object_name=name),
+            choices=list(TASK_SPECS[TASK].choices), answer=LETTERS[pos], source=f"coco2017:{inst.split}",
             meta={"coco_split": inst.split, "coco_image_id": image_id, "file_name": info["file_name"],
                   "annotation_id": ann["id"], "category": name, "image_size": [info["width"], info["height"]],
                   "gold_box": gold, "distractor_box": distractor, "boxes": boxes,

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from livr.data.prompts import CHOICE_TEXTS, format_question
+from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import Record
 from livr.data.sources import mid
 from livr.data.tasks.marks import (
@@ -36,7 +37,7 @@ from livr.data.tasks.marks import (
 from livr.errors import InputError
 
 TASK = "relative_reflectance"
-SOURCES = ("mid", "blink")
+SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
     "n_train": 1000,
     "n_val": 250,
@@ -117,7 +118,7 @@ def _split(split, scenes, directions, albedo_files, raw, cfg, rng, deduper, stag
             pts = [(pa[0] * sx * s, pa[1] * sy * s), (pb[0] * sx * s, pb[1] * sy * s)]
             rid = f"{TASK}-{split}-{len(recs):05d}"
             rel_path = staging.add(f"images/{split}/{rid}.jpg", mark_points(photo, pts, ["A", "B"]))
-            choices = CHOICE_TEXTS[TASK]
+            choices = list(TASK_SPECS[TASK].choices)
             recs.append(Record(
                 id=rid, task=TASK, split=split, images=[rel_path], question=format_question(TASK, choices),
                 choices=choices, answer=target, source="mid",

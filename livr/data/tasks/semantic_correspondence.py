@@ -14,7 +14,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from livr.data.prompts import CHOICE_TEXTS, format_question
+from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS, Record
 from livr.data.sources import spair
 from livr.data.tasks.marks import (
@@ -31,7 +32,7 @@ from livr.data.tasks.marks import (
 from livr.errors import InputError
 
 TASK = "semantic_correspondence"
-SOURCES = ("spair71k", "blink")
+SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
     "n_train": 1000,
     "n_val": 250,
@@ -87,7 +88,7 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
             rid = f"{TASK}-{split}-{k:05d}"
             a = staging.add(f"images/{split}/{rid}_1.jpg", mark_points(src, [ref], ["REF"]))
             b = staging.add(f"images/{split}/{rid}_2.jpg", mark_points(trg, options, list(LETTERS[: len(options)])))
-            choices = CHOICE_TEXTS[TASK][: cfg["num_choices"]]
+            choices = list(TASK_SPECS[TASK].choices[: cfg["num_choices"]])
             recs.append(Record(
                 id=rid, task=TASK, split=split, images=[a, b], question=format_question(TASK, choices),
                 choices=choices, answer=LETTERS[pos], source="spair71k",

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from livr.data.prompts import CHOICE_TEXTS, format_question
+from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS, Record
 from livr.data.sources import hpatches
 from livr.data.tasks.marks import (
@@ -33,7 +34,7 @@ from livr.data.tasks.marks import (
 from livr.errors import InputError
 
 TASK = "visual_correspondence"
-SOURCES = ("hpatches",)
+SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
     "n_train": 1000,
     "n_val": 500,
@@ -109,7 +110,7 @@ def _examples(split, seqs, n, cfg, rng, staging, deduper):
             a = staging.add(f"images/{split}/{rid}_1.jpg", mark_points(img_i, [ref], ["REF"]))
             b = staging.add(f"images/{split}/{rid}_2.jpg",
                             mark_points(img_j, options, list(LETTERS[: len(options)])))
-            choices = CHOICE_TEXTS[TASK][: cfg["num_choices"]]
+            choices = list(TASK_SPECS[TASK].choices[: cfg["num_choices"]])
             records.append(Record(
                 id=rid, task=TASK, split=split, images=[a, b],
                 question=format_question(TASK, choices), choices=choices, answer=LETTERS[pos],

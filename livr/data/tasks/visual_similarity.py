@@ -14,7 +14,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from livr.data.prompts import CHOICE_TEXTS, format_question
+from livr.data.prompts import format_question
+from livr.data.registry import TASK_SPECS
 from livr.data.schema import LETTERS, Record
 from livr.data.sources import nights
 from livr.data.tasks.marks import (
@@ -30,7 +31,7 @@ from livr.data.tasks.marks import (
 from livr.errors import InputError
 
 TASK = "visual_similarity"
-SOURCES = ("nights", "blink")
+SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
     "n_train": 1000,
     "n_val": 250,
@@ -79,7 +80,7 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
             rid = f"{TASK}-{split}-{k:05d}"
             rels = [staging.add(f"images/{split}/{rid}_{m + 1}.png", resize_max_side(Image.open(paths[name]), cfg["max_side"])[0])
                     for m, name in enumerate(["ref", *shown])]
-            choices = CHOICE_TEXTS[TASK]
+            choices = list(TASK_SPECS[TASK].choices)
             recs.append(Record(
                 id=rid, task=TASK, split=split, images=rels, question=format_question(TASK, choices),
                 choices=choices, answer=LETTERS[pos], source="nights",

@@ -1,0 +1,2 @@
+"""The comparison experiments' training sets and benchmarks: one module each, defining
+`SPEC = TrainingSet(...)` or `SPEC = Benchmark(...)`."""

@@ -1,0 +1,1 @@
+"""The paper's nine tasks: one module per task, each defining `SPEC = TaskSpec(...)`."""
