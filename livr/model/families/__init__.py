@@ -1,7 +1,7 @@
 """The backbone families, one module each (livr/model/family.py says what a family provides).
 
 To add a family: write its module with a `FAMILY = Family(...)` and add it to FAMILIES below
-(docs/EXTENDING_BACKBONE.md).
+(docs/EXTENDING.md, "A backbone").
 """
 
 from __future__ import annotations
