@@ -21,7 +21,7 @@ import torch
 from transformers import Trainer, TrainerCallback
 
 from livr.io import write_json
-from livr.model.inputs import IGNORE, sequences_correct
+from livr.model.inputs import IGNORE, labelled_positions, sequences_correct
 from livr.train import (
     BEST_RECORD,
     COMPLETE,
@@ -34,14 +34,6 @@ from livr.train import (
 )
 
 log = logging.getLogger("livr.train")
-
-
-def labelled_positions(labels: torch.Tensor) -> torch.Tensor:
-    """[B, L] bool: the positions whose logits predict a labelled token (logits at t predict t+1),
-    the only ones the loss and teacher-forced validation read."""
-    keep = torch.zeros_like(labels, dtype=torch.bool)
-    keep[:, :-1] = labels[:, 1:] != IGNORE
-    return keep
 
 
 def argmax_logits(logits, labels):

@@ -4,7 +4,12 @@
 - livr: Stage 1 with the bottleneck mask, then Stage 2 with the standard mask; warm-up + cosine
         restart in each stage, and Stage 2 starts from Stage 1's final weights. Latent tokens
         are in the input in both stages.
-Loss is cross-entropy on the answer (+ end-of-turn) tokens only, in every stage.
+Loss is cross-entropy on the answer (+ end-of-turn) tokens only, in every stage; the LM head runs
+on those positions alone (livr/stage_trainer.py).
+
+Compute only what changes: where no vision weight trains (LoRA, full_lm, prompt tuning), each image's
+vision features are computed once per job and reused by every epoch, validation and stage
+(livr/model/vision_cache.py; `vision_cache_mb`).
 
 Examples are encoded when a batch needs them (livr/model/encoded_split.py), by DataLoader workers
 ahead of the step, so a job holds batches, not its data set.
@@ -49,6 +54,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import shutil
 import time
 import warnings
@@ -67,6 +73,7 @@ from livr.model.inputs import Collator, latent_token_strings
 from livr.model.latents import add_latent_tokens
 from livr.model.loading import CHECKPOINT_META, FULL_WEIGHT_MODES, load_backbone, resolve_dtype
 from livr.model.processors import save_processor
+from livr.model.vision_cache import VisionFeatureCache, vision_frozen
 from livr.settings import Stage, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -346,6 +353,18 @@ def discard_stale_run(out_dir: Path, cfg: TrainConfig) -> None:
     (out_dir / "metrics.jsonl").unlink(missing_ok=True)
 
 
+def open_vision_cache(backbone, cfg: TrainConfig, out_dir: Path) -> VisionFeatureCache | None:
+    """The frozen vision features, computed once per image for every stage and validation of the job
+    (livr/model/vision_cache.py); none where a vision weight trains or `vision_cache_mb` is null."""
+    if cfg.vision_cache_mb is None:
+        return None
+    if not vision_frozen(backbone, is_language_model_weight):
+        log.info("vision feature cache off: vision weights train (finetune %s)", cfg.finetune)
+        return None
+    # one disk directory per data-parallel process: each holds its own cache
+    return VisionFeatureCache(backbone, cfg.vision_cache_mb, out_dir / f"vision_cache.{os.environ.get('RANK', '0')}")
+
+
 def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, device: str = "cpu", threads: int | None = None) -> dict:
     from transformers import set_seed
 
@@ -374,7 +393,12 @@ def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, de
     data = TrainData(splits["train"], splits["val"], model, processor.tokenizer.pad_token_id, spec, dtype)
     model = apply_finetune_mode(model, cfg, latent_ids)
     plan = cfg.stages()
-    summaries = [run_stage(model, cfg, stage, data, out_dir, device) for stage in plan]
+    cache = open_vision_cache(data.model, cfg, out_dir)
+    try:
+        summaries = [run_stage(model, cfg, stage, data, out_dir, device) for stage in plan]
+    finally:
+        if cache is not None:
+            cache.close()
     history = []
     for stage in plan:
         history += [json.loads(line) for line in (out_dir / stage.name / "metrics.jsonl").read_text().splitlines()]
