@@ -67,9 +67,10 @@ class Training:
     keep_encoded: bool
     image_copies: int
     vision_cache_mb: float | None = dataclasses.field(metadata={"help": (
-        "memory budget (MB) for the frozen vision features, computed once per image per training job and "
-        "reused by every epoch, validation and stage; beyond it they go to a disk cache beside the run. "
-        "null: no cache. Off by itself when a vision weight trains (livr/model/vision_cache.py)")})
+        "Memory budget (MB) for the frozen vision features, computed once per image per training job and reused "
+        "by every epoch, validation and stage; beyond it they go to a disk cache beside the run. null: no cache. "
+        "Off by itself when a vision weight trains (livr/model/vision_cache.py)."
+    )})
 
 
 TRAINING_KEYS = tuple(f.name for f in dataclasses.fields(Training))
