@@ -18,6 +18,21 @@ TFLOP/s; none on CPU unless given). FLOPs are counted, not measured:
   which is what the bench runs; a LoRA step does about 4 x N x T (no frozen-weight gradients).
 - eval (greedy decoding): 2 x N x (prompt tokens + decoded tokens) + 2 x N_vision x patches.
 Tokens/s counts the real tokens of the batch per step (train) or the decoded tokens (eval).
+
+Compute only what changes (the recipes' frozen vision tower and projector): three more train modes
+run the SFT batch with only the language model training, as LoRA and `full_lm` do, interleaved
+with the others:
+- `frozen_vision`: the vision tower runs forward each step (no backward: nothing there trains);
+- `frozen_vision_cached`: its features come from the vision feature cache (livr/model/vision_cache.py),
+  filled in the warm-up repetition;
+- `labelled_head`: as `frozen_vision`, with the LM head on the labelled positions only, as
+  `livr train` runs it (livr/stage_trainer.py), against full-vocabulary logits everywhere.
+The FLOP model's prediction for the cache: the vision forward, 2 x N_vision x patches, is this share of
+the `frozen_vision` step (6 x N x T + attention + 2 x N_vision x patches), so the cached step should take
+1 - share of its time. Reported for the model that ran and, where it is a shrunk build, for the real-size
+architecture on the same batch (its parameters counted on the meta device). The full fine-tuning modes
+update the vision weights between repetitions, so the cached features are stale: they time the path,
+their values are not used.
 """
 
 from __future__ import annotations
@@ -34,10 +49,13 @@ from livr.data.synthetic import build_synthetic_task
 from livr.errors import InputError
 from livr.evaluate import greedy_decode
 from livr.model.backbones import get_backbone
-from livr.model.inputs import Collator, encode, latent_token_strings, load_images
+from livr.model.inputs import Collator, encode, labelled_positions, latent_token_strings, load_images
 from livr.model.latents import add_latent_tokens
+from livr.model.vision_cache import VisionFeatureCache
+from livr.train import is_language_model_weight
 
 TARGET_SLACK = 1.05  # every LIVR/SFT ratio must be <= 1.05 x (L+K)/L
+FROZEN_VISION_MODES = ("frozen_vision", "frozen_vision_cached", "labelled_head")
 PEAK_BF16_TFLOPS = {"H200": 989.0, "H100 PCIe": 756.0, "H100": 989.0}  # dense, no sparsity
 
 
@@ -67,6 +85,29 @@ def train_flops(model, lengths: list[int], patches: int, counts: dict) -> float:
     layers, width = _attention_dims(model)
     attn = 12 * layers * width * sum(n * n for n in lengths)
     return 6 * counts["language_model"] * sum(lengths) + attn + 6 * counts["vision"] * patches
+
+
+def vision_share(model, lengths: list[int], patches: int) -> float:
+    """The FLOP model's share of a frozen-vision train step that is the vision forward."""
+    from livr.model.real_configs import parameter_counts
+
+    vision = 2 * parameter_counts(model)["vision"] * patches
+    return vision / (train_flops(model, lengths, 0, parameter_counts(model)) + vision)
+
+
+def vision_cache_figures(model, backbone: str, dtype, shrink: bool, med: dict, lengths: list[int], patches: int) -> dict:
+    """Measured time ratios of the frozen-vision modes beside the FLOP model's prediction."""
+    figures = {
+        "measured_ratio": med["frozen_vision_cached"] / med["frozen_vision"],
+        "predicted_share": vision_share(model, lengths, patches),
+        "labelled_head_ratio": med["labelled_head"] / med["frozen_vision"],
+    }
+    if shrink:  # the same batch through the real-size architecture, counted on the meta device
+        from livr.model.real_configs import random_weight_model
+
+        real, _ = random_weight_model(backbone, "meta", dtype)
+        figures["predicted_share_real_size"] = vision_share(real, lengths, patches)
+    return figures
 
 
 def eval_flops(counts: dict, prompt_tokens: int, decoded_tokens: int, patches: int) -> float:
@@ -101,6 +142,30 @@ def load_bench_model(backbone: str, device: str, dtype: torch.dtype, models_dir:
     return random_weight_model(backbone, device, dtype, shrink=shrink)
 
 
+class TrainModes:
+    """The loss of a train step in each mode. The frozen-vision modes train the language model only
+    (the vision weights are switched off for the step) and run the SFT batch."""
+
+    def __init__(self, model):
+        self.model = model
+        self.vision = [p for n, p in model.named_parameters() if not is_language_model_weight(n)]
+        self.cache = VisionFeatureCache(model, float("inf"), tempfile.mkdtemp(prefix="livr-bench-vision-"))
+        self.cache.uninstall()
+
+    def loss(self, mode: str, batch: dict) -> torch.Tensor:
+        for p in self.vision:
+            p.requires_grad_(mode not in FROZEN_VISION_MODES)
+        if mode == "frozen_vision_cached":
+            self.cache.install()
+        try:
+            if mode == "labelled_head":
+                keep = labelled_positions(batch["labels"])
+                return self.model(**batch, logits_to_keep=keep, shift_labels=batch["labels"][:, 1:][keep[:, :-1]]).loss
+            return self.model(**batch).loss
+        finally:
+            self.cache.uninstall()
+
+
 def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_tokens: int, device: str, dtype: torch.dtype, models_dir=None,
               peak_tflops: float | None = None, shrink: bool = False) -> dict:
     from livr.model.real_configs import parameter_counts
@@ -127,6 +192,8 @@ def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_
         "livr_stage1": to_dev(Collator(model, pad, spec, "default", dtype=dtype)(with_latents)),
         "livr_stage2": to_dev(Collator(model, pad, spec, None, dtype=dtype)(with_latents)),
     }
+    modes = TrainModes(model)
+
     gen = {}
     for name, latent_tokens in (("sft", []), ("livr", latents)):
         prompts = [encode(r, im, processor, spec, latent_tokens, with_answer=False) for r, im in zip(records, imgs)]
@@ -135,14 +202,14 @@ def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_
         gen[name] = (to_dev(batch), roles)
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-    times = {m: [] for m in [*train_batches, "eval_sft", "eval_livr"]}
+    times = {m: [] for m in [*train_batches, *FROZEN_VISION_MODES, "eval_sft", "eval_livr"]}
     peaks = {m: 0.0 for m in times}
-    for rep in range(reps + 1):  # the first repetition warms up and is not counted
-        for mode, batch in train_batches.items():
+    for rep in range(reps + 1):  # the first repetition warms up (and fills the cache) and is not counted
+        for mode in [*train_batches, *FROZEN_VISION_MODES]:
             _reset_peak(device)
             _sync(device)
             t0 = time.perf_counter()
-            loss = model(**batch).loss
+            loss = modes.loss(mode, train_batches.get(mode, train_batches["sft"]))
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
@@ -161,6 +228,7 @@ def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_
                 times[f"eval_{name}"].append((time.perf_counter() - t0) / batch_size)
             peaks[f"eval_{name}"] = max(peaks[f"eval_{name}"], _peak_mb(device))
         model.train()
+    modes.cache.close()
     med = {m: statistics.median(v) for m, v in times.items()}
     # real (unpadded) tokens per train step; decoded tokens per example in eval
     lengths = {"sft": [len(e.input_ids) for e in plain]}
@@ -168,7 +236,12 @@ def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_
     flops = {m: train_flops(model, lengths[m], _patches(b), counts) for m, b in train_batches.items()}
     for n, (b, roles) in gen.items():  # per example, as the eval times are
         flops[f"eval_{n}"] = eval_flops(counts, int((roles >= 0).sum()), batch_size * new_tokens, _patches(b)) / batch_size
-    tokens_per_s = {m: sum(lengths[m]) / med[m] for m in train_batches}
+    patches = _patches(train_batches["sft"])
+    flops["frozen_vision"] = flops["labelled_head"] = train_flops(model, lengths["sft"], 0, counts) + 2 * counts["vision"] * patches
+    flops["frozen_vision_cached"] = train_flops(model, lengths["sft"], 0, counts)
+    lengths.update(dict.fromkeys(FROZEN_VISION_MODES, lengths["sft"]))
+    cache_figures = vision_cache_figures(model, backbone, dtype, shrink, med, lengths["sft"], patches)
+    tokens_per_s = {m: sum(lengths[m]) / med[m] for m in [*train_batches, *FROZEN_VISION_MODES]}
     tokens_per_s.update({f"eval_{n}": new_tokens / med[f"eval_{n}"] for n in gen})
     achieved = {m: flops[m] / med[m] / 1e12 for m in med}
     mfu = {m: (achieved[m] / peak_tflops if peak_tflops else None) for m in med}
@@ -185,8 +258,14 @@ def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_
         "peak_memory_mb": peaks, "peak_memory_kind": "cuda max allocated" if device.startswith("cuda") else "process max RSS (cumulative)",
         "within_target": {m: r <= TARGET_SLACK * bound for m, r in ratios.items()},
         "parameters": counts, "shrunk": shrink, "tokens_per_second": tokens_per_s, "flops_per_step": flops,
-        "achieved_tflops": achieved, "peak_tflops": peak_tflops, "mfu": mfu,
+        "achieved_tflops": achieved, "peak_tflops": peak_tflops, "mfu": mfu, "vision_cache": cache_figures,
     }
+
+
+def _row(r: dict, mode: str, ratio: float, unit: str, verdict: str) -> str:
+    mfu = r["mfu"][mode]
+    return (f"{mode:<21}{r['median_seconds'][mode]:>10.4f} {unit:<9}{ratio:>6.3f}{r['peak_memory_mb'][mode]:>10.0f}"
+            f"{r['tokens_per_second'][mode]:>11.1f}{r['achieved_tflops'][mode]:>9.3f}{(f'{100 * mfu:.1f}%' if mfu is not None else '-'):>7}  {verdict}")
 
 
 def format_report(r: dict) -> str:
@@ -195,18 +274,23 @@ def format_report(r: dict) -> str:
         f"{r['reps']} reps (medians)",
         f"mean sequence length without latents L = {r['mean_len_without_latents']:.1f}; token bound (L+K)/L = {r['token_bound']:.3f}; "
         f"target: ratio <= {TARGET_SLACK} x bound = {TARGET_SLACK * r['token_bound']:.3f}",
-        f"{'mode':<14}{'seconds':>12}{'ratio to sft':>14}{'peak MB':>10}{'tokens/s':>11}{'TFLOP/s':>9}{'MFU':>7}  target",
+        f"{'mode':<21}{'seconds':>12}{'ratio to sft':>14}{'peak MB':>10}{'tokens/s':>11}{'TFLOP/s':>9}{'MFU':>7}  target",
     ]
     names = {"sft": None, "livr_stage1": "livr_stage1", "livr_stage2": "livr_stage2", "eval_sft": None, "eval_livr": "eval"}
     for mode, key in names.items():
         ratio = r["ratios_to_sft"][key] if key else 1.0
+        if mode == "eval_sft":  # the frozen-vision modes, after the full fine-tuning ones
+            lines += [_row(r, m, r["median_seconds"][m] / r["median_seconds"]["sft"], "s/step", "")
+                      for m in FROZEN_VISION_MODES]
         verdict = ("ok" if r["within_target"][key] else "OVER") if key else ""
-        unit = "s/example" if mode.startswith("eval") else "s/step"
-        mfu = r["mfu"][mode]
-        lines.append(f"{mode:<14}{r['median_seconds'][mode]:>10.4f} {unit:<9}{ratio:>6.3f}{r['peak_memory_mb'][mode]:>10.0f}"
-                     f"{r['tokens_per_second'][mode]:>11.1f}{r['achieved_tflops'][mode]:>9.3f}{(f'{100 * mfu:.1f}%' if mfu is not None else '-'):>7}  {verdict}")
+        lines.append(_row(r, mode, ratio, "s/example" if mode.startswith("eval") else "s/step", verdict))
     lines.append(f"peak memory: {r['peak_memory_kind']}; MFU against {r['peak_tflops'] or 'no'} TFLOP/s peak"
                  f" (train: 6 x N x tokens + attention; eval: 2 x N x tokens; livr/bench.py docstring)")
+    c = r["vision_cache"]
+    lines.append(f"vision feature cache: cached/uncached frozen-vision step {c['measured_ratio']:.3f} measured, "
+                 f"{1 - c['predicted_share']:.3f} predicted (vision forward {100 * c['predicted_share']:.1f}% of the step's FLOPs"
+                 + (f"; {100 * c['predicted_share_real_size']:.1f}% at real size" if "predicted_share_real_size" in c else "")
+                 + f"); LM head on labelled positions only: {c['labelled_head_ratio']:.3f} x the full-logits step")
     lines.append(f"parameters: LM {r['parameters']['language_model'] / 1e6:.1f}M, vision {r['parameters']['vision'] / 1e6:.1f}M"
                  + (" (shrunk test build)" if r["shrunk"] else ""))
     return "\n".join(lines)

@@ -108,6 +108,11 @@ class Training:
         "Times each image is given (training and test): all the record's images in order, then again, before "
         "the question (the image-x2 control)."
     )})
+    vision_cache_mb: float | None = field(metadata={"help": (
+        "Memory budget (MB) for the frozen vision features, computed once per image per training job and reused "
+        "by every epoch, validation and stage; beyond it they go to a disk cache beside the run. null: no cache. "
+        "Off by itself when a vision weight trains (livr/model/vision_cache.py)."
+    )})
 
 
 TRAINING_KEYS = tuple(f.name for f in dataclasses.fields(Training))

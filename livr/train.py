@@ -4,7 +4,12 @@
 - livr: Stage 1 with the bottleneck mask, then Stage 2 with the standard mask; warm-up + cosine
         restart in each stage, and Stage 2 starts from Stage 1's final weights. Latent tokens
         are in the input in both stages.
-Loss is cross-entropy on the answer (+ end-of-turn) tokens only, in every stage.
+Loss is cross-entropy on the answer (+ end-of-turn) tokens only, in every stage; the LM head runs
+on those positions alone (livr/stage_trainer.py).
+
+Compute only what changes: where no vision weight trains (LoRA, full_lm, prompt tuning), each image's
+vision features are computed once per job and reused by every epoch, validation and stage
+(livr/model/vision_cache.py; `vision_cache_mb`).
 
 Examples are encoded when a batch needs them (livr/model/encoded_split.py), by DataLoader workers
 ahead of the step, so a job holds batches, not its data set.
@@ -49,6 +54,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import shutil
 import time
 import warnings
@@ -63,10 +69,11 @@ from livr.gpu_slots import job_device
 from livr.io import atomic_dir, atomic_path, progress_enabled, write_json, write_jsonl
 from livr.model.backbones import Backbone, get_backbone
 from livr.model.encoded_split import EncodedSplit
-from livr.model.inputs import Collator, latent_token_strings, sequences_correct
+from livr.model.inputs import Collator, latent_token_strings
 from livr.model.latents import add_latent_tokens
 from livr.model.loading import CHECKPOINT_META, FULL_WEIGHT_MODES, load_backbone, resolve_dtype
 from livr.model.processors import save_processor
+from livr.model.vision_cache import VisionFeatureCache, vision_frozen
 from livr.settings import Stage, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -85,18 +92,6 @@ class TrainData:
 
     def collator(self, mask: str | None) -> Collator:
         return Collator(self.model, self.pad_id, self.spec, mask, padding_side="right", dtype=self.dtype)
-
-
-def exact_match_accuracy(eval_pred) -> dict:
-    return {"accuracy": float(100.0 * sequences_correct(eval_pred.predictions, eval_pred.label_ids).mean())}
-
-
-def argmax_logits(logits, labels):
-    # The Trainer passes every output field it does not ignore; from transformers 5.24 that
-    # includes `image_outputs`, after the logits (ModelOutput keeps its field order).
-    if isinstance(logits, tuple):
-        logits = logits[0]
-    return logits.argmax(-1)
 
 
 def is_language_model_weight(name: str) -> bool:
@@ -168,77 +163,6 @@ def load_trainable_state(model, path: Path) -> None:
     if missing:
         raise InputError(f"{path}: lacks {len(missing)} trained tensors (e.g. {sorted(missing)[0]}); delete {path.parent} and rerun")
     model.load_state_dict(state, strict=False)
-
-
-def make_trainer_class():
-    """The Trainer and callbacks a stage trains with; built on call, so that transformers is imported only then."""
-    from transformers import Trainer, TrainerCallback
-
-    return _livr_trainer_class(Trainer), _keep_best_class(TrainerCallback), _log_progress_class(TrainerCallback)
-
-
-def _livr_trainer_class(Trainer):
-    class LivrTrainer(Trainer):
-        """Checkpoints hold the trained tensors only (LoRA + latent rows, or every weight in full
-        mode) under their in-memory names, so resuming restores exactly what trains, whatever
-        key renaming `save_pretrained` applies to a backbone."""
-
-        def _save(self, output_dir=None, state_dict=None):
-            output_dir = Path(output_dir or self.args.output_dir)
-            output_dir.mkdir(parents=True, exist_ok=True)
-            save_trainable_state(self.model, output_dir / TRAINABLE)
-
-        def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
-            load_trainable_state(model or self.model, Path(resume_from_checkpoint) / TRAINABLE)
-
-        def _save_checkpoint(self, model, trial):
-            super()._save_checkpoint(model, trial)
-            if not self.args.should_save:  # data-parallel: the process that wrote the files marks them
-                return
-            ckpt = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
-            mark_checkpoint_complete(ckpt, self.state.global_step)
-            for old in checkpoint_dirs(ckpt.parent):  # prune only once the new one is whole
-                if old != ckpt:
-                    (old / COMPLETE).unlink(missing_ok=True)
-                    shutil.rmtree(old, ignore_errors=True)
-
-    return LivrTrainer
-
-
-def _log_progress_class(TrainerCallback):
-    class LogProgress(TrainerCallback):
-        """One log line per logged step and per validation, instead of the Trainer's printed dicts."""
-
-        def __init__(self, stage: str):
-            self.stage = stage
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            logs = logs or {}
-            at = f"{self.stage} step {state.global_step}/{state.max_steps} (epoch {state.epoch or 0:.2f})"
-            if "eval_accuracy" in logs:
-                log.info("%s: val accuracy %.2f%%, val loss %.4f", at, logs["eval_accuracy"], logs.get("eval_loss", float("nan")))
-            elif "loss" in logs:
-                log.info("%s: loss %.4f, lr %.3g, grad norm %.3g", at, logs["loss"], logs.get("learning_rate", float("nan")),
-                         logs.get("grad_norm", float("nan")))
-
-    return LogProgress
-
-
-def _keep_best_class(TrainerCallback):
-    class KeepBest(TrainerCallback):
-        """Keep the trained tensors of the best validation accuracy seen in this stage."""
-
-        def __init__(self, model, stage_dir: Path):
-            self.model, self.path, self.record = model, stage_dir / WEIGHT_FILES["best_val"], stage_dir / BEST_RECORD
-
-        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-            acc = (metrics or {}).get("eval_accuracy")
-            best = json.loads(self.record.read_text())["accuracy"] if self.record.is_file() else None
-            if acc is not None and (best is None or acc > best):
-                save_trainable_state(self.model, self.path)
-                write_json(self.record, {"accuracy": acc, "step": state.global_step, "epoch": state.epoch})
-
-    return KeepBest
 
 
 def checkpoint_dirs(checkpoints_dir: Path) -> list[Path]:
@@ -350,7 +274,8 @@ def run_stage(model, cfg: TrainConfig, stage: Stage, data: TrainData, out_dir: P
         return summary
     # one optimizer step consumes per-device batch x grad_accum x world size examples
     steps_per_epoch = math.ceil(len(data.train) / effective_batch(cfg.batch_size, cfg.grad_accum))
-    LivrTrainer, KeepBest, LogProgress = make_trainer_class()
+    from livr.stage_trainer import KeepBest, LivrTrainer, LogProgress, argmax_logits, exact_match_accuracy
+
     trainer = LivrTrainer(
         model=model, args=training_arguments(cfg, stage, stage_dir, steps_per_epoch, device),
         train_dataset=data.train, eval_dataset=data.val,
@@ -428,6 +353,18 @@ def discard_stale_run(out_dir: Path, cfg: TrainConfig) -> None:
     (out_dir / "metrics.jsonl").unlink(missing_ok=True)
 
 
+def open_vision_cache(backbone, cfg: TrainConfig, out_dir: Path) -> VisionFeatureCache | None:
+    """The frozen vision features, computed once per image for every stage and validation of the job
+    (livr/model/vision_cache.py); none where a vision weight trains or `vision_cache_mb` is null."""
+    if cfg.vision_cache_mb is None:
+        return None
+    if not vision_frozen(backbone, is_language_model_weight):
+        log.info("vision feature cache off: vision weights train (finetune %s)", cfg.finetune)
+        return None
+    # one disk directory per data-parallel process: each holds its own cache
+    return VisionFeatureCache(backbone, cfg.vision_cache_mb, out_dir / f"vision_cache.{os.environ.get('RANK', '0')}")
+
+
 def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, device: str = "cpu", threads: int | None = None) -> dict:
     from transformers import set_seed
 
@@ -456,7 +393,12 @@ def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, de
     data = TrainData(splits["train"], splits["val"], model, processor.tokenizer.pad_token_id, spec, dtype)
     model = apply_finetune_mode(model, cfg, latent_ids)
     plan = cfg.stages()
-    summaries = [run_stage(model, cfg, stage, data, out_dir, device) for stage in plan]
+    cache = open_vision_cache(data.model, cfg, out_dir)
+    try:
+        summaries = [run_stage(model, cfg, stage, data, out_dir, device) for stage in plan]
+    finally:
+        if cache is not None:
+            cache.close()
     history = []
     for stage in plan:
         history += [json.loads(line) for line in (out_dir / stage.name / "metrics.jsonl").read_text().splitlines()]

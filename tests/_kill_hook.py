@@ -56,36 +56,29 @@ def kill_in_final_save() -> None:
 
 
 def kill_in_training(where: str, event: str, step: int) -> None:
-    """Die at `event` of `step` in stage `where`, by wrapping the Trainer that train.py makes."""
-    import livr.train as T
+    """Die at `event` of `step` in stage `where`, by subclassing the Trainer a stage trains with."""
+    import livr.stage_trainer as S
 
-    make = T.make_trainer_class
+    class Killing(S.LivrTrainer):
+        def _hit(self, at):
+            return Path(self.args.output_dir).parent.name == where and self.state.global_step == at
 
-    def make_killing():
-        LivrTrainer, KeepBest, LogProgress = make()
+        def _save_checkpoint(self, model, trial):
+            super()._save_checkpoint(model, trial)
+            if event == "after_save" and self._hit(step):
+                die()
 
-        class Killing(LivrTrainer):
-            def _hit(self, at):
-                return Path(self.args.output_dir).parent.name == where and self.state.global_step == at
+        def _save_rng_state(self, output_dir):
+            if event == "torn_save" and self._hit(step):
+                die()
+            super()._save_rng_state(output_dir)
 
-            def _save_checkpoint(self, model, trial):
-                super()._save_checkpoint(model, trial)
-                if event == "after_save" and self._hit(step):
-                    die()
+        def training_step(self, *args, **kwargs):
+            if event == "mid_step" and self._hit(step - 1):
+                die()
+            return super().training_step(*args, **kwargs)
 
-            def _save_rng_state(self, output_dir):
-                if event == "torn_save" and self._hit(step):
-                    die()
-                super()._save_rng_state(output_dir)
-
-            def training_step(self, *args, **kwargs):
-                if event == "mid_step" and self._hit(step - 1):
-                    die()
-                return super().training_step(*args, **kwargs)
-
-        return Killing, KeepBest, LogProgress
-
-    T.make_trainer_class = make_killing
+    S.LivrTrainer = Killing
 
 
 if __name__ == "__main__":

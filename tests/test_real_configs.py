@@ -126,7 +126,10 @@ def test_bench_cpu_path_on_a_shrunk_build(tmp_path, capsys):
                "--k", "2", "--new-tokens", "2", "--threads", "1", "--peak-tflops", "1", "--json", str(out)])
     assert rc == 0
     r = json.loads(out.read_text())
-    assert r["shrunk"] and set(r["mfu"]) == {"sft", "livr_stage1", "livr_stage2", "eval_sft", "eval_livr"}
+    assert r["shrunk"] and set(r["mfu"]) == {"sft", "livr_stage1", "livr_stage2", "eval_sft", "eval_livr", "frozen_vision",
+                                             "frozen_vision_cached", "labelled_head"}
+    cache = r["vision_cache"]  # the FLOP model's vision share, of the shrunk build and of the real-size one
+    assert 0 < cache["predicted_share"] < 1 and 0 < cache["predicted_share_real_size"] < 1 and cache["measured_ratio"] > 0
     assert all(v > 0 for v in r["tokens_per_second"].values()) and all(0 < v for v in r["mfu"].values())
     assert "MFU" in capsys.readouterr().out
 

@@ -43,6 +43,15 @@ def sequences_correct(pred_ids, labels):
     return ((pred == gold) | ~keep).all(1) & keep.any(1)
 
 
+def labelled_positions(labels: torch.Tensor) -> torch.Tensor:
+    """[B, L] bool: the positions whose logits predict a labelled token (logits at t predict t+1),
+    the only ones the loss and teacher-forced validation read: the LM head runs on these alone
+    in training (livr/stage_trainer.py)."""
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE
+    return keep
+
+
 def latent_token_strings(k: int) -> list[str]:
     return [f"<|latent_{i}|>" for i in range(k)]
 

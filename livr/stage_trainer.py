@@ -1,0 +1,116 @@
+"""The HF Trainer subclass and callbacks one `livr train` stage runs with (livr/train.py).
+
+A module of its own because importing transformers' Trainer costs seconds of CPU: livr/train.py
+imports this module when a stage starts, so `livr train --help` and the command's up-front checks
+answer before it.
+
+The LM head runs only where a label is: a training or validation step projects the few answer
+positions onto the vocabulary, not all ~1,000 (LivrTrainer.compute_loss). The loss and the
+teacher-forced validation accuracy are those of full logits, to float tolerance
+(tests/test_training_head.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import torch
+from transformers import Trainer, TrainerCallback
+
+from livr.io import write_json
+from livr.model.inputs import IGNORE, labelled_positions, sequences_correct
+from livr.train import (
+    BEST_RECORD,
+    COMPLETE,
+    TRAINABLE,
+    WEIGHT_FILES,
+    checkpoint_dirs,
+    load_trainable_state,
+    mark_checkpoint_complete,
+    save_trainable_state,
+)
+
+log = logging.getLogger("livr.train")
+
+
+def argmax_logits(logits, labels):
+    """Teacher-forced predictions as a [B, L] tensor aligned with `labels`, as sequences_correct reads
+    them, from the logits of the labelled positions only (flattened: LivrTrainer.compute_loss)."""
+    # The Trainer passes every output field it does not ignore; from transformers 5.24 that
+    # includes `image_outputs`, after the logits (ModelOutput keeps its field order).
+    if isinstance(logits, tuple):
+        logits = logits[0]
+    pred = torch.full_like(labels, IGNORE)
+    pred[labelled_positions(labels)] = logits.argmax(-1)
+    return pred
+
+
+def exact_match_accuracy(eval_pred) -> dict:
+    return {"accuracy": float(100.0 * sequences_correct(eval_pred.predictions, eval_pred.label_ids).mean())}
+
+
+class LivrTrainer(Trainer):
+    """Checkpoints hold the trained tensors only (LoRA + latent rows, or every weight in full
+    mode) under their in-memory names, so resuming restores exactly what trains, whatever
+    key renaming `save_pretrained` applies to a backbone."""
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        # The model's own causal-LM loss over the labelled positions' logits: `logits_to_keep` (a
+        # boolean mask) flattens them, and `shift_labels` (the padding-free form that loss takes)
+        # gives their targets in the same order.
+        labels = inputs["labels"]
+        keep = labelled_positions(labels)
+        inputs = {**inputs, "logits_to_keep": keep, "shift_labels": labels[:, 1:][keep[:, :-1]]}
+        return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+
+    def _save(self, output_dir=None, state_dict=None):
+        output_dir = Path(output_dir or self.args.output_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        save_trainable_state(self.model, output_dir / TRAINABLE)
+
+    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+        load_trainable_state(model or self.model, Path(resume_from_checkpoint) / TRAINABLE)
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        if not self.args.should_save:  # data-parallel: the process that wrote the files marks them
+            return
+        ckpt = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
+        mark_checkpoint_complete(ckpt, self.state.global_step)
+        for old in checkpoint_dirs(ckpt.parent):  # prune only once the new one is whole
+            if old != ckpt:
+                (old / COMPLETE).unlink(missing_ok=True)
+                shutil.rmtree(old, ignore_errors=True)
+
+
+class LogProgress(TrainerCallback):
+    """One log line per logged step and per validation, instead of the Trainer's printed dicts."""
+
+    def __init__(self, stage: str):
+        self.stage = stage
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        at = f"{self.stage} step {state.global_step}/{state.max_steps} (epoch {state.epoch or 0:.2f})"
+        if "eval_accuracy" in logs:
+            log.info("%s: val accuracy %.2f%%, val loss %.4f", at, logs["eval_accuracy"], logs.get("eval_loss", float("nan")))
+        elif "loss" in logs:
+            log.info("%s: loss %.4f, lr %.3g, grad norm %.3g", at, logs["loss"], logs.get("learning_rate", float("nan")),
+                     logs.get("grad_norm", float("nan")))
+
+
+class KeepBest(TrainerCallback):
+    """Keep the trained tensors of the best validation accuracy seen in this stage."""
+
+    def __init__(self, model, stage_dir: Path):
+        self.model, self.path, self.record = model, stage_dir / WEIGHT_FILES["best_val"], stage_dir / BEST_RECORD
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        acc = (metrics or {}).get("eval_accuracy")
+        best = json.loads(self.record.read_text())["accuracy"] if self.record.is_file() else None
+        if acc is not None and (best is None or acc > best):
+            save_trainable_state(self.model, self.path)
+            write_json(self.record, {"accuracy": acc, "step": state.global_step, "epoch": state.epoch})
