@@ -71,7 +71,7 @@ from livr.model.backbones import Backbone, get_backbone
 from livr.model.encoded_split import EncodedSplit
 from livr.model.inputs import Collator, latent_token_strings
 from livr.model.latents import add_latent_tokens
-from livr.model.loading import CHECKPOINT_META, FULL_WEIGHT_MODES, load_backbone, resolve_dtype
+from livr.model.loading import CHECKPOINT_META, FULL_WEIGHT_MODES, load_backbone, peft_wrapping, resolve_dtype
 from livr.model.processors import save_processor
 from livr.model.vision_cache import VisionFeatureCache, vision_frozen
 from livr.settings import Stage, TrainConfig
@@ -116,7 +116,8 @@ def apply_finetune_mode(model, cfg: TrainConfig, latent_ids: list[int]):
         # PromptTuningConfig prepends virtual tokens inside its forward and drops `position_ids` (peft
         # PeftModel._adjust_prompt_learning_kwargs), so M-RoPE positions and the 4D masks would not
         # follow; our tokens are ordinary input tokens, so both do.
-        return get_peft_model(model, TrainableTokensConfig(target_modules=["embed_tokens"], token_indices=latent_ids))
+        with peft_wrapping():
+            return get_peft_model(model, TrainableTokensConfig(target_modules=["embed_tokens"], token_indices=latent_ids))
 
     targets = "|".join(cfg.lora_targets)
     lora = LoraConfig(
@@ -126,7 +127,8 @@ def apply_finetune_mode(model, cfg: TrainConfig, latent_ids: list[int]):
         trainable_token_indices={"embed_tokens": latent_ids} if latent_ids else None,
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, lora)
+    with peft_wrapping():
+        return get_peft_model(model, lora)
 
 
 TRAINABLE = "trainable.safetensors"

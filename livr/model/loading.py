@@ -7,7 +7,9 @@ latent rows included) or full weights (full mode), and the tokenizer with its la
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -22,6 +24,16 @@ CHECKPOINT_META = "livr_checkpoint.json"
 FULL_WEIGHT_MODES = ("full", "full_lm")  # fine-tuning modes that save every weight, not a peft adapter
 CHECKPOINT_KEYS = ("backbone", "finetune", "latents", "latent_ids", "latent_position", "mask")
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+
+
+@contextlib.contextmanager
+def peft_wrapping():
+    """Around peft's wrap of a model: peft 0.21 (the newest) probes `model.is_gradient_checkpointing`,
+    which transformers 5.25 deprecated for `is_activation_checkpointing`, so every wrap printed a
+    FutureWarning about peft's own code. Only that notice is dropped; drop this once peft reads the new name."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
 
 
 def backbone_source(spec: Backbone, models_dir: str | Path) -> str:
@@ -93,7 +105,8 @@ def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch
             model, _ = load_backbone(name, models_dir, settings, dtype, attn, "cpu")
             if len(processor.tokenizer) > model.get_input_embeddings().weight.shape[0]:
                 model.resize_token_embeddings(len(processor.tokenizer), mean_resizing=False)
-            model = PeftModel.from_pretrained(model, checkpoint).merge_and_unload()
+            with peft_wrapping():
+                model = PeftModel.from_pretrained(model, checkpoint).merge_and_unload()
     except (OSError, RuntimeError, ValueError, SafetensorError) as e:  # SafetensorError: truncated/corrupt weights
         raise InputError(f"{checkpoint}: cannot load checkpoint ({e}); rerun its training job") from None
     return model.to(device).eval(), processor, meta
