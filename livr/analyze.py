@@ -35,13 +35,13 @@ from livr.attention_maps import attention_weights, decoder_attention_modules
 from livr.data.schema import read_split
 from livr.errors import InputError
 from livr.evaluate import evaluated_weights
-from livr.gpu_slots import job_device
 from livr.io import write_json
 from livr.layout import Layout
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, load_images
 from livr.model.loading import load_trained, resolve_dtype
 from livr.model.masks import ANSWER, IMAGE, LATENT, POST, TEXT, answer_predictor_index
+from livr.ops.gpu_slots import job_device
 from livr.settings import TrainConfig
 
 log = logging.getLogger(__name__)

@@ -21,12 +21,12 @@ COMMANDS = {
     "tables": ("livr.results.tables", "write the paper's tables as CSV from the results database"),
     "sql": ("livr.results.sql", "run an SQL query over the results database"),
     "cells": ("livr.config", "list an experiment's cells (backbone x train set x method x task)"),
-    "bench": ("livr.bench", "measure SFT vs LIVR step time, eval time and memory side by side"),
-    "bench-data": ("livr.bench_data", "measure the training data path: peak host memory against data set size, step time"),
+    "bench": ("livr.ops.bench", "measure SFT vs LIVR step time, eval time and memory side by side"),
+    "bench-data": ("livr.ops.bench_data", "measure the training data path: peak host memory against data set size, step time"),
     "analyze": ("livr.analyze", "the paper's analyses of a trained model with latents: answer->latent attention, t-SNE"),
     "verify-bottleneck": ("livr.verify", "prove on one example that the stage-1 mask leaks no image information"),
     "report": ("livr.report", "render results/report.html: tables, deltas, latent attention maps, failures"),
-    "doctor": ("livr.doctor", "preflight of an experiment: weights, data sources, built datasets, GPUs, disk; the fix for each missing piece"),
+    "doctor": ("livr.ops.doctor", "preflight of an experiment: weights, data sources, built datasets, GPUs, disk; the fix for each missing piece"),
 }
 # Options that name what a command writes (a file or a directory), in every command: each is
 # checked to be writable before the command starts its work.

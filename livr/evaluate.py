@@ -27,12 +27,12 @@ from livr.data.benchmarks import BENCHMARKS
 from livr.data.benchmarks.predictions import benchmark_accuracy, prediction_rows
 from livr.data.schema import read_split
 from livr.errors import InputError
-from livr.gpu_slots import job_device
 from livr.io import write_json, write_jsonl
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, load_images
 from livr.model.loading import load_trained, resolve_dtype
 from livr.model.masks import ANSWER, PAD, attention_mask_4d
+from livr.ops.gpu_slots import job_device
 from livr.settings import EvalConfig
 
 
@@ -157,8 +157,8 @@ def task_rows(records, responses: list[str]) -> list[dict]:
 def check_inputs(cfg: EvalConfig, checkpoint, out: Path) -> None:
     """Before anything is loaded or decoded: the output is a file path, the test split reads, the
     checkpoint is a finished one, and the base weights (where the checkpoint needs them) are there."""
-    from livr.hub_weights import require_backbone_weights
     from livr.model.loading import FULL_WEIGHT_MODES, read_checkpoint_meta
+    from livr.ops.hub_weights import require_backbone_weights
 
     if out.is_dir():
         raise InputError(f"{out}: is a directory; --out names the predictions .jsonl file")

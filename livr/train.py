@@ -63,9 +63,7 @@ from pathlib import Path
 import torch
 
 from livr import config as livr_config
-from livr.distributed import effective_batch, is_main_process
 from livr.errors import InputError
-from livr.gpu_slots import job_device
 from livr.io import atomic_dir, atomic_path, progress_enabled, write_json, write_jsonl
 from livr.model.backbones import Backbone, get_backbone
 from livr.model.encoded_split import EncodedSplit
@@ -74,6 +72,8 @@ from livr.model.latents import add_latent_tokens
 from livr.model.loading import CHECKPOINT_META, FULL_WEIGHT_MODES, load_backbone, peft_wrapping, resolve_dtype
 from livr.model.processors import save_processor
 from livr.model.vision_cache import VisionFeatureCache, vision_frozen
+from livr.ops.distributed import effective_batch, is_main_process
+from livr.ops.gpu_slots import job_device
 from livr.settings import Stage, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -426,7 +426,7 @@ def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, de
 def check_inputs(cfg: TrainConfig) -> None:
     """The data, then the backbone's weights, before anything is loaded: a missing piece is one line."""
     from livr.data.schema import read_split
-    from livr.hub_weights import require_backbone_weights
+    from livr.ops.hub_weights import require_backbone_weights
 
     for data_dir in cfg.data_dirs:
         for split in ("train", "val"):

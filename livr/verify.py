@@ -95,8 +95,8 @@ def configure(parser) -> None:
 def main(args) -> int:
     from pathlib import Path
 
-    from livr.hub_weights import require_backbone_weights
     from livr.model.loading import load_backbone
+    from livr.ops.hub_weights import require_backbone_weights
 
     spec = get_backbone(args.backbone)
     dtype = getattr(torch, args.dtype)

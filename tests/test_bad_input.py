@@ -405,7 +405,7 @@ def test_unreachable_hub_is_named_within_seconds(capsys, tmp_path, no_weights, m
 def test_cached_real_weights_pass_the_check(tmp_path, monkeypatch):
     from huggingface_hub import constants
 
-    from livr.hub_weights import require_backbone_weights
+    from livr.ops.hub_weights import require_backbone_weights
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

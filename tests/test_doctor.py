@@ -15,7 +15,7 @@ import pytest
 import yaml
 from workflow_helpers import REPO, copy_repo, run, stub_livr, tool
 
-from livr import doctor
+from livr.ops import doctor
 from livr.cli import main
 from livr.data.download import MANIFEST, write_manifest
 from livr.data.sources import SOURCES
@@ -166,7 +166,7 @@ def test_everything_in_place_passes_and_writes_a_stable_stamp(tmp_path, hf_cache
 
 
 def test_gpu_smaller_than_the_estimate_is_missing_with_the_knob_to_turn(tmp_path, hf_cache, monkeypatch):
-    from livr.job_memory import gpu_memory_gib
+    from livr.ops.job_memory import gpu_memory_gib
     from livr.settings import resolve_training
 
     monkeypatch.setattr(doctor, "probe", lambda url, timeout=5.0: None)

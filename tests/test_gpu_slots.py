@@ -7,7 +7,7 @@ import time
 
 CLAIM = """
 import os, sys, time
-from livr.gpu_slots import claim_gpu
+from livr.ops.gpu_slots import claim_gpu
 with claim_gpu(sys.argv[1], wait_s=float(sys.argv[2])) as i:
     print(i, os.environ.get("CUDA_VISIBLE_DEVICES"), flush=True)
     time.sleep(float(sys.argv[3]))

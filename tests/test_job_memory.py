@@ -1,8 +1,8 @@
-"""livr/job_memory.py: parameter counts from the shipped configs, and the memory estimate's terms."""
+"""livr/ops/job_memory.py: parameter counts from the shipped configs, and the memory estimate's terms."""
 
 import pytest
 
-from livr import job_memory as jm
+from livr.ops import job_memory as jm
 from livr.config import load_params
 from livr.data.schema import TASKS
 from livr.errors import InputError

@@ -18,7 +18,7 @@ from livr.data.schema import LETTERS, read_split, validate_record
 from livr.data.sources import SOURCES
 from livr.data.specs import Benchmark, TaskSpec, TrainingSet, resolve
 from livr.errors import InputError
-from livr.job_memory import job_images
+from livr.ops.job_memory import job_images
 
 ALL_SPECS = {**TASK_SPECS, **COMPARISON_SPECS}
 

@@ -230,7 +230,7 @@ def test_slurm_profile_dry_run(repo, exp, target):
                 target, "--config", f"experiment={exp}"], repo)
     train = re.search(r"^rule train:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S).group(1)
     assert "gpu=1" in train and "slurm_partition=" in train and "cpus_per_task=8" in train
-    # memory requests follow the documented per-job estimate (livr/job_memory.py), not a fixed figure
+    # memory requests follow the documented per-job estimate (livr/ops/job_memory.py), not a fixed figure
     # (the unselected evaluations as the evaluations; an analysis as its training run); all on GPU nodes
     run_wc, cell_wc = ("exp", "backbone", "train_set", "method"), ("exp", "backbone", "train_set", "method", "task")
     cells, runs, unselected, analyses = expected_jobs(PARAMS, exp)

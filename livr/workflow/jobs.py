@@ -12,9 +12,9 @@ import json
 from livr import config as lc
 from livr.data.registry import spec_of
 from livr.data.schema import TASKS
-from livr.job_memory import job_images, job_mem_mb
 from livr.layout import DATABASE, DOCTOR, METRICS, REPORT, VAL_CURVES, Layout  # noqa: F401 (names the rules use)
 from livr.model.backbones import REGISTRY
+from livr.ops.job_memory import job_images, job_mem_mb
 from livr.settings import EvalConfig, TrainConfig, resolve_training
 
 
@@ -133,7 +133,7 @@ def eval_inputs(params: dict, exp: str, backbone: str, train_set: str, method: s
 
 
 def train_mem_mb(params: dict, exp: str, backbone: str, train_set: str, method: str) -> int:
-    """A training job's memory request (livr/job_memory.py: the documented estimate)."""
+    """A training job's memory request (livr/ops/job_memory.py: the documented estimate)."""
     cfg = TrainConfig.resolve(params, exp, backbone, train_set, method)
     pixels = None if is_tiny(backbone) else lc.backbone_settings(params, backbone)["max_pixels"]
     return job_mem_mb(backbone, pixels, job_images(cfg.tasks), cfg.batch_size, cfg.dataloader_workers)

@@ -19,7 +19,7 @@ rule evaluate:
     threads: threads_of
     resources:
         gpu=gpus_of,
-        mem_mb=eval_mem_mb,  # livr/job_memory.py: a documented estimate per backbone and task
+        mem_mb=eval_mem_mb,  # livr/ops/job_memory.py: a documented estimate per backbone and task
     params:
         settings=eval_settings,
         params_file=PARAMS_FILE,

@@ -24,7 +24,7 @@ rule train:
     threads: threads_of
     resources:
         gpu=gpus_of,
-        mem_mb=train_mem_mb,  # livr/job_memory.py: a documented estimate per backbone and task
+        mem_mb=train_mem_mb,  # livr/ops/job_memory.py: a documented estimate per backbone and task
     params:
         settings=train_settings,
         run_dir=run_dir_of,

@@ -2,7 +2,7 @@
 
 One table, a row per check: backbone weights (in the Hugging Face cache, else is the hub
 reachable), each data source (downloaded; else is its host reachable, or is its manual step done), the built datasets,
-GPUs against each backbone's memory need (livr/job_memory.py) and free disk for what is still to
+GPUs against each backbone's memory need (livr/ops/job_memory.py) and free disk for what is still to
 be downloaded. Status: `ready`; `pending` (the workflow will fetch or build it, nothing blocks);
 `MISSING` (blocks: the row says the exact command or edit that fixes it). Exit status 1 when
 anything is MISSING, 0 otherwise; `--stamp PATH` writes a small JSON file only when nothing is
@@ -270,7 +270,7 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
 
 def _weight_checks(params: dict, backbones: list[str], hub_error: str | None) -> tuple[list[Check], float]:
     """A row per backbone's weights, and the GB of real weights still to download."""
-    from livr.job_memory import architecture, param_count
+    from livr.ops.job_memory import architecture, param_count
 
     rows: list[Check] = []
     weights_gb = 0.0
@@ -343,7 +343,7 @@ def _synthetic_data_checks(params: dict, exp_name: str, tasks: list[str]) -> lis
 def _training_need(params: dict, exp_name: str, real: list[str]) -> dict[str, tuple]:
     """Per real backbone, its most memory-hungry training job over the experiment's train sets and trained
     methods: (estimated GiB, images per example, sequence length, max_pixels), as `gpu_checks` takes it."""
-    from livr.job_memory import gpu_memory_gib, job_images
+    from livr.ops.job_memory import gpu_memory_gib, job_images
 
     need = {}
     for b in real:

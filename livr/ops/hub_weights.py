@@ -2,7 +2,7 @@
 used to fetch them? If neither, one line naming the model id and the fix, in seconds, instead of
 the hub client's retries and a long traceback.
 
-The same test as `livr doctor`'s weights rows (livr/doctor.py): every weight file in the cache
+The same test as `livr doctor`'s weights rows (livr/ops/doctor.py): every weight file in the cache
 (huggingface_hub's own cache lookup), `HF_HUB_OFFLINE` honoured, else one short probe of the
 model's hub page with a deadline.
 """
@@ -18,7 +18,7 @@ def require_backbone_weights(name: str, random_weights_option: bool = False) -> 
     else raise InputError. `random_weights_option`: the command takes --random-weights, so say so."""
     from huggingface_hub import constants
 
-    from livr.doctor import cached_weights, hub_endpoint, hub_offline, probe
+    from livr.ops.doctor import cached_weights, hub_endpoint, hub_offline, probe
 
     spec = get_backbone(name)
     if spec.tiny or cached_weights(spec.hf_id):

@@ -285,7 +285,7 @@ def format_report(r: dict) -> str:
         verdict = ("ok" if r["within_target"][key] else "OVER") if key else ""
         lines.append(_row(r, mode, ratio, "s/example" if mode.startswith("eval") else "s/step", verdict))
     lines.append(f"peak memory: {r['peak_memory_kind']}; MFU against {r['peak_tflops'] or 'no'} TFLOP/s peak"
-                 f" (train: 6 x N x tokens + attention; eval: 2 x N x tokens; livr/bench.py docstring)")
+                 f" (train: 6 x N x tokens + attention; eval: 2 x N x tokens; livr/ops/bench.py docstring)")
     c = r["vision_cache"]
     lines.append(f"vision feature cache: cached/uncached frozen-vision step {c['measured_ratio']:.3f} measured, "
                  f"{1 - c['predicted_share']:.3f} predicted (vision forward {100 * c['predicted_share']:.1f}% of the step's FLOPs"
