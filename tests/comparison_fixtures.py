@@ -10,7 +10,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from fixtures_pixmo_coco_blink import jpeg_bytes, natural, png_bytes
+from photo_fixtures import jpeg_bytes, natural, png_bytes
 from PIL import Image
 
 

@@ -17,7 +17,7 @@ the features an image got the first time it was seen.
 
 It is installed only when no vision weight trains (`vision_frozen`); the features are then what the
 uncached forward computes for the image, so the model's outputs are the same to float tolerance
-(the tower sees other batch-mates; tests/test_vision_cache.py).
+(the tower sees other batch-mates; tests/model/test_vision_cache.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Fixtures in the sources' own formats of PixMo-Count, COCO 2017 and BLINK."""
+"""Fixtures in the sources' own formats of PixMo-Count, COCO 2017 and BLINK: the sources of the "photo"
+tasks (counting, jigsaw, localization: one photo's objects and regions) and of every BLINK test split."""
 
 from __future__ import annotations
 

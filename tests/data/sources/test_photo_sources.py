@@ -3,19 +3,12 @@
 
 import hashlib
 import json
-import sys
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
-from livr.errors import InputError
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _httpserver import Files, serve  # noqa: E402
-from fixtures_pixmo_coco_blink import (  # noqa: E402
+from _httpserver import Files, serve
+from photo_fixtures import (
     fake_hub_snapshot,
     natural,
     write_blink_hub,
@@ -23,9 +16,11 @@ from fixtures_pixmo_coco_blink import (  # noqa: E402
     write_pixmo_hub,
     zip_dir,
 )
+from PIL import Image
 
-from livr.data.download import ChecksumError, read_manifest  # noqa: E402
-from livr.data.sources import blink, coco, pixmo_count  # noqa: E402
+from livr.data.download import ChecksumError, read_manifest
+from livr.data.sources import blink, coco, pixmo_count
+from livr.errors import InputError
 
 FAST = {"workers": 4, "retries": 0, "backoff": 0, "timeout": 5}
 

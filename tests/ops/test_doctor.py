@@ -15,10 +15,10 @@ import pytest
 import yaml
 from workflow_helpers import REPO, copy_repo, run, stub_livr, tool
 
-from livr.ops import doctor
 from livr.cli import main
 from livr.data.download import MANIFEST, write_manifest
 from livr.data.sources import SOURCES
+from livr.ops import doctor
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 TABLE2_SOURCES = ["pixmo_count", "coco2017", "blink", "hpatches", "spair71k", "funkpoint", "mid"]

@@ -1,18 +1,14 @@
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from photo_fixtures import fake_hub_snapshot, natural, write_blink_hub, write_coco
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_pixmo_coco_blink import fake_hub_snapshot, natural, write_blink_hub, write_coco  # noqa: E402
-
-from livr.cli import main  # noqa: E402
-from livr.data.download import write_manifest  # noqa: E402
-from livr.data.schema import Record, read_split, write_task_dir  # noqa: E402
-from livr.data.sources import blink  # noqa: E402
-from livr.data.tasks.common import image_writer  # noqa: E402
+from livr.cli import main
+from livr.data.download import write_manifest
+from livr.data.schema import Record, read_split, write_task_dir
+from livr.data.sources import blink
+from livr.data.tasks.common import image_writer
 
 
 def _task_dir(tmp_path):
@@ -85,7 +81,7 @@ def test_build_through_cli_with_params(tmp_path, monkeypatch, capsys):
 
 
 def test_import_through_cli_then_download_is_done(tmp_path, capsys):
-    import fixtures_hpatches_artbench_spair_funkpoint_mid_nights as fx
+    import relational_fixtures as fx
 
     src = fx.make_funkpoint(tmp_path / "given")
     raw = tmp_path / "raw"

@@ -4,23 +4,18 @@ formats: every constraint the paper states is recomputed from the records' meta.
 import collections
 import io
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _httpserver import Files, serve
+from photo_fixtures import fake_hub_snapshot, natural, write_blink_hub, write_coco, write_pixmo_hub
 from PIL import Image
 
+from livr.data.download import write_manifest
+from livr.data.schema import read_split
+from livr.data.sources import blink, coco, pixmo_count
+from livr.data.tasks import counting, jigsaw, localization
 from livr.errors import InputError
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _httpserver import Files, serve  # noqa: E402
-from fixtures_pixmo_coco_blink import fake_hub_snapshot, natural, write_blink_hub, write_coco, write_pixmo_hub  # noqa: E402
-
-from livr.data.download import write_manifest  # noqa: E402
-from livr.data.schema import read_split  # noqa: E402
-from livr.data.sources import blink, coco, pixmo_count  # noqa: E402
-from livr.data.tasks import counting, jigsaw, localization  # noqa: E402
 
 
 def reencode(im, size=None):

@@ -2,7 +2,7 @@
 
 Two tiny backbones (the Qwen merged-grid path and the LLaVA patch-grid path), two synthetic tasks,
 LIVR checkpoints made by moving every trainable tensor (a stand-in for training, as in
-test_training.py), and prediction files whose LIVR/SFT agreement is fixed per example, so the
+tests/test_training.py), and prediction files whose LIVR/SFT agreement is fixed per example, so the
 failures the page must list are known.
 """
 

@@ -1,4 +1,5 @@
-"""Tiny fixtures in each source's own on-disk layout (HPatches, ArtBench-10, SPair-71k,
+"""The sources of the "relational" tasks (correspondence, art style, reflectance, similarity: how
+images or points relate). Tiny fixtures in each source's own on-disk layout (HPatches, ArtBench-10, SPair-71k,
 FunKPoint (our import layout), MID + MIDIntrinsics albedo, NIGHTS), the archives their hosts
 publish (HPatches' hub zip, NIGHTS' nights.zip and per-folder chunk zips), and a BLINK-style test
 split."""

@@ -8,9 +8,9 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-import fixtures_hpatches_artbench_spair_funkpoint_mid_nights as fx
 import numpy as np
 import pytest
+import relational_fixtures as fx
 from PIL import Image
 
 from livr.data.schema import read_split

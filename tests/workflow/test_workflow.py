@@ -1,6 +1,6 @@
 """The Snakemake and DVC front ends: validation, the jobs each experiment expands to, rerun
 triggers, and that both front ends cover the same cells. A stub `livr` (tests/workflow_helpers.py)
-stands in for the real commands, so these run in seconds; tests/test_pipeline_ci.py runs the
+stands in for the real commands, so these run in seconds; tests/workflow/test_pipeline_ci.py runs the
 real thing."""
 
 from __future__ import annotations

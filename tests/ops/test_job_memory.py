@@ -2,10 +2,10 @@
 
 import pytest
 
-from livr.ops import job_memory as jm
 from livr.config import load_params
 from livr.data.schema import TASKS
 from livr.errors import InputError
+from livr.ops import job_memory as jm
 from livr.settings import replace, resolve_training
 
 PUBLISHED_B = {"qwen2.5-vl-3b": 3.755, "qwen2.5-vl-7b": 8.292, "qwen3-vl-4b": 4.438, "llava-ov-1.5-4b": 4.744}

@@ -12,9 +12,9 @@ import zipfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
-import fixtures_hpatches_artbench_spair_funkpoint_mid_nights as fx
 import numpy as np
 import pytest
+import relational_fixtures as fx
 from _httpserver import Files, serve
 
 from livr.data.download import DownloadError, RemoteFile, read_manifest

@@ -5,22 +5,19 @@ from what it records in meta."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+import comparison_fixtures as cf
 import pytest
+from _httpserver import Files, serve
+from photo_fixtures import fake_hub_snapshot, natural, write_blink_hub
 
-sys.path.insert(0, str(Path(__file__).parent))
-import comparison_fixtures as cf  # noqa: E402
-from _httpserver import Files, serve  # noqa: E402
-from fixtures_pixmo_coco_blink import fake_hub_snapshot, natural, write_blink_hub  # noqa: E402
-
-from livr.data import benchmarks as bm  # noqa: E402
-from livr.data.benchmarks import scoring  # noqa: E402
-from livr.data.download import DownloadError, read_manifest  # noqa: E402
-from livr.data.schema import LETTERS, read_split  # noqa: E402
-from livr.data.sources import SOURCES, blink, mirage, mmvp, robospatial_home, vigorl, visual_cot, vstar  # noqa: E402
-from livr.errors import InputError  # noqa: E402
+from livr.data import benchmarks as bm
+from livr.data.benchmarks import scoring
+from livr.data.download import DownloadError, read_manifest
+from livr.data.schema import LETTERS, read_split
+from livr.data.sources import SOURCES, blink, mirage, mmvp, robospatial_home, vigorl, visual_cot, vstar
+from livr.errors import InputError
 
 
 def test_sources_are_registered():
@@ -122,7 +119,7 @@ def _mirage_server(tmp_path):
 
 def test_mirage_download_resumes_checks_and_builds(tmp_path):
     f, cfg = _mirage_server(tmp_path)
-    f.script["/rev/train.tar.gz"] = ["cut"]  # the first transfer breaks: retried (resume: tests/test_download.py)
+    f.script["/rev/train.tar.gz"] = ["cut"]  # the first transfer breaks: retried (resume: tests/data/test_download.py)
     raw = tmp_path / "raw"
     with serve(f) as base:
         mirage.download(raw / "mirage", {**cfg, "base_url": base})
@@ -275,7 +272,7 @@ def test_params_mirror_the_comparison_builders_and_sources():
 
     import yaml
 
-    raw = yaml.safe_load((Path(__file__).parent.parent / "params.yaml").read_text())
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
     for name in list(bm.TRAINING_SETS) + list(bm.BENCHMARKS):
         kind = "training set" if name in bm.TRAINING_SETS else "benchmark"
         defaults = bm.defaults(name, kind)
