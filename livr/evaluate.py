@@ -1,5 +1,10 @@
 """`livr evaluate`: batched greedy decoding of one test split, one predictions file per cell.
 
+A trained model's cells on one test task (its own method and the test-time variants on its
+checkpoint, `--variant`) are one job: the checkpoint loads once and a vision feature cache
+(livr/model/vision_cache.py, the run's `vision_cache_mb`) computes each image's features once for
+every pass; each cell's predictions and sidecar are what a job of its own writes.
+
 A trained cell is evaluated twice, by two jobs: with the checkpoint its run kept (final/) and with
 the other candidate (unselected/, `--unselected`); the sidecar names which weights (base, best_val
 or last) and whether they are the kept ones.
