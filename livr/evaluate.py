@@ -1,5 +1,10 @@
 """`livr evaluate`: batched greedy decoding of one test split, one predictions file per cell.
 
+A trained model's cells on one test task (its own method and the test-time variants on its
+checkpoint, `--variant`) are one job: the checkpoint loads once and a vision feature cache
+(livr/model/vision_cache.py, the run's `vision_cache_mb`) computes each image's features once for
+every pass; each cell's predictions and sidecar are what a job of its own writes.
+
 A trained cell is evaluated twice, by two jobs: with the checkpoint its run kept (final/) and with
 the other candidate (unselected/, `--unselected`); the sidecar names which weights (base, best_val
 or last) and whether they are the kept ones.
@@ -32,8 +37,9 @@ from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, load_images
 from livr.model.loading import load_trained, resolve_dtype
 from livr.model.masks import ANSWER, PAD, attention_mask_4d
+from livr.model.vision_cache import VisionFeatureCache
 from livr.ops.gpu_slots import job_device
-from livr.settings import EvalConfig
+from livr.settings import EvalConfig, resolve_training
 
 
 def cache_kwarg(model) -> str:
@@ -91,14 +97,53 @@ def evaluated_weights(checkpoint, meta: dict) -> tuple[str, bool]:
     return meta["weights"], bool(meta["selected"])
 
 
-def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir, device: str = "cpu", threads: int | None = None) -> dict:
+def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir, device: str = "cpu", threads: int | None = None,
+                  vision_cache_mb: float | None = None) -> dict:
     """Decode the test split of `cfg.task` with the model at `checkpoint` (None: the base model)."""
+    return evaluate_cells([cfg], checkpoint, [out_path], models_dir, device, threads, vision_cache_mb)[0]
+
+
+def evaluate_cells(cfgs: list[EvalConfig], checkpoint, out_paths: list[str | Path], models_dir, device: str = "cpu",
+                   threads: int | None = None, vision_cache_mb: float | None = None) -> list[dict]:
+    """Decode each cell of `cfgs` (one checkpoint and test task: a trained model's own cell and its
+    test-time variants, which change only eval_latents/eval_mask) into its own predictions file, with
+    the model loaded once and the frozen vision features computed once per image for all passes
+    (`vision_cache_mb`: their memory budget, the evaluated run's; None: no cache)."""
+    out_paths = [Path(p) for p in out_paths]
+    # A sidecar marks a finished cell and is written last: drop every stale one first, so a job
+    # killed at any point never pairs new predictions with an old summary.
+    for out in out_paths:
+        out.with_suffix(".json").unlink(missing_ok=True)
     if threads:
         torch.set_num_threads(threads)
     t0 = time.time()
+    first = cfgs[0]
+    dtype = resolve_dtype(first.dtype, device)
+    model, processor, meta = load_trained(first.backbone, checkpoint, models_dir, first.backbone_settings, dtype,
+                                          first.attn_implementation, device)
+    cache = open_vision_cache(model, vision_cache_mb, out_paths[0])
+    try:
+        summaries = []
+        for cfg, out_path in zip(cfgs, out_paths):
+            summaries.append(decode_cell(cfg, checkpoint, out_path, model, processor, meta, dtype, t0))
+            t0 = time.time()  # a later pass's seconds are its own decoding; the first's include the load
+    finally:
+        if cache is not None:
+            cache.close()
+    return summaries
+
+
+def open_vision_cache(model, budget_mb: float | None, out_path: Path) -> VisionFeatureCache | None:
+    """The job's frozen vision features (nothing trains at test time), spilling beyond `budget_mb`
+    to a directory beside the first predictions file (removed when the job ends); none without a budget."""
+    if budget_mb is None:
+        return None
+    return VisionFeatureCache(model, budget_mb, out_path.with_name(f".{out_path.stem}.vision_cache"))
+
+
+def decode_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, model, processor, meta: dict, dtype, t0: float) -> dict:
+    """One cell's pass over its test split with the loaded model; writes its predictions and sidecar."""
     spec = get_backbone(cfg.backbone)
-    dtype = resolve_dtype(cfg.dtype, device)
-    model, processor, meta = load_trained(cfg.backbone, checkpoint, models_dir, cfg.backbone_settings, dtype, cfg.attn_implementation, device)
     weights, selected = evaluated_weights(checkpoint, meta)
     copies = meta.get("image_copies", 1)  # checkpoints written before the image x2 control gave each image once
     latents = meta["latents"] if cfg.eval_latents else []
@@ -134,9 +179,6 @@ def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir,
         summary["benchmark_accuracy"] = round(benchmark_accuracy(cfg.task, rows), 4)
         summary["aggregate"] = BENCHMARKS[cfg.task].aggregate
     out_path = Path(out_path)
-    # The sidecar is written last and marks a finished cell: drop a stale one first, so a job
-    # killed between the two writes never pairs new predictions with an old summary.
-    out_path.with_suffix(".json").unlink(missing_ok=True)
     write_jsonl(out_path, rows)
     write_json(out_path.with_suffix(".json"), summary)
     return summary
@@ -177,17 +219,48 @@ def configure(parser) -> None:
     parser.add_argument("--unselected", action="store_true",
                         help="evaluate the checkpoint the run did not keep (its unselected/ directory)")
     parser.add_argument("--out", required=True, help="predictions .jsonl (a .json summary is written beside it)")
+    parser.add_argument("--variant", action="append", default=[], metavar="METHOD=OUT",
+                        help="also decode METHOD, a method on the same checkpoint (a test-time variant: "
+                        "`checkpoint_of`), into predictions file OUT, in this job: the model is loaded once "
+                        "and each image's vision features computed once (repeatable)")
+
+
+def variant_cells(params: dict, args) -> list[tuple[EvalConfig, Path]]:
+    """The job's cells, --method's first: each a valid cell on --method's checkpoint, each with its own file."""
+    cells = [(args.method, args.out)]
+    for v in args.variant:
+        method, sep, out = v.partition("=")
+        if not sep or not method or not out:
+            raise InputError(f"--variant {v!r}: expected METHOD=OUT (a method of params.yaml `methods:` and its predictions file)")
+        cells.append((method, out))
+    methods, outs = [m for m, _ in cells], [Path(o) for _, o in cells]
+    if len(set(outs)) < len(outs) or len(set(methods)) < len(methods):
+        raise InputError("--method/--out and --variant: each method and each predictions file once")
+    cfgs = []
+    for method in methods:
+        livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, method, task=args.task)
+        cfgs.append(EvalConfig.resolve(params, args.experiment, args.backbone, args.train_set, method, args.task, args.unselected))
+    first = cfgs[0]
+    for cfg in cfgs[1:]:
+        if (cfg.checkpoint, cfg.dtype, cfg.attn_implementation) != (first.checkpoint, first.dtype, first.attn_implementation):
+            raise InputError(f"--variant {cfg.method}: evaluates {cfg.checkpoint or 'the base model'}, not --method "
+                             f"{first.method}'s {first.checkpoint or 'base model'}: only methods on one checkpoint share a job")
+    return list(zip(cfgs, outs))
 
 
 def main(args) -> int:
     params = livr_config.load_params(args.params)
-    livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, args.method, task=args.task)
-    cfg = EvalConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method, args.task, args.unselected)
-    check_inputs(cfg, args.checkpoint or cfg.checkpoint, Path(args.out))
+    cells = variant_cells(params, args)
+    checkpoint = args.checkpoint or cells[0][0].checkpoint
+    for cfg, out in cells:
+        check_inputs(cfg, checkpoint, out)
+    first = cells[0][0]
+    budget = resolve_training(params, first.experiment, first.checkpoint_method).vision_cache_mb
     with job_device(args.device) as device:
-        s = evaluate_cell(cfg, args.checkpoint or cfg.checkpoint, args.out, args.models_dir or params["paths"]["models"],
-                          device, args.threads or cfg.threads)
-    print(f"{args.backbone}/{args.train_set}/{args.method} on {args.task} ({s['weights']} weights): {s['accuracy']:.2f}% "
-          f"({s['n_correct']}/{s['n']}, {s['n_unparsed']} unparsable)"
-          + (f"; {s['aggregate']} {s['benchmark_accuracy']:.2f}%" if "aggregate" in s else ""))
+        summaries = evaluate_cells([c for c, _ in cells], checkpoint, [o for _, o in cells],
+                                   args.models_dir or params["paths"]["models"], device, args.threads or first.threads, budget)
+    for s in summaries:
+        print(f"{args.backbone}/{args.train_set}/{s['method']} on {args.task} ({s['weights']} weights): {s['accuracy']:.2f}% "
+              f"({s['n_correct']}/{s['n']}, {s['n_unparsed']} unparsable)"
+              + (f"; {s['aggregate']} {s['benchmark_accuracy']:.2f}%" if "aggregate" in s else ""))
     return 0

@@ -110,8 +110,9 @@ class Training:
     )})
     vision_cache_mb: float | None = field(metadata={"help": (
         "Memory budget (MB) for the frozen vision features, computed once per image per training job and reused "
-        "by every epoch, validation and stage; beyond it they go to a disk cache beside the run. null: no cache. "
-        "Off by itself when a vision weight trains (livr/model/vision_cache.py)."
+        "by every epoch, validation and stage, and by the passes of the job evaluating the run's checkpoint (its "
+        "test-time variants); beyond it they go to a disk cache beside the run (or the predictions). null: no "
+        "cache. Off by itself when a vision weight trains (livr/model/vision_cache.py)."
     )})
 
 

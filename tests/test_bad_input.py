@@ -90,6 +90,21 @@ def test_evaluate_refuses_unknown_names(env, capsys, tmp_path, kw, needles):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("variant, needles", [
+    ("sft={out}", ["--variant sft: evaluates", "/sft/final, not --method livr's", "only methods on one checkpoint share a job"]),
+    ("zero_shot={out}", ["--variant zero_shot: evaluates the base model, not --method livr's"]),
+    ("magic={out}", ["method 'magic' is not in experiment 'ci'", "valid methods: zero_shot, sft, livr"]),
+    ("sft", ["--variant 'sft': expected METHOD=OUT"]),
+    ("livr={out}", ["each method and each predictions file once"]),
+])
+def test_evaluate_refuses_a_variant_on_another_checkpoint(env, capsys, tmp_path, variant, needles):
+    """A merged evaluation job decodes only methods on --method's checkpoint, each into a file of its own:
+    refused before anything is loaded or written."""
+    fails(capsys, eval_argv(env, tmp_path / "cell.jsonl", method="livr", variant=variant.format(out=tmp_path / "v.jsonl")),
+          *needles)
+    assert not list(tmp_path.iterdir())
+
+
 # ---------------------------------------------------------------- params.yaml numbers and syntax
 def _set(path: list, value):
     def mutate(p):

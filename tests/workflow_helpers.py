@@ -86,6 +86,7 @@ rest = args[1:] if args[0] != "data" else args[2:]
 p = argparse.ArgumentParser()
 for opt in ("--out", "--raw-dir", "--source", "--out-dir", "--task"):
     p.add_argument(opt)
+p.add_argument("--variant", action="append", default=[])
 known, _ = p.parse_known_args(rest)
 with open(pathlib.Path(__file__).parent / "calls.log", "a") as log:
     log.write(" ".join(args) + "\n")
@@ -107,10 +108,10 @@ elif cmd == "analyze":
     pathlib.Path(known.out).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(known.out).write_text("{}")
 elif cmd == "evaluate":
-    out = pathlib.Path(known.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("{}\n")
-    out.with_suffix(".json").write_text(json.dumps({"task": known.task}))
+    for out in [pathlib.Path(known.out)] + [pathlib.Path(v.partition("=")[2]) for v in known.variant]:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("{}\n")
+        out.with_suffix(".json").write_text(json.dumps({"task": known.task}))
 elif cmd == "collect":
     pathlib.Path(known.out).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(known.out).write_text("db")

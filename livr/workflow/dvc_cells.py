@@ -20,6 +20,7 @@ selects.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -43,7 +44,15 @@ def stage_slots(dvc_yaml: Path = DVC_YAML) -> dict[str, int]:
             for name, stage in stages.items() if "do" in stage}
 
 
+def variant_slots(dvc_yaml: Path = DVC_YAML) -> int:
+    """How many further methods (`--variant`s) one evaluate job may decode: the `${item.outN}`
+    outputs dvc.yaml's evaluate stage declares."""
+    outs = yaml.safe_load(dvc_yaml.read_text())["stages"]["evaluate"]["do"]["outs"]
+    return sum(re.fullmatch(r"\$\{item\.out\d+\}", next(iter(o))) is not None for o in outs)
+
+
 SLOTS = stage_slots()
+VARIANT_SLOTS = variant_slots()
 
 
 def _slots(kind: str, deps: list[str], where: str) -> dict:
@@ -53,6 +62,22 @@ def _slots(kind: str, deps: list[str], where: str) -> dict:
         raise ValueError(f"{where}: {len(deps)} dependencies, dvc.yaml has {SLOTS[kind]} slots for {kind}")
     padded = deps + [deps[0]] * (SLOTS[kind] - len(deps))
     return {f"dep{i}": d for i, d in enumerate(padded)}
+
+
+def _variants(L, exp: str, job: jobs.EvalJob, where: str) -> dict:
+    """A merged evaluation job's further methods (its `--variant`s): their command-line arguments,
+    and their names, predictions and sidecars in the fixed slots of dvc.yaml's evaluate stage
+    (variantN, outN, summaryN; unused slots repeat the job's own method and files)."""
+    slots = VARIANT_SLOTS
+    variants = [(m, (exp, job.backbone, job.train_set, m, job.task)) for m in job.methods[1:]]
+    if len(variants) > slots:
+        raise ValueError(f"{where}: {len(variants)} test-time variants, dvc.yaml's evaluate stage has {slots} slots")
+    own = (job.method, (exp, job.backbone, job.train_set, job.method, job.task))
+    padded = variants + [own] * (slots - len(variants))
+    out = {"variants": " ".join(f"--variant {m}={L.cell_file(*cell)}" for m, cell in variants)}
+    for i, (m, cell) in enumerate(padded, start=1):
+        out |= {f"variant{i}": m, f"out{i}": L.cell_file(*cell), f"summary{i}": L.cell_summary(*cell)}
+    return out
 
 
 def _module_file(module: str) -> str:
@@ -96,11 +121,12 @@ def dvc_cells(params: dict, exp: str) -> dict:
                 "summary": summary, "threads": jobs.job_threads(params, exp), **_slots(stage, deps, f"{stage} {c}")}
 
     evaluate, evaluate_unselected = {}, {}
-    for c in jobs.eval_jobs(params, exp):
-        cell = (exp, c.backbone, c.train_set, c.method, c.task)
-        evaluate["__".join(cell[1:])] = cell_job(
-            c, "evaluate", L.cell_file(*cell), L.cell_summary(*cell),
-            jobs.eval_inputs(params, *cell) + jobs.preflight_inputs(params, exp, c.backbone))
+    for j in jobs.evaluate_jobs(params, exp):
+        cell = (exp, j.backbone, j.train_set, j.method, j.task)
+        evaluate["__".join(cell[1:])] = {
+            **cell_job(j, "evaluate", L.cell_file(*cell), L.cell_summary(*cell),
+                       jobs.eval_inputs(params, *cell) + jobs.preflight_inputs(params, exp, j.backbone)),
+            **_variants(L, exp, j, f"evaluate {'/'.join(cell[1:])}")}
     for c in jobs.unselected_eval_jobs(params, exp):
         cell = (exp, c.backbone, c.train_set, c.method, c.task)
         evaluate_unselected["__".join(cell[1:])] = cell_job(
@@ -113,7 +139,8 @@ def dvc_cells(params: dict, exp: str) -> dict:
             "backbone": b, "train_set": ts, "method": m, "out": L.analysis_file(exp, b, ts, m),
             "threads": jobs.job_threads(params, exp), **_slots("analyze", deps, f"analyze {b}/{ts}/{m}"),
         }
-    cell_outs = [v["out"] for v in evaluate.values()] + [v["out"] for v in evaluate_unselected.values()]
+    cell_outs = ([L.cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in jobs.eval_jobs(params, exp)]
+                 + [v["out"] for v in evaluate_unselected.values()])
     return {
         "experiment": exp,
         # the stamp of the guard stage, which every other stage depends on (runs first)

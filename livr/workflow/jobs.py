@@ -8,6 +8,7 @@ an experiment contains.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from livr import config as lc
 from livr.data.registry import spec_of
@@ -92,7 +93,52 @@ def train_jobs(params: dict, exp: str) -> list[tuple[str, str, str]]:
 
 
 def eval_jobs(params: dict, exp: str) -> list[lc.Cell]:
+    """Every evaluated cell (each has its predictions file, written by one `evaluate_jobs` job)."""
     return lc.cells(params, exp)
+
+
+@dataclass(frozen=True)
+class EvalJob:
+    """One `livr evaluate` process: the cells of `methods` on one backbone, train set and test
+    task. The first method names the job (its log, benchmark and DVC item); the others are
+    `--variant`s on its checkpoint."""
+
+    backbone: str
+    train_set: str
+    methods: tuple[str, ...]
+    task: str
+
+    @property
+    def method(self) -> str:
+        return self.methods[0]
+
+    def cells(self) -> list[lc.Cell]:
+        return [lc.Cell(self.backbone, self.train_set, m, self.task) for m in self.methods]
+
+
+def eval_groups(params: dict, exp: str) -> list[tuple[str, ...]]:
+    """The experiment's methods, grouped into what one evaluation job decodes: a trained method with
+    the test-time variants on its checkpoint (`checkpoint_of`, paper Sec. 4.3.1), which load the same
+    model and see the same images; every other method alone. In the experiment's order, a
+    checkpoint's own method first."""
+    groups: dict[object, list[str]] = {}
+    for m in lc.experiment(params, exp)["methods"]:
+        src = lc.checkpoint_method(params, m)
+        groups.setdefault(src if src is not None else ("base model", m), []).append(m)
+    return [tuple(sorted(g, key=lambda m: lc.checkpoint_method(params, m) != m)) for g in groups.values()]
+
+
+def merged_eval_groups(params: dict, exp: str) -> list[tuple[str, ...]]:
+    """The groups of several methods: each an evaluate rule of its own in Snakemake (its outputs
+    name the methods)."""
+    return [g for g in eval_groups(params, exp) if len(g) > 1]
+
+
+def evaluate_jobs(params: dict, exp: str) -> list[EvalJob]:
+    """The evaluation jobs: each of `eval_groups` per backbone, train set and test task, so every
+    cell of `eval_jobs` is written by exactly one job."""
+    groups = {g[0]: g for g in eval_groups(params, exp)}
+    return [EvalJob(c.backbone, c.train_set, groups[c.method], c.task) for c in lc.cells(params, exp) if c.method in groups]
 
 
 def unselected_eval_jobs(params: dict, exp: str) -> list[lc.Cell]:
@@ -185,6 +231,11 @@ def train_settings(params: dict, exp: str, backbone: str, train_set: str, method
 def eval_settings(params: dict, exp: str, backbone: str, train_set: str, method: str, task: str,
                   unselected: bool = False) -> str:
     return EvalConfig.resolve(params, exp, backbone, train_set, method, task, unselected).as_json()
+
+
+def group_eval_settings(params: dict, exp: str, backbone: str, train_set: str, methods: tuple[str, ...], task: str) -> str:
+    """A merged evaluation job's rerun trigger: the resolved settings of each of its cells."""
+    return settings_json({m: json.loads(eval_settings(params, exp, backbone, train_set, m, task)) for m in methods})
 
 
 def analysis_settings(params: dict, exp: str, backbone: str, train_set: str, method: str) -> str:

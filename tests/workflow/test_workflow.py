@@ -117,16 +117,42 @@ def expected_jobs(params, exp):
     return cells, runs, unselected, analyses
 
 
+def evaluate_rules(exp):
+    """The rules of the evaluation jobs: `evaluate`, and `evaluate_<method>` for a trained method whose
+    test-time variants are decoded in its job."""
+    return {"evaluate"} | {f"evaluate_{g[0]}" for g in livr_jobs.merged_eval_groups(PARAMS, exp)}
+
+
+def test_evaluation_jobs_group_a_checkpoint_s_variants():
+    """The demo's LIVR model: its own cell and its two Sec. 4.3.1 variants in one job per test task."""
+    assert livr_jobs.eval_groups(PARAMS, "demo") == [
+        ("zero_shot",), ("sft",), ("livr", "livr_eval_no_latents", "livr_eval_stage1_mask")]
+    assert livr_jobs.merged_eval_groups(PARAMS, "ci") == []
+    assert [g for g in livr_jobs.merged_eval_groups(PARAMS, "ablations")] == [
+        ("livr", "livr_eval_no_latents", "livr_eval_stage1_mask", "livr_eval_stage1_mask_no_latents"),
+        ("livr_split_0_10", "livr_split_0_10_eval_no_latents", "livr_split_0_10_eval_stage1_mask",
+         "livr_split_0_10_eval_stage1_mask_no_latents")]
+    for exp in EXPERIMENTS:
+        cells = [c for j in livr_jobs.evaluate_jobs(PARAMS, exp) for c in j.cells()]
+        assert len(cells) == len(set(cells)) and set(cells) == set(lc.cells(PARAMS, exp)), exp
+        for j in livr_jobs.evaluate_jobs(PARAMS, exp):
+            assert len({lc.checkpoint_method(PARAMS, m) for m in j.methods}) == 1, j
+
+
 @pytest.mark.parametrize("exp", EXPERIMENTS)
 def test_snakemake_dry_run_lists_every_cell(repo, exp):
     jobs = snakemake_dry_run(repo, exp)
     cells, runs, unselected, analyses = expected_jobs(PARAMS, exp)
-    assert {o[0] for r, o in jobs if r == "evaluate"} == cells
+    # one job per model and test task: a trained model's test-time variants (`checkpoint_of`) are decoded in its job
+    evaluate = [o for r, o in jobs if r in evaluate_rules(exp)]
+    predictions = [p for o in evaluate for p in o if p.endswith(".jsonl")]
+    assert sorted(predictions) == sorted(cells), "every cell's predictions written by exactly one job"
+    assert len(evaluate) == len(livr_jobs.evaluate_jobs(PARAMS, exp)) == len(cells) - sum(
+        (len(g) - 1) * len(cells) // len(PARAMS["experiments"][exp]["methods"]) for g in livr_jobs.merged_eval_groups(PARAMS, exp))
     assert {o[0] for r, o in jobs if r == "train"} == runs
     assert {o[1] for r, o in jobs if r == "train"} == {r.replace("/final", "/unselected") for r in runs}
     assert {o[0] for r, o in jobs if r == "evaluate_unselected"} == unselected
     assert {o[0] for r, o in jobs if r == "analyze"} == analyses
-    assert len([1 for r, _ in jobs if r == "evaluate"]) == len(cells)
     assert ("publish" in {r for r, _ in jobs}) and any("results/table1.csv" in o for _, o in jobs)
     suite = PARAMS["experiments"][exp]["suite"]
     for kind, rule in (("task", "synth" if suite == "synthetic" else "build_task"),
@@ -336,7 +362,7 @@ def test_dvc_and_snakemake_cover_the_same_jobs(repo, exp):
     jobs = snakemake_dry_run(repo, exp)
     for rule in ("train", "evaluate", "evaluate_unselected", "analyze", "build_tiny", "synth", "download", "build_task",
                  "synth_comparison", "build_comparison", "collect", "tables", "publish", "doctor"):
-        snake = {o for r, outs in jobs if r == rule for o in outs}
+        snake = {o for r, outs in jobs if r == rule or (rule == "evaluate" and r in evaluate_rules(exp)) for o in outs}
         assert stages.get(rule, set()) == snake, rule
 
 

@@ -98,6 +98,36 @@ def eval_inputs(wildcards):
     )
 
 
+def single_eval_methods():
+    """The methods whose cells the `evaluate` jobs write one by one (a merged group's go to `evaluate_<method>`)."""
+    merged = {m for g in jobs.merged_eval_groups(config, EXP) for m in g}
+    return [m for m in config["methods"] if m not in merged]
+
+
+def group_cell_files(methods, path_of):
+    """The files of a merged evaluation job: one per method, in the job's order."""
+    return [path_of("{exp}", "{backbone}", "{train_set}", m, "{task}") for m in methods]
+
+
+def group_eval_inputs(methods):
+    return lambda w: jobs.eval_inputs(config, w.exp, w.backbone, w.train_set, methods[0], w.task)
+
+
+def group_eval_mem_mb(methods):
+    return lambda w: jobs.eval_mem_mb(config, w.exp, w.backbone, w.train_set, methods[0], w.task)
+
+
+def group_eval_settings(methods):
+    return lambda w: jobs.group_eval_settings(config, w.exp, w.backbone, w.train_set, methods, w.task)
+
+
+def group_out_args(methods):
+    """The first predictions file, then `--variant METHOD=FILE` for each further method."""
+    return lambda w, output: " ".join(
+        [output.predictions[0]] + [f"--variant {m}={p}" for m, p in zip(methods[1:], output.predictions[1:])]
+    )
+
+
 def train_settings(wildcards):
     return jobs.train_settings(config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
 
@@ -177,7 +207,7 @@ def train_benchmarks(exp):
 
 def eval_benchmarks(exp):
     return [
-        L.benchmark(exp, "evaluate", c.backbone, c.train_set, c.method, c.task) for c in jobs.eval_jobs(config, exp)
+        L.benchmark(exp, "evaluate", j.backbone, j.train_set, j.method, j.task) for j in jobs.evaluate_jobs(config, exp)
     ] + [
         L.benchmark(exp, "evaluate_unselected", c.backbone, c.train_set, c.method, c.task)
         for c in jobs.unselected_eval_jobs(config, exp)

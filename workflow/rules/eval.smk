@@ -1,5 +1,8 @@
 # Evaluation: one job per cell (experiment, backbone, train set, method, test task). Methods
 # that do not train evaluate the base model, or another method's checkpoint (`checkpoint_of`).
+# A trained method's cells and those of its test-time variants (`checkpoint_of` it) on one test
+# task are one job (livr.workflow.jobs.evaluate_jobs, as DVC's): the checkpoint is loaded once
+# and each image's vision features computed once (rule `evaluate_<method>` per such group).
 # A cell of a trained checkpoint is evaluated again with the run's unselected checkpoint
 # (evaluate_unselected), so every such cell is in the database at both candidate weights.
 # `params.settings` is the resolved eval config (livr.settings.EvalConfig): the params rerun trigger.
@@ -16,6 +19,8 @@ rule evaluate:
         L.log("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}"),
     benchmark:
         L.benchmark("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}")
+    wildcard_constraints:
+        method=_one_of(single_eval_methods()),
     threads: threads_of
     resources:
         gpu=gpus_of,
@@ -27,6 +32,38 @@ rule evaluate:
         "livr evaluate --params {params.params_file} --experiment {wildcards.exp}"
         " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {wildcards.method}"
         " --task {wildcards.task} --out {output.predictions} --threads {threads} > {log} 2>&1"
+
+
+for _methods in jobs.merged_eval_groups(config, EXP):
+
+    rule:
+        name:
+            f"evaluate_{_methods[0]}"
+        input:
+            group_eval_inputs(_methods),
+            doctor_gate,
+        output:
+            predictions=group_cell_files(_methods, L.cell_file),
+            summaries=group_cell_files(_methods, L.cell_summary),
+        log:
+            L.log("{exp}", "evaluate", "{backbone}", "{train_set}", _methods[0], "{task}"),
+        benchmark:
+            L.benchmark("{exp}", "evaluate", "{backbone}", "{train_set}", _methods[0], "{task}")
+        wildcard_constraints:
+            exp=re.escape(EXP),
+        threads: threads_of
+        resources:
+            gpu=gpus_of,
+            mem_mb=group_eval_mem_mb(_methods),  # as one cell's: the passes run one after another
+        params:
+            settings=group_eval_settings(_methods),
+            outs=group_out_args(_methods),
+            method=_methods[0],
+            params_file=PARAMS_FILE,
+        shell:
+            "livr evaluate --params {params.params_file} --experiment {wildcards.exp}"
+            " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {params.method}"
+            " --task {wildcards.task} --out {params.outs} --threads {threads} > {log} 2>&1"
 
 
 rule evaluate_unselected:
