@@ -15,7 +15,7 @@ rule evaluate:
     log:
         L.log("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}"),
     benchmark:
-        L.benchmark("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}")
+        L.timing("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}")
     threads: threads_of
     resources:
         gpu=gpus_of,
@@ -38,7 +38,7 @@ rule evaluate_unselected:
     log:
         L.log("{exp}", "evaluate_unselected", "{backbone}", "{train_set}", "{method}", "{task}"),
     benchmark:
-        L.benchmark("{exp}", "evaluate_unselected", "{backbone}", "{train_set}", "{method}", "{task}")
+        L.timing("{exp}", "evaluate_unselected", "{backbone}", "{train_set}", "{method}", "{task}")
     threads: threads_of
     resources:
         gpu=gpus_of,
