@@ -2,7 +2,7 @@
 
 Snakemake rules, DVC stages (through livr/workflow/jobs.py), the `livr` commands and the
 results database all take their paths from here, so the two front ends cannot drift apart. The
-roots come from params.yaml `paths:`; logs and benchmarks sit under fixed roots.
+roots come from params.yaml `paths:`; logs and job timings sit under fixed roots.
 
     models/<backbone>/                                         tiny backbones built offline
     data/raw/<source>/manifest.json                            downloads (manifest written last)
@@ -13,7 +13,7 @@ roots come from params.yaml `paths:`; logs and benchmarks sit under fixed roots.
     results/cells/<exp>/<backbone>/<train_set>/<method>/<task>{,.unselected}.jsonl (+ .json sidecar)
     results/analysis/<exp>/<backbone>/<train_set>/<method>.json   attention shares, t-SNE points
     results/<exp>/{livr.duckdb,<table>.csv,metrics/,val_curves/,report.html,doctor.json}
-    logs/<exp>/<step>/<job>.log   benchmarks/<exp>/<step>/<job>.tsv   (shared data steps: <exp> = shared)
+    logs/<exp>/<step>/<job>.log   timings/<exp>/<step>/<job>.tsv   (shared data steps: <exp> = shared)
 
 Every method returns a string and passes its arguments through unchanged, so Snakemake patterns
 come from the same functions: `layout.run_dir("{exp}", "{backbone}", "{train_set}", "{method}")`.
@@ -25,8 +25,8 @@ import dataclasses
 from pathlib import Path
 
 LOGS = "logs"
-BENCHMARKS = "benchmarks"
-SHARED = "shared"  # the <exp> part of log/benchmark paths of steps shared by every experiment
+TIMINGS = "timings"  # job timings: the TSV Snakemake's `benchmark:` directive writes per job
+SHARED = "shared"  # the <exp> part of log/timing paths of steps shared by every experiment
 DATABASE = "livr.duckdb"
 METRICS = "metrics"  # per-experiment DVC metrics: one JSON per cell and per paired difference
 VAL_CURVES = "val_curves"  # per-experiment DVC plots: one CSV of validation accuracy per backbone and train set
@@ -121,18 +121,18 @@ class Layout:
         """The selected experiment's copy at the top of results/."""
         return f"{self.results}/{name}"
 
-    # ---- logs and benchmarks of a job: <step>/<job parts...>
+    # ---- logs and timings of a job: <step>/<job parts...>
     @staticmethod
     def log(exp: str, step: str, *job: str) -> str:
         return "/".join([LOGS, exp, step, *job]) + ".log"
 
     @staticmethod
-    def benchmark(exp: str, step: str, *job: str) -> str:
-        return "/".join([BENCHMARKS, exp, step, *job]) + ".tsv"
+    def timing(exp: str, step: str, *job: str) -> str:
+        return "/".join([TIMINGS, exp, step, *job]) + ".tsv"
 
 
 RUN_KEYS = ("experiment", "backbone", "train_set", "method")
-BENCHMARK_KEYS = ("experiment", "step", "backbone", "train_set", "method", "task")
+TIMING_KEYS = ("experiment", "step", "backbone", "train_set", "method", "task")
 
 
 def run_of_metrics(path: str | Path) -> dict[str, str | None]:
@@ -142,14 +142,14 @@ def run_of_metrics(path: str | Path) -> dict[str, str | None]:
     return dict(zip(RUN_KEYS, parts)) if len(parts) == 4 else dict.fromkeys(RUN_KEYS)
 
 
-def benchmark_job(path: str | Path) -> tuple[str, dict[str, str | None]]:
-    """(job, identity) of a benchmark file: the job is its path below benchmarks/ without .tsv;
+def timing_job(path: str | Path) -> tuple[str, dict[str, str | None]]:
+    """(job, identity) of a job-timing file: the job is its path below timings/ without .tsv;
     the identity names (experiment, step, backbone, train_set, method, task) as far as it goes."""
     path = Path(path)
     parts = path.parts
-    if BENCHMARKS not in parts[:-1]:
-        return path.stem, dict.fromkeys(BENCHMARK_KEYS)
-    i = len(parts) - 1 - parts[::-1].index(BENCHMARKS)
+    if TIMINGS not in parts[:-1]:
+        return path.stem, dict.fromkeys(TIMING_KEYS)
+    i = len(parts) - 1 - parts[::-1].index(TIMINGS)
     below = Path(*parts[i + 1:])
     names = [*below.parts[:-1], below.stem]
-    return str(below.with_suffix("")), {k: (names[j] if j < len(names) else None) for j, k in enumerate(BENCHMARK_KEYS)}
+    return str(below.with_suffix("")), {k: (names[j] if j < len(names) else None) for j, k in enumerate(TIMING_KEYS)}

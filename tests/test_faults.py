@@ -264,12 +264,12 @@ def test_no_two_snakemake_jobs_write_the_same_file(tmp_path, exp):
             rule, jobs = line.split()[1][:-1], jobs + 1
             continue
         key, _, value = line.strip().partition(": ")
-        if rule and key in ("output", "log", "benchmark"):
+        if rule and key in ("output", "log", "benchmark"):  # benchmark: Snakemake's name for the job timing
             for path in (s.strip() for s in value.split(",")):
                 assert path not in owner, f"{path} written by both {owner[path]} and {rule}"
                 owner[path] = f"{rule} (job {jobs})"
     assert jobs > 5 and any(p.endswith("/final") for p in owner)
-    assert any(p.startswith("logs/") for p in owner) and any(p.startswith("benchmarks/") for p in owner)
+    assert any(p.startswith("logs/") for p in owner) and any(p.startswith("timings/") for p in owner)
     dirs = [p for p, r in owner.items() if r.startswith("train")]
     for p in owner:
         for d in dirs:

@@ -1,4 +1,7 @@
-"""`livr bench`: SFT vs LIVR cost, measured side by side in one run.
+"""`livr bench`: SFT vs LIVR cost (step time and memory), measured side by side in one run.
+
+A performance measurement (PERFORMANCE.md), not an evaluation benchmark; the command keeps its
+short name `bench` because users and workflow/scripts/gpu_checks.py call it.
 
 The same examples, model and optimizer settings go through four modes, interleaved repetition by
 repetition so machine noise hits them alike: an SFT train step (no latents, standard mask), a
@@ -320,7 +323,7 @@ def main(args) -> int:
             raise InputError(f"--{option.replace('_', '-')} {getattr(args, option)}: must be at least 1")
     spec = get_backbone(args.backbone)
     if not spec.tiny and not args.random_weights:
-        raise InputError(f"{args.backbone} is a real backbone: pass --random-weights (benchmarks never download weights)")
+        raise InputError(f"{args.backbone} is a real backbone: pass --random-weights (livr bench never downloads weights)")
     dtype = getattr(torch, args.dtype or ("float32" if args.device == "cpu" else "bfloat16"))
     peak = args.peak_tflops or detect_peak_tflops(args.device)
     r = run_bench(args.backbone, args.task, args.k, args.batch_size, args.reps, args.new_tokens, args.device, dtype,

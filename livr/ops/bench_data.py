@@ -1,5 +1,7 @@
 """`livr bench-data`: what the training data path costs in host memory and in step time.
 
+A performance measurement (PERFORMANCE.md), as `livr bench` is; both keep their short names.
+
 Two measurements, printed side by side (livr/model/encoded_split.py is the path measured):
 
 1. Peak host memory of a training job against the size of its data set. The same tiny SFT run

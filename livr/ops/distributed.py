@@ -3,7 +3,7 @@
 `livr train` needs no flag for it: the HF Trainer reads the launcher's environment (RANK,
 WORLD_SIZE, LOCAL_RANK), wraps the model in DistributedDataParallel (NCCL on GPUs, gloo on CPU)
 and gives each process its shard of every batch. The effective batch is
-per-device batch x grad_accum x world size; see BENCHMARKS.md for keeping the paper's 8.
+per-device batch x grad_accum x world size; see PERFORMANCE.md for keeping the paper's 8.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from livr.data.registry import TASK_SPECS
 from livr.data.schema import TASKS
 from livr.errors import InputError
 from livr.io import atomic_path, json_error
-from livr.layout import benchmark_job, run_of_metrics
+from livr.layout import run_of_metrics, timing_job
 from livr.results.stats import BASELINES, paired_bootstrap
 
 PAPER_CSV = Path(str(resources.files("livr.results") / "paper_results.csv"))
@@ -31,7 +31,8 @@ PAPER_DATASETS_CSV = Path(str(resources.files("livr.results") / "paper_datasets.
 SCHEMA_SQL = resources.files("livr.results").joinpath("schema.sql").read_text()
 
 CELL_KEYS = ("experiment", "backbone", "train_set", "method", "task")
-SIDECAR_REQUIRED = (*CELL_KEYS, "weights", "selected", "n", "n_correct", "n_unparsed", "accuracy")
+RUN_KEYS = (*CELL_KEYS, "weights")  # a `runs` row: one cell at one weights (its primary key)
+SIDECAR_REQUIRED = (*RUN_KEYS, "selected", "n", "n_correct", "n_unparsed", "accuracy")
 WEIGHTS = ("base", "best_val", "last")  # what a cell evaluated (schema.sql)
 WEIGHT_CHOICES = ("selected", "best_val", "last")  # what a table shows (schema.sql shows_weights)
 # key -> accepted Python types; every key is required on every line.
@@ -46,9 +47,10 @@ PREDICTION_KEYS = {
 }
 # Keys of benchmark cells only (livr/data/benchmarks/predictions.py): required there, absent elsewhere.
 BENCHMARK_PREDICTION_KEYS = {"subtask": (str,), "pair": (int, type(None))}
+BENCHMARK_CELL_KEYS = {**PREDICTION_KEYS, **BENCHMARK_PREDICTION_KEYS}  # every line of a benchmark cell
 # The aggregates schema.sql's eval_set_metrics view computes (a new one needs its SQL there first).
 SQL_AGGREGATES = frozenset({"micro", "size_weighted", "mean_of_subtasks"})
-BENCHMARK_COLUMNS = ("s", "h:m:s", "max_rss", "max_vms", "max_uss", "max_pss", "io_in", "io_out", "mean_load", "cpu_time")
+TIMING_COLUMNS = ("s", "h:m:s", "max_rss", "max_vms", "max_uss", "max_pss", "io_in", "io_out", "mean_load", "cpu_time")
 PAPER_COLUMNS = ("table", "backbone", "method", "task", "accuracy", "reported_by")
 ACCURACY_TOLERANCE = 0.01  # percentage points: sidecars may round accuracy
 
@@ -62,11 +64,12 @@ def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
     if not sidecar_path.is_file():
         raise InputError(f"{sidecar_path}: sidecar of {path} not found")
     sidecar = _read_sidecar(sidecar_path)
-    cell = {k: sidecar[k] for k in (*CELL_KEYS, "weights", "selected")}
+    cell = {k: sidecar[k] for k in (*RUN_KEYS, "selected")}
 
     predictions, seen = [], {}
+    keys = BENCHMARK_CELL_KEYS if cell["task"] in BENCHMARKS else PREDICTION_KEYS
     for lineno, row in _json_lines(path):
-        predictions.append(_check_prediction(row, path, lineno, cell["task"], seen))
+        predictions.append(_check_prediction(row, path, lineno, cell["task"], keys, seen))
     if not predictions:
         raise InputError(f"{path}: no predictions (an evaluated cell has one line per test example)")
     counted = _check_counts(sidecar, sidecar_path, path, predictions)
@@ -125,11 +128,10 @@ def _check_counts(sidecar: dict, sidecar_path: Path, path: Path, predictions: li
     return counted
 
 
-def _check_prediction(row, path: Path, lineno: int, task: str, seen: dict) -> dict:
+def _check_prediction(row, path: Path, lineno: int, task: str, keys: dict, seen: dict) -> dict:
     where = f"{path}:{lineno}"
     if not isinstance(row, dict):
         raise InputError(f"{where}: expected a JSON object")
-    keys = {**PREDICTION_KEYS, **(BENCHMARK_PREDICTION_KEYS if task in BENCHMARKS else {})}
     missing = [k for k in keys if k not in row]
     if missing:
         raise InputError(f"{where}: missing key(s) {missing}; each line needs {list(keys)}")
@@ -149,16 +151,16 @@ def _check_prediction(row, path: Path, lineno: int, task: str, seen: dict) -> di
     return {**dict.fromkeys(BENCHMARK_PREDICTION_KEYS), **{k: row[k] for k in keys if k != "task"}}
 
 
-def read_benchmark(path: str | Path) -> list[dict]:
-    """Rows of one Snakemake benchmark TSV, with the job its path names."""
+def read_job_timing(path: str | Path) -> list[dict]:
+    """Rows of one job-timing TSV (what Snakemake's `benchmark:` directive writes), with the job its path names."""
     path = Path(path)
     with open(path, newline="") as f:
         reader = csv.DictReader(f, delimiter="\t")
         rows = list(reader)
-    missing = [c for c in BENCHMARK_COLUMNS if c not in (reader.fieldnames or [])]
+    missing = [c for c in TIMING_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise InputError(f"{path}: missing column(s) {missing}; a Snakemake benchmark has {list(BENCHMARK_COLUMNS)}")
-    job, ident = benchmark_job(path)
+        raise InputError(f"{path}: missing column(s) {missing}; a Snakemake `benchmark:` TSV has {list(TIMING_COLUMNS)}")
+    job, ident = timing_job(path)
     out = []
     for i, row in enumerate(rows):
         where = f"{path} row {i + 2}"  # +1 for the header, +1 to count from 1
@@ -168,8 +170,8 @@ def read_benchmark(path: str | Path) -> list[dict]:
             **ident,
             "repeat": i,
             "hms": row["h:m:s"],
-            **{c: _number(row[c], where, c) for c in BENCHMARK_COLUMNS if c != "h:m:s"},
-            "extra": json.dumps({k: v for k, v in row.items() if k not in BENCHMARK_COLUMNS}),
+            **{c: _number(row[c], where, c) for c in TIMING_COLUMNS if c != "h:m:s"},
+            "extra": json.dumps({k: v for k, v in row.items() if k not in TIMING_COLUMNS}),
         })
     return out
 
@@ -337,7 +339,7 @@ def _number(value, where: str, key: str, required: bool = False) -> float | None
 def build_database(
     out: str | Path,
     cells: Iterable[str | Path],
-    benchmarks: Iterable[str | Path] = (),
+    job_timings: Iterable[str | Path] = (),
     train_metrics: Iterable[str | Path] = (),
     paper: str | Path = PAPER_CSV,
     datasets: dict[str, Iterable[str | Path]] | None = None,
@@ -348,9 +350,9 @@ def build_database(
     runs, predictions, owner = [], [], {}
     for path in cells:
         run, preds = read_cell(path)
-        key = tuple(run[k] for k in (*CELL_KEYS, "weights"))
+        key = tuple(run[k] for k in RUN_KEYS)
         if key in owner:
-            raise InputError(f"{path}: cell {dict(zip((*CELL_KEYS, 'weights'), key))} already read from {owner[key]}")
+            raise InputError(f"{path}: cell {dict(zip(RUN_KEYS, key))} already read from {owner[key]}")
         owner[key] = path
         runs.append(run)
         predictions.extend(preds)
@@ -363,7 +365,7 @@ def build_database(
         "runs": runs,
         "predictions": predictions,
         "paired_deltas": paired_deltas(predictions, test_time_sources(runs)),
-        "benchmarks": [row for p in benchmarks for row in read_benchmark(p)],
+        "job_timings": [row for p in job_timings for row in read_job_timing(p)],
         "train_metrics": [row for p in train_metrics for row in read_train_metrics(p)],
         "paper": read_paper(paper),
         "tasks": [{"task": t, "chance": TASK_SPECS[t].chance} for t in TASKS],

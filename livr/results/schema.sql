@@ -102,11 +102,12 @@ CREATE TABLE paired_deltas (
     PRIMARY KEY (experiment, backbone, train_set, task, weights, method, baseline)
 );
 
--- One row per measurement in a Snakemake benchmark TSV; the job is read from its path
--- (benchmarks/<experiment>/<step>/<backbone>/<train_set>/<method>[/<task>].tsv).
-CREATE TABLE benchmarks (
+-- Job timings: one row per measurement in the TSV Snakemake's `benchmark:` directive writes per job
+-- (wall time, memory, I/O); the job is read from its path
+-- (timings/<experiment>/<step>/<backbone>/<train_set>/<method>[/<task>].tsv).
+CREATE TABLE job_timings (
     path VARCHAR NOT NULL,
-    job VARCHAR NOT NULL,              -- path below benchmarks/, without .tsv
+    job VARCHAR NOT NULL,              -- path below timings/, without .tsv
     experiment VARCHAR,
     step VARCHAR,
     backbone VARCHAR,
@@ -124,7 +125,7 @@ CREATE TABLE benchmarks (
     io_out DOUBLE,
     mean_load DOUBLE,
     cpu_time DOUBLE,
-    extra JSON                         -- any further columns (extended benchmarks)
+    extra JSON                         -- any further columns (Snakemake's extended benchmark mode)
 );
 
 -- One row per line of a training run's metrics.jsonl; the run is read from its path

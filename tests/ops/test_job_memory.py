@@ -16,7 +16,7 @@ LORA = replace(resolve_training(load_params("params.yaml"), "table1"), batch_siz
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_B))
 def test_param_count_matches_the_published_size(name):
-    # published: the model cards / a meta-device build of the same config (BENCHMARKS.md)
+    # published: the model cards / a meta-device build of the same config (PERFORMANCE.md)
     assert jm.param_count(jm.architecture(name))["total"] / 1e9 == pytest.approx(PUBLISHED_B[name], rel=0.005)
 
 

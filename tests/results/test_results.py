@@ -78,9 +78,9 @@ def read_cell_files(cells):
 @pytest.fixture
 def built(tmp_path):
     cells = make_cells(tmp_path)
-    bench = tmp_path / "benchmarks" / EXP / "train" / "tiny-a" / "counting" / "sft.tsv"
-    bench.parent.mkdir(parents=True)
-    bench.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    timing = tmp_path / "timings" / EXP / "train" / "tiny-a" / "counting" / "sft.tsv"
+    timing.parent.mkdir(parents=True)
+    timing.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
                      "12.5\t0:00:12\t512.1\t900.0\t400.0\t410.0\t1.0\t2.0\t95.5\t11.9\n"
                      "13.0\t0:00:13\t-\t901.0\t401.0\t411.0\t1.5\t2.5\t90.0\t12.1\n")
     metrics = tmp_path / "runs" / EXP / "tiny-a" / "counting" / "livr" / "metrics.jsonl"
@@ -88,10 +88,10 @@ def built(tmp_path):
     metrics.write_text('{"step": 10, "epoch": 0.5, "stage": 1, "loss": 2.5, "lr": 0.001}\n\n'
                        '{"step": 20, "epoch": 1, "stage": "2", "eval_accuracy": 41.0}\n')
     db = tmp_path / "results" / "livr.duckdb"
-    rc = cli(["collect", "--cells", *map(str, cells), "--benchmarks", str(bench),
+    rc = cli(["collect", "--cells", *map(str, cells), "--job-timings", str(timing),
               "--train-metrics", str(metrics), "--out", str(db)])
     assert rc == 0
-    return {"db": db, "cells": cells, "bench": bench, "metrics": metrics, "root": tmp_path}
+    return {"db": db, "cells": cells, "timing": timing, "metrics": metrics, "root": tmp_path}
 
 
 def query(db, sql, params=None):
@@ -133,13 +133,13 @@ def test_metrics_view_recomputes_accuracy(built):
         assert accuracy == pytest.approx(100 * n_correct / len(rows))
 
 
-def test_benchmarks_train_metrics_and_paper_are_stored(built):
-    bench = query(built["db"], "SELECT path, job, experiment, step, backbone, train_set, method, task, repeat, "
-                  "s, hms, max_rss, cpu_time FROM benchmarks ORDER BY repeat")
-    assert bench == [
-        (str(built["bench"]), "demo/train/tiny-a/counting/sft", EXP, "train", "tiny-a", "counting", "sft", None, 0,
+def test_job_timings_train_metrics_and_paper_are_stored(built):
+    timings = query(built["db"], "SELECT path, job, experiment, step, backbone, train_set, method, task, repeat, "
+                  "s, hms, max_rss, cpu_time FROM job_timings ORDER BY repeat")
+    assert timings == [
+        (str(built["timing"]), "demo/train/tiny-a/counting/sft", EXP, "train", "tiny-a", "counting", "sft", None, 0,
          12.5, "0:00:12", 512.1, 11.9),
-        (str(built["bench"]), "demo/train/tiny-a/counting/sft", EXP, "train", "tiny-a", "counting", "sft", None, 1,
+        (str(built["timing"]), "demo/train/tiny-a/counting/sft", EXP, "train", "tiny-a", "counting", "sft", None, 1,
          13.0, "0:00:13", None, 12.1),
     ]
     metrics = query(built["db"], "SELECT line, experiment, backbone, train_set, method, step, epoch, stage, loss, "

@@ -201,21 +201,21 @@ def analysis_files(exp):
     return [L.analysis_file(exp, b, ts, m) for b, ts, m in jobs.analysis_jobs(config, exp)]
 
 
-def train_benchmarks(exp):
-    return [L.benchmark(exp, "train", b, ts, m) for b, ts, m in jobs.train_jobs(config, exp)]
+def train_timings(exp):
+    return [L.timing(exp, "train", b, ts, m) for b, ts, m in jobs.train_jobs(config, exp)]
 
 
-def eval_benchmarks(exp):
+def eval_timings(exp):
     return [
-        L.benchmark(exp, "evaluate", j.backbone, j.train_set, j.method, j.task) for j in jobs.evaluate_jobs(config, exp)
+        L.timing(exp, "evaluate", j.backbone, j.train_set, j.method, j.task) for j in jobs.evaluate_jobs(config, exp)
     ] + [
-        L.benchmark(exp, "evaluate_unselected", c.backbone, c.train_set, c.method, c.task)
+        L.timing(exp, "evaluate_unselected", c.backbone, c.train_set, c.method, c.task)
         for c in jobs.unselected_eval_jobs(config, exp)
     ]
 
 
-def analysis_benchmarks(exp):
-    return [L.benchmark(exp, "analyze", b, ts, m) for b, ts, m in jobs.analysis_jobs(config, exp)]
+def analysis_timings(exp):
+    return [L.timing(exp, "analyze", b, ts, m) for b, ts, m in jobs.analysis_jobs(config, exp)]
 
 
 def train_metrics_files(exp):

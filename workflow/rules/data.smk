@@ -1,7 +1,7 @@
 # Data and models: tiny offline backbones, synthetic tasks, public downloads, paper task builders,
 # the comparison experiments' training sets and benchmarks (and their offline stand-ins).
 # These outputs do not depend on the experiment's training settings, so they live outside the
-# experiment-named directories and are shared (logs/benchmarks under `shared/`).
+# experiment-named directories and are shared (logs and timings under `shared/`).
 
 
 # Downloads need the internet, which cluster compute nodes often lack: they run where snakemake runs.
@@ -16,7 +16,7 @@ rule build_tiny:
     log:
         L.log("shared", "build_tiny", "{backbone}"),
     benchmark:
-        L.benchmark("shared", "build_tiny", "{backbone}")
+        L.timing("shared", "build_tiny", "{backbone}")
     wildcard_constraints:
         backbone=tiny_backbone_names(),
     threads: 1
@@ -33,7 +33,7 @@ rule pretrain_tiny:
     log:
         L.log("shared", "pretrain_tiny", "{backbone}"),
     benchmark:
-        L.benchmark("shared", "pretrain_tiny", "{backbone}")
+        L.timing("shared", "pretrain_tiny", "{backbone}")
     wildcard_constraints:
         backbone=pretrained_backbone_names(),
     threads: 2
@@ -51,7 +51,7 @@ rule synth:
     log:
         L.log("{exp}", "synth", "{task}"),
     benchmark:
-        L.benchmark("{exp}", "synth", "{task}")
+        L.timing("{exp}", "synth", "{task}")
     wildcard_constraints:
         task=nine_task_names(),
     threads: 1
@@ -71,7 +71,7 @@ rule download:
     log:
         L.log("shared", "download", "{source}"),
     benchmark:
-        L.benchmark("shared", "download", "{source}")
+        L.timing("shared", "download", "{source}")
     threads: 1
     params:
         settings=source_settings,
@@ -91,7 +91,7 @@ rule build_task:
     log:
         L.log("shared", "build_task", "{task}"),
     benchmark:
-        L.benchmark("shared", "build_task", "{task}")
+        L.timing("shared", "build_task", "{task}")
     wildcard_constraints:
         task=nine_task_names(),
     threads: 1
@@ -112,7 +112,7 @@ rule synth_comparison:
     log:
         L.log("{exp}", "synth_comparison", "{name}"),
     benchmark:
-        L.benchmark("{exp}", "synth_comparison", "{name}")
+        L.timing("{exp}", "synth_comparison", "{name}")
     threads: 1
     params:
         cfg=synth_settings,
@@ -132,7 +132,7 @@ rule build_comparison:
     log:
         L.log("shared", "build_comparison", "{name}"),
     benchmark:
-        L.benchmark("shared", "build_comparison", "{name}")
+        L.timing("shared", "build_comparison", "{name}")
     threads: 1
     params:
         settings=comparison_build_settings,

@@ -18,7 +18,7 @@ rule evaluate:
     log:
         L.log("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}"),
     benchmark:
-        L.benchmark("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}")
+        L.timing("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}")
     wildcard_constraints:
         method=_one_of(single_eval_methods()),
     threads: threads_of
@@ -48,7 +48,7 @@ for _methods in jobs.merged_eval_groups(config, EXP):
         log:
             L.log("{exp}", "evaluate", "{backbone}", "{train_set}", _methods[0], "{task}"),
         benchmark:
-            L.benchmark("{exp}", "evaluate", "{backbone}", "{train_set}", _methods[0], "{task}")
+            L.timing("{exp}", "evaluate", "{backbone}", "{train_set}", _methods[0], "{task}")
         wildcard_constraints:
             exp=re.escape(EXP),
         threads: threads_of
@@ -75,7 +75,7 @@ rule evaluate_unselected:
     log:
         L.log("{exp}", "evaluate_unselected", "{backbone}", "{train_set}", "{method}", "{task}"),
     benchmark:
-        L.benchmark("{exp}", "evaluate_unselected", "{backbone}", "{train_set}", "{method}", "{task}")
+        L.timing("{exp}", "evaluate_unselected", "{backbone}", "{train_set}", "{method}", "{task}")
     threads: threads_of
     resources:
         gpu=gpus_of,

@@ -14,9 +14,9 @@ rule collect:
     input:
         cells=lambda wildcards: cell_files(wildcards.exp) + unselected_cell_files(wildcards.exp),
         analyses=lambda wildcards: analysis_files(wildcards.exp),
-        benchmarks=lambda wildcards: train_benchmarks(wildcards.exp)
-        + eval_benchmarks(wildcards.exp)
-        + analysis_benchmarks(wildcards.exp),
+        job_timings=lambda wildcards: train_timings(wildcards.exp)
+        + eval_timings(wildcards.exp)
+        + analysis_timings(wildcards.exp),
         checkpoints=lambda wildcards: checkpoints_of(wildcards.exp),
         datasets=lambda wildcards: report_data(wildcards.exp),
     output:
@@ -24,12 +24,12 @@ rule collect:
     log:
         L.log("{exp}", "collect", "collect"),
     benchmark:
-        L.benchmark("{exp}", "collect", "collect")
+        L.timing("{exp}", "collect", "collect")
     threads: 1
     params:
         train_metrics=lambda wildcards: train_metrics_files(wildcards.exp),
     shell:
-        "livr collect --cells {input.cells} --analyses {input.analyses} --benchmarks {input.benchmarks}"
+        "livr collect --cells {input.cells} --analyses {input.analyses} --job-timings {input.job_timings}"
         " --train-metrics {params.train_metrics} --experiment {wildcards.exp} --datasets {input.datasets}"
         " --out {output} > {log} 2>&1"
 
@@ -47,7 +47,7 @@ rule tables:
     log:
         L.log("{exp}", "tables", "tables"),
     benchmark:
-        L.benchmark("{exp}", "tables", "tables")
+        L.timing("{exp}", "tables", "tables")
     threads: 1
     params:
         out_dir=lambda wildcards: L.experiment_dir(wildcards.exp),
@@ -68,7 +68,7 @@ rule publish:
     log:
         L.log("shared", "publish", "publish"),
     benchmark:
-        L.benchmark("shared", "publish", "publish")
+        L.timing("shared", "publish", "publish")
     threads: 1
     params:
         experiment=EXP,
@@ -91,7 +91,7 @@ rule report:
     log:
         L.log("{exp}", "report", "report"),
     benchmark:
-        L.benchmark("{exp}", "report", "report")
+        L.timing("{exp}", "report", "report")
     threads: threads_of
     resources:
         gpu=lambda wildcards: report_gpus(wildcards.exp),
@@ -111,7 +111,7 @@ rule publish_report:
     log:
         L.log("shared", "publish_report", "publish_report"),
     benchmark:
-        L.benchmark("shared", "publish_report", "publish_report")
+        L.timing("shared", "publish_report", "publish_report")
     threads: 1
     shell:
         "cp {input} {output} > {log} 2>&1"

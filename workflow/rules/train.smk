@@ -20,7 +20,7 @@ rule train:
     log:
         L.log("{exp}", "train", "{backbone}", "{train_set}", "{method}"),
     benchmark:
-        L.benchmark("{exp}", "train", "{backbone}", "{train_set}", "{method}")
+        L.timing("{exp}", "train", "{backbone}", "{train_set}", "{method}")
     threads: threads_of
     resources:
         gpu=gpus_of,
@@ -46,7 +46,7 @@ rule analyze:
     log:
         L.log("{exp}", "analyze", "{backbone}", "{train_set}", "{method}"),
     benchmark:
-        L.benchmark("{exp}", "analyze", "{backbone}", "{train_set}", "{method}")
+        L.timing("{exp}", "analyze", "{backbone}", "{train_set}", "{method}")
     threads: threads_of
     resources:
         gpu=gpus_of,

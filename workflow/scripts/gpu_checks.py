@@ -1,6 +1,6 @@
-"""Every GPU check of BENCHMARKS.md in one prepared, time-boxed run; JSON under results/bench/.
+"""Every GPU check of PERFORMANCE.md in one prepared, time-boxed run; JSON under results/bench/.
 
-Whoever first has a GPU runs this once and records the figures in BENCHMARKS.md:
+Whoever first has a GPU runs this once and records the figures in PERFORMANCE.md:
 
     python workflow/scripts/gpu_checks.py                  # one GPU, under 8 minutes (steps: a 420 s budget)
     python workflow/scripts/gpu_checks.py --dry-run        # the plan: each step's command and time limit

@@ -2,7 +2,7 @@
 RoPE) + Qwen3 LM with plain 1D RoPE, on transformers' own class (transformers >= 5.25): no hub code runs.
 
 The hub repo's own remote code does not run on transformers 5.x (import and forward errors, LM
-weights left random on load, multi-image features shifted: BENCHMARKS.md), so it is never used.
+weights left random on load, multi-image features shifted: PERFORMANCE.md), so it is never used.
 transformers renames the published checkpoint's weights (the remote code's layout: `model.layers.*`,
 `visual.class_embedding`, `visual.merger.ln_q`, `visual.merger.mlp.0/2`) to the class's.
 
