@@ -20,9 +20,7 @@ from pathlib import Path
 import torch
 from transformers import Trainer, TrainerCallback
 
-from livr.io import write_json
-from livr.model.inputs import IGNORE, labelled_positions, sequences_correct
-from livr.train import (
+from livr.checkpoints import (
     BEST_RECORD,
     COMPLETE,
     TRAINABLE,
@@ -32,6 +30,8 @@ from livr.train import (
     mark_checkpoint_complete,
     save_trainable_state,
 )
+from livr.io import write_json
+from livr.model.inputs import IGNORE, labelled_positions, sequences_correct
 
 log = logging.getLogger("livr.train")
 

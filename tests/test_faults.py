@@ -19,18 +19,12 @@ import yaml
 from safetensors.torch import load_file
 
 from livr import config as livr_config
+from livr.checkpoints import COMPLETE, TRAINABLE, checkpoint_problem, last_checkpoint, mark_checkpoint_complete
 from livr.cli import main as cli
 from livr.data.synthetic import build_synthetic_task
 from livr.io import _HOST, atomic_dir, atomic_path, remove_stale_temps
 from livr.settings import EvalConfig, TrainConfig, replace
-from livr.train import (
-    COMPLETE,
-    TRAINABLE,
-    checkpoint_problem,
-    discard_stale_run,
-    last_checkpoint,
-    mark_checkpoint_complete,
-)
+from livr.train import discard_stale_run
 
 REPO = Path(__file__).resolve().parent.parent
 KILL_HOOK = Path(__file__).resolve().parent / "_kill_hook.py"

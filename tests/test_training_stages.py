@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from test_training import BACKBONE
 from test_training import cfg_for as train_cfg_for
 
+import livr.checkpoints as ckpt
 import livr.train as lt
 from livr import config as livr_config
 from livr.evaluate import evaluate_cell
@@ -33,7 +34,7 @@ def test_lora_with_gradient_checkpointing_trains_the_same_weights(task_dir, tiny
     runs = {}
     for gc in (False, True):
         lt.train_cell(cfg_for("livr", task_dir, gradient_checkpointing=gc), tmp_path / str(gc), tiny_models_dir)
-        runs[gc] = {s: load_file(tmp_path / str(gc) / s / lt.TRAINABLE) for s in ("stage1", "stage2")}
+        runs[gc] = {s: load_file(tmp_path / str(gc) / s / ckpt.TRAINABLE) for s in ("stage1", "stage2")}
     for stage in ("stage1", "stage2"):
         a, b = runs[False][stage], runs[True][stage]
         assert a.keys() == b.keys() and any("trainable_tokens" in k for k in a) and any("lora_A" in k for k in a)
@@ -46,12 +47,12 @@ def test_stage_2_starts_from_stage_1_and_restarts_its_schedule(task_dir, tiny_mo
     run_stage = lt.run_stage
 
     def recording(model, cfg, stage, data, out_dir, device):
-        entry[stage.name] = {k: v.clone() for k, v in lt.trainable_state(model).items()}
+        entry[stage.name] = {k: v.clone() for k, v in ckpt.trainable_state(model).items()}
         return run_stage(model, cfg, stage, data, out_dir, device)
 
     monkeypatch.setattr(lt, "run_stage", recording)
     lt.train_cell(cfg_for("livr", task_dir), tmp_path / "run", tiny_models_dir)
-    stage1 = load_file(tmp_path / "run" / "stage1" / lt.TRAINABLE)
+    stage1 = load_file(tmp_path / "run" / "stage1" / ckpt.TRAINABLE)
     assert entry["stage2"].keys() == stage1.keys()
     latent_keys = [k for k in stage1 if "trainable_tokens" in k]
     assert latent_keys, "the latent rows are among the handed-over tensors"
@@ -76,8 +77,8 @@ def test_the_kept_and_the_other_checkpoint_are_both_written_and_evaluated(task_d
     assert meta["weights"] == kept
     done = json.loads((run / "stage2" / "done.json").read_text())
     assert done["kept_weights"] == kept and done["best_val_step"] is not None
-    files = {w: load_file(run / "stage2" / f) for w, f in lt.WEIGHT_FILES.items()}
-    kept_file = load_file(run / "stage2" / lt.TRAINABLE)
+    files = {w: load_file(run / "stage2" / f) for w, f in ckpt.WEIGHT_FILES.items()}
+    kept_file = load_file(run / "stage2" / ckpt.TRAINABLE)
     assert all(torch.equal(kept_file[k], files[kept][k]) for k in kept_file)
     emb = "model.language_model.embed_tokens.weight"
     cells = []
@@ -125,6 +126,6 @@ def test_shared_latent_trains_one_row_used_k_times(task_dir, tiny_models_dir, tm
     cfg = cfg_for("livr", task_dir, shared_latent=True)
     meta = lt.train_cell(cfg, tmp_path / "run", tiny_models_dir)
     assert meta["latents"] == ["<|latent_0|>"] * 4 and len(meta["latent_ids"]) == 1
-    trained = load_file(tmp_path / "run" / "stage2" / lt.TRAINABLE)
+    trained = load_file(tmp_path / "run" / "stage2" / ckpt.TRAINABLE)
     (rows,) = [v for k, v in trained.items() if "trainable_tokens" in k]
     assert rows.shape[0] == 1
