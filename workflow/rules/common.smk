@@ -40,6 +40,12 @@ wildcard_constraints:
     suite="synthetic|paper",
 
 
+def per_job(plan, **fixed):
+    """An input, params or resources function: `plan(config, **the job's wildcards, **fixed)`, for the
+    planner functions of livr/workflow/jobs.py, whose parameters are named as the rule's wildcards."""
+    return lambda wildcards: plan(config, **dict(wildcards.items()), **fixed)
+
+
 def nine_task_names():
     """The tasks with synthetic generators and paper builders (not the comparison benchmarks)."""
     return _one_of(TASKS)
@@ -74,30 +80,6 @@ def doctor_gate(wildcards):
     return [ancient(s) for s in jobs.preflight_inputs(config, wildcards.exp, wildcards.backbone)]
 
 
-def doctor_settings(wildcards):
-    return jobs.doctor_settings(config, wildcards.exp)
-
-
-def train_mem_mb(wildcards):
-    return jobs.train_mem_mb(config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
-
-
-def eval_mem_mb(wildcards):
-    return jobs.eval_mem_mb(
-        config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.task
-    )
-
-
-def train_inputs(wildcards):
-    return jobs.train_inputs(config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
-
-
-def eval_inputs(wildcards):
-    return jobs.eval_inputs(
-        config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.task
-    )
-
-
 def single_eval_methods():
     """The methods whose cells the `evaluate` jobs write one by one (a merged group's go to `evaluate_<method>`)."""
     merged = {m for g in jobs.merged_eval_groups(config, EXP) for m in g}
@@ -109,53 +91,11 @@ def group_cell_files(methods, path_of):
     return [path_of("{exp}", "{backbone}", "{train_set}", m, "{task}") for m in methods]
 
 
-def group_eval_inputs(methods):
-    return lambda w: jobs.eval_inputs(config, w.exp, w.backbone, w.train_set, methods[0], w.task)
-
-
-def group_eval_mem_mb(methods):
-    return lambda w: jobs.eval_mem_mb(config, w.exp, w.backbone, w.train_set, methods[0], w.task)
-
-
-def group_eval_settings(methods):
-    return lambda w: jobs.group_eval_settings(config, w.exp, w.backbone, w.train_set, methods, w.task)
-
-
 def group_out_args(methods):
     """The first predictions file, then `--variant METHOD=FILE` for each further method."""
     return lambda w, output: " ".join(
         [output.predictions[0]] + [f"--variant {m}={p}" for m, p in zip(methods[1:], output.predictions[1:])]
     )
-
-
-def train_settings(wildcards):
-    return jobs.train_settings(config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
-
-
-def eval_settings(wildcards):
-    return jobs.eval_settings(
-        config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.task
-    )
-
-
-def unselected_eval_inputs(wildcards):
-    return jobs.eval_inputs(
-        config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.task, True
-    )
-
-
-def unselected_eval_settings(wildcards):
-    return jobs.eval_settings(
-        config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.task, True
-    )
-
-
-def analysis_inputs(wildcards):
-    return jobs.analysis_inputs(config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
-
-
-def analysis_settings(wildcards):
-    return jobs.analysis_settings(config, wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
 
 
 def run_dir_of(wildcards):

@@ -23,7 +23,7 @@ rule doctor:
     resources:
         gpu_check="local",  # the SLURM profile sets "cluster" (set-resources: doctor)
     params:
-        settings=doctor_settings,
+        settings=per_job(jobs.doctor_settings),
         params_file=PARAMS_FILE,
     shell:
         "livr doctor --params {params.params_file} --experiment {wildcards.exp} --gpus {resources.gpu_check}"

@@ -10,7 +10,7 @@
 
 rule evaluate:
     input:
-        eval_inputs,
+        per_job(jobs.eval_inputs),
         doctor_gate,
     output:
         predictions=L.cell_file("{exp}", "{backbone}", "{train_set}", "{method}", "{task}"),
@@ -24,9 +24,9 @@ rule evaluate:
     threads: threads_of
     resources:
         gpu=gpus_of,
-        mem_mb=eval_mem_mb,  # livr/ops/job_memory.py: a documented estimate per backbone and task
+        mem_mb=per_job(jobs.eval_mem_mb),  # livr/ops/job_memory.py: a documented estimate per backbone and task
     params:
-        settings=eval_settings,
+        settings=per_job(jobs.eval_settings),
         params_file=PARAMS_FILE,
     shell:
         "livr evaluate --params {params.params_file} --experiment {wildcards.exp}"
@@ -40,7 +40,7 @@ for _methods in jobs.merged_eval_groups(config, EXP):
         name:
             f"evaluate_{_methods[0]}"
         input:
-            group_eval_inputs(_methods),
+            per_job(jobs.eval_inputs, method=_methods[0]),
             doctor_gate,
         output:
             predictions=group_cell_files(_methods, L.cell_file),
@@ -54,9 +54,9 @@ for _methods in jobs.merged_eval_groups(config, EXP):
         threads: threads_of
         resources:
             gpu=gpus_of,
-            mem_mb=group_eval_mem_mb(_methods),  # as one cell's: the passes run one after another
+            mem_mb=per_job(jobs.eval_mem_mb, method=_methods[0]),  # as one cell's: the passes run one after another
         params:
-            settings=group_eval_settings(_methods),
+            settings=per_job(jobs.group_eval_settings, methods=_methods),
             outs=group_out_args(_methods),
             method=_methods[0],
             params_file=PARAMS_FILE,
@@ -68,7 +68,7 @@ for _methods in jobs.merged_eval_groups(config, EXP):
 
 rule evaluate_unselected:
     input:
-        unselected_eval_inputs,
+        per_job(jobs.eval_inputs, unselected=True),
     output:
         predictions=L.unselected_cell_file("{exp}", "{backbone}", "{train_set}", "{method}", "{task}"),
         summary=L.unselected_cell_summary("{exp}", "{backbone}", "{train_set}", "{method}", "{task}"),
@@ -79,9 +79,9 @@ rule evaluate_unselected:
     threads: threads_of
     resources:
         gpu=gpus_of,
-        mem_mb=eval_mem_mb,  # the same job as evaluate, with the run's other checkpoint
+        mem_mb=per_job(jobs.eval_mem_mb),  # the same job as evaluate, with the run's other checkpoint
     params:
-        settings=unselected_eval_settings,
+        settings=per_job(jobs.eval_settings, unselected=True),
         params_file=PARAMS_FILE,
     shell:
         "livr evaluate --params {params.params_file} --experiment {wildcards.exp} --unselected"

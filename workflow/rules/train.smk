@@ -12,7 +12,7 @@
 
 rule train:
     input:
-        train_inputs,
+        per_job(jobs.train_inputs),
         doctor_gate,
     output:
         final=directory(L.checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}")),
@@ -24,9 +24,9 @@ rule train:
     threads: threads_of
     resources:
         gpu=gpus_of,
-        mem_mb=train_mem_mb,  # livr/ops/job_memory.py: a documented estimate per backbone and task
+        mem_mb=per_job(jobs.train_mem_mb),  # livr/ops/job_memory.py: a documented estimate per backbone and task
     params:
-        settings=train_settings,
+        settings=per_job(jobs.train_settings),
         run_dir=run_dir_of,
         params_file=PARAMS_FILE,
     shell:
@@ -39,7 +39,7 @@ rule analyze:
     """The paper's analyses of a trained model with latent tokens (Sec. 4.3.1, Appendix C): the
     answer->latent attention share per task and t-SNE points of final-layer hidden states."""
     input:
-        analysis_inputs,
+        per_job(jobs.analysis_inputs),
         doctor_gate,
     output:
         L.analysis_file("{exp}", "{backbone}", "{train_set}", "{method}"),
@@ -50,9 +50,9 @@ rule analyze:
     threads: threads_of
     resources:
         gpu=gpus_of,
-        mem_mb=train_mem_mb,  # the run's training estimate bounds its analysis (same model and data, no gradients)
+        mem_mb=per_job(jobs.train_mem_mb),  # the run's training estimate bounds its analysis (same model and data, no gradients)
     params:
-        settings=analysis_settings,
+        settings=per_job(jobs.analysis_settings),
         params_file=PARAMS_FILE,
     shell:
         "livr analyze --params {params.params_file} --experiment {wildcards.exp}"
