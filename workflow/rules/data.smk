@@ -19,6 +19,8 @@ rule build_tiny:
         L.timing("shared", "build_tiny", "{backbone}")
     wildcard_constraints:
         backbone=tiny_backbone_names(),
+    conda:
+        CONDA_ENV
     threads: 1
     shell:
         "livr build-tiny --backbone {wildcards.backbone} --out {output} > {log} 2>&1"
@@ -36,6 +38,8 @@ rule pretrain_tiny:
         L.timing("shared", "pretrain_tiny", "{backbone}")
     wildcard_constraints:
         backbone=pretrained_backbone_names(),
+    conda:
+        CONDA_ENV
     threads: 2
     params:
         command=lambda wildcards, output: rebuild_command(wildcards.backbone, output[0]),
@@ -54,6 +58,8 @@ rule synth:
         L.timing("{exp}", "synth", "{task}")
     wildcard_constraints:
         task=nine_task_names(),
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=synth_settings,
@@ -72,6 +78,8 @@ rule download:
         L.log("shared", "download", "{source}"),
     benchmark:
         L.timing("shared", "download", "{source}")
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         settings=source_settings,
@@ -94,6 +102,8 @@ rule build_task:
         L.timing("shared", "build_task", "{task}")
     wildcard_constraints:
         task=nine_task_names(),
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         settings=build_settings,
@@ -113,6 +123,8 @@ rule synth_comparison:
         L.log("{exp}", "synth_comparison", "{name}"),
     benchmark:
         L.timing("{exp}", "synth_comparison", "{name}")
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         cfg=synth_settings,
@@ -133,6 +145,8 @@ rule build_comparison:
         L.log("shared", "build_comparison", "{name}"),
     benchmark:
         L.timing("shared", "build_comparison", "{name}")
+    conda:
+        CONDA_ENV
     threads: 1
     params:
         settings=comparison_build_settings,

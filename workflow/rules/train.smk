@@ -21,6 +21,8 @@ rule train:
         L.log("{exp}", "train", "{backbone}", "{train_set}", "{method}"),
     benchmark:
         L.timing("{exp}", "train", "{backbone}", "{train_set}", "{method}")
+    conda:
+        CONDA_ENV
     threads: threads_of
     resources:
         gpu=gpus_of,
@@ -47,6 +49,8 @@ rule analyze:
         L.log("{exp}", "analyze", "{backbone}", "{train_set}", "{method}"),
     benchmark:
         L.timing("{exp}", "analyze", "{backbone}", "{train_set}", "{method}")
+    conda:
+        CONDA_ENV
     threads: threads_of
     resources:
         gpu=gpus_of,
