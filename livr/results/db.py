@@ -31,8 +31,8 @@ PAPER_DATASETS_CSV = Path(str(resources.files("livr.results") / "paper_datasets.
 SCHEMA_SQL = resources.files("livr.results").joinpath("schema.sql").read_text()
 
 CELL_KEYS = ("experiment", "backbone", "train_set", "method", "task")
-RUN_KEYS = (*CELL_KEYS, "weights")  # a `runs` row: one cell at one weights (its primary key)
-SIDECAR_REQUIRED = (*RUN_KEYS, "selected", "n", "n_correct", "n_unparsed", "accuracy")
+RUNS_TABLE_KEYS = (*CELL_KEYS, "weights")  # a `runs` row: one cell at one weights (its primary key)
+SIDECAR_REQUIRED = (*RUNS_TABLE_KEYS, "selected", "n", "n_correct", "n_unparsed", "accuracy")
 WEIGHTS = ("base", "best_val", "last")  # what a cell evaluated (schema.sql)
 WEIGHT_CHOICES = ("selected", "best_val", "last")  # what a table shows (schema.sql shows_weights)
 # key -> accepted Python types; every key is required on every line.
@@ -64,7 +64,7 @@ def read_cell(path: str | Path) -> tuple[dict, list[dict]]:
     if not sidecar_path.is_file():
         raise InputError(f"{sidecar_path}: sidecar of {path} not found")
     sidecar = _read_sidecar(sidecar_path)
-    cell = {k: sidecar[k] for k in (*RUN_KEYS, "selected")}
+    cell = {k: sidecar[k] for k in (*RUNS_TABLE_KEYS, "selected")}
 
     predictions, seen = [], {}
     keys = BENCHMARK_CELL_KEYS if cell["task"] in BENCHMARKS else PREDICTION_KEYS
@@ -350,9 +350,9 @@ def build_database(
     runs, predictions, owner = [], [], {}
     for path in cells:
         run, preds = read_cell(path)
-        key = tuple(run[k] for k in RUN_KEYS)
+        key = tuple(run[k] for k in RUNS_TABLE_KEYS)
         if key in owner:
-            raise InputError(f"{path}: cell {dict(zip(RUN_KEYS, key))} already read from {owner[key]}")
+            raise InputError(f"{path}: cell {dict(zip(RUNS_TABLE_KEYS, key))} already read from {owner[key]}")
         owner[key] = path
         runs.append(run)
         predictions.extend(preds)
