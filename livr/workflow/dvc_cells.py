@@ -65,7 +65,7 @@ def _slots(kind: str, deps: list[str], where: str) -> dict:
 
 
 def _variants(L, exp: str, job: jobs.EvalJob, where: str) -> dict:
-    """A merged evaluation job's further methods (its `--variant`s): their command-line arguments,
+    """A merged evaluation job's further methods (its `--variant`s): the command's output arguments,
     and their names, predictions and sidecars in the fixed slots of dvc.yaml's evaluate stage
     (variantN, outN, summaryN; unused slots repeat the job's own method and files)."""
     slots = VARIANT_SLOTS
@@ -74,7 +74,8 @@ def _variants(L, exp: str, job: jobs.EvalJob, where: str) -> dict:
         raise ValueError(f"{where}: {len(variants)} test-time variants, dvc.yaml's evaluate stage has {slots} slots")
     own = (job.method, (exp, job.backbone, job.train_set, job.method, job.task))
     padded = variants + [own] * (slots - len(variants))
-    out = {"variants": " ".join(f"--variant {m}={L.cell_file(*cell)}" for m, cell in variants)}
+    # the command's --out and --variant arguments (never empty: DVC reads an empty interpolation as a changed command)
+    out = {"outs": " ".join([L.cell_file(*own[1]), *(f"--variant {m}={L.cell_file(*cell)}" for m, cell in variants)])}
     for i, (m, cell) in enumerate(padded, start=1):
         out |= {f"variant{i}": m, f"out{i}": L.cell_file(*cell), f"summary{i}": L.cell_summary(*cell)}
     return out
