@@ -57,16 +57,21 @@ class AttentionShares:
         self.queries: dict[str, torch.Tensor] = {}
         self.keys: dict[str, torch.Tensor] = {}
         # float64 sums on the model's device: no host sync per layer; read once by shares()
-        self.sums = {(q, k): torch.zeros((), dtype=torch.float64, device=model.device)
-                     for q in ("answer", "predictor") for k in ("latent", "image")}
+        self.sums = {
+            (q, k): torch.zeros((), dtype=torch.float64, device=model.device)
+            for q in ("answer", "predictor")
+            for k in ("latent", "image")
+        }
         self.counts = {"answer": 0, "predictor": 0}
 
     def hook(self, module, args, output):
         w = attention_weights(output)
         for q, rows in self.queries.items():
-            block = w[0][:, rows].float()                        # [heads, queries, L]
+            block = w[0][:, rows].float()  # [heads, queries, L]
             for k, cols in self.keys.items():
-                self.sums[(q, k)] += block[:, :, cols].sum(dtype=torch.float64)  # mass on those keys, over heads and queries
+                self.sums[(q, k)] += block[:, :, cols].sum(
+                    dtype=torch.float64
+                )  # mass on those keys, over heads and queries
             self.counts[q] += block.shape[0] * block.shape[1]
 
     def shares(self) -> dict[str, float]:
@@ -95,7 +100,9 @@ def analyze_model(model, processor, spec, meta: dict, tasks: dict[str, tuple[str
         limit = settings["attention_examples"] or len(records)
         try:
             for i, rec in enumerate(records[: max(limit, settings["tsne_examples"])]):
-                enc = encode(rec, load_images(rec, task_dir) * copies, processor, spec, meta["latents"], meta["latent_position"])
+                enc = encode(
+                    rec, load_images(rec, task_dir) * copies, processor, spec, meta["latents"], meta["latent_position"]
+                )
                 batch, roles = collator.collate([enc])
                 batch.pop("labels")
                 batch = {k: v.to(model.device) for k, v in batch.items()}
@@ -103,11 +110,13 @@ def analyze_model(model, processor, spec, meta: dict, tasks: dict[str, tuple[str
                 answer = _positions(role_list, (ANSWER,))
                 measure = i < limit
                 index = partial(torch.tensor, device=model.device)  # positions on the device the hooks index
-                shares.queries = {"answer": index(answer), "predictor": index([answer_predictor_index(roles[0])])} if measure else {}
+                shares.queries = (
+                    {"answer": index(answer), "predictor": index([answer_predictor_index(roles[0])])} if measure else {}
+                )
                 shares.keys = {k: index(_positions(role_list, KINDS[k])) for k in ("latent", "image")}
                 out = model(**batch, use_cache=False, output_hidden_states=True)
                 if i < settings["tsne_examples"]:
-                    final = out.hidden_states[-1][0].float().cpu().numpy()   # [L, hidden]
+                    final = out.hidden_states[-1][0].float().cpu().numpy()  # [L, hidden]
                     for kind, role_ids in KINDS.items():
                         pos = _positions(role_list, role_ids)
                         if kind != "latent" and len(pos) > settings["tsne_tokens_per_kind"]:
@@ -119,8 +128,13 @@ def analyze_model(model, processor, spec, meta: dict, tasks: dict[str, tuple[str
                 h.remove()
         n = min(limit, len(records))
         attention.append({"task": task, "n": n, **shares.shares()})
-        log.info("%s: %d examples, answer->latent %.4f, answer->image %.4f", task, n,
-                 attention[-1]["answer_to_latent"], attention[-1]["answer_to_image"])
+        log.info(
+            "%s: %d examples, answer->latent %.4f, answer->image %.4f",
+            task,
+            n,
+            attention[-1]["answer_to_latent"],
+            attention[-1]["answer_to_image"],
+        )
     x = np.concatenate(vectors)
     # sklearn needs perplexity < n samples; tiny test runs have few points
     perplexity = min(settings["tsne_perplexity"], max(1.0, (len(x) - 1) / 3))
@@ -131,8 +145,12 @@ def analyze_model(model, processor, spec, meta: dict, tasks: dict[str, tuple[str
 
 
 def configure(parser) -> None:
-    livr_config.add_cell_arguments(parser, "the train set whose model is analysed", "a trained method with latent tokens")
-    parser.add_argument("--out", required=True, help="the analysis JSON (results/analysis/<exp>/<backbone>/<train_set>/<method>.json)")
+    livr_config.add_cell_arguments(
+        parser, "the train set whose model is analysed", "a trained method with latent tokens"
+    )
+    parser.add_argument(
+        "--out", required=True, help="the analysis JSON (results/analysis/<exp>/<backbone>/<train_set>/<method>.json)"
+    )
 
 
 def main(args) -> int:
@@ -140,8 +158,10 @@ def main(args) -> int:
     livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, args.method, trained=True)
     cfg = TrainConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method)
     if not cfg.uses_latents:
-        raise livr_config.ConfigError(f"method {args.method!r} trains no latent tokens: nothing to analyse "
-                                      "(`livr analyze` is for methods with train: livr and use_latents: true)")
+        raise livr_config.ConfigError(
+            f"method {args.method!r} trains no latent tokens: nothing to analyse "
+            "(`livr analyze` is for methods with train: livr and use_latents: true)"
+        )
     settings = params["analysis"]
     layout = Layout.of(params)
     checkpoint = layout.checkpoint_dir(cfg.experiment, args.backbone, args.train_set, args.method)
@@ -151,13 +171,33 @@ def main(args) -> int:
     if args.threads or cfg.threads:
         torch.set_num_threads(args.threads or cfg.threads)
     with job_device(args.device) as device:
-        model, processor, meta = load_trained(args.backbone, checkpoint, args.models_dir or layout.models, cfg.backbone_settings,
-                                              resolve_dtype(cfg.dtype, device), "eager", device)
+        model, processor, meta = load_trained(
+            args.backbone,
+            checkpoint,
+            args.models_dir or layout.models,
+            cfg.backbone_settings,
+            resolve_dtype(cfg.dtype, device),
+            "eager",
+            device,
+        )
         weights, _ = evaluated_weights(checkpoint, meta)
         result = analyze_model(model, processor, get_backbone(args.backbone), meta, tasks, settings)
-    write_json(args.out, {"experiment": cfg.experiment, "backbone": args.backbone, "train_set": args.train_set,
-                          "method": args.method, "checkpoint": checkpoint, "weights": weights, "settings": settings, **result})
+    write_json(
+        args.out,
+        {
+            "experiment": cfg.experiment,
+            "backbone": args.backbone,
+            "train_set": args.train_set,
+            "method": args.method,
+            "checkpoint": checkpoint,
+            "weights": weights,
+            "settings": settings,
+            **result,
+        },
+    )
     shares = ", ".join(f"{a['task']} {a['answer_to_latent']:.4f}" for a in result["attention"])
-    print(f"analysed {args.backbone}/{args.train_set}/{args.method}: answer->latent attention {shares}; "
-          f"{len(result['tsne']['points'])} t-SNE points")
+    print(
+        f"analysed {args.backbone}/{args.train_set}/{args.method}: answer->latent attention {shares}; "
+        f"{len(result['tsne']['points'])} t-SNE points"
+    )
     return 0

@@ -58,10 +58,15 @@ _PAREN = re.compile(r"\(([A-E])\)")
 _STANDALONE = re.compile(r"(?<![A-Za-z0-9'’-])([A-E])(?![A-Za-z0-9'’-])(?!\.[A-Za-z])")
 _NEXT_WORD = re.compile(r"\s+([a-z]+)")
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_ONES = (
+    "zero one two three four five six seven eight nine ten "
+    "eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen"
+).split()
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 _NUMBER_WORDS = {w: i for i, w in enumerate(_ONES)} | _TENS
-_NUMBER_WORDS |= {f"{t}{sep}{o}": tv + ov for t, tv in _TENS.items() for o, ov in zip(_ONES[1:10], range(1, 10)) for sep in ("-", " ")}
+_NUMBER_WORDS |= {
+    f"{t}{sep}{o}": tv + ov for t, tv in _TENS.items() for o, ov in zip(_ONES[1:10], range(1, 10)) for sep in ("-", " ")
+}
 # Longest first so "twenty-one" wins over "twenty".
 _WORD_ALT = "|".join(sorted(map(re.escape, _NUMBER_WORDS), key=len, reverse=True))
 _NUMBER = rf"(?<![\w.,-])(?:(\d+)|(?i:({_WORD_ALT})))(?![\w-]|[.,]\d)"
@@ -90,8 +95,11 @@ def extract_answer_with_method(response: str, task: str, n_choices: int | None =
 def _extract_letter(text: str, valid: str) -> tuple[str | None, str]:
     for method, letters in (
         ("exact", [m.group(1).upper() for m in [_EXACT.match(text)] if m]),
-        ("answer_phrase", [m.group(1) for m in _PHRASE_UPPER.finditer(text)]
-         + [m.group(1).upper() for m in _PHRASE_LOWER.finditer(text)]),
+        (
+            "answer_phrase",
+            [m.group(1) for m in _PHRASE_UPPER.finditer(text)]
+            + [m.group(1).upper() for m in _PHRASE_LOWER.finditer(text)],
+        ),
         ("paren_letter", _PAREN.findall(text)),
         ("standalone_letter", [m.group(1) for m in _STANDALONE.finditer(text) if not _is_article(text, m)]),
     ):

@@ -42,11 +42,11 @@ _DECODER_ATTN = re.compile(r"(^|\.)layers\.(\d+)\.self_attn$")
 
 @dataclasses.dataclass
 class LatentAttention:
-    grids: list[np.ndarray]      # one [rows, cols] map per image: mean attention prob per token
-    image_share: float           # attention mass latents put on all image tokens (0..1)
-    per_layer_share: list[float] # the same per decoder layer
+    grids: list[np.ndarray]  # one [rows, cols] map per image: mean attention prob per token
+    image_share: float  # attention mass latents put on all image tokens (0..1)
+    per_layer_share: list[float]  # the same per decoder layer
     n_latents: int
-    layers: list[int]            # decoder layers averaged
+    layers: list[int]  # decoder layers averaged
 
 
 def attention_weights(output) -> torch.Tensor:
@@ -101,8 +101,9 @@ def token_grids(model, processor, vision: dict, runs: list[tuple[int, int]]) -> 
 
 
 @torch.no_grad()
-def latent_image_attention(model, processor, spec, meta: dict, record, images: list[Image.Image],
-                           layers: list[int] | None = None) -> LatentAttention:
+def latent_image_attention(
+    model, processor, spec, meta: dict, record, images: list[Image.Image], layers: list[int] | None = None
+) -> LatentAttention:
     """The latent->image attention of one example (see the module docstring)."""
     if not meta.get("latents"):
         raise InputError("the checkpoint has no latent tokens (not a LIVR checkpoint with latents)")
@@ -126,6 +127,7 @@ def latent_image_attention(model, processor, spec, meta: dict, record, images: l
             w = attention_weights(output)
             # [B=1, heads, Lq, Lk] -> [latents, image tokens], mean over heads
             blocks[idx] = w[0][:, latent_pos.to(w.device)][:, :, image_pos.to(w.device)].float().mean(0).cpu()
+
         return hook
 
     handles = [m.register_forward_hook(hook_for(i)) for i, m in modules if i in chosen]
@@ -135,14 +137,14 @@ def latent_image_attention(model, processor, spec, meta: dict, record, images: l
         for h in handles:
             h.remove()
     order = sorted(blocks)
-    stacked = torch.stack([blocks[i] for i in order])       # [layers, latents, image tokens]
-    per_token = stacked.mean(dim=(0, 1)).numpy()             # [image tokens]
+    stacked = torch.stack([blocks[i] for i in order])  # [layers, latents, image tokens]
+    per_token = stacked.mean(dim=(0, 1)).numpy()  # [image tokens]
     grids, offset = [], 0
     for (s, e), (start, rows, cols) in zip(runs, token_grids(base, processor, enc.vision, runs)):
         run = per_token[offset : offset + (e - s)]
         grids.append(run[start : start + rows * cols].reshape(rows, cols))
         offset += e - s
-    share = stacked.sum(-1)                                  # [layers, latents]
+    share = stacked.sum(-1)  # [layers, latents]
     return LatentAttention(
         grids=grids,
         image_share=float(share.mean()),
@@ -152,8 +154,9 @@ def latent_image_attention(model, processor, spec, meta: dict, record, images: l
     )
 
 
-def heat_overlay(image: Image.Image, grid: np.ndarray, vmin: float, vmax: float, alpha: float = 0.55,
-                 cmap: str = "inferno") -> Image.Image:
+def heat_overlay(
+    image: Image.Image, grid: np.ndarray, vmin: float, vmax: float, alpha: float = 0.55, cmap: str = "inferno"
+) -> Image.Image:
     """`grid` scaled to [vmin, vmax], upsampled to the image (bilinear), blended over it in a colour map."""
     from matplotlib import colormaps
 

@@ -46,7 +46,9 @@ def load_trainable_state(model, path: Path) -> None:
         raise InputError(f"{path}: corrupt weights file ({e}); delete {path.parent} and rerun") from None
     missing = set(trainable_state(model)) - set(state)
     if missing:
-        raise InputError(f"{path}: lacks {len(missing)} trained tensors (e.g. {sorted(missing)[0]}); delete {path.parent} and rerun")
+        raise InputError(
+            f"{path}: lacks {len(missing)} trained tensors (e.g. {sorted(missing)[0]}); delete {path.parent} and rerun"
+        )
     model.load_state_dict(state, strict=False)
 
 
@@ -54,7 +56,11 @@ def checkpoint_dirs(checkpoints_dir: Path) -> list[Path]:
     """checkpoint-<step> directories, newest first."""
     if not checkpoints_dir.is_dir():
         return []
-    found = [d for d in checkpoints_dir.iterdir() if d.is_dir() and d.name.startswith("checkpoint-") and d.name[11:].isdigit()]
+    found = [
+        d
+        for d in checkpoints_dir.iterdir()
+        if d.is_dir() and d.name.startswith("checkpoint-") and d.name[11:].isdigit()
+    ]
     return sorted(found, key=lambda d: int(d.name[11:]), reverse=True)
 
 

@@ -12,21 +12,39 @@ import sys
 
 # name -> (module, one-line help). Each module defines configure(parser) and main(args).
 COMMANDS = {
-    "data": ("livr.data.cli", "build datasets: synthetic demo tasks, public-source downloads and task builders, inspection"),
+    "data": (
+        "livr.data.cli",
+        "build datasets: synthetic demo tasks, public-source downloads and task builders, inspection",
+    ),
     "build-tiny": ("livr.model.tiny", "build a tiny random-weight backbone (offline) into a directory"),
-    "pretrain-tiny": ("livr.pretrain", "pretrain a tiny backbone on the generic procedural corpus (offline) into a directory"),
+    "pretrain-tiny": (
+        "livr.pretrain",
+        "pretrain a tiny backbone on the generic procedural corpus (offline) into a directory",
+    ),
     "train": ("livr.train", "train one cell: sft (LoRA/full) or livr (stage 1 bottleneck, then stage 2)"),
     "evaluate": ("livr.evaluate", "greedy-decode one test split and write the per-example predictions file"),
     "collect": ("livr.results.collect", "build results/livr.duckdb from every per-cell file (one process, atomic)"),
     "tables": ("livr.results.tables", "write the paper's tables as CSV from the results database"),
     "sql": ("livr.results.sql", "run an SQL query over the results database"),
     "cells": ("livr.config", "list an experiment's cells (backbone x train set x method x task)"),
-    "bench": ("livr.ops.bench", "performance: SFT vs LIVR step time, eval time and memory, side by side (PERFORMANCE.md)"),
-    "bench-data": ("livr.ops.bench_data", "performance of the training data path: peak host memory against data set size, step time"),
-    "analyze": ("livr.analyze", "the paper's analyses of a trained model with latents: answer->latent attention, t-SNE"),
+    "bench": (
+        "livr.ops.bench",
+        "performance: SFT vs LIVR step time, eval time and memory, side by side (PERFORMANCE.md)",
+    ),
+    "bench-data": (
+        "livr.ops.bench_data",
+        "performance of the training data path: peak host memory against data set size, step time",
+    ),
+    "analyze": (
+        "livr.analyze",
+        "the paper's analyses of a trained model with latents: answer->latent attention, t-SNE",
+    ),
     "verify-bottleneck": ("livr.verify", "prove on one example that the stage-1 mask leaks no image information"),
     "report": ("livr.report", "render results/report.html: tables, deltas, latent attention maps, failures"),
-    "doctor": ("livr.ops.doctor", "preflight of an experiment: weights, data sources, built datasets, GPUs, disk; the fix for each missing piece"),
+    "doctor": (
+        "livr.ops.doctor",
+        "preflight of an experiment: weights, data sources, built datasets, GPUs, disk; the fix for each missing piece",
+    ),
 }
 # Options that name what a command writes (a file or a directory), in every command: each is
 # checked to be writable before the command starts its work.
@@ -108,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         if e.errno not in ENVIRONMENT_ERRNOS:
             raise
-        print(f"livr {args.command}: error: {e.filename or ''}{': ' if e.filename else ''}{e.strerror}", file=sys.stderr)
+        print(
+            f"livr {args.command}: error: {e.filename or ''}{': ' if e.filename else ''}{e.strerror}", file=sys.stderr
+        )
         return 2
 
 

@@ -68,7 +68,9 @@ def load_params(path: str | Path = "params.yaml", overrides: dict | None = None)
         at = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}{at}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
     if not isinstance(params, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys (experiment, paths, methods, ...), got {type(params).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping of keys (experiment, paths, methods, ...), got {type(params).__name__}"
+        )
     params.update(overrides or {})
     validate_params(params, str(path))
     return params
@@ -111,8 +113,10 @@ def _check_experiment(params: dict, exp: dict, mixtures: dict, at: str) -> None:
     if not exp.get("tasks") and not exp.get("mixtures") and not exp.get("train_sets"):
         raise ConfigError(f"{at}: needs 'tasks', 'mixtures' or 'train_sets'")
     if bool(exp.get("train_sets")) != bool(exp.get("eval_sets")):
-        raise ConfigError(f"{at}: 'train_sets' and 'eval_sets' go together: each comparison training set "
-                          "is evaluated on every benchmark of 'eval_sets'")
+        raise ConfigError(
+            f"{at}: 'train_sets' and 'eval_sets' go together: each comparison training set "
+            "is evaluated on every benchmark of 'eval_sets'"
+        )
     for m in exp["methods"]:
         _check_experiment_method(params, exp, m, at)
 
@@ -129,7 +133,9 @@ def _check_experiment_method(params: dict, exp: dict, m: str, at: str) -> None:
             f"would keep its own copy); got dataloader_workers: {cfg['dataloader_workers']}"
         )
     if params["methods"][m]["train"] == "livr" and sum(cfg["livr_stage_epochs"]) <= 0:
-        raise ConfigError(f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} must add up to more than 0")
+        raise ConfigError(
+            f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} must add up to more than 0"
+        )
     _check_recipe(params["methods"][m]["train"], cfg, f"{at}: method {m!r}")
     if params["methods"][m]["train"] == "livr" and not math.isclose(sum(cfg["livr_stage_epochs"]), cfg["sft_epochs"]):
         raise ConfigError(
@@ -146,22 +152,28 @@ def _check_recipe(train: str, cfg: dict, at: str) -> None:
         stage1, stage2 = cfg["livr_stage_epochs"]
         if stage2 <= 0:
             raise ConfigError(
-                f"{at}: livr_stage_epochs {cfg['livr_stage_epochs']}: Stage 2 (standard mask) needs more than 0 epochs; "
+                f"{at}: livr_stage_epochs {cfg['livr_stage_epochs']}: Stage 2 (standard mask) needs more than 0 "
+                "epochs; "
                 "without it the kept checkpoint is one selected under the Stage-1 bottleneck and evaluated under the "
-                "standard mask, which no stage trained")
+                "standard mask, which no stage trained"
+            )
         if not cfg["use_latents"] and cfg["mask"] != "answer_only" and stage1 > 0:
             raise ConfigError(
                 f"{at}: use_latents: false with mask {cfg['mask']!r}: that mask cuts every post-image token off the "
                 "image, so without latents Stage 1 trains an answer that never sees the image; the paper's mask-only "
-                "control blocks only the answer (mask: answer_only)")
+                "control blocks only the answer (mask: answer_only)"
+            )
         if cfg["latent_position"] == "start" and stage1 > 0 and cfg["use_latents"]:
             raise ConfigError(
                 f"{at}: latent_position 'start' puts the latents before the images, where the causal mask keeps them "
                 "from seeing the image, so Stage 1 would train an answer with no image; use it without Stage 1 "
-                "(livr_stage_epochs [0, N], as prompt tuning does)")
+                "(livr_stage_epochs [0, N], as prompt tuning does)"
+            )
     if cfg["finetune"] == "prompt" and not uses_latents:
-        raise ConfigError(f"{at}: finetune: prompt trains only the latent (soft prompt) rows; it needs train: livr "
-                          "and use_latents: true")
+        raise ConfigError(
+            f"{at}: finetune: prompt trains only the latent (soft prompt) rows; it needs train: livr "
+            "and use_latents: true"
+        )
     if cfg["shared_latent"] and not uses_latents:
         raise ConfigError(f"{at}: shared_latent: true needs latent tokens (train: livr, use_latents: true)")
 
@@ -172,8 +184,15 @@ def _check_names(names, valid, where: str, kind: str) -> None:
             raise ConfigError(f"{where}: unknown name {n!r}; valid {kind}: {', '.join(valid)}")
 
 
-def check_cell(params: dict, exp_name: str | None, backbone: str, train_set: str, method: str,
-               task: str | None = None, trained: bool = False) -> None:
+def check_cell(
+    params: dict,
+    exp_name: str | None,
+    backbone: str,
+    train_set: str,
+    method: str,
+    task: str | None = None,
+    trained: bool = False,
+) -> None:
     """The names of one job must belong to the experiment; errors list the valid values."""
     exp_name = selected(params, exp_name)
     exp = experiment(params, exp_name)
@@ -186,9 +205,14 @@ def check_cell(params: dict, exp_name: str | None, backbone: str, train_set: str
     methods = trained_methods(params, exp_name) if trained else exp["methods"]
     if method not in methods:
         kind = "trained methods" if trained else "methods"
-        raise ConfigError(f"method {method!r} is not {'a trained method ' if trained else ''}in {at}; valid {kind}: {', '.join(methods)}")
+        raise ConfigError(
+            f"method {method!r} is not {'a trained method ' if trained else ''}in {at}; valid {kind}: "
+            f"{', '.join(methods)}"
+        )
     if task is not None and task not in sets[train_set]:
-        raise ConfigError(f"task {task!r} is not evaluated for train set {train_set!r}; valid tasks: {', '.join(sets[train_set])}")
+        raise ConfigError(
+            f"task {task!r} is not evaluated for train set {train_set!r}; valid tasks: {', '.join(sets[train_set])}"
+        )
 
 
 def training_overrides(params: dict, method: str) -> dict:
@@ -302,8 +326,11 @@ def add_cell_arguments(parser, train_set_help: str, method_help: str) -> None:
     parser.add_argument("--train-set", required=True, help=train_set_help)
     parser.add_argument("--method", required=True, help=method_help)
     parser.add_argument("--models-dir", help="where tiny backbones are built (default: params paths.models)")
-    parser.add_argument("--device", default="auto",
-                        help="auto (default: a free local GPU, claimed for this job, else the CPU), cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="auto (default: a free local GPU, claimed for this job, else the CPU), cpu, cuda or cuda:N",
+    )
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
 
 

@@ -50,7 +50,15 @@ def cache_kwarg(model) -> str:
 
 
 @torch.no_grad()
-def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max_new_tokens: int, stop_ids: list[int], suppress_ids: list[int]) -> list[list[int]]:
+def greedy_decode(
+    model,
+    batch: dict,
+    roles: torch.Tensor,
+    mask: str | None,
+    max_new_tokens: int,
+    stop_ids: list[int],
+    suppress_ids: list[int],
+) -> list[list[int]]:
     """Greedy decoding of a left-padded batch; returns the new token ids of each row (stop token excluded)."""
     device = model.device
     batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
@@ -79,8 +87,12 @@ def greedy_decode(model, batch: dict, roles: torch.Tensor, mask: str | None, max
         if mask is None:
             attn = (roles != PAD).long()
         else:
-            attn = attention_mask_4d(roles, mask, logits.dtype if logits.is_floating_point() else torch.float32)[:, :, -1:]
-        out = model(input_ids=token[:, None], position_ids=positions, attention_mask=attn, use_cache=True, **{cache_name: past})
+            attn = attention_mask_4d(roles, mask, logits.dtype if logits.is_floating_point() else torch.float32)[
+                :, :, -1:
+            ]
+        out = model(
+            input_ids=token[:, None], position_ids=positions, attention_mask=attn, use_cache=True, **{cache_name: past}
+        )
         past = out[cache_name]
         logits = out.logits[:, -1]
     return generated
@@ -92,19 +104,35 @@ def evaluated_weights(checkpoint, meta: dict) -> tuple[str, bool]:
     if checkpoint is None:
         return "base", True
     if "weights" not in meta or "selected" not in meta:
-        raise InputError(f"{checkpoint}: checkpoint metadata names no 'weights'/'selected' (best_val or last); "
-                         "it predates unselected/ checkpoints: rerun its training job")
+        raise InputError(
+            f"{checkpoint}: checkpoint metadata names no 'weights'/'selected' (best_val or last); "
+            "it predates unselected/ checkpoints: rerun its training job"
+        )
     return meta["weights"], bool(meta["selected"])
 
 
-def evaluate_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, models_dir, device: str = "cpu", threads: int | None = None,
-                  vision_cache_mb: float | None = None) -> dict:
+def evaluate_cell(
+    cfg: EvalConfig,
+    checkpoint,
+    out_path: str | Path,
+    models_dir,
+    device: str = "cpu",
+    threads: int | None = None,
+    vision_cache_mb: float | None = None,
+) -> dict:
     """Decode the test split of `cfg.task` with the model at `checkpoint` (None: the base model)."""
     return evaluate_cells([cfg], checkpoint, [out_path], models_dir, device, threads, vision_cache_mb)[0]
 
 
-def evaluate_cells(cfgs: list[EvalConfig], checkpoint, out_paths: list[str | Path], models_dir, device: str = "cpu",
-                   threads: int | None = None, vision_cache_mb: float | None = None) -> list[dict]:
+def evaluate_cells(
+    cfgs: list[EvalConfig],
+    checkpoint,
+    out_paths: list[str | Path],
+    models_dir,
+    device: str = "cpu",
+    threads: int | None = None,
+    vision_cache_mb: float | None = None,
+) -> list[dict]:
     """Decode each cell of `cfgs` (one checkpoint and test task: a trained model's own cell and its
     test-time variants, which change only eval_latents/eval_mask) into its own predictions file, with
     the model loaded once and the frozen vision features computed once per image for all passes
@@ -119,8 +147,9 @@ def evaluate_cells(cfgs: list[EvalConfig], checkpoint, out_paths: list[str | Pat
     t0 = time.time()
     first = cfgs[0]
     dtype = resolve_dtype(first.dtype, device)
-    model, processor, meta = load_trained(first.backbone, checkpoint, models_dir, first.backbone_settings, dtype,
-                                          first.attn_implementation, device)
+    model, processor, meta = load_trained(
+        first.backbone, checkpoint, models_dir, first.backbone_settings, dtype, first.attn_implementation, device
+    )
     cache = open_vision_cache(model, vision_cache_mb, out_paths[0])
     try:
         summaries = []
@@ -141,7 +170,9 @@ def open_vision_cache(model, budget_mb: float | None, out_path: Path) -> VisionF
     return VisionFeatureCache(model, budget_mb, out_path.with_name(f".{out_path.stem}.vision_cache"))
 
 
-def decode_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, model, processor, meta: dict, dtype, t0: float) -> dict:
+def decode_cell(
+    cfg: EvalConfig, checkpoint, out_path: str | Path, model, processor, meta: dict, dtype, t0: float
+) -> dict:
     """One cell's pass over its test split with the loaded model; writes its predictions and sidecar."""
     spec = get_backbone(cfg.backbone)
     weights, selected = evaluated_weights(checkpoint, meta)
@@ -157,8 +188,18 @@ def decode_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, model, proces
     responses = []
     for start in range(0, len(records), cfg.batch_size):
         chunk = records[start : start + cfg.batch_size]
-        encoded = [encode(r, load_images(r, cfg.data_dir) * copies, processor, spec, latents, meta["latent_position"], with_answer=False)
-                   for r in chunk]
+        encoded = [
+            encode(
+                r,
+                load_images(r, cfg.data_dir) * copies,
+                processor,
+                spec,
+                latents,
+                meta["latent_position"],
+                with_answer=False,
+            )
+            for r in chunk
+        ]
         batch, roles = collator.collate(encoded)
         batch.pop("labels")
         outputs = greedy_decode(model, batch, roles, mask, cfg.max_new_tokens, stop_ids, meta["latent_ids"])
@@ -166,13 +207,23 @@ def decode_cell(cfg: EvalConfig, checkpoint, out_path: str | Path, model, proces
     rows = prediction_rows(cfg.task, records, responses) if cfg.task in BENCHMARKS else task_rows(records, responses)
     n_correct = sum(r["correct"] for r in rows)
     summary = {
-        "experiment": cfg.experiment, "backbone": cfg.backbone, "train_set": cfg.train_set,
-        "method": cfg.method, "task": cfg.task, "n": len(rows), "n_correct": n_correct,
+        "experiment": cfg.experiment,
+        "backbone": cfg.backbone,
+        "train_set": cfg.train_set,
+        "method": cfg.method,
+        "task": cfg.task,
+        "n": len(rows),
+        "n_correct": n_correct,
         "n_unparsed": sum(r["parsed"] is None for r in rows),
         "accuracy": round(100.0 * n_correct / len(rows), 4),
         "checkpoint": str(checkpoint) if checkpoint else None,
-        "checkpoint_method": cfg.checkpoint_method, "weights": weights, "selected": selected,
-        "settings": {k: getattr(cfg, k) for k in ("eval_latents", "eval_mask", "max_new_tokens", "batch_size", "max_test_examples")},
+        "checkpoint_method": cfg.checkpoint_method,
+        "weights": weights,
+        "selected": selected,
+        "settings": {
+            k: getattr(cfg, k)
+            for k in ("eval_latents", "eval_mask", "max_new_tokens", "batch_size", "max_test_examples")
+        },
         "seconds": round(time.time() - t0, 2),
     }
     if cfg.task in BENCHMARKS:  # the benchmark's own number (e.g. BLINK-3's mean of subtasks); accuracy is pooled
@@ -189,10 +240,17 @@ def task_rows(records, responses: list[str]) -> list[dict]:
     rows = []
     for rec, raw in zip(records, responses):
         parsed, how = extract_answer_with_method(raw, rec.task, len(rec.choices) or None)
-        rows.append({
-            "id": rec.id, "task": rec.task, "raw_output": raw, "parsed": parsed, "parse_method": how,
-            "gold": rec.answer, "correct": parsed is not None and parsed == rec.answer,
-        })
+        rows.append(
+            {
+                "id": rec.id,
+                "task": rec.task,
+                "raw_output": raw,
+                "parsed": parsed,
+                "parse_method": how,
+                "gold": rec.answer,
+                "correct": parsed is not None and parsed == rec.answer,
+            }
+        )
     return rows
 
 
@@ -211,18 +269,31 @@ def check_inputs(cfg: EvalConfig, checkpoint, out: Path) -> None:
 
 def configure(parser) -> None:
     livr_config.add_cell_arguments(
-        parser, "the train set whose checkpoint is evaluated", "a method of params.yaml `methods:` (zero_shot, sft, livr, ...)"
+        parser,
+        "the train set whose checkpoint is evaluated",
+        "a method of params.yaml `methods:` (zero_shot, sft, livr, ...)",
     )
     parser.add_argument("--task", required=True, help="the test task")
-    parser.add_argument("--checkpoint", help="trained model directory (default: the checkpoint method's "
-                        "runs/<exp>/<backbone>/<train_set>/<method>/final, or .../unselected with --unselected)")
-    parser.add_argument("--unselected", action="store_true",
-                        help="evaluate the checkpoint the run did not keep (its unselected/ directory)")
+    parser.add_argument(
+        "--checkpoint",
+        help="trained model directory (default: the checkpoint method's "
+        "runs/<exp>/<backbone>/<train_set>/<method>/final, or .../unselected with --unselected)",
+    )
+    parser.add_argument(
+        "--unselected",
+        action="store_true",
+        help="evaluate the checkpoint the run did not keep (its unselected/ directory)",
+    )
     parser.add_argument("--out", required=True, help="predictions .jsonl (a .json summary is written beside it)")
-    parser.add_argument("--variant", action="append", default=[], metavar="METHOD=OUT",
-                        help="also decode METHOD, a method on the same checkpoint (a test-time variant: "
-                        "`checkpoint_of`), into predictions file OUT, in this job: the model is loaded once "
-                        "and each image's vision features computed once (repeatable)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="METHOD=OUT",
+        help="also decode METHOD, a method on the same checkpoint (a test-time variant: "
+        "`checkpoint_of`), into predictions file OUT, in this job: the model is loaded once "
+        "and each image's vision features computed once (repeatable)",
+    )
 
 
 def variant_cells(params: dict, args) -> list[tuple[EvalConfig, Path]]:
@@ -231,7 +302,9 @@ def variant_cells(params: dict, args) -> list[tuple[EvalConfig, Path]]:
     for v in args.variant:
         method, sep, out = v.partition("=")
         if not sep or not method or not out:
-            raise InputError(f"--variant {v!r}: expected METHOD=OUT (a method of params.yaml `methods:` and its predictions file)")
+            raise InputError(
+                f"--variant {v!r}: expected METHOD=OUT (a method of params.yaml `methods:` and its predictions file)"
+            )
         cells.append((method, out))
     methods, outs = [m for m, _ in cells], [Path(o) for _, o in cells]
     if len(set(outs)) < len(outs) or len(set(methods)) < len(methods):
@@ -239,12 +312,22 @@ def variant_cells(params: dict, args) -> list[tuple[EvalConfig, Path]]:
     cfgs = []
     for method in methods:
         livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, method, task=args.task)
-        cfgs.append(EvalConfig.resolve(params, args.experiment, args.backbone, args.train_set, method, args.task, args.unselected))
+        cfgs.append(
+            EvalConfig.resolve(
+                params, args.experiment, args.backbone, args.train_set, method, args.task, args.unselected
+            )
+        )
     first = cfgs[0]
     for cfg in cfgs[1:]:
-        if (cfg.checkpoint, cfg.dtype, cfg.attn_implementation) != (first.checkpoint, first.dtype, first.attn_implementation):
-            raise InputError(f"--variant {cfg.method}: evaluates {cfg.checkpoint or 'the base model'}, not --method "
-                             f"{first.method}'s {first.checkpoint or 'base model'}: only methods on one checkpoint share a job")
+        if (cfg.checkpoint, cfg.dtype, cfg.attn_implementation) != (
+            first.checkpoint,
+            first.dtype,
+            first.attn_implementation,
+        ):
+            raise InputError(
+                f"--variant {cfg.method}: evaluates {cfg.checkpoint or 'the base model'}, not --method "
+                f"{first.method}'s {first.checkpoint or 'base model'}: only methods on one checkpoint share a job"
+            )
     return list(zip(cfgs, outs))
 
 
@@ -257,10 +340,20 @@ def main(args) -> int:
     first = cells[0][0]
     budget = resolve_training(params, first.experiment, first.checkpoint_method).vision_cache_mb
     with job_device(args.device) as device:
-        summaries = evaluate_cells([c for c, _ in cells], checkpoint, [o for _, o in cells],
-                                   args.models_dir or params["paths"]["models"], device, args.threads or first.threads, budget)
+        summaries = evaluate_cells(
+            [c for c, _ in cells],
+            checkpoint,
+            [o for _, o in cells],
+            args.models_dir or params["paths"]["models"],
+            device,
+            args.threads or first.threads,
+            budget,
+        )
     for s in summaries:
-        print(f"{args.backbone}/{args.train_set}/{s['method']} on {args.task} ({s['weights']} weights): {s['accuracy']:.2f}% "
-              f"({s['n_correct']}/{s['n']}, {s['n_unparsed']} unparsable)"
-              + (f"; {s['aggregate']} {s['benchmark_accuracy']:.2f}%" if "aggregate" in s else ""))
+        print(
+            f"{args.backbone}/{args.train_set}/{s['method']} on {args.task} ({s['weights']} weights): "
+            f"{s['accuracy']:.2f}% "
+            f"({s['n_correct']}/{s['n']}, {s['n_unparsed']} unparsable)"
+            + (f"; {s['aggregate']} {s['benchmark_accuracy']:.2f}%" if "aggregate" in s else "")
+        )
     return 0

@@ -32,7 +32,9 @@ METRICS = "metrics"  # per-experiment DVC metrics: one JSON per cell and per pai
 VAL_CURVES = "val_curves"  # per-experiment DVC plots: one CSV of validation accuracy per backbone and train set
 REPORT = "report.html"
 DOCTOR = "doctor.json"  # the preflight's stamp, written only when nothing an experiment needs is missing
-RESERVED_RESULT_DIRS = frozenset({"cells", "figures", "analysis", "bench"})  # directories under results/ that are not experiments
+RESERVED_RESULT_DIRS = frozenset(
+    {"cells", "figures", "analysis", "bench"}
+)  # directories under results/ that are not experiments
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +152,6 @@ def timing_job(path: str | Path) -> tuple[str, dict[str, str | None]]:
     if TIMINGS not in parts[:-1]:
         return path.stem, dict.fromkeys(TIMING_KEYS)
     i = len(parts) - 1 - parts[::-1].index(TIMINGS)
-    below = Path(*parts[i + 1:])
+    below = Path(*parts[i + 1 :])
     names = [*below.parts[:-1], below.stem]
     return str(below.with_suffix("")), {k: (names[j] if j < len(names) else None) for j, k in enumerate(TIMING_KEYS)}

@@ -48,8 +48,16 @@ HELD_OUT_OFFSET = 10**9  # held-out examples are indices from here on: never in 
 BUCKET_BATCHES = 8  # batches per length-sorted chunk of the example stream
 STATE = "state.pt"
 # The optimisation settings (the manifest's "training") and the architecture sizes (TinyDims' fields)
-TRAINING_KEYS = ("steps", "batch_size", "lr", "min_lr_ratio", "warmup_steps", "weight_decay", "max_grad_norm",
-                 "basic_steps")
+TRAINING_KEYS = (
+    "steps",
+    "batch_size",
+    "lr",
+    "min_lr_ratio",
+    "warmup_steps",
+    "weight_decay",
+    "max_grad_norm",
+    "basic_steps",
+)
 DIM_KEYS = tuple(f.name for f in dataclasses.fields(TinyDims))
 
 
@@ -361,8 +369,9 @@ def configure(parser) -> None:
     parser.add_argument("--max-grad-norm", type=float, default=1.0)
     for f in dataclasses.fields(TinyDims):  # the architecture sizes; defaults: the random tiny builds'
         vocab_help = "upper bound; BPE stops when the corpus has no more merges"
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=int, default=f.default,
-                            help=vocab_help if f.name == "vocab" else None)
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}", type=int, default=f.default, help=vocab_help if f.name == "vocab" else None
+        )
     parser.add_argument(
         "--basic-steps",
         type=int,

@@ -35,11 +35,15 @@ def _json(obj) -> str:
 class Training:
     """params.yaml `training:`, fully resolved (each field's help says what it sets, as params.yaml's comments do)."""
 
-    finetune: str = field(metadata={"help": (
-        "What trains: lora (LoRA on the LM's attention and MLP projections, the paper's) | full (every "
-        "weight; only for tiny random-weight backbones, which LoRA cannot teach) | prompt (only the latent "
-        "tokens' embedding rows: prompt tuning)."
-    )})
+    finetune: str = field(
+        metadata={
+            "help": (
+                "What trains: lora (LoRA on the LM's attention and MLP projections, the paper's) | full (every "
+                "weight; only for tiny random-weight backbones, which LoRA cannot teach) | prompt (only the latent "
+                "tokens' embedding rows: prompt tuning)."
+            )
+        }
+    )
     lora_r: int = field(metadata={"help": "LoRA rank."})
     lora_alpha: float = field(metadata={"help": "LoRA scaling alpha."})
     lora_dropout: float = field(metadata={"help": "Dropout on the LoRA branch."})
@@ -51,69 +55,98 @@ class Training:
     adam_eps: float = field(metadata={"help": "AdamW epsilon."})
     batch_size: int = field(metadata={"help": "Examples per device step."})
     grad_accum: int = field(metadata={"help": "Steps whose gradients are accumulated into one optimizer step."})
-    warmup_ratio: float = field(metadata={"help": (
-        "Fraction of a stage's steps of linear warm-up, then cosine decay; restarted for each LIVR stage."
-    )})
-    max_grad_norm: float = field(metadata={"help": (
-        "Gradient-norm clipping threshold (NOT SPECIFIED by the paper: the HF default)."
-    )})
+    warmup_ratio: float = field(
+        metadata={
+            "help": ("Fraction of a stage's steps of linear warm-up, then cosine decay; restarted for each LIVR stage.")
+        }
+    )
+    max_grad_norm: float = field(
+        metadata={"help": ("Gradient-norm clipping threshold (NOT SPECIFIED by the paper: the HF default).")}
+    )
     seed: int = field(metadata={"help": "Seed of the data order, the LoRA initialisation and the latent rows."})
     sft_epochs: float = field(metadata={"help": "Epochs of direct SFT (one stage, standard mask)."})
-    livr_stage_epochs: tuple[float, float] = field(metadata={"help": (
-        "LIVR epochs of stage 1 (bottleneck mask) and stage 2 (standard mask); a stage of 0 is skipped."
-    )})
+    livr_stage_epochs: tuple[float, float] = field(
+        metadata={
+            "help": ("LIVR epochs of stage 1 (bottleneck mask) and stage 2 (standard mask); a stage of 0 is skipped.")
+        }
+    )
     num_latents: int = field(metadata={"help": "K: latent tokens inserted per example."})
-    use_latents: bool = field(metadata={"help": (
-        "false: train without latent tokens (the mask-only and image-x2 controls)."
-    )})
-    shared_latent: bool = field(metadata={"help": (
-        "true: one learned latent embedding repeated at all K positions (ablation)."
-    )})
-    latent_position: str = field(metadata={"help": (
-        "Where the latents go: after_prompt (right after the assistant header, the paper's) | before_question"
-        " (after the images, before the question: ablation) | start (before everything: prompt tuning's soft "
-        "prompt)."
-    )})
-    mask: str = field(metadata={"help": (
-        "Stage-1 bottleneck mask: default | answer_only | default_plus_latent_prompt_block."
-    )})
-    evals_per_epoch: int = field(metadata={"help": (
-        "Validations per epoch (under the mask of the stage being trained)."
-    )})
-    select: str = field(metadata={"help": (
-        "Checkpoint kept as final/: best_val (best validation accuracy of the last stage) | final (the last "
-        "step's); the other is written to unselected/ and evaluated too."
-    )})
+    use_latents: bool = field(
+        metadata={"help": ("false: train without latent tokens (the mask-only and image-x2 controls).")}
+    )
+    shared_latent: bool = field(
+        metadata={"help": ("true: one learned latent embedding repeated at all K positions (ablation).")}
+    )
+    latent_position: str = field(
+        metadata={
+            "help": (
+                "Where the latents go: after_prompt (right after the assistant header, the paper's) | before_question"
+                " (after the images, before the question: ablation) | start (before everything: prompt tuning's soft "
+                "prompt)."
+            )
+        }
+    )
+    mask: str = field(
+        metadata={"help": ("Stage-1 bottleneck mask: default | answer_only | default_plus_latent_prompt_block.")}
+    )
+    evals_per_epoch: int = field(
+        metadata={"help": ("Validations per epoch (under the mask of the stage being trained).")}
+    )
+    select: str = field(
+        metadata={
+            "help": (
+                "Checkpoint kept as final/: best_val (best validation accuracy of the last stage) | final (the last "
+                "step's); the other is written to unselected/ and evaluated too."
+            )
+        }
+    )
     max_train_examples: int | None = field(metadata={"help": "Cap on training examples; null = all."})
     max_val_examples: int | None = field(metadata={"help": "Cap on validation examples; null = all."})
-    dtype: str = field(metadata={"help": (
-        "Precision on a GPU: bfloat16 | float16 | float32 (NOT SPECIFIED by the paper; float32 on a "
-        "CPU)."
-    )})
-    attn_implementation: str = field(metadata={"help": (
-        "Attention kernel: sdpa | eager (NOT SPECIFIED; the bottleneck needs a mask-taking kernel)."
-    )})
-    gradient_checkpointing: bool = field(metadata={"help": (
-        "Recompute activations in the backward pass to save memory (NOT SPECIFIED)."
-    )})
+    dtype: str = field(
+        metadata={
+            "help": ("Precision on a GPU: bfloat16 | float16 | float32 (NOT SPECIFIED by the paper; float32 on a CPU).")
+        }
+    )
+    attn_implementation: str = field(
+        metadata={
+            "help": ("Attention kernel: sdpa | eager (NOT SPECIFIED; the bottleneck needs a mask-taking kernel).")
+        }
+    )
+    gradient_checkpointing: bool = field(
+        metadata={"help": ("Recompute activations in the backward pass to save memory (NOT SPECIFIED).")}
+    )
     threads: int = field(metadata={"help": "CPU threads per job (jobs run side by side)."})
-    dataloader_workers: int = field(metadata={"help": (
-        "Processes encoding examples (images + processor) ahead of the step."
-    )})
-    keep_encoded: bool = field(metadata={"help": (
-        "true: keep each encoded example after first use (O(data) memory; for tiny CPU runs with "
-        "dataloader_workers 0, where re-encoding costs more)."
-    )})
-    image_copies: int = field(metadata={"help": (
-        "Times each image is given (training and test): all the record's images in order, then again, before "
-        "the question (the image-x2 control)."
-    )})
-    vision_cache_mb: float | None = field(metadata={"help": (
-        "Memory budget (MB) for the frozen vision features, computed once per image per training job and reused "
-        "by every epoch, validation and stage, and by the passes of the job evaluating the run's checkpoint (its "
-        "test-time variants); beyond it they go to a disk cache beside the run (or the predictions). null: no "
-        "cache. Off by itself when a vision weight trains (livr/model/vision_cache.py)."
-    )})
+    dataloader_workers: int = field(
+        metadata={"help": ("Processes encoding examples (images + processor) ahead of the step.")}
+    )
+    keep_encoded: bool = field(
+        metadata={
+            "help": (
+                "true: keep each encoded example after first use (O(data) memory; for tiny CPU runs with "
+                "dataloader_workers 0, where re-encoding costs more)."
+            )
+        }
+    )
+    image_copies: int = field(
+        metadata={
+            "help": (
+                "Times each image is given (training and test): all the record's images in order, then again, before "
+                "the question (the image-x2 control)."
+            )
+        }
+    )
+    vision_cache_mb: float | None = field(
+        metadata={
+            "help": (
+                "Memory budget (MB) for the frozen vision features, computed once per image per training job and "
+                "reused "
+                "by every epoch, validation and stage, and by the passes of the job evaluating the run's checkpoint "
+                "(its "
+                "test-time variants); beyond it they go to a disk cache beside the run (or the predictions). null: no "
+                "cache. Off by itself when a vision weight trains (livr/model/vision_cache.py)."
+            )
+        }
+    )
 
 
 TRAINING_KEYS = tuple(f.name for f in dataclasses.fields(Training))
@@ -133,9 +166,9 @@ class TrainConfig(Training):
 
     experiment: str = field(metadata={"help": "The params.yaml experiment the job belongs to."})
     backbone: str = field(metadata={"help": "Backbone name (livr/model/backbones.py registry)."})
-    backbone_settings: dict = field(metadata={"help": (
-        "params.yaml `backbones:` entry of the backbone (the pixel budget)."
-    )})
+    backbone_settings: dict = field(
+        metadata={"help": ("params.yaml `backbones:` entry of the backbone (the pixel budget).")}
+    )
     train_set: str = field(metadata={"help": "What the model is trained on: a task or a mixture."})
     tasks: tuple[str, ...] = field(metadata={"help": "The datasets trained on (a mixture's tasks; a task itself)."})
     method: str = field(metadata={"help": "params.yaml method name."})
@@ -151,8 +184,13 @@ class TrainConfig(Training):
         tasks = lc.train_data(params, exp, train_set)
         return cls(
             **dataclasses.asdict(resolve_training(params, exp, method)),
-            experiment=exp, backbone=backbone, backbone_settings=lc.backbone_settings(params, backbone),
-            train_set=train_set, tasks=tuple(tasks), method=method, train=spec["train"],
+            experiment=exp,
+            backbone=backbone,
+            backbone_settings=lc.backbone_settings(params, backbone),
+            train_set=train_set,
+            tasks=tuple(tasks),
+            method=method,
+            train=spec["train"],
             data_dirs=tuple(lc.task_dir(params, exp, t) for t in tasks),
         )
 
@@ -194,44 +232,54 @@ class EvalConfig:
 
     experiment: str = field(metadata={"help": "The params.yaml experiment the job belongs to."})
     backbone: str = field(metadata={"help": "Backbone name (livr/model/backbones.py registry)."})
-    backbone_settings: dict = field(metadata={"help": (
-        "params.yaml `backbones:` entry of the backbone (the pixel budget)."
-    )})
+    backbone_settings: dict = field(
+        metadata={"help": ("params.yaml `backbones:` entry of the backbone (the pixel budget).")}
+    )
     train_set: str = field(metadata={"help": "What the evaluated model was trained on: a task or a mixture."})
-    method: str = field(metadata={"help": (
-        "params.yaml method name (a test-time variant names its checkpoint's method in checkpoint_of)."
-    )})
+    method: str = field(
+        metadata={
+            "help": ("params.yaml method name (a test-time variant names its checkpoint's method in checkpoint_of).")
+        }
+    )
     task: str = field(metadata={"help": "The task tested on."})
-    checkpoint_method: str | None = field(metadata={"help": (
-        "The method whose checkpoint is evaluated; None: the base model."
-    )})
-    unselected: bool = field(metadata={"help": (
-        "Evaluate the checkpoint the run did not keep (unselected/), not final/."
-    )})
-    checkpoint: str | None = field(metadata={"help": (
-        "Its final/ (or unselected/) directory under the run layout; None for the base model."
-    )})
+    checkpoint_method: str | None = field(
+        metadata={"help": ("The method whose checkpoint is evaluated; None: the base model.")}
+    )
+    unselected: bool = field(
+        metadata={"help": ("Evaluate the checkpoint the run did not keep (unselected/), not final/.")}
+    )
+    checkpoint: str | None = field(
+        metadata={"help": ("Its final/ (or unselected/) directory under the run layout; None for the base model.")}
+    )
     data_dir: str = field(metadata={"help": "Built dataset directory of `task`."})
-    max_new_tokens: int = field(metadata={"help": (
-        "Greedy decoding length limit (NOT SPECIFIED; answers are a letter or a number)."
-    )})
+    max_new_tokens: int = field(
+        metadata={"help": ("Greedy decoding length limit (NOT SPECIFIED; answers are a letter or a number).")}
+    )
     batch_size: int = field(metadata={"help": "Test examples decoded per batch."})
     max_test_examples: int | None = field(metadata={"help": "Cap on test examples; null = the whole test split."})
-    eval_latents: bool = field(metadata={"help": (
-        "false: evaluate without the latent tokens (the no-latents analysis)."
-    )})
+    eval_latents: bool = field(
+        metadata={"help": ("false: evaluate without the latent tokens (the no-latents analysis).")}
+    )
     eval_mask: str = field(metadata={"help": "standard | bottleneck (the paper's Stage-1-mask-at-test analysis)."})
     dtype: str = field(metadata={"help": "The evaluated training run's dtype (the experiment's, for the base model)."})
-    attn_implementation: str = field(metadata={"help": (
-        "The evaluated training run's attention kernel (the experiment's, for the base model)."
-    )})
-    threads: int = field(metadata={"help": (
-        "The evaluated training run's CPU threads (the experiment's, for the base model)."
-    )})
+    attn_implementation: str = field(
+        metadata={"help": ("The evaluated training run's attention kernel (the experiment's, for the base model).")}
+    )
+    threads: int = field(
+        metadata={"help": ("The evaluated training run's CPU threads (the experiment's, for the base model).")}
+    )
 
     @classmethod
-    def resolve(cls, params: dict, exp: str | None, backbone: str, train_set: str, method: str, task: str,
-                unselected: bool = False) -> EvalConfig:
+    def resolve(
+        cls,
+        params: dict,
+        exp: str | None,
+        backbone: str,
+        train_set: str,
+        method: str,
+        task: str,
+        unselected: bool = False,
+    ) -> EvalConfig:
         exp = lc.selected(params, exp)
         merged = {**params["evaluation"], **lc.experiment(params, exp).get("evaluation", {})}
         merged.update({k: v for k, v in params["methods"][method].items() if k in lc.EVAL_KEYS_FROM_METHOD})
@@ -242,11 +290,20 @@ class EvalConfig:
         layout = Layout.of(params)
         where = layout.unselected_checkpoint_dir if unselected else layout.checkpoint_dir
         return cls(
-            experiment=exp, backbone=backbone, backbone_settings=lc.backbone_settings(params, backbone),
-            train_set=train_set, method=method, task=task, checkpoint_method=src, unselected=unselected,
+            experiment=exp,
+            backbone=backbone,
+            backbone_settings=lc.backbone_settings(params, backbone),
+            train_set=train_set,
+            method=method,
+            task=task,
+            checkpoint_method=src,
+            unselected=unselected,
             checkpoint=where(exp, backbone, train_set, src) if src else None,
-            data_dir=lc.task_dir(params, exp, task), **merged,
-            dtype=training.dtype, attn_implementation=training.attn_implementation, threads=training.threads,
+            data_dir=lc.task_dir(params, exp, task),
+            **merged,
+            dtype=training.dtype,
+            attn_implementation=training.attn_implementation,
+            threads=training.threads,
         )
 
     def as_json(self) -> str:

@@ -96,10 +96,17 @@ class LogProgress(TrainerCallback):
         logs = logs or {}
         at = f"{self.stage} step {state.global_step}/{state.max_steps} (epoch {state.epoch or 0:.2f})"
         if "eval_accuracy" in logs:
-            log.info("%s: val accuracy %.2f%%, val loss %.4f", at, logs["eval_accuracy"], logs.get("eval_loss", float("nan")))
+            log.info(
+                "%s: val accuracy %.2f%%, val loss %.4f", at, logs["eval_accuracy"], logs.get("eval_loss", float("nan"))
+            )
         elif "loss" in logs:
-            log.info("%s: loss %.4f, lr %.3g, grad norm %.3g", at, logs["loss"], logs.get("learning_rate", float("nan")),
-                     logs.get("grad_norm", float("nan")))
+            log.info(
+                "%s: loss %.4f, lr %.3g, grad norm %.3g",
+                at,
+                logs["loss"],
+                logs.get("learning_rate", float("nan")),
+                logs.get("grad_norm", float("nan")),
+            )
 
 
 class KeepBest(TrainerCallback):

@@ -93,7 +93,7 @@ class TrainData:
 
     train: EncodedSplit
     val: EncodedSplit
-    model: object        # the backbone (not the peft wrapper): its rope index builds position ids
+    model: object  # the backbone (not the peft wrapper): its rope index builds position ids
     pad_id: int
     spec: Backbone
     dtype: torch.dtype
@@ -125,11 +125,15 @@ def apply_finetune_mode(model, cfg: TrainConfig, latent_ids: list[int]):
         # PeftModel._adjust_prompt_learning_kwargs), so M-RoPE positions and the 4D masks would not
         # follow; our tokens are ordinary input tokens, so both do.
         with peft_wrapping():
-            return get_peft_model(model, TrainableTokensConfig(target_modules=["embed_tokens"], token_indices=latent_ids))
+            return get_peft_model(
+                model, TrainableTokensConfig(target_modules=["embed_tokens"], token_indices=latent_ids)
+            )
 
     targets = "|".join(cfg.lora_targets)
     lora = LoraConfig(
-        r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
         # Language model only: the vision tower and projector stay frozen.
         target_modules=rf".*language_model.*\.({targets})",
         trainable_token_indices={"embed_tokens": latent_ids} if latent_ids else None,
@@ -205,10 +209,14 @@ def run_stage(model, cfg: TrainConfig, stage: Stage, data: TrainData, out_dir: P
     from livr.stage_trainer import KeepBest, LivrTrainer, LogProgress, argmax_logits, exact_match_accuracy
 
     trainer = LivrTrainer(
-        model=model, args=training_arguments(cfg, stage, stage_dir, steps_per_epoch, device),
-        train_dataset=data.train, eval_dataset=data.val,
-        data_collator=data.collator(stage.mask), compute_metrics=exact_match_accuracy,
-        preprocess_logits_for_metrics=argmax_logits, callbacks=[KeepBest(model, stage_dir), LogProgress(stage.name)],
+        model=model,
+        args=training_arguments(cfg, stage, stage_dir, steps_per_epoch, device),
+        train_dataset=data.train,
+        eval_dataset=data.val,
+        data_collator=data.collator(stage.mask),
+        compute_metrics=exact_match_accuracy,
+        preprocess_logits_for_metrics=argmax_logits,
+        callbacks=[KeepBest(model, stage_dir), LogProgress(stage.name)],
     )
     from transformers.trainer_callback import PrinterCallback
 
@@ -216,9 +224,16 @@ def run_stage(model, cfg: TrainConfig, stage: Stage, data: TrainData, out_dir: P
     t0 = time.time()
     resume = last_checkpoint(stage_dir / "checkpoints")
     mask = stage.mask or "standard"
-    log.info("%s: start, %s epochs (about %d steps), mask %s, %d train / %d val examples%s", stage.name, stage.epochs,
-             math.ceil(steps_per_epoch * stage.epochs), mask, len(data.train), len(data.val),
-             f", resuming from {resume}" if resume else "")
+    log.info(
+        "%s: start, %s epochs (about %d steps), mask %s, %d train / %d val examples%s",
+        stage.name,
+        stage.epochs,
+        math.ceil(steps_per_epoch * stage.epochs),
+        mask,
+        len(data.train),
+        len(data.val),
+        f", resuming from {resume}" if resume else "",
+    )
     trainer.train(resume_from_checkpoint=resume)
     best_file = stage_dir / BEST_RECORD
     if stage.last and not best_file.is_file():  # shorter than one validation interval: validate once at its end
@@ -239,16 +254,28 @@ def run_stage(model, cfg: TrainConfig, stage: Stage, data: TrainData, out_dir: P
         load_trainable_state(model, stage_dir / WEIGHT_FILES["best_val"])
         kept = f"best (step {best['step']})"
     summary = {
-        "stage": stage.name, "epochs": stage.epochs, "mask": mask, "steps": trainer.state.global_step,
-        "seconds": round(time.time() - t0, 2), "kept": kept, "kept_weights": weights,
+        "stage": stage.name,
+        "epochs": stage.epochs,
+        "mask": mask,
+        "steps": trainer.state.global_step,
+        "seconds": round(time.time() - t0, 2),
+        "kept": kept,
+        "kept_weights": weights,
         "best_val_accuracy": best["accuracy"] if best else None,
         "best_val_step": best["step"] if best else None,
         "last_val_accuracy": evals[-1]["eval_accuracy"] if evals else None,
     }
     save_trainable_state(model, stage_dir / TRAINABLE)
     write_json(done, summary)
-    log.info("%s: done, %d steps in %.1f s; val accuracy best %s, last %s; kept %s", stage.name, summary["steps"],
-             summary["seconds"], summary["best_val_accuracy"], summary["last_val_accuracy"], kept)
+    log.info(
+        "%s: done, %d steps in %.1f s; val accuracy best %s, last %s; kept %s",
+        stage.name,
+        summary["steps"],
+        summary["seconds"],
+        summary["best_val_accuracy"],
+        summary["last_val_accuracy"],
+        kept,
+    )
     return summary
 
 
@@ -274,8 +301,11 @@ def discard_stale_run(out_dir: Path, cfg: TrainConfig) -> None:
     if before == now:
         return
     changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-    log.warning("%s: settings changed since its last run (%s); discarding its stages and starting over",
-                out_dir, ", ".join(changed) or "config.json unreadable")
+    log.warning(
+        "%s: settings changed since its last run (%s); discarding its stages and starting over",
+        out_dir,
+        ", ".join(changed) or "config.json unreadable",
+    )
     for name in (*STAGE_NAMES, "final", "unselected"):
         shutil.rmtree(out_dir / name, ignore_errors=True)
     (out_dir / "metrics.jsonl").unlink(missing_ok=True)
@@ -293,7 +323,9 @@ def open_vision_cache(backbone, cfg: TrainConfig, out_dir: Path) -> VisionFeatur
     return VisionFeatureCache(backbone, cfg.vision_cache_mb, out_dir / f"vision_cache.{os.environ.get('RANK', '0')}")
 
 
-def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, device: str = "cpu", threads: int | None = None) -> dict:
+def train_cell(
+    cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, device: str = "cpu", threads: int | None = None
+) -> dict:
     from transformers import set_seed
 
     out_dir = Path(out_dir)
@@ -302,15 +334,26 @@ def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, de
     set_seed(cfg.seed)
     spec = get_backbone(cfg.backbone)
     dtype = resolve_dtype(cfg.dtype, device)
-    model, processor = load_backbone(cfg.backbone, models_dir, cfg.backbone_settings, dtype, cfg.attn_implementation, device)
+    model, processor = load_backbone(
+        cfg.backbone, models_dir, cfg.backbone_settings, dtype, cfg.attn_implementation, device
+    )
     latent_ids, latents = [], []
     if cfg.uses_latents:
         # K positions; with `shared_latent` all K hold the one new token (one trained embedding row)
         latents = latent_token_strings(cfg.distinct_latents) * (cfg.num_latents // cfg.distinct_latents)
         latent_ids = add_latent_tokens(model, processor, cfg.distinct_latents, cfg.seed)
     splits = {
-        split: EncodedSplit(cfg.data_dirs, split, processor, spec, latents, cfg.latent_position, limit, keep=cfg.keep_encoded,
-                            image_copies=cfg.image_copies)
+        split: EncodedSplit(
+            cfg.data_dirs,
+            split,
+            processor,
+            spec,
+            latents,
+            cfg.latent_position,
+            limit,
+            keep=cfg.keep_encoded,
+            image_copies=cfg.image_copies,
+        )
         for split, limit in (("train", cfg.max_train_examples), ("val", cfg.max_val_examples))
     }
     splits["train"][0], splits["val"][0]  # a broken record or image fails now, not inside a worker
@@ -332,9 +375,16 @@ def train_cell(cfg: TrainConfig, out_dir: str | Path, models_dir: str | Path, de
         history += [json.loads(line) for line in (out_dir / stage.name / "metrics.jsonl").read_text().splitlines()]
     write_jsonl(out_dir / "metrics.jsonl", history)
     meta = {
-        "backbone": cfg.backbone, "method": cfg.method, "train": cfg.train, "finetune": cfg.finetune,
-        "latents": latents, "latent_ids": latent_ids, "latent_position": cfg.latent_position,
-        "mask": cfg.mask, "image_copies": cfg.image_copies, "stages": summaries,
+        "backbone": cfg.backbone,
+        "method": cfg.method,
+        "train": cfg.train,
+        "finetune": cfg.finetune,
+        "latents": latents,
+        "latent_ids": latent_ids,
+        "latent_position": cfg.latent_position,
+        "mask": cfg.mask,
+        "image_copies": cfg.image_copies,
+        "stages": summaries,
     }
     kept = summaries[-1]["kept_weights"]
     other = "last" if kept == "best_val" else "best_val"
@@ -364,8 +414,12 @@ def configure(parser) -> None:
     livr_config.add_cell_arguments(
         parser, "a task or a mixture of the experiment", "a training method of params.yaml `methods:` (sft, livr, ...)"
     )
-    parser.add_argument("--out", required=True, help="run directory; the kept model goes to OUT/final, the other "
-                        "candidate (last step or best validation accuracy) to OUT/unselected")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="run directory; the kept model goes to OUT/final, the other "
+        "candidate (last step or best validation accuracy) to OUT/unselected",
+    )
 
 
 def main(args) -> int:
@@ -374,8 +428,13 @@ def main(args) -> int:
     cfg = TrainConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method)
     check_inputs(cfg)
     with job_device(args.device) as device:
-        meta = train_cell(cfg, args.out, args.models_dir or params["paths"]["models"], device, args.threads or cfg.threads)
+        meta = train_cell(
+            cfg, args.out, args.models_dir or params["paths"]["models"], device, args.threads or cfg.threads
+        )
     last = meta["stages"][-1]
-    print(f"trained {args.backbone}/{args.train_set}/{args.method}: {last['steps']} steps in the last stage, "
-          f"best val accuracy {last['best_val_accuracy']}, last {last['last_val_accuracy']}; kept the {meta['weights']} weights")
+    print(
+        f"trained {args.backbone}/{args.train_set}/{args.method}: {last['steps']} steps in the last stage, "
+        f"best val accuracy {last['best_val_accuracy']}, last {last['last_val_accuracy']}; kept the {meta['weights']} "
+        "weights"
+    )
     return 0

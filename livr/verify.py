@@ -35,7 +35,9 @@ def answer_predictor(roles: torch.Tensor) -> torch.Tensor:
 def perturbation_effect(model, processor, spec, encoded, variant: str) -> dict:
     """Per role (and for the answer predictor): max |logit change| and the number of non-zero
     pixel-gradient entries."""
-    batch, roles = Collator(model, processor.tokenizer.pad_token_id, spec, variant, dtype=model.dtype).collate([encoded])
+    batch, roles = Collator(model, processor.tokenizer.pad_token_id, spec, variant, dtype=model.dtype).collate(
+        [encoded]
+    )
     batch = {k: v.to(model.device) for k, v in batch.items()}
     roles = roles[0].to(model.device)
     pv = batch["pixel_values"]
@@ -44,12 +46,16 @@ def perturbation_effect(model, processor, spec, encoded, variant: str) -> dict:
         base = model(**batch).logits[0].float()
     moved = model(**{**batch, "pixel_values": perturbed}).logits[0].float()
     out = {}
-    selections = [(name, roles == role) for name, role in (("post_image_prompt", POST), ("latent", LATENT), ("answer", ANSWER))]
+    selections = [
+        (name, roles == role) for name, role in (("post_image_prompt", POST), ("latent", LATENT), ("answer", ANSWER))
+    ]
     for name, sel in [*selections, ("answer_predictor", answer_predictor(roles))]:
         if sel.any():
             (grad,) = torch.autograd.grad(moved[sel].sum(), perturbed, retain_graph=True)
-            out[name] = {"max_logit_change": float((moved[sel].detach() - base[sel]).abs().max()),
-                         "nonzero_pixel_grads": int(torch.count_nonzero(grad))}
+            out[name] = {
+                "max_logit_change": float((moved[sel].detach() - base[sel]).abs().max()),
+                "nonzero_pixel_grads": int(torch.count_nonzero(grad)),
+            }
     return out
 
 
@@ -62,10 +68,17 @@ def verify(model, processor, backbone: str, k: int, variant: str = "default") ->
     add_latent_tokens(model, processor, k, seed=0)
     model.eval()
     without = perturbation_effect(model, processor, spec, encode(record, images, processor, spec, []), variant)
-    with_latents = perturbation_effect(model, processor, spec, encode(record, images, processor, spec, latent_token_strings(k)), variant)
-    closed = all(without[r]["max_logit_change"] == 0 and without[r]["nonzero_pixel_grads"] == 0
-                 for r in ("post_image_prompt", "answer", "answer_predictor"))
-    prompt_blind = with_latents["post_image_prompt"]["max_logit_change"] == 0 and with_latents["post_image_prompt"]["nonzero_pixel_grads"] == 0
+    with_latents = perturbation_effect(
+        model, processor, spec, encode(record, images, processor, spec, latent_token_strings(k)), variant
+    )
+    closed = all(
+        without[r]["max_logit_change"] == 0 and without[r]["nonzero_pixel_grads"] == 0
+        for r in ("post_image_prompt", "answer", "answer_predictor")
+    )
+    prompt_blind = (
+        with_latents["post_image_prompt"]["max_logit_change"] == 0
+        and with_latents["post_image_prompt"]["nonzero_pixel_grads"] == 0
+    )
     latents_see = with_latents["latent"]["max_logit_change"] > 0 and with_latents["latent"]["nonzero_pixel_grads"] > 0
     answer_via_latents = with_latents["answer"]["max_logit_change"] > 0
     predictor_via_latents = with_latents["answer_predictor"]["max_logit_change"] > 0
@@ -81,9 +94,19 @@ def verify(model, processor, backbone: str, k: int, variant: str = "default") ->
 
 def configure(parser) -> None:
     parser.add_argument("--backbone", required=True)
-    parser.add_argument("--random-weights", action="store_true", help="real backbones: random-weight build of the real-size config (no download)")
-    parser.add_argument("--shrink", action="store_true", help="with --random-weights: 2 LM layers, 1 ViT block, small widths (a CPU check)")
-    parser.add_argument("--models-dir", default="models", help="where tiny backbones are built; a missing one is built in memory")
+    parser.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="real backbones: random-weight build of the real-size config (no download)",
+    )
+    parser.add_argument(
+        "--shrink",
+        action="store_true",
+        help="with --random-weights: 2 LM layers, 1 ViT block, small widths (a CPU check)",
+    )
+    parser.add_argument(
+        "--models-dir", default="models", help="where tiny backbones are built; a missing one is built in memory"
+    )
     parser.add_argument("--k", type=int, default=16)
     parser.add_argument("--mask", default="default", choices=["default", "default_plus_latent_prompt_block"])
     parser.add_argument("--device", default="cpu")
@@ -113,19 +136,37 @@ def main(args) -> int:
     else:
         require_backbone_weights(spec.name, random_weights_option=True)
         model, processor = load_backbone(spec.name, args.models_dir, {}, dtype, args.attn, args.device)
-    print(f"verify-bottleneck {spec.name}: {type(model).__name__} ({model.config.get_text_config()._attn_implementation} attention, "
-          f"{dtype}, {args.device}){' shrunk' if args.shrink and args.random_weights else ''}")
+    print(
+        f"verify-bottleneck {spec.name}: {type(model).__name__} "
+        f"({model.config.get_text_config()._attn_implementation} attention, "
+        f"{dtype}, {args.device}){' shrunk' if args.shrink and args.random_weights else ''}"
+    )
     ok, report = verify(model, processor, spec.name, args.k, args.mask)
     for name, passed in report["checks"].items():
         print(f"{'PASS' if passed else 'FAIL'}  {name}")
     for label in ("without_latents", "with_latents"):
         for role, r in report[label].items():
-            print(f"      {label:<16} {role:<18} max |logit change| {r['max_logit_change']:.3g}  non-zero pixel grads {r['nonzero_pixel_grads']}")
+            print(
+                f"      {label:<16} {role:<18} max |logit change| {r['max_logit_change']:.3g}  non-zero pixel grads "
+                f"{r['nonzero_pixel_grads']}"
+            )
     print(f"verify-bottleneck {spec.name} ({args.mask}): {'PASSED' if ok else 'FAILED'}")
     if args.json:
         from livr.io import write_json
 
-        write_json(args.json, {"backbone": spec.name, "mask": args.mask, "k": args.k, "device": args.device, "dtype": args.dtype,
-                               "attn": args.attn, "random_weights": args.random_weights, "shrunk": args.shrink,
-                               "passed": ok, **report})
+        write_json(
+            args.json,
+            {
+                "backbone": spec.name,
+                "mask": args.mask,
+                "k": args.k,
+                "device": args.device,
+                "dtype": args.dtype,
+                "attn": args.attn,
+                "random_weights": args.random_weights,
+                "shrunk": args.shrink,
+                "passed": ok,
+                **report,
+            },
+        )
     return 0 if ok else 1

@@ -60,7 +60,7 @@ def _handler(files: Files):
                 self.send_header("Content-Range", f"bytes {start}-{end}/{len(body)}")
             else:
                 self.send_response(200)
-            chunk = body[start:end + 1]
+            chunk = body[start : end + 1]
             self.send_header("Content-Length", str(len(chunk)))
             self.send_header("Content-Type", "application/octet-stream")
             self.end_headers()

@@ -42,8 +42,12 @@ def fake_hub_file(hub_dir: Path, calls: list | None = None):
 # ---------------------------------------------------------------------------------------- ViGoRL
 SAT_ROWS = [  # (question, choices, gold text, number of images)
     ("Is the lamp to the left of the sofa from the camera's view?", ["left", "right"], "right", 1),
-    ("How did the camera move between the two frames?", ["rotated left", "rotated right", "did not move"],
-     "did not move", 2),
+    (
+        "How did the camera move between the two frames?",
+        ["rotated left", "rotated right", "did not move"],
+        "did not move",
+        2,
+    ),
     ("Which object is closer to the camera?", ["the chair", "the table"], "the chair", 1),
     ("Were any of the objects moved?", ["Chair was moved left", "Chair was moved right"], "Chair was moved right", 1),
     ("Is the mug on the table?", ["yes", "no"], "yes", 1),
@@ -53,7 +57,9 @@ SAT_ROWS = [  # (question, choices, gold text, number of images)
 
 def sat_problem(question: str, choices: list[str], n_images: int) -> str:
     lines = "\n".join(f"{'ABCDE'[i]}. {c}" for i, c in enumerate(choices))
-    return "<image>" * n_images + f"\nQuestion: {question}\nAnswer Choices:\n{lines}\nAnswer with the text of the option."
+    return (
+        "<image>" * n_images + f"\nQuestion: {question}\nAnswer Choices:\n{lines}\nAnswer with the text of the option."
+    )
 
 
 def make_vigorl_hub(hub: Path, n_train: int = 6, n_val: int = 3) -> dict:
@@ -79,9 +85,15 @@ def make_vigorl_hub(hub: Path, n_train: int = 6, n_val: int = 3) -> dict:
         (stage / rel).write_text("".join(json.dumps(r) + "\n" for r in rows))
         members.append(rel)
         written[split] = rows
-    conv = {"id": 0, "image": "spatial_reasoning/sat2_test/images/0_merged.png",
-            "conversations": [{"from": "human", "value": sat_problem("Is it left?", ["left", "right"], 1)},
-                              {"from": "gpt", "value": "left"}], "source": "SAT2_base"}
+    conv = {
+        "id": 0,
+        "image": "spatial_reasoning/sat2_test/images/0_merged.png",
+        "conversations": [
+            {"from": "human", "value": sat_problem("Is it left?", ["left", "right"], 1)},
+            {"from": "gpt", "value": "left"},
+        ],
+        "source": "SAT2_base",
+    }
     (base / "sat2_test/images").mkdir(parents=True, exist_ok=True)
     natural(9999, (64, 48)).save(base / "sat2_test/images/0_merged.png")
     (base / "sat2_test/sat2_test.jsonl").write_text(json.dumps(conv) + "\n")
@@ -99,8 +111,10 @@ MAPS = [
     [[1, 0, 2], [-1, -1, 0], [0, 0, 0]],
     [[0, 1, 0], [0, -1, 0], [0, 2, 0]],
 ]
-PLAN_TEXT = "\nAs a professional maze solver, ...\n\nHere is the map: <image>\n\nPlease provide your action plan.\n" \
-            " The final answer MUST BE put in \\boxed{}."
+PLAN_TEXT = (
+    "\nAs a professional maze solver, ...\n\nHere is the map: <image>\n\nPlease provide your action plan.\n"
+    " The final answer MUST BE put in \\boxed{}."
+)
 
 
 def make_mirage_archives(stage: Path, train_plans: list[str]) -> tuple[bytes, bytes]:
@@ -115,9 +129,16 @@ def make_mirage_archives(stage: Path, train_plans: list[str]) -> tuple[bytes, by
         (train / rel).parent.mkdir(parents=True, exist_ok=True)
         natural(i, (48, 48)).save(train / rel)
         members.append(rel)
-        rows.append({"text_input": PLAN_TEXT, "image_input": f"./data/vsp_spatial_planning/{rel}",
-                     "image_output": f"./data/vsp_spatial_planning/img/level_{n}/{i}/map_reasoning_path.png",
-                     "text_output": "\\boxed{" + plan + "}", "map_id": i, "map_desc": m})
+        rows.append(
+            {
+                "text_input": PLAN_TEXT,
+                "image_input": f"./data/vsp_spatial_planning/{rel}",
+                "image_output": f"./data/vsp_spatial_planning/img/level_{n}/{i}/map_reasoning_path.png",
+                "text_output": "\\boxed{" + plan + "}",
+                "map_id": i,
+                "map_desc": m,
+            }
+        )
     (train / "train_direct.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     members.append("train_direct.jsonl")
     train_tar = tar_bytes(train, members, "w:gz")
@@ -127,8 +148,14 @@ def make_mirage_archives(stage: Path, train_plans: list[str]) -> tuple[bytes, by
         (test / rel).parent.mkdir(parents=True, exist_ok=True)
         natural(50 + i, (48, 48)).save(test / rel)
         members.append(rel)
-        rows.append({"text_input": PLAN_TEXT, "image_input": f"./data/vsp_spatial_planning/{rel}",
-                     "map_id": str(i), "map_desc": m})
+        rows.append(
+            {
+                "text_input": PLAN_TEXT,
+                "image_input": f"./data/vsp_spatial_planning/{rel}",
+                "map_id": str(i),
+                "map_desc": m,
+            }
+        )
     (test / "test_direct.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     members.append("test_direct.jsonl")
     return train_tar, tar_bytes(test, members, "w:gz")
@@ -142,8 +169,14 @@ def make_mmvp_hub(hub: Path, n_pairs: int = 3) -> list[dict]:
     (hub / "MMVP Images").mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(1, 2 * n_pairs + 1):
-        rows.append({"Index": str(i), "Question": f"Are the butterfly's wings closer to being open or closed? ({i})",
-                     "Options": "(a) Open (b) Closed", "Correct Answer": "(a)" if i % 2 else "(b)"})
+        rows.append(
+            {
+                "Index": str(i),
+                "Question": f"Are the butterfly's wings closer to being open or closed? ({i})",
+                "Options": "(a) Open (b) Closed",
+                "Correct Answer": "(a)" if i % 2 else "(b)",
+            }
+        )
         (hub / "MMVP Images" / f"{i}.jpg").write_bytes(jpeg_bytes(natural(i, (48, 48))))
     with open(hub / "Questions.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["Index", "Question", "Options", "Correct Answer"])
@@ -155,18 +188,26 @@ def make_mmvp_hub(hub: Path, n_pairs: int = 3) -> list[dict]:
 # -------------------------------------------------------------------------------------------- V*
 def make_vstar_hub(hub: Path, n_direct: int = 3, n_relative: int = 2) -> list[dict]:
     rows = []
-    for cat, n, choices in (("direct_attributes", n_direct, ["red", "blue", "green", "white"]),
-                            ("relative_position", n_relative, ["left", "right"])):
+    for cat, n, choices in (
+        ("direct_attributes", n_direct, ["red", "blue", "green", "white"]),
+        ("relative_position", n_relative, ["left", "right"]),
+    ):
         (hub / cat).mkdir(parents=True, exist_ok=True)
         for i in range(n):
             img = f"{cat}/sa_{len(rows)}.jpg"
             (hub / img).write_bytes(jpeg_bytes(natural(200 + len(rows), (64, 48))))
             (hub / img).with_suffix(".json").write_text("{}")
             opts = "\n".join(f"({'ABCD'[j]}) {c}" for j, c in enumerate(choices))
-            rows.append({"question_id": len(rows), "image": img, "category": cat,
-                         "text": f"What is the colour of object {i}?\n{opts}\n"
-                                 "Answer with the option's letter from the given choices directly.",
-                         "label": "ABCD"[i % len(choices)]})
+            rows.append(
+                {
+                    "question_id": len(rows),
+                    "image": img,
+                    "category": cat,
+                    "text": f"What is the colour of object {i}?\n{opts}\n"
+                    "Answer with the option's letter from the given choices directly.",
+                    "label": "ABCD"[i % len(choices)],
+                }
+            )
     (hub / "test_questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return rows
 
@@ -178,16 +219,25 @@ def robospatial_dataset(n: dict | None = None):
     import datasets
 
     n = n or {"configuration": 3, "compatibility": 2, "context": 1}
-    feats = datasets.Features({"category": datasets.Value("string"), "question": datasets.Value("string"),
-                               "answer": datasets.Value("string"), "img": datasets.Image(),
-                               "depth_image": datasets.Image(), "mask": datasets.Image()})
+    feats = datasets.Features(
+        {
+            "category": datasets.Value("string"),
+            "question": datasets.Value("string"),
+            "answer": datasets.Value("string"),
+            "img": datasets.Image(),
+            "depth_image": datasets.Image(),
+            "mask": datasets.Image(),
+        }
+    )
     out = {}
     for split, k in n.items():
         cols = {c: [] for c in feats}
         for i in range(k):
             cols["category"].append(split)
             cols["question"].append(f"Can the mug fit on the shelf ({split} {i})? Answer yes or no.")
-            cols["answer"].append("Yes" if i % 2 == 0 else "No" if split != "context" else "[(0.1, 0.1), (0.2, 0.1), (0.2, 0.2)]")
+            cols["answer"].append(
+                "Yes" if i % 2 == 0 else "No" if split != "context" else "[(0.1, 0.1), (0.2, 0.1), (0.2, 0.2)]"
+            )
             cols["img"].append({"bytes": png_bytes(natural(300 + i, (48, 40))), "path": None})
             cols["depth_image"].append({"bytes": png_bytes(Image.new("L", (48, 40))), "path": None})
             cols["mask"].append(None)
@@ -205,10 +255,19 @@ def make_visual_cot(hub: Path, n: int = 6, n_parts: int = 3, missing: int = 1) -
     for i in range(n):
         ds = ("flickr30k", "gqa")[i % 2]
         name = f"{1000 + i}.jpg"
-        rows.append({"dataset": ds, "split": "train", "question_id": i, "image": [f"viscot/{ds}/{name}"],
-                     "conversations": [{"from": "human", "value": f"<image>\nWhat is object {i}?\nProvide a short and direct response."},
-                                       {"from": "gpt", "value": f"<lvr>\n<answer> thing {i} </answer>"}],
-                     "bboxes": [[0.1, 0.2, 0.5, 0.6]]})
+        rows.append(
+            {
+                "dataset": ds,
+                "split": "train",
+                "question_id": i,
+                "image": [f"viscot/{ds}/{name}"],
+                "conversations": [
+                    {"from": "human", "value": f"<image>\nWhat is object {i}?\nProvide a short and direct response."},
+                    {"from": "gpt", "value": f"<lvr>\n<answer> thing {i} </answer>"},
+                ],
+                "bboxes": [[0.1, 0.2, 0.5, 0.6]],
+            }
+        )
         if i < n - missing:
             rel = f"cot/{ds}/{name}"
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -218,5 +277,5 @@ def make_visual_cot(hub: Path, n: int = 6, n_parts: int = 3, missing: int = 1) -
     (hub / "cot_images_tar_split").mkdir(parents=True, exist_ok=True)
     step = -(-len(blob) // n_parts)
     for k in range(n_parts):
-        (hub / "cot_images_tar_split" / f"cot_images_{k:02d}").write_bytes(blob[k * step:(k + 1) * step])
+        (hub / "cot_images_tar_split" / f"cot_images_{k:02d}").write_bytes(blob[k * step : (k + 1) * step])
     return json.dumps(rows).encode(), rows

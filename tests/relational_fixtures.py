@@ -47,15 +47,29 @@ def make_hpatches(root: Path, n_v: int = 4, n_i: int = 4, w: int = 96, h: int = 
                 if kind == "i":
                     H = np.eye(3)
                 else:
-                    H = np.array([[1 + r.uniform(-0.08, 0.08), r.uniform(-0.05, 0.05), r.uniform(-4, 4)],
-                                  [r.uniform(-0.05, 0.05), 1 + r.uniform(-0.08, 0.08), r.uniform(-4, 4)],
-                                  [r.uniform(-2e-4, 2e-4), r.uniform(-2e-4, 2e-4), 1.0]])
+                    H = np.array(
+                        [
+                            [1 + r.uniform(-0.08, 0.08), r.uniform(-0.05, 0.05), r.uniform(-4, 4)],
+                            [r.uniform(-0.05, 0.05), 1 + r.uniform(-0.08, 0.08), r.uniform(-4, 4)],
+                            [r.uniform(-2e-4, 2e-4), r.uniform(-2e-4, 2e-4), 1.0],
+                        ]
+                    )
                 (d / f"H_1_{k}").write_text(homography_text(H))
     return base
 
 
-STYLES = ("art_nouveau", "baroque", "expressionism", "impressionism", "post_impressionism",
-          "realism", "renaissance", "romanticism", "surrealism", "ukiyo_e")
+STYLES = (
+    "art_nouveau",
+    "baroque",
+    "expressionism",
+    "impressionism",
+    "post_impressionism",
+    "realism",
+    "renaissance",
+    "romanticism",
+    "surrealism",
+    "ukiyo_e",
+)
 
 
 def make_artbench(root: Path, per_style: int = 8, size: int = 48) -> Path:
@@ -85,7 +99,8 @@ def make_spair(root: Path) -> Path:
             name = f"2008_00{seed}.jpg"
             noise_image(seed, 80, 64).save(base / "JPEGImages" / cat / name, quality=95)
             (base / "ImageAnnotation" / cat / name.replace(".jpg", ".json")).write_text(
-                json.dumps({"filename": name, "category": cat, "image_width": 80, "image_height": 64}))
+                json.dumps({"filename": name, "category": cat, "image_width": 80, "image_height": 64})
+            )
             names[cat].append(name)
     for split in ("trn", "val", "test"):
         (base / "PairAnnotation" / split).mkdir(parents=True)
@@ -98,13 +113,21 @@ def make_spair(root: Path) -> Path:
                 pid += 1
                 n_kp = 3 if pid % 7 == 0 else 5
                 ann = {
-                    "pair_id": pid, "src_imname": imgs[a], "trg_imname": imgs[b], "category": cat,
-                    "src_imsize": [80, 64, 3], "trg_imsize": [80, 64, 3],
-                    "src_bndbox": [2, 2, 78, 62], "trg_bndbox": [2, 2, 78, 62],
+                    "pair_id": pid,
+                    "src_imname": imgs[a],
+                    "trg_imname": imgs[b],
+                    "category": cat,
+                    "src_imsize": [80, 64, 3],
+                    "trg_imsize": [80, 64, 3],
+                    "src_bndbox": [2, 2, 78, 62],
+                    "trg_bndbox": [2, 2, 78, 62],
                     "src_kps": [[float(r.integers(4, 76)), float(r.integers(4, 60))] for _ in range(n_kp)],
                     "trg_kps": [[float(r.integers(4, 76)), float(r.integers(4, 60))] for _ in range(n_kp)],
                     "kps_ids": [str(i) for i in range(n_kp)],
-                    "viewpoint_variation": 1, "scale_variation": 0, "truncation": 0, "occlusion": 0,
+                    "viewpoint_variation": 1,
+                    "scale_variation": 0,
+                    "truncation": 0,
+                    "occlusion": 0,
                 }
                 fname = f"{pid:06d}-{imgs[a][:-4]}-{imgs[b][:-4]}:{cat}.json"
                 (base / "PairAnnotation" / "trn" / fname).write_text(json.dumps(ann))
@@ -157,8 +180,9 @@ def make_mid(raw_dir: Path, n_scenes: int = 4, w: int = 90, h: int = 60, dirs=(0
     return raw_dir
 
 
-def make_nights(root: Path, n: dict | None = None, planted_ref: Image.Image | None = None,
-                per_folder: int = 1000) -> Path:
+def make_nights(
+    root: Path, n: dict | None = None, planted_ref: Image.Image | None = None, per_folder: int = 1000
+) -> Path:
     """nights/{ref,distort}/<ddd>/<nnn>[_0|_1].png + data.csv (DreamSim's columns); triplet i
     sits in folder i // per_folder."""
     n = n or {"train": 14, "val": 6, "test": 2}
@@ -174,14 +198,24 @@ def make_nights(root: Path, n: dict | None = None, planted_ref: Image.Image | No
             ref.save(base / "ref" / folder / f"{num}.png")
             noise_image(20001 + 3 * i, 64, 64).save(base / "distort" / folder / f"{num}_0.png")
             noise_image(20002 + 3 * i, 64, 64).save(base / "distort" / folder / f"{num}_1.png")
-            votes = 4 if i % 9 == 8 else 6     # every 9th has too few agreeing votes
+            votes = 4 if i % 9 == 8 else 6  # every 9th has too few agreeing votes
             lv = [1.0, 0.0, 0.8333, 0.1667][i % 4]
             if i % 11 == 5:
-                lv = 0.5                         # a tie
-            rows.append({"id": i, "right_vote": round(1 - lv, 4), "left_vote": lv, "votes": votes,
-                         "ref_path": f"ref/{folder}/{num}.png", "left_path": f"distort/{folder}/{num}_0.png",
-                         "right_path": f"distort/{folder}/{num}_1.png", "split": split,
-                         "is_imagenet": bool(r.integers(0, 2)), "prompt": "An image of a cat"})
+                lv = 0.5  # a tie
+            rows.append(
+                {
+                    "id": i,
+                    "right_vote": round(1 - lv, 4),
+                    "left_vote": lv,
+                    "votes": votes,
+                    "ref_path": f"ref/{folder}/{num}.png",
+                    "left_path": f"distort/{folder}/{num}_0.png",
+                    "right_path": f"distort/{folder}/{num}_1.png",
+                    "split": split,
+                    "is_imagenet": bool(r.integers(0, 2)),
+                    "prompt": "An image of a cat",
+                }
+            )
             i += 1
     with open(base / "data.csv", "w", newline="") as f:
         wr = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -219,8 +253,22 @@ def blink_fixture(task: str, n: int = 3, n_images: int = 2, choices=("(A)", "(B)
         rels = []
         for m in range(n_images):
             rel = f"images/test/{task}-{k}-{m}.png"
-            imgs[rel] = images[k * n_images + m] if images and k * n_images + m < len(images) else noise_image(30000 + 10 * k + m)
+            imgs[rel] = (
+                images[k * n_images + m]
+                if images and k * n_images + m < len(images)
+                else noise_image(30000 + 10 * k + m)
+            )
             rels.append(rel)
-        recs.append(Record(id=f"blink-{task}-{k}", task=task, split="test", images=rels,
-                           question="BLINK question", choices=list(choices), answer="A", source="blink"))
+        recs.append(
+            Record(
+                id=f"blink-{task}-{k}",
+                task=task,
+                split="test",
+                images=rels,
+                question="BLINK question",
+                choices=list(choices),
+                answer="A",
+                source="blink",
+            )
+        )
     return recs, imgs

@@ -24,9 +24,16 @@ K = 16  # params.yaml training.num_latents: the ablations run the paper's K
 
 
 def record():
-    return Record(id="r", task="semantic_correspondence", split="test", images=["a.png", "b.png"],
-                  question="Which point matches REF?\n(A) A\n(B) B\n(C) C\n(D) D", choices=list("ABCD"), answer="B",
-                  source="test")
+    return Record(
+        id="r",
+        task="semantic_correspondence",
+        split="test",
+        images=["a.png", "b.png"],
+        question="Which point matches REF?\n(A) A\n(B) B\n(C) C\n(D) D",
+        choices=list("ABCD"),
+        answer="B",
+        source="test",
+    )
 
 
 def images():
@@ -43,7 +50,11 @@ def tiny(request, tiny_models_dir):
 def encoded_as(method: str, processor, spec):
     """(roles, Stage-1 mask or None, cfg) of one example as `livr train` encodes it for `method`."""
     cfg = TrainConfig.resolve(PARAMS, "ablations", "qwen3-vl-4b", "semantic_correspondence", method)
-    latents = latent_token_strings(cfg.distinct_latents) * (cfg.num_latents // cfg.distinct_latents) if cfg.uses_latents else []
+    latents = (
+        latent_token_strings(cfg.distinct_latents) * (cfg.num_latents // cfg.distinct_latents)
+        if cfg.uses_latents
+        else []
+    )
     enc = encode(record(), images() * cfg.image_copies, processor, spec, latents, cfg.latent_position)
     stages = cfg.stages()
     return torch.tensor(enc.roles), (stages[0].mask if stages[0].name == "stage1" else None), cfg, enc
@@ -63,7 +74,7 @@ def test_latents_before_the_prompt_come_after_the_images_and_before_the_question
     roles, mask, cfg, enc = encoded_as("livr_latents_before_prompt", processor, spec)
     assert cfg.latent_position == "before_question" and mask == "default"
     image, latent, post, answer = (positions(roles, r) for r in (IMAGE, LATENT, POST, ANSWER))
-    assert len(latent) == K and latent == list(range(latent[0], latent[0] + K))   # one contiguous run
+    assert len(latent) == K and latent == list(range(latent[0], latent[0] + K))  # one contiguous run
     assert max(image) < latent[0], "the latents come after every image token"
     question = [i for i in post if i > latent[-1]]
     decoded = processor.tokenizer.decode([enc.input_ids[i] for i in question])
@@ -83,7 +94,9 @@ def test_paper_latents_follow_the_whole_prompt(tiny):
     processor, spec = tiny
     roles, mask, cfg, _ = encoded_as("livr", processor, spec)
     latent, answer, post = positions(roles, LATENT), positions(roles, ANSWER), positions(roles, POST)
-    assert max(post) < latent[0] and latent[-1] == answer[0] - 1, "latents after the prompt; the last one predicts the answer"
+    assert max(post) < latent[0] and latent[-1] == answer[0] - 1, (
+        "latents after the prompt; the last one predicts the answer"
+    )
     allowed = allowed_attention(roles[None], mask)[0]
     assert allowed[latent][:, post].all(), "LIVR's latents see the question"
 
@@ -136,11 +149,14 @@ def _with(mutate):
     return params
 
 
-@pytest.mark.parametrize("override,needles", [
-    ({"livr_stage_epochs": [10, 0]}, ["Stage 2 (standard mask) needs more than 0 epochs", "[10, 0]"]),
-    ({"use_latents": False}, ["use_latents: false with mask 'default'", "mask: answer_only"]),
-    ({"latent_position": "start"}, ["latent_position 'start'", "livr_stage_epochs [0, N]"]),
-])
+@pytest.mark.parametrize(
+    "override,needles",
+    [
+        ({"livr_stage_epochs": [10, 0]}, ["Stage 2 (standard mask) needs more than 0 epochs", "[10, 0]"]),
+        ({"use_latents": False}, ["use_latents: false with mask 'default'", "mask: answer_only"]),
+        ({"latent_position": "start"}, ["latent_position 'start'", "livr_stage_epochs [0, N]"]),
+    ],
+)
 def test_recipes_that_would_train_something_else_are_refused(override, needles):
     params = _with(lambda p: p["methods"]["livr_k4"].update(override))
     with pytest.raises(lc.ConfigError) as err:
@@ -149,10 +165,13 @@ def test_recipes_that_would_train_something_else_are_refused(override, needles):
         assert needle in str(err.value)
 
 
-@pytest.mark.parametrize("override,needle", [
-    ({"train": "sft", "finetune": "prompt"}, "finetune: prompt trains only the latent"),
-    ({"train": "sft", "shared_latent": True}, "shared_latent: true needs latent tokens"),
-])
+@pytest.mark.parametrize(
+    "override,needle",
+    [
+        ({"train": "sft", "finetune": "prompt"}, "finetune: prompt trains only the latent"),
+        ({"train": "sft", "shared_latent": True}, "shared_latent: true needs latent tokens"),
+    ],
+)
 def test_latent_options_without_latents_are_refused(override, needle):
     params = _with(lambda p: p["methods"]["sft_image_x2"].update(override))
     with pytest.raises(lc.ConfigError, match=needle):
@@ -161,9 +180,19 @@ def test_latent_options_without_latents_are_refused(override, needle):
 
 def test_ablations_experiment_has_every_control_and_test_time_variant():
     methods = set(PARAMS["experiments"]["ablations"]["methods"])
-    assert {"zero_shot", "livr_mask_only", "sft_image_x2", "livr_image_x2_mask", "prompt_tuning", "livr_shared_latent",
-            "livr_latents_before_prompt"} <= methods
+    assert {
+        "zero_shot",
+        "livr_mask_only",
+        "sft_image_x2",
+        "livr_image_x2_mask",
+        "prompt_tuning",
+        "livr_shared_latent",
+        "livr_latents_before_prompt",
+    } <= methods
     for model in ("livr", "livr_split_0_10"):
-        variants = {(PARAMS["methods"][m].get("eval_latents", True), PARAMS["methods"][m].get("eval_mask", "standard"))
-                    for m in methods if PARAMS["methods"][m].get("checkpoint_of") == model}
+        variants = {
+            (PARAMS["methods"][m].get("eval_latents", True), PARAMS["methods"][m].get("eval_mask", "standard"))
+            for m in methods
+            if PARAMS["methods"][m].get("checkpoint_of") == model
+        }
         assert variants == {(False, "standard"), (True, "bottleneck"), (False, "bottleneck")}, model

@@ -31,19 +31,29 @@ SETTINGS = {"attention_examples": None, "tsne_examples": 3, "tsne_tokens_per_kin
 def setup(tiny_models_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("analysis")
     params = yaml.safe_load(Path("params.yaml").read_text())
-    params["paths"] = {"data": str(root / "data"), "models": str(tiny_models_dir), "runs": str(root / "runs"),
-                       "results": str(root / "results")}
+    params["paths"] = {
+        "data": str(root / "data"),
+        "models": str(tiny_models_dir),
+        "runs": str(root / "runs"),
+        "results": str(root / "results"),
+    }
     params["analysis"] = SETTINGS
-    params["experiments"][EXP] = {"suite": "synthetic", "backbones": [BACKBONE], "tasks": [TASK],
-                                  "methods": ["zero_shot", "sft", "livr"],
-                                  "training": {"finetune": "full", "dtype": "float32", "num_latents": K}}
+    params["experiments"][EXP] = {
+        "suite": "synthetic",
+        "backbones": [BACKBONE],
+        "tasks": [TASK],
+        "methods": ["zero_shot", "sft", "livr"],
+        "training": {"finetune": "full", "dtype": "float32", "num_latents": K},
+    }
     params_path = root / "params.yaml"
     params_path.write_text(yaml.safe_dump(params))
     params = livr_config.load_params(params_path)
     data = Path(livr_config.task_dir(params, EXP, TASK))
     build_synthetic_task(TASK, data, n_train=1, n_val=1, n_test=N_TEST, seed=5)
     checkpoint = root / "runs" / EXP / BACKBONE / TASK / "livr" / "final"
-    make_livr_checkpoint(BACKBONE, "full", tiny_models_dir, checkpoint, 0, image_copies=1, weights="best_val", selected=True)
+    make_livr_checkpoint(
+        BACKBONE, "full", tiny_models_dir, checkpoint, 0, image_copies=1, weights="best_val", selected=True
+    )
     return {"root": root, "params_path": params_path, "data": data, "checkpoint": checkpoint, "models": tiny_models_dir}
 
 
@@ -56,9 +66,9 @@ def independent_shares(model, processor, spec, meta, records, data):
         enc = encode(rec, load_images(rec, data), processor, spec, meta["latents"], meta["latent_position"])
         batch, roles = Collator(model, processor.tokenizer.pad_token_id, spec, None).collate([enc])
         batch.pop("labels")
-        att = torch.stack(model(**batch, output_attentions=True).attentions)[:, 0]    # [layers, heads, L, L]
+        att = torch.stack(model(**batch, output_attentions=True).attentions)[:, 0]  # [layers, heads, L, L]
         roles = roles[0]
-        answer = att[:, :, roles == ANSWER]                                           # [layers, heads, A, L]
+        answer = att[:, :, roles == ANSWER]  # [layers, heads, A, L]
         sums["latent"] += float(answer[..., roles == LATENT].sum())
         sums["image"] += float(answer[..., roles == IMAGE].sum())
         count += answer.shape[0] * answer.shape[1] * answer.shape[2]
@@ -66,7 +76,9 @@ def independent_shares(model, processor, spec, meta, records, data):
 
 
 def test_attention_share_and_tsne_points(setup):
-    model, processor, meta = load_trained(BACKBONE, setup["checkpoint"], setup["models"], {}, torch.float32, "eager", "cpu")
+    model, processor, meta = load_trained(
+        BACKBONE, setup["checkpoint"], setup["models"], {}, torch.float32, "eager", "cpu"
+    )
     spec = get_backbone(BACKBONE)
     records = read_split(setup["data"], "test")
     result = analyze_model(model, processor, spec, meta, {TASK: (setup["data"], records)}, SETTINGS)
@@ -94,21 +106,75 @@ def test_attention_share_and_tsne_points(setup):
 
 def test_analyze_collect_tables_and_report(setup, tmp_path, capsys):
     out = setup["root"] / "results" / "analysis" / EXP / BACKBONE / TASK / "livr.json"
-    assert cli(["analyze", "--params", str(setup["params_path"]), "--experiment", EXP, "--backbone", BACKBONE, "--train-set", TASK,
-                "--method", "livr", "--out", str(out), "--device", "cpu", "--threads", "1"]) == 0
+    assert (
+        cli(
+            [
+                "analyze",
+                "--params",
+                str(setup["params_path"]),
+                "--experiment",
+                EXP,
+                "--backbone",
+                BACKBONE,
+                "--train-set",
+                TASK,
+                "--method",
+                "livr",
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert "answer->latent attention localization" in capsys.readouterr().out
     data = json.loads(out.read_text())
     assert (data["method"], data["weights"], len(data["attention"])) == ("livr", "best_val", 1)
     # a method without latents is refused with a clear message
-    assert cli(["analyze", "--params", str(setup["params_path"]), "--experiment", EXP, "--backbone", BACKBONE, "--train-set", TASK,
-                "--method", "sft", "--out", str(tmp_path / "x.json")]) == 2
+    assert (
+        cli(
+            [
+                "analyze",
+                "--params",
+                str(setup["params_path"]),
+                "--experiment",
+                EXP,
+                "--backbone",
+                BACKBONE,
+                "--train-set",
+                TASK,
+                "--method",
+                "sft",
+                "--out",
+                str(tmp_path / "x.json"),
+            ]
+        )
+        == 2
+    )
     assert "trains no latent tokens" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
     # collect: a cell is needed for the experiment to exist in the database
     cell = make_cell(tmp_path, EXP, BACKBONE, TASK, "livr", TASK, n=1)
     db = tmp_path / "livr.duckdb"
     assert cli(["collect", "--cells", str(cell), "--analyses", str(out), "--out", str(db)]) == 0
-    assert cli(["tables", "--db", str(db), "--experiment", EXP, "--out-dir", str(tmp_path / "t"),
-                "--paper-backbone", f"{BACKBONE}=qwen3-vl-4b"]) == 0
+    assert (
+        cli(
+            [
+                "tables",
+                "--db",
+                str(db),
+                "--experiment",
+                EXP,
+                "--out-dir",
+                str(tmp_path / "t"),
+                "--paper-backbone",
+                f"{BACKBONE}=qwen3-vl-4b",
+            ]
+        )
+        == 0
+    )
     import pandas as pd
 
     shares = pd.read_csv(tmp_path / "t" / "attention_shares.csv")
@@ -130,10 +196,30 @@ def test_bad_analysis_file_is_rejected_naming_file_and_key(tmp_path):
     from livr.results.db import build_database
 
     bad = tmp_path / "a.json"
-    bad.write_text(json.dumps({"experiment": "e", "backbone": "b", "train_set": TASK, "method": "livr", "weights": "last",
-                               "attention": [{"task": TASK, "n": 2, "answer_to_latent": "lots", "answer_to_image": 0.1,
-                                              "predictor_to_latent": 0.1, "predictor_to_image": 0.1}],
-                               "tsne": {"points": []}}))
-    with pytest.raises(ValueError, match=rf"{bad}: attention\[0\]: key 'answer_to_latent' is 'lots'; expected a number"):
+    bad.write_text(
+        json.dumps(
+            {
+                "experiment": "e",
+                "backbone": "b",
+                "train_set": TASK,
+                "method": "livr",
+                "weights": "last",
+                "attention": [
+                    {
+                        "task": TASK,
+                        "n": 2,
+                        "answer_to_latent": "lots",
+                        "answer_to_image": 0.1,
+                        "predictor_to_latent": 0.1,
+                        "predictor_to_image": 0.1,
+                    }
+                ],
+                "tsne": {"points": []},
+            }
+        )
+    )
+    with pytest.raises(
+        ValueError, match=rf"{bad}: attention\[0\]: key 'answer_to_latent' is 'lots'; expected a number"
+    ):
         build_database(tmp_path / "x.duckdb", [], analyses=[bad])
     assert not (tmp_path / "x.duckdb").exists()

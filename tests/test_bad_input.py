@@ -32,8 +32,12 @@ def env(tmp_path_factory, tiny_models_dir):
     """A params file (experiment ci, paths in a temp dir) and a small built task."""
     root = tmp_path_factory.mktemp("bad_input")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["paths"] = {"data": str(root / "data"), "models": str(tiny_models_dir), "runs": str(root / "runs"),
-                       "results": str(root / "results")}
+    params["paths"] = {
+        "data": str(root / "data"),
+        "models": str(tiny_models_dir),
+        "runs": str(root / "runs"),
+        "results": str(root / "results"),
+    }
     params["experiment"] = "ci"
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
@@ -56,52 +60,93 @@ def fails(capsys, argv: list[str], *needles: str) -> str:
 
 def train_argv(env, out, params=None, **kw) -> list[str]:
     opts = {"backbone": BACKBONE, "train-set": TASK, "method": "sft", "experiment": "ci", **kw}
-    return ["train", "--params", str(params or env["params"]), *[a for k, v in opts.items() for a in (f"--{k}", v)],
-            "--out", str(out)]
+    return [
+        "train",
+        "--params",
+        str(params or env["params"]),
+        *[a for k, v in opts.items() for a in (f"--{k}", v)],
+        "--out",
+        str(out),
+    ]
 
 
 def eval_argv(env, out, **kw) -> list[str]:
     opts = {"backbone": BACKBONE, "train-set": TASK, "method": "zero_shot", "task": TASK, "experiment": "ci", **kw}
-    return ["evaluate", "--params", str(env["params"]), *[a for k, v in opts.items() for a in (f"--{k}", v)], "--out", str(out)]
+    return [
+        "evaluate",
+        "--params",
+        str(env["params"]),
+        *[a for k, v in opts.items() for a in (f"--{k}", v)],
+        "--out",
+        str(out),
+    ]
 
 
 # ---------------------------------------------------------------- names
-@pytest.mark.parametrize("kw, needles", [
-    ({"experiment": "nope"}, ["unknown experiment 'nope'", "valid experiments:", "ci", "demo"]),
-    ({"backbone": "gpt-9"}, ["backbone 'gpt-9' is not in experiment 'ci'", "valid backbones: tiny-qwen2.5-vl"]),
-    ({"backbone": "qwen3-vl-4b"}, ["backbone 'qwen3-vl-4b' is not in experiment 'ci'"]),  # real, but not in ci: no download
-    ({"train-set": "sudoku"}, ["train set 'sudoku'", "valid train sets: relative_reflectance, counting"]),
-    ({"method": "magic"}, ["method 'magic'", "valid trained methods: sft, livr"]),
-    ({"method": "zero_shot"}, ["method 'zero_shot' is not a trained method", "sft, livr"]),
-])
+@pytest.mark.parametrize(
+    "kw, needles",
+    [
+        ({"experiment": "nope"}, ["unknown experiment 'nope'", "valid experiments:", "ci", "demo"]),
+        ({"backbone": "gpt-9"}, ["backbone 'gpt-9' is not in experiment 'ci'", "valid backbones: tiny-qwen2.5-vl"]),
+        (
+            {"backbone": "qwen3-vl-4b"},
+            ["backbone 'qwen3-vl-4b' is not in experiment 'ci'"],
+        ),  # real, but not in ci: no download
+        ({"train-set": "sudoku"}, ["train set 'sudoku'", "valid train sets: relative_reflectance, counting"]),
+        ({"method": "magic"}, ["method 'magic'", "valid trained methods: sft, livr"]),
+        ({"method": "zero_shot"}, ["method 'zero_shot' is not a trained method", "sft, livr"]),
+    ],
+)
 def test_train_refuses_unknown_names(env, capsys, tmp_path, kw, needles):
     fails(capsys, train_argv(env, tmp_path / "run", **kw), *needles)
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("kw, needles", [
-    ({"method": "magic"}, ["method 'magic' is not in experiment 'ci'", "valid methods: zero_shot, sft, livr"]),
-    ({"task": "sudoku"}, ["task 'sudoku' is not evaluated for train set 'relative_reflectance'", "valid tasks: relative_reflectance"]),
-    ({"task": "counting"}, ["task 'counting' is not evaluated for train set 'relative_reflectance'"]),
-    ({"backbone": "gpt-9"}, ["backbone 'gpt-9'", "valid backbones: tiny-qwen2.5-vl"]),
-])
+@pytest.mark.parametrize(
+    "kw, needles",
+    [
+        ({"method": "magic"}, ["method 'magic' is not in experiment 'ci'", "valid methods: zero_shot, sft, livr"]),
+        (
+            {"task": "sudoku"},
+            [
+                "task 'sudoku' is not evaluated for train set 'relative_reflectance'",
+                "valid tasks: relative_reflectance",
+            ],
+        ),
+        ({"task": "counting"}, ["task 'counting' is not evaluated for train set 'relative_reflectance'"]),
+        ({"backbone": "gpt-9"}, ["backbone 'gpt-9'", "valid backbones: tiny-qwen2.5-vl"]),
+    ],
+)
 def test_evaluate_refuses_unknown_names(env, capsys, tmp_path, kw, needles):
     fails(capsys, eval_argv(env, tmp_path / "cell.jsonl", **kw), *needles)
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("variant, needles", [
-    ("sft={out}", ["--variant sft: evaluates", "/sft/final, not --method livr's", "only methods on one checkpoint share a job"]),
-    ("zero_shot={out}", ["--variant zero_shot: evaluates the base model, not --method livr's"]),
-    ("magic={out}", ["method 'magic' is not in experiment 'ci'", "valid methods: zero_shot, sft, livr"]),
-    ("sft", ["--variant 'sft': expected METHOD=OUT"]),
-    ("livr={out}", ["each method and each predictions file once"]),
-])
+@pytest.mark.parametrize(
+    "variant, needles",
+    [
+        (
+            "sft={out}",
+            [
+                "--variant sft: evaluates",
+                "/sft/final, not --method livr's",
+                "only methods on one checkpoint share a job",
+            ],
+        ),
+        ("zero_shot={out}", ["--variant zero_shot: evaluates the base model, not --method livr's"]),
+        ("magic={out}", ["method 'magic' is not in experiment 'ci'", "valid methods: zero_shot, sft, livr"]),
+        ("sft", ["--variant 'sft': expected METHOD=OUT"]),
+        ("livr={out}", ["each method and each predictions file once"]),
+    ],
+)
 def test_evaluate_refuses_a_variant_on_another_checkpoint(env, capsys, tmp_path, variant, needles):
     """A merged evaluation job decodes only methods on --method's checkpoint, each into a file of its own:
     refused before anything is loaded or written."""
-    fails(capsys, eval_argv(env, tmp_path / "cell.jsonl", method="livr", variant=variant.format(out=tmp_path / "v.jsonl")),
-          *needles)
+    fails(
+        capsys,
+        eval_argv(env, tmp_path / "cell.jsonl", method="livr", variant=variant.format(out=tmp_path / "v.jsonl")),
+        *needles,
+    )
     assert not list(tmp_path.iterdir())
 
 
@@ -112,19 +157,30 @@ def _set(path: list, value):
         for key in path[:-1]:
             node = node[key]
         node[path[-1]] = value
+
     return mutate
 
 
 BAD_PARAMS = {
     "negative lr": (_set(["training", "lr"], -0.001), ["key 'training.lr'", "-0.001", "minimum of 0"]),
-    "zero epochs": (_set(["experiments", "ci", "training", "sft_epochs"], 0), ["experiments.ci.training.sft_epochs", "minimum of 0"]),
+    "zero epochs": (
+        _set(["experiments", "ci", "training", "sft_epochs"], 0),
+        ["experiments.ci.training.sft_epochs", "minimum of 0"],
+    ),
     "negative epochs": (_set(["training", "sft_epochs"], -2), ["training.sft_epochs", "-2"]),
     "K < 1": (_set(["methods", "livr_k4", "num_latents"], 0), ["methods.livr_k4", "num_latents", "minimum of 1"]),
-    "split not adding up to sft_epochs": (_set(["experiments", "ci", "training", "livr_stage_epochs"], [1, 3]),
-                                          ["experiments.ci", "livr_stage_epochs [1, 3] add up to 4", "sft_epochs is 2"]),
-    "split adding up to nothing": (_set(["experiments", "ci", "training", "livr_stage_epochs"], [0, 0]),
-                                   ["livr_stage_epochs [0, 0] must add up to more than 0"]),
-    "negative stage": (_set(["training", "livr_stage_epochs"], [-4, 14]), ["training.livr_stage_epochs.0", "minimum of 0"]),
+    "split not adding up to sft_epochs": (
+        _set(["experiments", "ci", "training", "livr_stage_epochs"], [1, 3]),
+        ["experiments.ci", "livr_stage_epochs [1, 3] add up to 4", "sft_epochs is 2"],
+    ),
+    "split adding up to nothing": (
+        _set(["experiments", "ci", "training", "livr_stage_epochs"], [0, 0]),
+        ["livr_stage_epochs [0, 0] must add up to more than 0"],
+    ),
+    "negative stage": (
+        _set(["training", "livr_stage_epochs"], [-4, 14]),
+        ["training.livr_stage_epochs.0", "minimum of 0"],
+    ),
     "three stages": (_set(["training", "livr_stage_epochs"], [4, 3, 3]), ["training.livr_stage_epochs", "too long"]),
     "unknown key": (_set(["training", "learning_rate"], 0.1), ["key 'training'", "learning_rate"]),
 }
@@ -142,11 +198,14 @@ def test_out_of_range_params_are_refused(env, capsys, tmp_path, case):
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("text, needles", [
-    ("experiment: [ci\n", [".yaml:2: not valid YAML", "expected"]),
-    ("", ["expected a mapping"]),
-    ("- just\n- a list\n", ["expected a mapping", "got list"]),
-])
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        ("experiment: [ci\n", [".yaml:2: not valid YAML", "expected"]),
+        ("", ["expected a mapping"]),
+        ("- just\n- a list\n", ["expected a mapping", "got list"]),
+    ],
+)
 def test_unparsable_params_file(capsys, tmp_path, text, needles):
     bad = tmp_path / "params.yaml"
     bad.write_text(text)
@@ -199,8 +258,17 @@ def _break_bad_json(d):
     return ["train.jsonl:5", "not valid JSON"]
 
 
-@pytest.mark.parametrize("breaker", [_break_missing_image, _break_corrupt_image, _break_answer, _break_duplicate_id,
-                                     _break_empty_split, _break_bad_json])
+@pytest.mark.parametrize(
+    "breaker",
+    [
+        _break_missing_image,
+        _break_corrupt_image,
+        _break_answer,
+        _break_duplicate_id,
+        _break_empty_split,
+        _break_bad_json,
+    ],
+)
 def test_broken_dataset_is_refused_before_anything_is_written(env, capsys, tmp_path, breaker):
     raw = json.loads(json.dumps(env["raw"]))
     raw["paths"]["data"] = str(tmp_path / "data")
@@ -217,8 +285,17 @@ def test_broken_dataset_is_refused_before_anything_is_written(env, capsys, tmp_p
 @pytest.fixture(scope="module")
 def full_checkpoint(env):
     model, processor = load_backbone(BACKBONE, env["models"], {}, torch.float32, "sdpa", "cpu")
-    meta = {"backbone": BACKBONE, "method": "sft", "train": "sft", "finetune": "full", "latents": [], "latent_ids": [],
-            "latent_position": "after_prompt", "mask": "default", "stages": []}
+    meta = {
+        "backbone": BACKBONE,
+        "method": "sft",
+        "train": "sft",
+        "finetune": "full",
+        "latents": [],
+        "latent_ids": [],
+        "latent_position": "after_prompt",
+        "mask": "default",
+        "stages": [],
+    }
     path = env["root"] / "good_final"
     save_checkpoint(model, processor, meta, path)
     return path
@@ -256,8 +333,9 @@ def _other_backbone(ck):
     return ["checkpoint is of backbone 'tiny-qwen3-vl', not 'tiny-qwen2.5-vl'"]
 
 
-@pytest.mark.parametrize("breaker", [_truncate_weights, _drop_weights, _drop_meta, _corrupt_meta, _meta_lacking_keys,
-                                     _other_backbone])
+@pytest.mark.parametrize(
+    "breaker", [_truncate_weights, _drop_weights, _drop_meta, _corrupt_meta, _meta_lacking_keys, _other_backbone]
+)
 def test_missing_or_corrupt_checkpoint(env, capsys, tmp_path, full_checkpoint, breaker):
     ck = tmp_path / "final"
     shutil.copytree(full_checkpoint, ck)
@@ -268,8 +346,12 @@ def test_missing_or_corrupt_checkpoint(env, capsys, tmp_path, full_checkpoint, b
 
 
 def test_missing_default_checkpoint_names_the_training_job(env, capsys, tmp_path):
-    fails(capsys, eval_argv(env, tmp_path / "cell.jsonl", method="livr"),
-          "runs/ci/tiny-qwen2.5-vl/relative_reflectance/livr/final", "rerun its training job")
+    fails(
+        capsys,
+        eval_argv(env, tmp_path / "cell.jsonl", method="livr"),
+        "runs/ci/tiny-qwen2.5-vl/relative_reflectance/livr/final",
+        "rerun its training job",
+    )
 
 
 # ---------------------------------------------------------------- model outputs
@@ -299,15 +381,38 @@ def test_output_naming_no_valid_answer_counts_as_wrong(env, capsys, tmp_path, mo
 
 # ---------------------------------------------------------------- security
 def test_names_with_quotes_are_data_not_sql(capsys, tmp_path):
-    exp, method = "o'brien; DROP TABLE runs; --", "it's \"quoted\""
+    exp, method = "o'brien; DROP TABLE runs; --", 'it\'s "quoted"'
     path = tmp_path / "cells" / "x" / f"{TASK}.jsonl"
     path.parent.mkdir(parents=True)
-    rows = [{"id": "a'1", "task": TASK, "raw_output": "A'); DROP TABLE predictions; --", "parsed": "A",
-             "parse_method": "letter", "gold": "A", "correct": True}]
+    rows = [
+        {
+            "id": "a'1",
+            "task": TASK,
+            "raw_output": "A'); DROP TABLE predictions; --",
+            "parsed": "A",
+            "parse_method": "letter",
+            "gold": "A",
+            "correct": True,
+        }
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    path.with_suffix(".json").write_text(json.dumps({"experiment": exp, "backbone": "tiny-a", "train_set": TASK,
-                                                     "method": method, "task": TASK, "weights": "base", "selected": True, "n": 1, "n_correct": 1,
-                                                     "n_unparsed": 0, "accuracy": 100.0}))
+    path.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "experiment": exp,
+                "backbone": "tiny-a",
+                "train_set": TASK,
+                "method": method,
+                "task": TASK,
+                "weights": "base",
+                "selected": True,
+                "n": 1,
+                "n_correct": 1,
+                "n_unparsed": 0,
+                "accuracy": 100.0,
+            }
+        )
+    )
     db = tmp_path / "livr.duckdb"
     assert cli(["collect", "--cells", str(path), "--out", str(db)]) == 0
     assert cli(["tables", "--db", str(db), "--experiment", exp, "--out-dir", str(tmp_path / "t")]) == 0
@@ -319,7 +424,13 @@ def test_names_with_quotes_are_data_not_sql(capsys, tmp_path):
     # `livr sql` runs user SQL, but read-only and without access to other files.
     fails(capsys, ["sql", "--db", str(db), "DROP TABLE runs"], "query failed")
     fails(capsys, ["sql", "--db", str(db), f"COPY runs TO '{tmp_path / 'leak.csv'}'"], "query failed")
-    fails(capsys, ["sql", "--db", str(db), "SELECT * FROM read_csv('/etc/passwd')"], "query failed", "/etc/passwd", "disabled")
+    fails(
+        capsys,
+        ["sql", "--db", str(db), "SELECT * FROM read_csv('/etc/passwd')"],
+        "query failed",
+        "/etc/passwd",
+        "disabled",
+    )
     assert not (tmp_path / "leak.csv").exists()
 
 
@@ -344,8 +455,11 @@ def no_weights(tmp_path, monkeypatch):
     def no_loading(*a, **k):
         raise AssertionError("a model was loaded")
 
-    for mod, name in ((livr.model.loading, "load_backbone"), (livr.train, "load_backbone"),
-                      (livr.evaluate, "load_trained")):
+    for mod, name in (
+        (livr.model.loading, "load_backbone"),
+        (livr.train, "load_backbone"),
+        (livr.evaluate, "load_trained"),
+    ):
         monkeypatch.setattr(mod, name, no_loading)
     return cache
 
@@ -376,8 +490,15 @@ def _weights_error(capsys, argv, random_weights: bool):
     import time
 
     t0 = time.monotonic()
-    line = fails(capsys, argv, f"backbone {REAL}", REAL_ID, "not in the Hugging Face cache", "HF_HUB_OFFLINE is set",
-                 f"hf download {REAL_ID}")
+    line = fails(
+        capsys,
+        argv,
+        f"backbone {REAL}",
+        REAL_ID,
+        "not in the Hugging Face cache",
+        "HF_HUB_OFFLINE is set",
+        f"hf download {REAL_ID}",
+    )
     assert time.monotonic() - t0 < 10
     assert ("--random-weights" in line) == random_weights
 
@@ -388,8 +509,21 @@ def test_real_backbone_not_cached_verify_bottleneck(capsys, tmp_path, no_weights
 
 
 def test_real_backbone_not_cached_train_checks_its_data_first(env, capsys, tmp_path, no_weights):
-    argv = ["train", "--params", str(_real_env(env, tmp_path, "table1", {})), "--experiment", "table1",
-            "--backbone", REAL, "--train-set", "counting", "--method", "sft", "--out", str(tmp_path / "run")]
+    argv = [
+        "train",
+        "--params",
+        str(_real_env(env, tmp_path, "table1", {})),
+        "--experiment",
+        "table1",
+        "--backbone",
+        REAL,
+        "--train-set",
+        "counting",
+        "--method",
+        "sft",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     fails(capsys, argv, "counting/train.jsonl: split file missing")  # the data, before any weights
     _real_env(env, tmp_path, "table1", {"counting": _synth})
     _weights_error(capsys, argv, False)
@@ -399,8 +533,27 @@ def test_real_backbone_not_cached_train_checks_its_data_first(env, capsys, tmp_p
 def test_real_backbone_not_cached_evaluate(env, capsys, tmp_path, no_weights):
     params = _real_env(env, tmp_path, "table3", {"blink3": _standin})
     out = tmp_path / "cells" / "blink3.jsonl"
-    _weights_error(capsys, ["evaluate", "--params", str(params), "--experiment", "table3", "--backbone", REAL,
-                            "--train-set", "sat32k", "--method", "zero_shot", "--task", "blink3", "--out", str(out)], False)
+    _weights_error(
+        capsys,
+        [
+            "evaluate",
+            "--params",
+            str(params),
+            "--experiment",
+            "table3",
+            "--backbone",
+            REAL,
+            "--train-set",
+            "sat32k",
+            "--method",
+            "zero_shot",
+            "--task",
+            "blink3",
+            "--out",
+            str(out),
+        ],
+        False,
+    )
     assert not out.parent.exists()
 
 
@@ -413,8 +566,14 @@ def test_unreachable_hub_is_named_within_seconds(capsys, tmp_path, no_weights, m
     closed.close()
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
-    fails(capsys, ["verify-bottleneck", "--backbone", REAL], REAL_ID, "the hub is unreachable: connection refused",
-          f"hf download {REAL_ID}", "--random-weights")
+    fails(
+        capsys,
+        ["verify-bottleneck", "--backbone", REAL],
+        REAL_ID,
+        "the hub is unreachable: connection refused",
+        f"hf download {REAL_ID}",
+        "--random-weights",
+    )
 
 
 def test_cached_real_weights_pass_the_check(tmp_path, monkeypatch):
@@ -441,12 +600,31 @@ def _unwritable_argv(env, tmp_path, blocker: Path) -> dict[str, list[str]]:
     db = tmp_path / "missing.duckdb"
     return {
         "inspect": ["data", "inspect", "--task-dir", str(env["data"]), "--out", str(blocker / "sheet.png")],
-        "synth": ["data", "synth", "--task", TASK, "--out", str(blocker / "task"), "--n-train", "1", "--n-val", "1",
-                  "--n-test", "1"],
+        "synth": [
+            "data",
+            "synth",
+            "--task",
+            TASK,
+            "--out",
+            str(blocker / "task"),
+            "--n-train",
+            "1",
+            "--n-val",
+            "1",
+            "--n-test",
+            "1",
+        ],
         "tables": ["tables", "--db", str(db), "--experiment", "ci", "--out-dir", str(blocker / "tables")],
         "report": ["report", "--db", str(db), "--out", str(blocker / "report.html")],
-        "verify --json": ["verify-bottleneck", "--backbone", BACKBONE, "--models-dir", str(env["models"]), "--json",
-                          str(blocker / "v.json")],
+        "verify --json": [
+            "verify-bottleneck",
+            "--backbone",
+            BACKBONE,
+            "--models-dir",
+            str(env["models"]),
+            "--json",
+            str(blocker / "v.json"),
+        ],
         "train": train_argv(env, blocker / "run"),
         "evaluate": eval_argv(env, blocker / "cell.jsonl"),
     }
@@ -476,7 +654,12 @@ def test_evaluate_out_naming_a_directory_is_refused_before_decoding(env, capsys,
 # ---------------------------------------------------------------- sql, bench, inspect
 def test_sql_empty_query_and_a_file_that_is_no_database(capsys, tmp_path):
     fails(capsys, ["sql", "--db", str(REPO / "README.md"), ""], "empty query")
-    fails(capsys, ["sql", "--db", str(REPO / "README.md"), "SELECT 1"], "README.md", "cannot open as a DuckDB results database")
+    fails(
+        capsys,
+        ["sql", "--db", str(REPO / "README.md"), "SELECT 1"],
+        "README.md",
+        "cannot open as a DuckDB results database",
+    )
 
 
 @pytest.mark.parametrize("k", ["0", "-1"])
@@ -500,11 +683,17 @@ def test_corrupt_jsonl_message_is_a_whole_phrase(env, capsys, tmp_path):
     shutil.copytree(env["data"], data)
     with open(data / "train.jsonl", "a") as f:
         f.write('{"id": "bad\ttab"}\n')  # a raw control character inside a string
-    fails(capsys, ["data", "inspect", "--task-dir", str(data)], "train.jsonl:5",
-          "not valid JSON (Invalid control character at column 12)")
+    fails(
+        capsys,
+        ["data", "inspect", "--task-dir", str(data)],
+        "train.jsonl:5",
+        "not valid JSON (Invalid control character at column 12)",
+    )
 
 
-@pytest.mark.parametrize("sub", ["synth", "download", "import", "build", "build-comparison", "synth-comparison", "inspect"])
+@pytest.mark.parametrize(
+    "sub", ["synth", "download", "import", "build", "build-comparison", "synth-comparison", "inspect"]
+)
 def test_data_subcommand_help_says_what_it_does(capsys, sub):
     with pytest.raises(SystemExit):
         cli(["data", sub, "--help"])
@@ -515,11 +704,37 @@ def test_data_subcommand_help_says_what_it_does(capsys, sub):
 def test_sql_help_lists_every_table_and_view_of_the_database(env, capsys, tmp_path):
     path = tmp_path / "cells" / f"{TASK}.jsonl"
     path.parent.mkdir()
-    path.write_text(json.dumps({"id": "a", "task": TASK, "raw_output": "A", "parsed": "A", "parse_method": "letter",
-                                "gold": "A", "correct": True}) + "\n")
-    path.with_suffix(".json").write_text(json.dumps({"experiment": "ci", "backbone": BACKBONE, "train_set": TASK,
-                                                     "method": "zero_shot", "task": TASK, "weights": "base", "selected": True,
-                                                     "n": 1, "n_correct": 1, "n_unparsed": 0, "accuracy": 100.0}))
+    path.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "task": TASK,
+                "raw_output": "A",
+                "parsed": "A",
+                "parse_method": "letter",
+                "gold": "A",
+                "correct": True,
+            }
+        )
+        + "\n"
+    )
+    path.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "experiment": "ci",
+                "backbone": BACKBONE,
+                "train_set": TASK,
+                "method": "zero_shot",
+                "task": TASK,
+                "weights": "base",
+                "selected": True,
+                "n": 1,
+                "n_correct": 1,
+                "n_unparsed": 0,
+                "accuracy": 100.0,
+            }
+        )
+    )
     db = tmp_path / "livr.duckdb"
     assert cli(["collect", "--cells", str(path), "--out", str(db)]) == 0
     capsys.readouterr()
@@ -547,10 +762,17 @@ def test_tables_say_what_they_cannot_show(capsys, tmp_path):
     assert set(said) == {str(out / f"{t}.csv") for t in ("table2", "table3", "table4", "mirage_vsp")}
     assert "experiment 'e' has no cell trained on a mixture" in said[str(out / "table2.csv")]
     assert all((out / f"{t}.csv").read_text().count("\n") == 1 for t in ("table2", "table3", "table4", "mirage_vsp"))
-    fails(capsys, ["tables", "--db", str(db), "--experiment", "e", "--out-dir", str(out), "--weights", "last"],
-          "--weights last", "no trained cell evaluated at its last weights", "evaluate_unselected: false",
-          "valid here: selected, best_val")
+    fails(
+        capsys,
+        ["tables", "--db", str(db), "--experiment", "e", "--out-dir", str(out), "--weights", "last"],
+        "--weights last",
+        "no trained cell evaluated at its last weights",
+        "evaluate_unselected: false",
+        "valid here: selected, best_val",
+    )
     # the weights the runs kept here are best_val: that choice is valid
-    assert cli(["tables", "--db", str(db), "--experiment", "e", "--out-dir", str(tmp_path / "b"), "--weights",
-                "best_val"]) == 0
+    assert (
+        cli(["tables", "--db", str(db), "--experiment", "e", "--out-dir", str(tmp_path / "b"), "--weights", "best_val"])
+        == 0
+    )
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before, "existing tables untouched"

@@ -20,8 +20,11 @@ from livr.model.masks import ANSWER
 
 TINY = [n for n, b in REGISTRY.items() if b.tiny]
 K, STEPS = 4, 5
-QUESTIONS = ["Which point is darker?\n(A) A\n(B) B\n(C) same", "Darker?", "Of the two marked points, which one is darker "
-             "in the image shown above?\n(A) A\n(B) B\n(C) About the same"]
+QUESTIONS = [
+    "Which point is darker?\n(A) A\n(B) B\n(C) same",
+    "Darker?",
+    "Of the two marked points, which one is darker in the image shown above?\n(A) A\n(B) B\n(C) About the same",
+]
 
 
 def records_and_images():
@@ -29,8 +32,16 @@ def records_and_images():
     out = []
     for i, q in enumerate(QUESTIONS):
         n = 1 + i % 2  # one or two images: different image runs per row as well
-        rec = Record(id=f"r{i}", task="relative_reflectance", split="test", images=[f"{j}.png" for j in range(n)],
-                     question=q, choices=["A", "B", "C"], answer="A", source="test")
+        rec = Record(
+            id=f"r{i}",
+            task="relative_reflectance",
+            split="test",
+            images=[f"{j}.png" for j in range(n)],
+            question=q,
+            choices=["A", "B", "C"],
+            answer="A",
+            source="test",
+        )
         imgs = [Image.fromarray((torch.rand(112, 112, 3, generator=g) * 255).byte().numpy()) for _ in range(n)]
         out.append((rec, imgs))
     return out
@@ -42,14 +53,16 @@ def setup(request, tiny_models_dir):
     model, processor = load_backbone(name, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     ids = add_latent_tokens(model, processor, K, seed=0)
     spec = get_backbone(name)
-    encoded = [encode(r, im, processor, spec, latent_token_strings(K), with_answer=False) for r, im in records_and_images()]
+    encoded = [
+        encode(r, im, processor, spec, latent_token_strings(K), with_answer=False) for r, im in records_and_images()
+    ]
     return model.eval(), processor, spec, ids, encoded
 
 
 def decode(model, processor, spec, ids, encoded, mask):
     batch, roles = Collator(model, processor.tokenizer.pad_token_id, spec, mask, "left").collate(encoded)
     batch.pop("labels")
-    return greedy_decode(model, batch, roles, mask, STEPS, [-1], ids)   # no stop token: STEPS tokens each
+    return greedy_decode(model, batch, roles, mask, STEPS, [-1], ids)  # no stop token: STEPS tokens each
 
 
 @pytest.mark.parametrize("mask", ["default", None])
@@ -79,9 +92,12 @@ def recompute_decode(model, processor, spec, ids, enc, mask) -> tuple[list[int],
     tokens, logits = [], []
     for _ in range(STEPS):
         grown = dataclasses.replace(
-            enc, input_ids=enc.input_ids + tokens, labels=[IGNORE] * (len(enc.input_ids) + len(tokens)),
+            enc,
+            input_ids=enc.input_ids + tokens,
+            labels=[IGNORE] * (len(enc.input_ids) + len(tokens)),
             roles=enc.roles + [ANSWER] * len(tokens),
-            mm_token_type_ids=None if enc.mm_token_type_ids is None else enc.mm_token_type_ids + [0] * len(tokens))
+            mm_token_type_ids=None if enc.mm_token_type_ids is None else enc.mm_token_type_ids + [0] * len(tokens),
+        )
         batch, _ = Collator(model, pad, spec, mask, "left").collate([grown])
         batch.pop("labels")
         last = model(**batch).logits[0, -1].clone()
@@ -102,7 +118,7 @@ def test_kv_cache_decoding_equals_full_recompute_under_the_bottleneck(setup, mas
             reference, ref_logits = recompute_decode(model, processor, spec, ids, enc, mask)
             seen.clear()
             assert decode(model, processor, spec, ids, [enc], mask)[0] == reference
-            assert len(seen) == STEPS   # the prompt, then one cached step per token but the last
+            assert len(seen) == STEPS  # the prompt, then one cached step per token but the last
             for step, (cached, full) in enumerate(zip(seen, ref_logits)):
                 cached[ids] = torch.finfo(cached.dtype).min
                 torch.testing.assert_close(cached, full, rtol=1e-4, atol=1e-4, msg=f"step {step}")

@@ -28,8 +28,10 @@ BACKBONE = "tiny-qwen2.5-vl"
 @pytest.fixture(scope="module")
 def standins(tmp_path_factory):
     root = tmp_path_factory.mktemp("standins")
-    return {name: build_standin(name, root / name, n_train=8, n_val=4, n_test=6, seed=0)
-            for name in ("sat32k", "blink3", "mmvp", "mirage_vsp")}
+    return {
+        name: build_standin(name, root / name, n_train=8, n_val=4, n_test=6, seed=0)
+        for name in ("sat32k", "blink3", "mmvp", "mirage_vsp")
+    }
 
 
 def test_training_labels_are_the_records_target(standins, tiny_models_dir):
@@ -44,8 +46,16 @@ def test_training_labels_are_the_records_target(standins, tiny_models_dir):
         labelled = processor.tokenizer.decode([t for t in enc.labels if t != IGNORE])
         assert labelled == rec.meta["target"] + spec.end_of_turn
         assert enc.gold == rec.meta["target"]
-    plain = Record(id="r", task="jigsaw", split="train", images=["x.png"], question="Q?", choices=["a", "b"], answer="B",
-                   source="t")
+    plain = Record(
+        id="r",
+        task="jigsaw",
+        split="train",
+        images=["x.png"],
+        question="Q?",
+        choices=["a", "b"],
+        answer="B",
+        source="t",
+    )
     enc = encode(plain, [Image.new("RGB", (112, 112))], processor, spec, [])
     assert processor.tokenizer.decode([t for t in enc.labels if t != IGNORE]) == "B" + spec.end_of_turn
 
@@ -54,12 +64,25 @@ def test_full_lm_trains_the_language_model_and_freezes_vision(standins, tiny_mod
     params = livr_config.load_params("params.yaml")
     cfg = TrainConfig.resolve(params, "ci", BACKBONE, "sat32k", "livr")
     assert cfg.data_dirs == ("data/built/synthetic/ci/comparison/sat32k",)
-    cfg = replace(cfg, data_dirs=[str(standins["sat32k"])], finetune="full_lm", lr=1e-2, batch_size=4, grad_accum=1,
-                  sft_epochs=2, livr_stage_epochs=[1, 1], num_latents=2, keep_encoded=True, dataloader_workers=0)
+    cfg = replace(
+        cfg,
+        data_dirs=[str(standins["sat32k"])],
+        finetune="full_lm",
+        lr=1e-2,
+        batch_size=4,
+        grad_accum=1,
+        sft_epochs=2,
+        livr_stage_epochs=[1, 1],
+        num_latents=2,
+        keep_encoded=True,
+        dataloader_workers=0,
+    )
     meta = train_cell(cfg, tmp_path / "run", tiny_models_dir)
     assert meta["finetune"] == "full_lm" and [s["stage"] for s in meta["stages"]] == ["stage1", "stage2"]
     base, _ = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
-    trained, _, meta = load_trained(BACKBONE, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
+    trained, _, meta = load_trained(
+        BACKBONE, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu"
+    )
     b = dict(base.named_parameters())
     t = dict(trained.named_parameters())
     vision = [n for n in b if not is_language_model_weight(n)]
@@ -80,7 +103,9 @@ def test_full_lm_mode_marks_only_language_model_weights_trainable(tiny_models_di
         cfg = replace(TrainConfig.resolve(params, "ci", BACKBONE, "sat32k", "sft"), finetune="full_lm")
         apply_finetune_mode(model, cfg, [])
         trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-        assert trainable and all(".language_model." in f".{n}" or n.startswith("lm_head.") for n in trainable)  # untied head: LM too
+        assert trainable and all(
+            ".language_model." in f".{n}" or n.startswith("lm_head.") for n in trainable
+        )  # untied head: LM too
         assert any("vision" in n or "visual" in n for n, p in model.named_parameters() if not p.requires_grad)
 
 

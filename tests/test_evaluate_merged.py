@@ -24,8 +24,16 @@ def trained(task_dir, tiny_models_dir, tmp_path_factory):
     run = tmp_path_factory.mktemp("merged") / "run"
     lt.train_cell(cfg_for("livr", task_dir, lora_dropout=0.0), run, tiny_models_dir)
     params = livr_config.load_params("params.yaml")
-    cfgs = [replace(EvalConfig.resolve(params, "demo", BACKBONE, TASK, m, TASK), data_dir=str(task_dir),
-                    dtype="float32", batch_size=3, max_new_tokens=4) for m in METHODS]
+    cfgs = [
+        replace(
+            EvalConfig.resolve(params, "demo", BACKBONE, TASK, m, TASK),
+            data_dir=str(task_dir),
+            dtype="float32",
+            batch_size=3,
+            max_new_tokens=4,
+        )
+        for m in METHODS
+    ]
     return run / "final", cfgs
 
 
@@ -56,7 +64,9 @@ def test_the_feature_cache_serves_the_later_passes(trained, tiny_models_dir, tmp
         return caches[-1]
 
     monkeypatch.setattr(ev, "open_vision_cache", recording)
-    ev.evaluate_cells(cfgs, checkpoint, [tmp_path / f"{c.method}.jsonl" for c in cfgs], tiny_models_dir, vision_cache_mb=64)
+    ev.evaluate_cells(
+        cfgs, checkpoint, [tmp_path / f"{c.method}.jsonl" for c in cfgs], tiny_models_dir, vision_cache_mb=64
+    )
     (cache,) = caches
     assert cache.misses > 0 and cache.hits == 2 * cache.misses, "each image computed in the first pass only"
 

@@ -35,12 +35,28 @@ TIMING_KEYS = ("runtime", "per_second", "seconds")
 def faults_params(root: Path, models_dir: Path) -> Path:
     """A params file whose experiment `faults` trains 4 + 4 steps with a checkpoint every 2 steps."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["paths"] = {"data": str(root / "data"), "models": str(models_dir), "runs": str(root / "runs"),
-                       "results": str(root / "results")}
-    training = {**params["experiments"]["ci"]["training"], "batch_size": 8, "sft_epochs": 4,
-                "livr_stage_epochs": [2, 2], "evals_per_epoch": 1, "num_latents": 4, "threads": 1}
-    params["experiments"][EXP] = {"suite": "synthetic", "backbones": [BACKBONE], "tasks": [TASK],
-                                  "methods": ["zero_shot", "sft", "livr"], "training": training}
+    params["paths"] = {
+        "data": str(root / "data"),
+        "models": str(models_dir),
+        "runs": str(root / "runs"),
+        "results": str(root / "results"),
+    }
+    training = {
+        **params["experiments"]["ci"]["training"],
+        "batch_size": 8,
+        "sft_epochs": 4,
+        "livr_stage_epochs": [2, 2],
+        "evals_per_epoch": 1,
+        "num_latents": 4,
+        "threads": 1,
+    }
+    params["experiments"][EXP] = {
+        "suite": "synthetic",
+        "backbones": [BACKBONE],
+        "tasks": [TASK],
+        "methods": ["zero_shot", "sft", "livr"],
+        "training": training,
+    }
     params["experiment"] = EXP
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
@@ -74,8 +90,24 @@ def test_killed_livr_training_resumes_to_the_uninterrupted_result(tmp_path, tiny
     final/: each rerun of the same command resumes, and the final weights and every logged metric
     equal those of an uninterrupted run bit for bit (CPU, one thread, same seed)."""
     params = faults_params(tmp_path, tiny_models_dir)
-    args = lambda out: ["train", "--params", str(params), "--backbone", BACKBONE, "--train-set", TASK,  # noqa: E731
-                        "--method", "livr", "--out", str(out), "--threads", "1"]
+
+    def args(out):
+        return [
+            "train",
+            "--params",
+            str(params),
+            "--backbone",
+            BACKBONE,
+            "--train-set",
+            TASK,
+            "--method",
+            "livr",
+            "--out",
+            str(out),
+            "--threads",
+            "1",
+        ]
+
     ref, run = tmp_path / "ref", tmp_path / "run"
     done = livr_run(args(ref))
     assert done.returncode == 0, done.stderr[-3000:]
@@ -112,7 +144,9 @@ def test_killed_livr_training_resumes_to_the_uninterrupted_result(tmp_path, tiny
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), "final weights differ"
     assert metrics_without_timings(ref) == metrics_without_timings(run)
     for stage in ("stage1", "stage2"):
-        assert json.loads((ref / stage / "best.json").read_text()) == json.loads((run / stage / "best.json").read_text())
+        assert json.loads((ref / stage / "best.json").read_text()) == json.loads(
+            (run / stage / "best.json").read_text()
+        )
 
     # Resume loads optimizer and scheduler state only through weights-only torch.load (the RNG state
     # too, in transformers' _load_rng_state; not reached here: no step is left to run).
@@ -201,12 +235,36 @@ def test_atomic_writes_sweep_only_dead_writers_temps(tmp_path):
 def _cell(root: Path, method: str) -> Path:
     path = root / "cells" / "e" / "tiny-a" / TASK / method / f"{TASK}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [{"id": f"r{i}", "task": TASK, "raw_output": "A", "parsed": "A", "parse_method": "letter",
-             "gold": "AB"[i % 2], "correct": i % 2 == 0} for i in range(4)]
+    rows = [
+        {
+            "id": f"r{i}",
+            "task": TASK,
+            "raw_output": "A",
+            "parsed": "A",
+            "parse_method": "letter",
+            "gold": "AB"[i % 2],
+            "correct": i % 2 == 0,
+        }
+        for i in range(4)
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    path.with_suffix(".json").write_text(json.dumps({
-        "experiment": "e", "backbone": "tiny-a", "train_set": TASK, "method": method, "task": TASK,
-        "weights": "best_val", "selected": True, "n": 4, "n_correct": 2, "n_unparsed": 0, "accuracy": 50.0}))
+    path.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "experiment": "e",
+                "backbone": "tiny-a",
+                "train_set": TASK,
+                "method": method,
+                "task": TASK,
+                "weights": "best_val",
+                "selected": True,
+                "n": 4,
+                "n_correct": 2,
+                "n_unparsed": 0,
+                "accuracy": 50.0,
+            }
+        )
+    )
     return path
 
 

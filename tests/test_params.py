@@ -1,6 +1,5 @@
 """params.yaml is the one config: every section matches the code that reads it."""
 
-
 import yaml
 
 from livr import config as livr_config
@@ -63,7 +62,11 @@ def test_evaluation_takes_precision_and_kernel_from_the_run_it_evaluates():
     params = load()
     params["methods"]["livr"] = {"train": "livr", "dtype": "float16", "attn_implementation": "eager"}
     e = EvalConfig.resolve(params, "table1", "qwen3-vl-4b", "counting", "livr", "counting")
-    assert (e.dtype, e.attn_implementation, e.checkpoint) == ("float16", "eager", "runs/table1/qwen3-vl-4b/counting/livr/final")
+    assert (e.dtype, e.attn_implementation, e.checkpoint) == (
+        "float16",
+        "eager",
+        "runs/table1/qwen3-vl-4b/counting/livr/final",
+    )
     z = EvalConfig.resolve(params, "table1", "qwen3-vl-4b", "counting", "zero_shot", "counting")
     assert (z.dtype, z.attn_implementation, z.checkpoint) == ("bfloat16", "sdpa", None)
 

@@ -78,6 +78,7 @@ def test_loads_as_a_backbone_and_answers(base, tmp_path):
     model, processor = load_backbone("tiny-qwen2.5-vl", base.parent, {}, torch.float32, "sdpa", "cpu")
     saved = load_file(base / "model.safetensors")
     state = model.state_dict()
+
     # the file is in the hub's checkpoint layout (model.* = the language model, visual.*); the loaded
     # model nests both under model.: every saved tensor must arrive unchanged
     def loaded_name(k):

@@ -22,8 +22,20 @@ BACKBONE = "tiny-qwen2.5-vl"  # ties input and output embeddings, like Qwen2.5-V
 def cfg_for(method, task_dir, **overrides):
     params = livr_config.load_params("params.yaml")
     cfg = TrainConfig.resolve(params, "ci", BACKBONE, "relative_reflectance", method)
-    return replace(cfg, **{"data_dirs": [str(task_dir)], "finetune": "lora", "lr": 5e-2, "batch_size": 4, "grad_accum": 1,
-                           "sft_epochs": 1, "livr_stage_epochs": [1, 1], "num_latents": 4, **overrides})
+    return replace(
+        cfg,
+        **{
+            "data_dirs": [str(task_dir)],
+            "finetune": "lora",
+            "lr": 5e-2,
+            "batch_size": 4,
+            "grad_accum": 1,
+            "sft_epochs": 1,
+            "livr_stage_epochs": [1, 1],
+            "num_latents": 4,
+            **overrides,
+        },
+    )
 
 
 def params_of(model):
@@ -33,7 +45,9 @@ def params_of(model):
 def test_stage_plans(task_dir):
     assert cfg_for("sft", task_dir, sft_epochs=10).stages() == [Stage("sft", 10, None, last=True)]
     assert cfg_for("livr", task_dir, livr_stage_epochs=[4, 6]).stages() == [
-        Stage("stage1", 4, "default"), Stage("stage2", 6, None, last=True)]
+        Stage("stage1", 4, "default"),
+        Stage("stage2", 6, None, last=True),
+    ]
     assert cfg_for("livr", task_dir, livr_stage_epochs=[0, 10]).stages() == [Stage("stage2", 10, None, last=True)]
 
 
@@ -46,16 +60,24 @@ def test_livr_lora_trains_lora_and_latent_rows_only(task_dir, tiny_models_dir, t
     vocab = base.get_input_embeddings().weight.shape[0]
     init, init_proc = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     init_rows = init.get_input_embeddings().weight[add_latent_tokens(init, init_proc, 4, cfg.seed)].detach()
-    trained, processor, meta = load_trained(BACKBONE, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
+    trained, processor, meta = load_trained(
+        BACKBONE, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu"
+    )
     b, t = params_of(base), params_of(trained)
     emb = "model.language_model.embed_tokens.weight"
     assert torch.equal(t[emb][:vocab], b[emb][:vocab]), "original embedding rows must stay frozen"
     assert not torch.allclose(t[emb][meta["latent_ids"]], init_rows), "latent rows must train"
-    assert torch.equal(trained.get_output_embeddings().weight[:vocab], b[emb][:vocab]), "tied output rows must stay frozen"
+    assert torch.equal(trained.get_output_embeddings().weight[:vocab], b[emb][:vocab]), (
+        "tied output rows must stay frozen"
+    )
     frozen = [n for n in b if n.startswith("model.visual.")]
     assert frozen and all(torch.equal(t[n], b[n]) for n in frozen), "vision tower and projector must stay frozen"
-    lora_targets = [n for n in b if "language_model.layers" in n and any(k in n for k in ("q_proj.weight", "down_proj.weight"))]
-    assert lora_targets and all(not torch.equal(t[n], b[n]) for n in lora_targets), "LoRA must change the LM projections"
+    lora_targets = [
+        n for n in b if "language_model.layers" in n and any(k in n for k in ("q_proj.weight", "down_proj.weight"))
+    ]
+    assert lora_targets and all(not torch.equal(t[n], b[n]) for n in lora_targets), (
+        "LoRA must change the LM projections"
+    )
     norms = [n for n in b if "layernorm" in n or n.endswith("norm.weight")]
     assert all(torch.equal(t[n], b[n]) for n in norms)
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
@@ -64,7 +86,9 @@ def test_livr_lora_trains_lora_and_latent_rows_only(task_dir, tiny_models_dir, t
 
 def test_sft_trains_no_latent_rows(task_dir, tiny_models_dir, tmp_path):
     train_cell(cfg_for("sft", task_dir), tmp_path / "run", tiny_models_dir)
-    trained, processor, meta = load_trained(BACKBONE, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
+    trained, processor, meta = load_trained(
+        BACKBONE, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu"
+    )
     base, base_proc = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     assert meta["latent_ids"] == [] and len(processor.tokenizer) == len(base_proc.tokenizer)
     assert trained.get_input_embeddings().weight.shape == base.get_input_embeddings().weight.shape
@@ -105,15 +129,28 @@ def test_saved_checkpoint_reloads_to_the_same_predictions(task_dir, tiny_models_
     model.eval()
     records = read_split(task_dir, "test")
     encoded = [encode(r, load_images(r, task_dir), processor, spec, latents, with_answer=False) for r in records]
-    batch, roles = Collator(model.get_base_model() if finetune == "lora" else model, processor.tokenizer.pad_token_id, spec, None, "left").collate(encoded)
+    batch, roles = Collator(
+        model.get_base_model() if finetune == "lora" else model, processor.tokenizer.pad_token_id, spec, None, "left"
+    ).collate(encoded)
     batch.pop("labels")
     before = greedy_decode(model, batch, roles, None, 6, [processor.tokenizer.eos_token_id], ids)
-    meta = {"backbone": BACKBONE, "method": "livr", "train": "livr", "finetune": finetune, "latents": latents,
-            "latent_ids": ids, "latent_position": "after_prompt", "mask": "default", "stages": []}
+    meta = {
+        "backbone": BACKBONE,
+        "method": "livr",
+        "train": "livr",
+        "finetune": finetune,
+        "latents": latents,
+        "latent_ids": ids,
+        "latent_position": "after_prompt",
+        "mask": "default",
+        "stages": [],
+    }
     save_checkpoint(model, processor, meta, tmp_path / "final")
     with warnings.catch_warnings():
         warnings.simplefilter("error", FutureWarning)
-        reloaded, processor2, _ = load_trained(BACKBONE, tmp_path / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
+        reloaded, processor2, _ = load_trained(
+            BACKBONE, tmp_path / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu"
+        )
     after = greedy_decode(reloaded, batch, roles, None, 6, [processor.tokenizer.eos_token_id], ids)
     assert before == after
     assert any(len(x) > 0 for x in before)
@@ -130,7 +167,7 @@ def test_greedy_decode_matches_hf_generate(task_dir, tiny_models_dir, backbone):
     ours = greedy_decode(model, batch, roles, None, 5, [-1], [])
     hf_inputs = {k: v for k, v in batch.items() if k != "position_ids"}  # generate takes positions from the mask
     hf = model.generate(**hf_inputs, max_new_tokens=5, do_sample=False, eos_token_id=None, min_new_tokens=5)
-    assert [row[batch["input_ids"].shape[1]:].tolist() for row in hf] == ours
+    assert [row[batch["input_ids"].shape[1] :].tolist() for row in hf] == ours
 
 
 def test_evaluate_writes_cell_files(task_dir, tiny_models_dir, tmp_path):

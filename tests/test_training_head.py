@@ -55,12 +55,21 @@ def test_loss_and_predictions_equal_full_logits(backbone, mask, task_dir, tiny_m
 def full_logits_trainer(monkeypatch):
     """Today's path before this change: the Trainer's loss over logits at every position."""
     monkeypatch.setattr(S.LivrTrainer, "compute_loss", Trainer.compute_loss)
-    monkeypatch.setattr(S, "argmax_logits", lambda logits, labels: (logits[0] if isinstance(logits, tuple) else logits).argmax(-1))
+    monkeypatch.setattr(
+        S, "argmax_logits", lambda logits, labels: (logits[0] if isinstance(logits, tuple) else logits).argmax(-1)
+    )
 
 
 @pytest.mark.parametrize("backbone", FAMILIES)
 def test_the_same_weights_and_validation_after_training(backbone, task_dir, tiny_models_dir, tmp_path, monkeypatch):
-    cfg = replace(cfg_for("livr", task_dir), backbone=backbone, max_train_examples=8, evals_per_epoch=2, batch_size=2, grad_accum=2)
+    cfg = replace(
+        cfg_for("livr", task_dir),
+        backbone=backbone,
+        max_train_examples=8,
+        evals_per_epoch=2,
+        batch_size=2,
+        grad_accum=2,
+    )
     runs = {}
     for name in ("full", "labelled"):
         with monkeypatch.context() as m:
@@ -68,8 +77,11 @@ def test_the_same_weights_and_validation_after_training(backbone, task_dir, tiny
                 full_logits_trainer(m)
             train_cell(cfg, tmp_path / name, tiny_models_dir)
         runs[name] = {s: load_file(tmp_path / name / s / "trainable.safetensors") for s in ("stage1", "stage2")}
-        runs[name]["val"] = [r["eval_accuracy"] for r in map(json.loads, (tmp_path / name / "metrics.jsonl").read_text().splitlines())
-                             if "eval_accuracy" in r]
+        runs[name]["val"] = [
+            r["eval_accuracy"]
+            for r in map(json.loads, (tmp_path / name / "metrics.jsonl").read_text().splitlines())
+            if "eval_accuracy" in r
+        ]
     assert runs["full"]["val"] == runs["labelled"]["val"] and runs["full"]["val"]
     for stage in ("stage1", "stage2"):
         a, b = runs["full"][stage], runs["labelled"][stage]

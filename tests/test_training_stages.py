@@ -60,8 +60,14 @@ def test_stage_2_starts_from_stage_1_and_restarts_its_schedule(task_dir, tiny_mo
         assert torch.equal(entry["stage2"][k], stage1[k]), f"stage 2 did not start from stage 1's {k}"
     assert any(not torch.equal(entry["stage1"][k], stage1[k]) for k in latent_keys), "stage 1 trained the latents"
     # the schedule: warm-up + cosine restarted, so equal-length stages log the same learning rates
-    lrs = {s: [r["learning_rate"] for r in map(json.loads, (tmp_path / "run" / s / "metrics.jsonl").read_text().splitlines())
-               if "learning_rate" in r] for s in ("stage1", "stage2")}
+    lrs = {
+        s: [
+            r["learning_rate"]
+            for r in map(json.loads, (tmp_path / "run" / s / "metrics.jsonl").read_text().splitlines())
+            if "learning_rate" in r
+        ]
+        for s in ("stage1", "stage2")
+    }
     assert lrs["stage1"] and lrs["stage1"] == lrs["stage2"]
     assert max(lrs["stage2"]) > lrs["stage1"][-1], "stage 2 warms up again instead of continuing stage 1's decay"
 
@@ -70,7 +76,9 @@ def test_stage_2_starts_from_stage_1_and_restarts_its_schedule(task_dir, tiny_mo
 def test_the_kept_and_the_other_checkpoint_are_both_written_and_evaluated(task_dir, tiny_models_dir, tmp_path, select):
     """final/ holds the weights `select` keeps, unselected/ the other candidate; evaluating both puts
     the cell in the database twice, labelled by weights."""
-    cfg = cfg_for("livr", task_dir, finetune="full", lr=2e-3, livr_stage_epochs=[1, 2], evals_per_epoch=2, select=select)
+    cfg = cfg_for(
+        "livr", task_dir, finetune="full", lr=2e-3, livr_stage_epochs=[1, 2], evals_per_epoch=2, select=select
+    )
     run = tmp_path / "run"
     meta = lt.train_cell(cfg, run, tiny_models_dir)
     kept, other = ("best_val", "last") if select == "best_val" else ("last", "best_val")
@@ -83,12 +91,18 @@ def test_the_kept_and_the_other_checkpoint_are_both_written_and_evaluated(task_d
     emb = "model.language_model.embed_tokens.weight"
     cells = []
     for name, weights, selected in (("final", kept, True), ("unselected", other, False)):
-        assert {k: read_checkpoint_meta(run / name)[k] for k in ("weights", "selected")} == {"weights": weights, "selected": selected}
+        assert {k: read_checkpoint_meta(run / name)[k] for k in ("weights", "selected")} == {
+            "weights": weights,
+            "selected": selected,
+        }
         model, _, _ = load_trained(BACKBONE, run / name, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
         assert torch.equal(model.get_input_embeddings().weight, files[weights][emb]), name
         params = livr_config.load_params("params.yaml")
-        ecfg = replace(EvalConfig.resolve(params, "ci", BACKBONE, TASK, "livr", TASK, unselected=not selected),
-                       data_dir=str(task_dir), dtype="float32")
+        ecfg = replace(
+            EvalConfig.resolve(params, "ci", BACKBONE, TASK, "livr", TASK, unselected=not selected),
+            data_dir=str(task_dir),
+            dtype="float32",
+        )
         assert ecfg.checkpoint.endswith(f"/livr/{name}")
         out = tmp_path / "cells" / ("t.jsonl" if selected else "t.unselected.jsonl")
         summary = evaluate_cell(ecfg, run / name, out, tiny_models_dir)
@@ -105,15 +119,23 @@ def test_the_kept_and_the_other_checkpoint_are_both_written_and_evaluated(task_d
 
 def test_prompt_tuning_trains_only_the_soft_prompt_rows(task_dir, tiny_models_dir, tmp_path):
     params = livr_config.load_params("params.yaml")
-    cfg = replace(TrainConfig.resolve(params, "ci", BACKBONE, TASK, "prompt_tuning"),
-                  data_dirs=[str(task_dir)], batch_size=4, grad_accum=1, lr=5e-2, livr_stage_epochs=[0, 1])
+    cfg = replace(
+        TrainConfig.resolve(params, "ci", BACKBONE, TASK, "prompt_tuning"),
+        data_dirs=[str(task_dir)],
+        batch_size=4,
+        grad_accum=1,
+        lr=5e-2,
+        livr_stage_epochs=[0, 1],
+    )
     assert (cfg.finetune, cfg.latent_position, [s.name for s in cfg.stages()]) == ("prompt", "start", ["stage2"])
     meta = lt.train_cell(cfg, tmp_path / "run", tiny_models_dir)
     assert meta["latents"] == [f"<|latent_{i}|>" for i in range(4)] and meta["latent_position"] == "start"
     base, _ = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     init, init_proc = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     ids = add_latent_tokens(init, init_proc, 4, cfg.seed)
-    trained, _, _ = load_trained(BACKBONE, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
+    trained, _, _ = load_trained(
+        BACKBONE, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu"
+    )
     b, t = dict(base.named_parameters()), dict(trained.named_parameters())
     emb = "model.language_model.embed_tokens.weight"
     vocab = b[emb].shape[0]

@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent          # the venv's snakemake, dvc, livr
+BIN = Path(sys.executable).parent  # the venv's snakemake, dvc, livr
 
 
 def tool(name: str) -> str:
@@ -21,18 +21,29 @@ def tool(name: str) -> str:
 
 def copy_repo(dest: Path, git: bool = False) -> Path:
     """The working tree's files that git tracks or would track (not ignored outputs)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO, check=True, capture_output=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, listed):
         src = REPO / rel
         if src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
     if git:
-        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-               "GIT_COMMITTER_EMAIL": "t@t"}
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        }
         for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "copy"]):
             subprocess.run(cmd, cwd=dest, check=True, env=env, capture_output=True)
     return dest
@@ -44,7 +55,9 @@ def run(cmd: list[str], cwd: Path, path_first: Path | None = None, check: bool =
     env.setdefault("LIVR_PROGRESS", "0")
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
@@ -64,8 +77,11 @@ def dry_run_jobs(output: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def snakemake_dry_run(cwd: Path, experiment: str, extra: list[str] = (), path_first: Path | None = None):
-    proc = run([tool("snakemake"), "-n", "results/table1.csv", *extra, "--config", f"experiment={experiment}"],
-               cwd, path_first=path_first)
+    proc = run(
+        [tool("snakemake"), "-n", "results/table1.csv", *extra, "--config", f"experiment={experiment}"],
+        cwd,
+        path_first=path_first,
+    )
     return dry_run_jobs(proc.stdout + proc.stderr)
 
 

@@ -51,8 +51,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
     p.add_argument("--params", type=Path, default=None, help="params.yaml (uses its sources.<source> section)")
 
-    p = _subcommand(sub, "import", "the manual step of a source no script can download: check PATH, copy it in, "
-                                      "write its manifest")
+    p = _subcommand(
+        sub, "import", "the manual step of a source no script can download: check PATH, copy it in, write its manifest"
+    )
     p.add_argument("source", help=f"one of: {', '.join(MANUAL_SOURCES)}")
     p.add_argument("--from", dest="src", required=True, type=Path, help="a directory or a zip/tar archive")
     p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
@@ -137,8 +138,9 @@ def task_cfg(params: dict, task: str, defaults: dict) -> dict:
 def _synth(args) -> None:
     from livr.data.synthetic import build_synthetic_task
 
-    build_synthetic_task(args.task, args.out, args.n_train, args.n_val, args.n_test, args.seed,
-                         image_size=args.image_size)
+    build_synthetic_task(
+        args.task, args.out, args.n_train, args.n_val, args.n_test, args.seed, image_size=args.image_size
+    )
     print(f"wrote {args.out}")
 
 
@@ -157,8 +159,10 @@ def _download(args) -> int:
 
 def _import(args) -> None:
     if args.source not in MANUAL_SOURCES:
-        raise InputError(f"source {args.source!r} has no manual step (use `livr data download --source "
-                         f"{args.source}`); sources with one: {', '.join(MANUAL_SOURCES)}")
+        raise InputError(
+            f"source {args.source!r} has no manual step (use `livr data download --source "
+            f"{args.source}`); sources with one: {', '.join(MANUAL_SOURCES)}"
+        )
     mod = _module("source", SOURCES, args.source)
     out = mod.import_manual(args.raw_dir / args.source, args.src, _source_cfg(args.params, args.source, mod))
     print(f"imported {args.source} from {args.src} into {out}")
@@ -181,8 +185,10 @@ def _build_comparison(args) -> None:
     params = _load_params(args.params)
     cfg = (params.get("paper_data") or {}).get(args.name)
     if args.name not in {**benchmarks.TRAINING_SETS, **benchmarks.BENCHMARKS}:
-        raise InputError(f"unknown comparison set {args.name!r}; valid training sets: "
-                         f"{', '.join(benchmarks.TRAINING_SETS)}; benchmarks: {', '.join(benchmarks.BENCHMARKS)}")
+        raise InputError(
+            f"unknown comparison set {args.name!r}; valid training sets: "
+            f"{', '.join(benchmarks.TRAINING_SETS)}; benchmarks: {', '.join(benchmarks.BENCHMARKS)}"
+        )
     build = benchmarks.build_training_set if args.name in benchmarks.TRAINING_SETS else benchmarks.build_benchmark
     build(args.name, args.raw_root, args.out, cfg, _seed(args, params))
     print(f"built {args.name} into {args.out}")
@@ -206,8 +212,15 @@ def _inspect(args) -> None:
     print(f"contact sheet: {out}")
 
 
-SUBCOMMANDS = {"synth": _synth, "download": _download, "import": _import, "build": _build,
-               "build-comparison": _build_comparison, "synth-comparison": _synth_comparison, "inspect": _inspect}
+SUBCOMMANDS = {
+    "synth": _synth,
+    "download": _download,
+    "import": _import,
+    "build": _build,
+    "build-comparison": _build_comparison,
+    "synth-comparison": _synth_comparison,
+    "inspect": _inspect,
+}
 
 
 def main(args) -> int:

@@ -125,9 +125,7 @@ class NearDuplicateIndex:
         imgs = [_open(i) for i in test_images]
         self.n_test = len(imgs)
         self._hashes = np.array([phash(i) for i in imgs], dtype=np.uint64)
-        self._thumbs = (
-            np.stack([_gray(i, ssim_size) for i in imgs]) if imgs else np.zeros((0, ssim_size, ssim_size))
-        )
+        self._thumbs = np.stack([_gray(i, ssim_size) for i in imgs]) if imgs else np.zeros((0, ssim_size, ssim_size))
         self._clip = None
         if clip_model and imgs:
             self._clip = _ClipEmbedder(clip_model, device)

@@ -62,8 +62,14 @@ def _progress(total: int | None, initial: int, desc: str):
     from tqdm import tqdm
 
     return tqdm(
-        total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
-        desc=desc, disable=not progress_enabled(), leave=False,
+        total=total,
+        initial=initial,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=desc,
+        disable=not progress_enabled(),
+        leave=False,
     )
 
 
@@ -138,8 +144,10 @@ def download_file(
     attempt n+1 is `backoff * 2**n` seconds.
     """
     dest = Path(dest)
-    if dest.exists() and (sha256 is None or sha256_file(dest) == sha256.lower()) and (
-        md5 is None or _md5_file(dest) == md5.lower()
+    if (
+        dest.exists()
+        and (sha256 is None or sha256_file(dest) == sha256.lower())
+        and (md5 is None or _md5_file(dest) == md5.lower())
     ):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -155,8 +163,10 @@ def download_file(
             if attempt < retries:
                 time.sleep(backoff * (2**attempt))
     else:
-        raise DownloadError(f"{url}: failed after {retries + 1} attempts; last error: {last} "
-                            f"(partial data kept in {part} for a later resume)")
+        raise DownloadError(
+            f"{url}: failed after {retries + 1} attempts; last error: {last} "
+            f"(partial data kept in {part} for a later resume)"
+        )
     if sha256 is not None:
         got = sha256_file(part)
         if got != sha256.lower():
@@ -236,11 +246,16 @@ def _extract_tar(archive: Path, tmp: Path) -> None:
                 if m.issym() or m.islnk():
                     link = PurePosixPath(m.linkname)
                     if link.is_absolute():
-                        raise ArchiveError(f"{archive}: member {m.name!r} links to absolute path {m.linkname!r}; refusing to extract")
+                        raise ArchiveError(
+                            f"{archive}: member {m.name!r} links to absolute path {m.linkname!r}; refusing to extract"
+                        )
                     start = (base / p).parent if m.issym() else base
                     resolved = Path(os.path.normpath(start / link))
                     if not _within(base, resolved):
-                        raise ArchiveError(f"{archive}: member {m.name!r} links outside the target directory ({m.linkname!r}); refusing to extract")
+                        raise ArchiveError(
+                            f"{archive}: member {m.name!r} links outside the target directory ({m.linkname!r}); "
+                            "refusing to extract"
+                        )
                 elif not (m.isfile() or m.isdir()):
                     raise ArchiveError(f"{archive}: member {m.name!r} is a device/fifo; refusing to extract")
             try:
@@ -298,8 +313,10 @@ class RemoteFile(io.RawIOBase):
         except (requests.ConnectionError, requests.Timeout) as e:
             raise DownloadError(f"{self.url}: connection error: {e}") from e
         if resp.status_code != 206:
-            raise DownloadError(f"{self.url}: HTTP {resp.status_code} to a Range request (need 206 Partial "
-                                "Content to read single members of a remote archive)")
+            raise DownloadError(
+                f"{self.url}: HTTP {resp.status_code} to a Range request (need 206 Partial "
+                "Content to read single members of a remote archive)"
+            )
         self.transferred += len(resp.content)
         return resp
 
@@ -339,8 +356,9 @@ class RemoteFile(io.RawIOBase):
         return len(data)
 
 
-def read_remote_zip_member(url: str, member: str, dest: str | os.PathLike, timeout: float = 60.0,
-                           session: requests.Session | None = None) -> dict:
+def read_remote_zip_member(
+    url: str, member: str, dest: str | os.PathLike, timeout: float = 60.0, session: requests.Session | None = None
+) -> dict:
     """Copy the member of the remote zip at `url` whose path ends with `member` (e.g. "data.csv"
     in "nights/data.csv") to `dest` (atomically), reading only the central directory and that
     member's bytes. Returns {"member", "size", "archive_size", "transferred"}."""
@@ -355,8 +373,7 @@ def read_remote_zip_member(url: str, member: str, dest: str | os.PathLike, timeo
             info = zf.getinfo(names[0])
     except zipfile.BadZipFile as e:
         raise ArchiveError(f"{url}: not a readable zip archive ({e})") from e
-    return {"member": names[0], "size": info.file_size, "archive_size": remote.size,
-            "transferred": remote.transferred}
+    return {"member": names[0], "size": info.file_size, "archive_size": remote.size, "transferred": remote.transferred}
 
 
 # ------------------------------------------------------------------------------------ manifests

@@ -31,9 +31,7 @@ COUNTING_INSTRUCTION = "Answer with a single number."  # after the question of a
 DEFAULT_SLOTS = {"object": "objects", "action": "Hold"}
 
 
-def format_question(
-    task: str, choices: list[str], *, object_name: str | None = None, action: str | None = None
-) -> str:
+def format_question(task: str, choices: list[str], *, object_name: str | None = None, action: str | None = None) -> str:
     """Full question text for `task`, with `choices` listed as BLINK lists them.
 
     Slots: `object_name` names the counted objects (counting, plural, default "objects") or the boxed

@@ -43,8 +43,10 @@ def spec_of(name: str) -> TaskSpec | ComparisonSpec:
     """The spec of a task, training set or benchmark."""
     spec = TASK_SPECS.get(name) or COMPARISON_SPECS.get(name)
     if spec is None:
-        raise InputError(f"unknown data set {name!r}; valid tasks: {', '.join(TASK_SPECS)}; "
-                         f"comparison sets: {', '.join(COMPARISON_SPECS)}")
+        raise InputError(
+            f"unknown data set {name!r}; valid tasks: {', '.join(TASK_SPECS)}; "
+            f"comparison sets: {', '.join(COMPARISON_SPECS)}"
+        )
     return spec
 
 

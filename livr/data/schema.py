@@ -74,14 +74,14 @@ def _check_answer(rec: Record, where: str) -> None:
     """The answer fits the record's kind: free text, a letter among its choices, or an integer."""
     if rec.task in FREE_TEXT_TASKS:
         if rec.choices or not rec.answer.strip():
-            raise DatasetError(f"{where}: task {rec.task!r} takes a free-text answer and no choices; "
-                               f"got answer {rec.answer!r}, choices {rec.choices!r}")
+            raise DatasetError(
+                f"{where}: task {rec.task!r} takes a free-text answer and no choices; "
+                f"got answer {rec.answer!r}, choices {rec.choices!r}"
+            )
     elif rec.choices:
         valid = LETTERS[: len(rec.choices)]
         if rec.answer not in valid:
-            raise DatasetError(
-                f"{where}: key 'answer' is {rec.answer!r}, not among its choices {list(valid)}"
-            )
+            raise DatasetError(f"{where}: key 'answer' is {rec.answer!r}, not among its choices {list(valid)}")
     elif not rec.answer.lstrip("-").isdigit():
         raise DatasetError(
             f"{where}: key 'answer' is {rec.answer!r}; an open-ended (no choices) answer must be an integer"
@@ -93,7 +93,9 @@ def read_split(task_dir: str | Path, split: str, check_images: bool = True) -> l
     task_dir = Path(task_dir)
     path = task_dir / f"{split}.jsonl"
     if not path.is_file():
-        raise DatasetError(f"{path}: split file missing (built task dirs hold {', '.join(s + '.jsonl' for s in SPLITS)})")
+        raise DatasetError(
+            f"{path}: split file missing (built task dirs hold {', '.join(s + '.jsonl' for s in SPLITS)})"
+        )
     fields = {f.name for f in dataclasses.fields(Record)}
     records, seen = [], {}
     with open(path) as f:

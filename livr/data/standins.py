@@ -33,12 +33,21 @@ from livr.errors import InputError
 
 # The relations a scene question asks about: (question, its two options, the yes/no form).
 RELATIONS = {
-    "left_right": ("Is the red square to the left or to the right of the blue square?", ("left", "right"),
-                   "Is the red square to the {} of the blue square?"),
-    "above_below": ("Is the red square above or below the blue square?", ("above", "below"),
-                    "Is the red square {} the blue square?"),
-    "size": ("Is the red square larger or smaller than the blue square?", ("larger", "smaller"),
-             "Is the red square {} than the blue square?"),
+    "left_right": (
+        "Is the red square to the left or to the right of the blue square?",
+        ("left", "right"),
+        "Is the red square to the {} of the blue square?",
+    ),
+    "above_below": (
+        "Is the red square above or below the blue square?",
+        ("above", "below"),
+        "Is the red square {} the blue square?",
+    ),
+    "size": (
+        "Is the red square larger or smaller than the blue square?",
+        ("larger", "smaller"),
+        "Is the red square {} than the blue square?",
+    ),
 }
 NAMES = tuple(COMPARISON_SPECS)  # each spec names its stand-in's question form and subtasks
 RED, BLUE, GREY = (220, 40, 40), (40, 60, 220), (128, 128, 128)
@@ -47,14 +56,18 @@ MAX_TRIES = 100
 
 
 def _rng(seed: int, name: str, split: str, index: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, COMPARISON_SPECS[name].order, SPLITS.index(split), index]))
+    return np.random.default_rng(
+        np.random.SeedSequence([seed, COMPARISON_SPECS[name].order, SPLITS.index(split), index])
+    )
 
 
 def subtask_sizes(n: int, subtasks: tuple[str, ...]) -> dict[str, int]:
     """n items over the subtasks in proportion 1 : 2 : ... (unequal on purpose, so the mean of
     subtask accuracies and the pooled accuracy differ), each subtask at least one item."""
     if n < len(subtasks):
-        raise InputError(f"{n} examples cannot cover {len(subtasks)} subtasks ({', '.join(subtasks)}); use n >= {len(subtasks)}")
+        raise InputError(
+            f"{n} examples cannot cover {len(subtasks)} subtasks ({', '.join(subtasks)}); use n >= {len(subtasks)}"
+        )
     weights = np.arange(1, len(subtasks) + 1)
     sizes = np.maximum(1, np.floor(n * weights / weights.sum()).astype(int))
     sizes[-1] = n - sizes[:-1].sum()
@@ -112,12 +125,15 @@ def draw_map(rng: np.random.Generator, size: int) -> tuple[Image.Image, list[lis
     raise InputError(f"no map with a reachable goal in {MAX_TRIES} draws; change the seed")
 
 
-MIRAGE_QUESTION = ("You are a navigator on a frozen lake (green: you, yellow: the goal, black: holes). "
-                   "Find a safe path to the goal. Give the moves (LEFT, RIGHT, UP, DOWN) as \\boxed{...}.")
+MIRAGE_QUESTION = (
+    "You are a navigator on a frozen lake (green: you, yellow: the goal, black: holes). "
+    "Find a safe path to the goal. Give the moves (LEFT, RIGHT, UP, DOWN) as \\boxed{...}."
+)
 
 
-def _example(name: str, split: str, i: int, subtask: str | None, relation: str, rng: np.random.Generator,
-             size: int) -> tuple[Record, Image.Image]:
+def _example(
+    name: str, split: str, i: int, subtask: str | None, relation: str, rng: np.random.Generator, size: int
+) -> tuple[Record, Image.Image]:
     spec = COMPARISON_SPECS[name]
     form, task = spec.standin, spec.task
     meta: dict = {"standin": True, "index": i}
@@ -179,8 +195,19 @@ def build_standin(name: str, out_dir, n_train: int, n_val: int, n_test: int, see
         for i, subtask in enumerate(labels):
             # one relation per subtask, else cycled; MMVP: both questions of a pair ask the same
             key = subtasks.index(subtask) if subtask else (i // 2 if form == "mmvp" else i)
-            rec, img = _example(name, split, i, subtask, relations[key % len(relations)], _rng(seed, name, split, i),
-                                image_size)
+            rec, img = _example(
+                name, split, i, subtask, relations[key % len(relations)], _rng(seed, name, split, i), image_size
+            )
             col.add(rec, [img])
-    return col.write(out_dir, {"builder": "livr.data.standins.build_standin", "name": name, "source": "standin",
-                               "seed": seed, "image_size": image_size, "requested": sizes, "subtask_sizes": counts})
+    return col.write(
+        out_dir,
+        {
+            "builder": "livr.data.standins.build_standin",
+            "name": name,
+            "source": "standin",
+            "seed": seed,
+            "image_size": image_size,
+            "requested": sizes,
+            "subtask_sizes": counts,
+        },
+    )

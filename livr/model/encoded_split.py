@@ -22,8 +22,18 @@ from livr.model.inputs import Encoded, encode, load_images
 
 
 class EncodedSplit(torch.utils.data.Dataset):
-    def __init__(self, data_dirs, split: str, processor, spec, latents: list[str], latent_position: str,
-                 limit: int | None = None, keep: bool = False, image_copies: int = 1):
+    def __init__(
+        self,
+        data_dirs,
+        split: str,
+        processor,
+        spec,
+        latents: list[str],
+        latent_position: str,
+        limit: int | None = None,
+        keep: bool = False,
+        image_copies: int = 1,
+    ):
         # (record, its task directory): a mixture reads one split from each member task.
         self.items = []
         for data_dir in data_dirs:

@@ -21,20 +21,22 @@ from livr.model.tiny_dims import PATCH, TinyDims
 NO_HUB_KERNELS = {"use_kernels": False}
 # Config keys of the image placeholder tokens and the tokens they name (Qwen2-VL's, which every family uses).
 PLACEHOLDER_TOKENS = {
-    "image_token_id": "<|image_pad|>", "video_token_id": "<|video_pad|>",
-    "vision_start_token_id": "<|vision_start|>", "vision_end_token_id": "<|vision_end|>",
+    "image_token_id": "<|image_pad|>",
+    "video_token_id": "<|video_pad|>",
+    "vision_start_token_id": "<|vision_start|>",
+    "vision_end_token_id": "<|vision_end|>",
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class Family:
-    name: str                                     # Backbone.family of its backbones; model configs' "family"
-    classes: Callable[[], tuple[type, type]]      # () -> (config class, model class), imported on first use
-    processor_class: Callable[[], type]           # () -> the transformers processor class (tokenizer + images)
+    name: str  # Backbone.family of its backbones; model configs' "family"
+    classes: Callable[[], tuple[type, type]]  # () -> (config class, model class), imported on first use
+    processor_class: Callable[[], type]  # () -> the transformers processor class (tokenizer + images)
     tiny_config: Callable[[dict, dict, TinyDims], Any]  # (text dims, token ids, dims) -> config of a tiny build
-    system_prompt: bool       # the chat template adds a default system prompt (the tiny builds' template copies it)
+    system_prompt: bool  # the chat template adds a default system prompt (the tiny builds' template copies it)
     temporal_patch_size: int  # the image processor's frames per patch: 2 (Qwen-VL) or 1 (2D patches)
-    mrope: bool               # 3-row multimodal RoPE position ids from the model's get_rope_index, else plain 1D
+    mrope: bool  # 3-row multimodal RoPE position ids from the model's get_rope_index, else plain 1D
     image_token: str = "<|image_pad|>"
     end_of_turn: str = "<|im_end|>"
     # (hub config.json dict, source) -> the dict the config class reads; None: read as published.
@@ -64,5 +66,12 @@ class Family:
 
 def tiny_vision(d: TinyDims) -> dict:
     """The vision-tower sizes every tiny build shares: one visual token per 2x2 merged 7 px patches."""
-    return dict(depth=d.vision_depth, hidden_size=d.vision_hidden, num_heads=4, intermediate_size=2 * d.vision_hidden,
-                patch_size=PATCH, spatial_merge_size=2, out_hidden_size=d.hidden)
+    return dict(
+        depth=d.vision_depth,
+        hidden_size=d.vision_hidden,
+        num_heads=4,
+        intermediate_size=2 * d.vision_hidden,
+        patch_size=PATCH,
+        spatial_merge_size=2,
+        out_hidden_size=d.hidden,
+    )

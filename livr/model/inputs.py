@@ -86,7 +86,9 @@ def render_prompt(processor, question: str, n_images: int, latents: list[str], l
     if latent_position == "before_question":
         question = latent_text + question  # the chat template puts the images first, then this text
     content = [{"type": "image"}] * n_images + [{"type": "text", "text": question}]
-    text = processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True, tokenize=False)
+    text = processor.apply_chat_template(
+        [{"role": "user", "content": content}], add_generation_prompt=True, tokenize=False
+    )
     if latent_position == "after_prompt":
         return text + latent_text
     if latent_position == "start":
@@ -146,7 +148,9 @@ class Collator:
     2D padding mask and passed explicitly: with a 4D mask the model cannot derive them itself.
     """
 
-    def __init__(self, model, pad_id: int, backbone: Backbone, mask: str | None, padding_side: str = "right", dtype=torch.float32):
+    def __init__(
+        self, model, pad_id: int, backbone: Backbone, mask: str | None, padding_side: str = "right", dtype=torch.float32
+    ):
         self.rope_index = model.model.get_rope_index if backbone.mrope else None
         self.pad_id = pad_id
         self.mask = mask
@@ -160,7 +164,7 @@ class Collator:
             if self.padding_side == "right":
                 out[i, : len(r)] = torch.tensor(r)
             else:
-                out[i, L - len(r):] = torch.tensor(r)
+                out[i, L - len(r) :] = torch.tensor(r)
         return out
 
     def __call__(self, examples: list[Encoded]) -> dict:

@@ -44,5 +44,5 @@ def add_latent_tokens(model, processor, k: int, seed: int) -> list[int]:
 def latent_ids_of(tokenizer) -> list[int]:
     """The latent token ids a (saved) tokenizer holds, in order."""
     added = tokenizer.get_added_vocab()
-    latents = sorted((t for t in added if t.startswith("<|latent_")), key=lambda t: int(t[len("<|latent_"):-2]))
+    latents = sorted((t for t in added if t.startswith("<|latent_")), key=lambda t: int(t[len("<|latent_") : -2]))
     return [added[t] for t in latents]

@@ -42,13 +42,17 @@ def backbone_source(spec: Backbone, models_dir: str | Path) -> str:
     if spec.pretrained:
         path = shipped_dir(spec.name)
         if not (path / "config.json").is_file():
-            raise InputError(f"{path}: pretrained tiny backbone missing; rebuild it with the command in its "
-                             "manifest.json (livr pretrain-tiny) or restore it from git")
+            raise InputError(
+                f"{path}: pretrained tiny backbone missing; rebuild it with the command in its "
+                "manifest.json (livr pretrain-tiny) or restore it from git"
+            )
         return str(path)
     if spec.tiny:
         path = Path(models_dir) / spec.name
         if not (path / "config.json").is_file():
-            raise InputError(f"{path}: tiny backbone not built; run `livr build-tiny --backbone {spec.name} --out {path}`")
+            raise InputError(
+                f"{path}: tiny backbone not built; run `livr build-tiny --backbone {spec.name} --out {path}`"
+            )
         return str(path)
     return spec.hf_id
 
@@ -90,7 +94,11 @@ def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch
     spec = get_backbone(name)
     if checkpoint is None:
         model, processor = load_backbone(name, models_dir, settings, dtype, attn, device)
-        return model.eval(), processor, {"latent_ids": [], "latents": [], "latent_position": "after_prompt", "mask": "default"}
+        return (
+            model.eval(),
+            processor,
+            {"latent_ids": [], "latents": [], "latent_position": "after_prompt", "mask": "default"},
+        )
     checkpoint = Path(checkpoint)
     meta = read_checkpoint_meta(checkpoint)
     if meta["backbone"] != name:

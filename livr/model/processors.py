@@ -20,7 +20,9 @@ def _image_processor(family: Family, tiny: bool, settings: dict | None, source: 
     if tiny:
         # Every tiny image is resized to exactly IMAGE_SIZE^2 px: 8x8 merged visual tokens.
         return Qwen2VLImageProcessorPil(
-            patch_size=PATCH, merge_size=2, temporal_patch_size=family.temporal_patch_size,
+            patch_size=PATCH,
+            merge_size=2,
+            temporal_patch_size=family.temporal_patch_size,
             size={"shortest_edge": IMAGE_SIZE * IMAGE_SIZE, "longest_edge": IMAGE_SIZE * IMAGE_SIZE},
         )
     proc = Qwen2VLImageProcessorPil.from_pretrained(source)
@@ -51,13 +53,18 @@ def save_processor(processor, out_dir) -> None:
     processor.image_processor.save_pretrained(out_dir)
 
 
-def image_only_processor(family: Family, tokenizer, tiny: bool, settings: dict | None = None, source: str | None = None):
+def image_only_processor(
+    family: Family, tokenizer, tiny: bool, settings: dict | None = None, source: str | None = None
+):
     return build_processor(family, tokenizer, _image_processor(family, tiny, settings, source))
 
 
 def build_processor(family: Family, tokenizer, image_processor):
     return _image_only(family.processor_class())(
-        image_processor=image_processor, tokenizer=tokenizer, video_processor=None, chat_template=tokenizer.chat_template,
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=None,
+        chat_template=tokenizer.chat_template,
     )
 
 

@@ -36,7 +36,9 @@ CONFIG_DIR = resources.files("livr.model") / "configs"
 SEED = 1234
 TOKENIZER_VOCAB = 4096
 
-SHRINK_TEXT = dict(num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=2, num_key_value_heads=1)
+SHRINK_TEXT = dict(
+    num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=2, num_key_value_heads=1
+)
 SHRINK_VISION = dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2)
 
 
@@ -44,10 +46,14 @@ def load_real_config(name: str) -> dict:
     """The shipped config of a real backbone (model config, image processor, tokens, template)."""
     spec = get_backbone(name)
     if spec.tiny:
-        raise InputError(f"backbone {name!r} is a tiny offline build; real-size configs exist for: {', '.join(shipped_backbones())}")
+        raise InputError(
+            f"backbone {name!r} is a tiny offline build; real-size configs exist for: {', '.join(shipped_backbones())}"
+        )
     path = CONFIG_DIR / f"{name}.json"
     if not path.is_file():
-        raise InputError(f"{path}: no shipped architecture config for {name!r}; shipped: {', '.join(shipped_backbones())}")
+        raise InputError(
+            f"{path}: no shipped architecture config for {name!r}; shipped: {', '.join(shipped_backbones())}"
+        )
     return json.loads(path.read_text())
 
 
@@ -68,14 +74,19 @@ def build_tokenizer(cfg: dict):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=TOKENIZER_VOCAB, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        vocab_size=TOKENIZER_VOCAB,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=progress_enabled(),  # it prints blank lines into non-TTY output otherwise
     )
     tok.train_from_iterator(_corpus(), trainer)
     extra = [t for t in specials if t not in (cfg["eos_token"], cfg["pad_token"])]
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token=cfg["eos_token"], pad_token=cfg["pad_token"],
-        additional_special_tokens=extra, chat_template=cfg["chat_template"],
+        tokenizer_object=tok,
+        eos_token=cfg["eos_token"],
+        pad_token=cfg["pad_token"],
+        additional_special_tokens=extra,
+        chat_template=cfg["chat_template"],
     )
 
 
@@ -126,14 +137,18 @@ def _image_processor(cfg: dict):
 
     p = cfg["image_processor"]
     return Qwen2VLImageProcessorPil(
-        patch_size=p["patch_size"], merge_size=p["merge_size"], temporal_patch_size=p["temporal_patch_size"],
+        patch_size=p["patch_size"],
+        merge_size=p["merge_size"],
+        temporal_patch_size=p["temporal_patch_size"],
         size={"shortest_edge": p["min_pixels"], "longest_edge": p["max_pixels"]},
-        image_mean=p["image_mean"], image_std=p["image_std"],
+        image_mean=p["image_mean"],
+        image_std=p["image_std"],
     )
 
 
-def random_weight_model(name: str, device: str = "cpu", dtype: torch.dtype = torch.float32, shrink: bool = False,
-                        attn: str = "sdpa"):
+def random_weight_model(
+    name: str, device: str = "cpu", dtype: torch.dtype = torch.float32, shrink: bool = False, attn: str = "sdpa"
+):
     """(model, processor): the real-size architecture of `name` with random weights (no download)."""
     from livr.model.processors import build_processor
 

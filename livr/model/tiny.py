@@ -28,8 +28,13 @@ TINY_SEED = 1234
 
 
 QWEN_SPECIALS = [
-    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
-    "<|image_pad|>", "<|video_pad|>",
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
 ]
 # Same shape as the real templates: Qwen2.5-VL and LLaVA-OV-1.5 add a default system prompt, Qwen3-VL does not.
 _QWEN_TEMPLATE = (
@@ -80,22 +85,34 @@ def build_tokenizer(family: Family, texts: list[str] | None = None, vocab: int =
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        vocab_size=vocab,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=progress_enabled(),  # it prints blank lines into non-TTY logs otherwise
     )
     tok.train_from_iterator(_corpus() if texts is None else texts, trainer)
     hf = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-        additional_special_tokens=specials[3:], chat_template=chat_template(family),
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=specials[3:],
+        chat_template=chat_template(family),
     )
     return hf
 
 
 def _text_dims(tokenizer, d: TinyDims) -> dict:
     return dict(
-        vocab_size=len(tokenizer), bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, hidden_size=d.hidden, intermediate_size=d.intermediate,
-        num_hidden_layers=d.layers, num_attention_heads=d.heads, num_key_value_heads=d.kv_heads, max_position_embeddings=4096,
+        vocab_size=len(tokenizer),
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        hidden_size=d.hidden,
+        intermediate_size=d.intermediate,
+        num_hidden_layers=d.layers,
+        num_attention_heads=d.heads,
+        num_key_value_heads=d.kv_heads,
+        max_position_embeddings=4096,
     )
 
 

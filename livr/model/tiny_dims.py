@@ -2,14 +2,15 @@
 
 import dataclasses
 
-PATCH = 7          # vision patch; with the 2x2 merge one visual token covers 14x14 px
-IMAGE_SIZE = 112   # tiny images are resized to this square: 8x8 = 64 visual tokens
+PATCH = 7  # vision patch; with the 2x2 merge one visual token covers 14x14 px
+IMAGE_SIZE = 112  # tiny images are resized to this square: 8x8 = 64 visual tokens
 
 
 @dataclasses.dataclass(frozen=True)
 class TinyDims:
     """Sizes of a tiny build; the defaults are the random test/demo builds (`livr pretrain-tiny`
-    passes its own). LM head dim hidden/heads must be 32 (the tiny M-RoPE sections in livr/model/families/ sum to 16)."""
+    passes its own). LM head dim hidden/heads must be 32 (the tiny M-RoPE sections in
+    livr/model/families/ sum to 16)."""
 
     vocab: int = 2048
     hidden: int = 128

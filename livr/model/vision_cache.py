@@ -109,9 +109,12 @@ class VisionFeatureCache:
         return feats
 
     def summary(self) -> str:
-        return (f"vision feature cache: {len(self.memory) + len(self.on_disk)} images, {self.hits} reused, "
-                f"{self.misses} computed; {self.memory_bytes / 2**20:.1f} MB in memory (budget {self.budget / 2**20:.0f} MB), "
-                f"{self.disk_bytes / 2**20:.1f} MB on disk" + (f" in {self.disk_dir}" if self.on_disk else ""))
+        return (
+            f"vision feature cache: {len(self.memory) + len(self.on_disk)} images, {self.hits} reused, "
+            f"{self.misses} computed; {self.memory_bytes / 2**20:.1f} MB in memory (budget {self.budget / 2**20:.0f} "
+            "MB), "
+            f"{self.disk_bytes / 2**20:.1f} MB on disk" + (f" in {self.disk_dir}" if self.on_disk else "")
+        )
 
     def close(self) -> None:
         """Restore the model's own image-feature function, free the features, remove the disk cache."""

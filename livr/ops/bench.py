@@ -98,7 +98,9 @@ def vision_share(model, lengths: list[int], patches: int) -> float:
     return vision / (train_flops(model, lengths, 0, parameter_counts(model)) + vision)
 
 
-def vision_cache_figures(model, backbone: str, dtype, shrink: bool, med: dict, lengths: list[int], patches: int) -> dict:
+def vision_cache_figures(
+    model, backbone: str, dtype, shrink: bool, med: dict, lengths: list[int], patches: int
+) -> dict:
     """Measured time ratios of the frozen-vision modes beside the FLOP model's prediction."""
     figures = {
         "measured_ratio": med["frozen_vision_cached"] / med["frozen_vision"],
@@ -169,8 +171,19 @@ class TrainModes:
             self.cache.uninstall()
 
 
-def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_tokens: int, device: str, dtype: torch.dtype, models_dir=None,
-              peak_tflops: float | None = None, shrink: bool = False) -> dict:
+def run_bench(
+    backbone: str,
+    task: str,
+    k: int,
+    batch_size: int,
+    reps: int,
+    new_tokens: int,
+    device: str,
+    dtype: torch.dtype,
+    models_dir=None,
+    peak_tflops: float | None = None,
+    shrink: bool = False,
+) -> dict:
     from livr.model.real_configs import parameter_counts
 
     spec = get_backbone(backbone)
@@ -238,9 +251,13 @@ def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_
     lengths["livr_stage1"] = lengths["livr_stage2"] = [len(e.input_ids) for e in with_latents]
     flops = {m: train_flops(model, lengths[m], _patches(b), counts) for m, b in train_batches.items()}
     for n, (b, roles) in gen.items():  # per example, as the eval times are
-        flops[f"eval_{n}"] = eval_flops(counts, int((roles >= 0).sum()), batch_size * new_tokens, _patches(b)) / batch_size
+        flops[f"eval_{n}"] = (
+            eval_flops(counts, int((roles >= 0).sum()), batch_size * new_tokens, _patches(b)) / batch_size
+        )
     patches = _patches(train_batches["sft"])
-    flops["frozen_vision"] = flops["labelled_head"] = train_flops(model, lengths["sft"], 0, counts) + 2 * counts["vision"] * patches
+    flops["frozen_vision"] = flops["labelled_head"] = (
+        train_flops(model, lengths["sft"], 0, counts) + 2 * counts["vision"] * patches
+    )
     flops["frozen_vision_cached"] = train_flops(model, lengths["sft"], 0, counts)
     lengths.update(dict.fromkeys(FROZEN_VISION_MODES, lengths["sft"]))
     cache_figures = vision_cache_figures(model, backbone, dtype, shrink, med, lengths["sft"], patches)
@@ -255,64 +272,113 @@ def run_bench(backbone: str, task: str, k: int, batch_size: int, reps: int, new_
         "eval": med["eval_livr"] / med["eval_sft"],
     }
     return {
-        "backbone": backbone, "task": task, "device": device, "dtype": str(dtype).replace("torch.", ""),
-        "batch_size": batch_size, "k": k, "reps": reps, "new_tokens": new_tokens,
-        "mean_len_without_latents": L, "token_bound": bound, "median_seconds": med, "ratios_to_sft": ratios,
-        "peak_memory_mb": peaks, "peak_memory_kind": "cuda max allocated" if device.startswith("cuda") else "process max RSS (cumulative)",
+        "backbone": backbone,
+        "task": task,
+        "device": device,
+        "dtype": str(dtype).replace("torch.", ""),
+        "batch_size": batch_size,
+        "k": k,
+        "reps": reps,
+        "new_tokens": new_tokens,
+        "mean_len_without_latents": L,
+        "token_bound": bound,
+        "median_seconds": med,
+        "ratios_to_sft": ratios,
+        "peak_memory_mb": peaks,
+        "peak_memory_kind": "cuda max allocated" if device.startswith("cuda") else "process max RSS (cumulative)",
         "within_target": {m: r <= TARGET_SLACK * bound for m, r in ratios.items()},
-        "parameters": counts, "shrunk": shrink, "tokens_per_second": tokens_per_s, "flops_per_step": flops,
-        "achieved_tflops": achieved, "peak_tflops": peak_tflops, "mfu": mfu, "vision_cache": cache_figures,
+        "parameters": counts,
+        "shrunk": shrink,
+        "tokens_per_second": tokens_per_s,
+        "flops_per_step": flops,
+        "achieved_tflops": achieved,
+        "peak_tflops": peak_tflops,
+        "mfu": mfu,
+        "vision_cache": cache_figures,
     }
 
 
 def _row(r: dict, mode: str, ratio: float, unit: str, verdict: str) -> str:
     mfu = r["mfu"][mode]
-    return (f"{mode:<21}{r['median_seconds'][mode]:>10.4f} {unit:<9}{ratio:>6.3f}{r['peak_memory_mb'][mode]:>10.0f}"
-            f"{r['tokens_per_second'][mode]:>11.1f}{r['achieved_tflops'][mode]:>9.3f}{(f'{100 * mfu:.1f}%' if mfu is not None else '-'):>7}  {verdict}")
+    mfu_text = f"{100 * mfu:.1f}%" if mfu is not None else "-"
+    return (
+        f"{mode:<21}{r['median_seconds'][mode]:>10.4f} {unit:<9}{ratio:>6.3f}{r['peak_memory_mb'][mode]:>10.0f}"
+        f"{r['tokens_per_second'][mode]:>11.1f}{r['achieved_tflops'][mode]:>9.3f}{mfu_text:>7}  {verdict}"
+    )
 
 
 def format_report(r: dict) -> str:
     lines = [
-        f"livr bench: {r['backbone']} on {r['task']} ({r['device']}, {r['dtype']}), batch {r['batch_size']}, K={r['k']}, "
+        f"livr bench: {r['backbone']} on {r['task']} ({r['device']}, {r['dtype']}), batch {r['batch_size']}, "
+        f"K={r['k']}, "
         f"{r['reps']} reps (medians)",
-        f"mean sequence length without latents L = {r['mean_len_without_latents']:.1f}; token bound (L+K)/L = {r['token_bound']:.3f}; "
+        f"mean sequence length without latents L = {r['mean_len_without_latents']:.1f}; token bound (L+K)/L = "
+        f"{r['token_bound']:.3f}; "
         f"target: ratio <= {TARGET_SLACK} x bound = {TARGET_SLACK * r['token_bound']:.3f}",
-        f"{'mode':<21}{'seconds':>12}{'ratio to sft':>14}{'peak MB':>10}{'tokens/s':>11}{'TFLOP/s':>9}{'MFU':>7}  target",
+        f"{'mode':<21}{'seconds':>12}{'ratio to sft':>14}{'peak MB':>10}{'tokens/s':>11}{'TFLOP/s':>9}{'MFU':>7}  "
+        "target",
     ]
-    names = {"sft": None, "livr_stage1": "livr_stage1", "livr_stage2": "livr_stage2", "eval_sft": None, "eval_livr": "eval"}
+    names = {
+        "sft": None,
+        "livr_stage1": "livr_stage1",
+        "livr_stage2": "livr_stage2",
+        "eval_sft": None,
+        "eval_livr": "eval",
+    }
     for mode, key in names.items():
         ratio = r["ratios_to_sft"][key] if key else 1.0
         if mode == "eval_sft":  # the frozen-vision modes, after the full fine-tuning ones
-            lines += [_row(r, m, r["median_seconds"][m] / r["median_seconds"]["sft"], "s/step", "")
-                      for m in FROZEN_VISION_MODES]
+            lines += [
+                _row(r, m, r["median_seconds"][m] / r["median_seconds"]["sft"], "s/step", "")
+                for m in FROZEN_VISION_MODES
+            ]
         verdict = ("ok" if r["within_target"][key] else "OVER") if key else ""
         lines.append(_row(r, mode, ratio, "s/example" if mode.startswith("eval") else "s/step", verdict))
-    lines.append(f"peak memory: {r['peak_memory_kind']}; MFU against {r['peak_tflops'] or 'no'} TFLOP/s peak"
-                 f" (train: 6 x N x tokens + attention; eval: 2 x N x tokens; livr/ops/bench.py docstring)")
+    lines.append(
+        f"peak memory: {r['peak_memory_kind']}; MFU against {r['peak_tflops'] or 'no'} TFLOP/s peak"
+        f" (train: 6 x N x tokens + attention; eval: 2 x N x tokens; livr/ops/bench.py docstring)"
+    )
     c = r["vision_cache"]
-    lines.append(f"vision feature cache: cached/uncached frozen-vision step {c['measured_ratio']:.3f} measured, "
-                 f"{1 - c['predicted_share']:.3f} predicted (vision forward {100 * c['predicted_share']:.1f}% of the step's FLOPs"
-                 + (f"; {100 * c['predicted_share_real_size']:.1f}% at real size" if "predicted_share_real_size" in c else "")
-                 + f"); LM head on labelled positions only: {c['labelled_head_ratio']:.3f} x the full-logits step")
-    lines.append(f"parameters: LM {r['parameters']['language_model'] / 1e6:.1f}M, vision {r['parameters']['vision'] / 1e6:.1f}M"
-                 + (" (shrunk test build)" if r["shrunk"] else ""))
+    lines.append(
+        f"vision feature cache: cached/uncached frozen-vision step {c['measured_ratio']:.3f} measured, "
+        f"{1 - c['predicted_share']:.3f} predicted (vision forward {100 * c['predicted_share']:.1f}% of the step's "
+        "FLOPs"
+        + (f"; {100 * c['predicted_share_real_size']:.1f}% at real size" if "predicted_share_real_size" in c else "")
+        + f"); LM head on labelled positions only: {c['labelled_head_ratio']:.3f} x the full-logits step"
+    )
+    lines.append(
+        f"parameters: LM {r['parameters']['language_model'] / 1e6:.1f}M, vision {r['parameters']['vision'] / 1e6:.1f}M"
+        + (" (shrunk test build)" if r["shrunk"] else "")
+    )
     return "\n".join(lines)
 
 
 def configure(parser) -> None:
-    parser.add_argument("--backbone", default="tiny-qwen2.5-vl", help="a tiny backbone, or a real one with --random-weights")
-    parser.add_argument("--random-weights", action="store_true", help="real backbones: build the real-size architecture with random weights (no download)")
+    parser.add_argument(
+        "--backbone", default="tiny-qwen2.5-vl", help="a tiny backbone, or a real one with --random-weights"
+    )
+    parser.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="real backbones: build the real-size architecture with random weights (no download)",
+    )
     parser.add_argument("--task", default="relative_reflectance", help="synthetic task whose examples are used")
     parser.add_argument("--k", type=int, default=16, help="number of latent tokens (default 16, the paper's)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--new-tokens", type=int, default=4, help="tokens decoded per example in the eval timing")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16"], help="default: float32 on cpu, bfloat16 on cuda")
+    parser.add_argument(
+        "--dtype", default=None, choices=["float32", "bfloat16"], help="default: float32 on cpu, bfloat16 on cuda"
+    )
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     parser.add_argument("--json", help="also write the figures to this JSON file")
-    parser.add_argument("--peak-tflops", type=float, help="the card's dense bf16 peak for MFU (default: detected for H100/H200)")
-    parser.add_argument("--shrink", action="store_true", help="tests only: a shrunk build of the real config (2 LM layers, hidden 64)")
+    parser.add_argument(
+        "--peak-tflops", type=float, help="the card's dense bf16 peak for MFU (default: detected for H100/H200)"
+    )
+    parser.add_argument(
+        "--shrink", action="store_true", help="tests only: a shrunk build of the real config (2 LM layers, hidden 64)"
+    )
 
 
 def main(args) -> int:
@@ -323,11 +389,23 @@ def main(args) -> int:
             raise InputError(f"--{option.replace('_', '-')} {getattr(args, option)}: must be at least 1")
     spec = get_backbone(args.backbone)
     if not spec.tiny and not args.random_weights:
-        raise InputError(f"{args.backbone} is a real backbone: pass --random-weights (livr bench never downloads weights)")
+        raise InputError(
+            f"{args.backbone} is a real backbone: pass --random-weights (livr bench never downloads weights)"
+        )
     dtype = getattr(torch, args.dtype or ("float32" if args.device == "cpu" else "bfloat16"))
     peak = args.peak_tflops or detect_peak_tflops(args.device)
-    r = run_bench(args.backbone, args.task, args.k, args.batch_size, args.reps, args.new_tokens, args.device, dtype,
-                  peak_tflops=peak, shrink=args.shrink)
+    r = run_bench(
+        args.backbone,
+        args.task,
+        args.k,
+        args.batch_size,
+        args.reps,
+        args.new_tokens,
+        args.device,
+        dtype,
+        peak_tflops=peak,
+        shrink=args.shrink,
+    )
     print(format_report(r))
     if args.json:
         from livr.io import write_json

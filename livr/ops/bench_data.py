@@ -47,8 +47,18 @@ from livr.model.encoded_split import EncodedSplit
 params_file, data_dir, models_dir, out, mode, epochs = sys.argv[1:7]
 params = lc.load_params(params_file)
 cfg = TrainConfig.resolve(params, "ci", "tiny-qwen2.5-vl", "relative_reflectance", "sft")  # its data replaced below
-cfg = replace(cfg, data_dirs=[data_dir], tasks=["visual_correspondence"], finetune="full", sft_epochs=float(epochs), batch_size=4, grad_accum=1,
-              dataloader_workers=0, keep_encoded=False, evals_per_epoch=1)
+cfg = replace(
+    cfg,
+    data_dirs=[data_dir],
+    tasks=["visual_correspondence"],
+    finetune="full",
+    sft_epochs=float(epochs),
+    batch_size=4,
+    grad_accum=1,
+    dataloader_workers=0,
+    keep_encoded=False,
+    evals_per_epoch=1,
+)
 if mode == "eager":  # the former path: every example encoded up front and held
     class Eager(list):
         def __init__(self, *args, **kwargs):
@@ -70,8 +80,11 @@ def _build_data(root: Path, n_train: int, n_val: int) -> Path:
 
 
 def peak_rss(params_file: str, data_dir: Path, models_dir: Path, mode: str, epochs: int, out: Path) -> float:
-    proc = subprocess.run([sys.executable, "-c", _RSS_CHILD, params_file, str(data_dir), str(models_dir), str(out), mode,
-                           str(epochs)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _RSS_CHILD, params_file, str(data_dir), str(models_dir), str(out), mode, str(epochs)],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"measurement run failed ({mode}, {data_dir.name}):\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss_mb"]
@@ -98,8 +111,9 @@ def step_times(data_dir: Path, models_dir: Path, batch_size: int, steps: int, re
     for rep in range(reps + 1):  # the first round warms up and is not counted
         for mode in MODES:
             data, workers = sources[mode]
-            loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False, collate_fn=collate,
-                                                 num_workers=workers)
+            loader = torch.utils.data.DataLoader(
+                data, batch_size=batch_size, shuffle=False, collate_fn=collate, num_workers=workers
+            )
             it = iter(loader)
             next(it)  # a worker's start-up is paid once per epoch, not per step
             t0 = time.perf_counter()
@@ -131,23 +145,35 @@ def run(small: int, large: int, epochs: int, batch_size: int, steps: int, reps: 
         times = step_times(data, models, batch_size, steps, reps)
     med = {m: statistics.median(v) for m, v in times.items()}
     return {
-        "small": small, "large": large, "epochs": epochs, "peak_rss_mb": rss,
+        "small": small,
+        "large": large,
+        "epochs": epochs,
+        "peak_rss_mb": rss,
         "rss_ratio": {m: rss[f"{m}_{large}"] / rss[f"{m}_{small}"] for m in ("lazy", "eager")},
-        "batch_size": batch_size, "steps": steps, "reps": reps, "threads": threads,
-        "median_step_seconds": med, "step_ratio_to_eager": {m: med[m] / med["eager"] for m in MODES},
+        "batch_size": batch_size,
+        "steps": steps,
+        "reps": reps,
+        "threads": threads,
+        "median_step_seconds": med,
+        "step_ratio_to_eager": {m: med[m] / med["eager"] for m in MODES},
     }
 
 
 def format_report(r: dict) -> str:
-    lines = [f"livr bench-data: tiny-qwen2.5-vl, two-image task, SFT {r['epochs']} epochs (fresh process per run)",
-             f"{'path':<8}{'peak RSS @' + str(r['small']):>16}{'@' + str(r['large']):>10}{'ratio':>8}  target <= {RSS_TARGET}"]
+    lines = [
+        f"livr bench-data: tiny-qwen2.5-vl, two-image task, SFT {r['epochs']} epochs (fresh process per run)",
+        f"{'path':<8}{'peak RSS @' + str(r['small']):>16}{'@' + str(r['large']):>10}{'ratio':>8}  target <= "
+        f"{RSS_TARGET}",
+    ]
     for m in ("lazy", "eager"):
         ratio = r["rss_ratio"][m]
         verdict = ("ok" if ratio <= RSS_TARGET else "OVER") if m == "lazy" else "(the former path)"
         small, large = r["peak_rss_mb"][f"{m}_{r['small']}"], r["peak_rss_mb"][f"{m}_{r['large']}"]
         lines.append(f"{m:<8}{small:>13.0f} MB{large:>7.0f} MB{ratio:>8.3f}  {verdict}")
-    lines.append(f"step time: batch {r['batch_size']}, {r['steps']} steps x {r['reps']} interleaved rounds, "
-                 f"{r['threads']} torch thread(s) (medians)")
+    lines.append(
+        f"step time: batch {r['batch_size']}, {r['steps']} steps x {r['reps']} interleaved rounds, "
+        f"{r['threads']} torch thread(s) (medians)"
+    )
     lines.append(f"{'mode':<15}{'s/step':>9}{'vs eager':>10}  target <= {STEP_TARGET}")
     for m in MODES:
         ratio = r["step_ratio_to_eager"][m]

@@ -71,11 +71,14 @@ def probe(url: str, timeout: float = PROBE_TIMEOUT) -> str | None:
 
 def short_error(e: Exception) -> str:
     text = str(e)
-    for needle, says in (("NameResolution", "name resolution failed"),
-                         ("Name or service not known", "name resolution failed"),
-                         ("Connection refused", "connection refused"), ("timed out", "timed out"),
-                         ("CERTIFICATE_VERIFY_FAILED", "TLS certificate did not verify"),
-                         ("Network is unreachable", "network unreachable")):
+    for needle, says in (
+        ("NameResolution", "name resolution failed"),
+        ("Name or service not known", "name resolution failed"),
+        ("Connection refused", "connection refused"),
+        ("timed out", "timed out"),
+        ("CERTIFICATE_VERIFY_FAILED", "TLS certificate did not verify"),
+        ("Network is unreachable", "network unreachable"),
+    ):
         if needle in text:
             return says
     return f"{type(e).__name__}: {text[:100]}"
@@ -108,7 +111,7 @@ def visible_gpus() -> list[float]:
 
     if not torch.cuda.is_available():
         return []
-    return [torch.cuda.get_device_properties(i).total_memory / 1024 ** 3 for i in range(torch.cuda.device_count())]
+    return [torch.cuda.get_device_properties(i).total_memory / 1024**3 for i in range(torch.cuda.device_count())]
 
 
 # ------------------------------------------------------------------------------------ weights
@@ -148,8 +151,13 @@ def _hub_check(area: str, item: str, repo_id: str, hub_error: str | None) -> Che
     if path:
         return Check(area, item, READY, f"{repo_id} in the HF cache ({path})")
     if hub_error:
-        return Check(area, item, MISSING, f"{repo_id} not in the HF cache and the hub cannot be used ({hub_error})",
-                     f"hf download {repo_id}   (where the hub is reachable, into this cache: {constants.HF_HUB_CACHE})")
+        return Check(
+            area,
+            item,
+            MISSING,
+            f"{repo_id} not in the HF cache and the hub cannot be used ({hub_error})",
+            f"hf download {repo_id}   (where the hub is reachable, into this cache: {constants.HF_HUB_CACHE})",
+        )
     return Check(area, item, PENDING, f"{repo_id} not cached yet; downloaded from {hub_endpoint()} on first use")
 
 
@@ -169,8 +177,9 @@ def _disk_gb(mod, cfg: dict) -> float:
     return float(d[cfg["mode"]] if isinstance(d, dict) else d)
 
 
-def source_checks(params: dict, sources: list[str], raw_root: Path, hub_error: str | None,
-                  params_file: str) -> tuple[list[Check], float]:
+def source_checks(
+    params: dict, sources: list[str], raw_root: Path, hub_error: str | None, params_file: str
+) -> tuple[list[Check], float]:
     """A row per source (and per manual step) and the GB still to download."""
     from livr.data.download import read_manifest
     from livr.data.sources._common import check_cfg
@@ -196,9 +205,15 @@ def source_checks(params: dict, sources: list[str], raw_root: Path, hub_error: s
             if manual.done(raw):
                 rows.append(Check("manual step", s, READY, f"{manual.what}: imported"))
             else:
-                rows.append(Check("manual step", s, MISSING, f"{manual.what}: no public download; get it at "
-                                                             f"{manual.ask_at}; layout: {manual.layout}",
-                                  manual.command(raw_root)))
+                rows.append(
+                    Check(
+                        "manual step",
+                        s,
+                        MISSING,
+                        f"{manual.what}: no public download; get it at {manual.ask_at}; layout: {manual.layout}",
+                        manual.command(raw_root),
+                    )
+                )
             if not manual.subdir:
                 continue  # the whole source is manual: nothing to download
         urls = to_probe.get(s, [])
@@ -236,8 +251,14 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
 
     hub_error = hub_state() if (real or paper) else None  # weights; BLINK and PixMo-Count annotations
     if real or paper:
-        hub_row = Check("hub", hub_endpoint(), READY, ("reachable" if hub_error is None else hub_error)
-                        + f"; HF cache {constants.HF_HUB_CACHE}" + ("" if hub_offline() else "; HF_HUB_OFFLINE unset"))
+        hub_row = Check(
+            "hub",
+            hub_endpoint(),
+            READY,
+            ("reachable" if hub_error is None else hub_error)
+            + f"; HF cache {constants.HF_HUB_CACHE}"
+            + ("" if hub_offline() else "; HF_HUB_OFFLINE unset"),
+        )
         rows.append(hub_row)
 
     # backbones: weights
@@ -263,8 +284,10 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
         rows.append(_disk_check(Path(constants.HF_HUB_CACHE), weights_gb, "or point HF_HOME at a larger disk"))
     if hub_error and any(r.status == MISSING and "hub cannot be used" in r.detail for r in rows):
         hub_row.status = MISSING
-        hub_row.fix = ("give this machine access to the hub (or unset HF_HUB_OFFLINE), or fill the HF cache and "
-                       "data/raw where it has it (the fixes below)")
+        hub_row.fix = (
+            "give this machine access to the hub (or unset HF_HUB_OFFLINE), or fill the HF cache and "
+            "data/raw where it has it (the fixes below)"
+        )
     return rows
 
 
@@ -279,15 +302,29 @@ def _weight_checks(params: dict, backbones: list[str], hub_error: str | None) ->
         if spec.pretrained:  # ships inside the package (livr/model/pretrained/)
             path = shipped_dir(b)
             shipped = (path / "config.json").is_file()
-            rows.append(Check("weights", b, READY if shipped else MISSING,
-                              f"pretrained tiny base shipped with the package ({path})" if shipped else f"{path} is missing",
-                              "" if shipped else "restore it from git, or rebuild it with the command in its manifest.json "
-                                                 "(livr pretrain-tiny)"))
+            rows.append(
+                Check(
+                    "weights",
+                    b,
+                    READY if shipped else MISSING,
+                    f"pretrained tiny base shipped with the package ({path})" if shipped else f"{path} is missing",
+                    ""
+                    if shipped
+                    else "restore it from git, or rebuild it with the command in its manifest.json "
+                    "(livr pretrain-tiny)",
+                )
+            )
             continue
         if spec.tiny:
             built = (Path(params["paths"]["models"]) / b / "config.json").is_file()
-            rows.append(Check("weights", b, READY if built else PENDING,
-                              "tiny offline build" + ("" if built else "; the workflow builds it (livr build-tiny)")))
+            rows.append(
+                Check(
+                    "weights",
+                    b,
+                    READY if built else PENDING,
+                    "tiny offline build" + ("" if built else "; the workflow builds it (livr build-tiny)"),
+                )
+            )
             continue
         rows.append(_hub_check("weights", b, spec.hf_id, hub_error))
         if rows[-1].status == PENDING:
@@ -300,8 +337,9 @@ def _dataset_sources(name: str) -> list[str]:
     return list(spec_of(name).sources)
 
 
-def _paper_data_checks(params: dict, exp_name: str, tasks: list[str], raw_root: Path, hub_error: str | None,
-                       params_file: str) -> tuple[list[Check], float]:
+def _paper_data_checks(
+    params: dict, exp_name: str, tasks: list[str], raw_root: Path, hub_error: str | None, params_file: str
+) -> tuple[list[Check], float]:
     """Paper suite: the tasks' data sources, their de-dup CLIP models and built datasets; and the GB of data
     still to download."""
     from livr.data.download import MANIFEST
@@ -321,8 +359,14 @@ def _paper_data_checks(params: dict, exp_name: str, tasks: list[str], raw_root: 
         if (out / MANIFEST).is_file():
             rows.append(Check("dataset", t, READY, f"built ({out})"))
         elif missing_src:
-            rows.append(Check("dataset", t, PENDING, f"built by the workflow once {', '.join(missing_src)} "
-                                                     "(MISSING above) is in place"))
+            rows.append(
+                Check(
+                    "dataset",
+                    t,
+                    PENDING,
+                    f"built by the workflow once {', '.join(missing_src)} (MISSING above) is in place",
+                )
+            )
         else:
             rows.append(Check("dataset", t, PENDING, f"the workflow builds it into {out}"))
     return rows, pending_gb
@@ -335,8 +379,11 @@ def _synthetic_data_checks(params: dict, exp_name: str, tasks: list[str]) -> lis
     rows = []
     for t in tasks:
         out = Path(lc.task_dir(params, exp_name, t))
-        rows.append(Check("dataset", t, READY if (out / MANIFEST).is_file() else PENDING,
-                          f"synthetic, built offline into {out}"))
+        rows.append(
+            Check(
+                "dataset", t, READY if (out / MANIFEST).is_file() else PENDING, f"synthetic, built offline into {out}"
+            )
+        )
     return rows
 
 
@@ -352,7 +399,9 @@ def _training_need(params: dict, exp_name: str, real: list[str]) -> dict[str, tu
             images = job_images(lc.train_data(params, exp_name, ts))  # what it trains on, as the job's own request
             for m in lc.trained_methods(params, exp_name) or [None]:
                 training = resolve_training(params, exp_name, m)
-                est = gpu_memory_gib(b, pixels, images, training, latents=bool(m) and params["methods"][m]["train"] == "livr")
+                est = gpu_memory_gib(
+                    b, pixels, images, training, latents=bool(m) and params["methods"][m]["train"] == "livr"
+                )
                 if est["total"] > need.get(b, (0,))[0]:
                     need[b] = (est["total"], images, est["sequence"], pixels)
     return need
@@ -361,9 +410,13 @@ def _training_need(params: dict, exp_name: str, real: list[str]) -> dict[str, tu
 def _disk_check(path: Path, need_gb: float, alternative: str) -> Check:
     free = _free_gb(path)
     ok = free >= need_gb
-    return Check("disk", str(path), READY if ok else MISSING,
-                 f"{free:.0f} GB free, ~{need_gb:.0f} GB still to download",
-                 "" if ok else f"free {need_gb - free:.0f} GB there, {alternative}")
+    return Check(
+        "disk",
+        str(path),
+        READY if ok else MISSING,
+        f"{free:.0f} GB free, ~{need_gb:.0f} GB still to download",
+        "" if ok else f"free {need_gb - free:.0f} GB there, {alternative}",
+    )
 
 
 def gpu_checks(need: dict, gpus: str, params_file: str) -> list[Check]:
@@ -371,24 +424,43 @@ def gpu_checks(need: dict, gpus: str, params_file: str) -> list[Check]:
     rows = []
     if gpus == "cluster":
         for b, (gib, images, seq, pixels) in need.items():
-            rows.append(Check("gpu", b, PENDING, f"jobs run on cluster nodes: each needs 1 GPU with >= {gib:.0f} GiB "
-                                                 f"(estimate; {images} images x max_pixels {pixels}, {seq} tokens)"))
+            rows.append(
+                Check(
+                    "gpu",
+                    b,
+                    PENDING,
+                    f"jobs run on cluster nodes: each needs 1 GPU with >= {gib:.0f} GiB "
+                    f"(estimate; {images} images x max_pixels {pixels}, {seq} tokens)",
+                )
+            )
         return rows
     found = visible_gpus()
     if not found:
         where = os.environ.get("CUDA_VISIBLE_DEVICES")
         shown = f" (CUDA_VISIBLE_DEVICES={where!r})" if where is not None else ""
-        return [Check("gpu", "devices", MISSING, "no CUDA GPU visible" + shown,
-                      f"run on a machine with a GPU of >= {biggest:.0f} GiB (or submit with "
-                      "--workflow-profile workflow/profiles/slurm)")]
+        return [
+            Check(
+                "gpu",
+                "devices",
+                MISSING,
+                "no CUDA GPU visible" + shown,
+                f"run on a machine with a GPU of >= {biggest:.0f} GiB (or submit with "
+                "--workflow-profile workflow/profiles/slurm)",
+            )
+        ]
     rows.append(Check("gpu", "devices", READY, f"{len(found)} visible: " + ", ".join(f"{g:.0f} GiB" for g in found)))
     for b, (gib, images, seq, pixels) in need.items():
         ok = max(found) >= gib
-        rows.append(Check("gpu", b, READY if ok else MISSING,
-                          f"training needs ~{gib:.1f} GiB (estimate; {images} images x max_pixels {pixels}, "
-                          f"{seq} tokens); largest GPU {max(found):.0f} GiB",
-                          "" if ok else f"lower backbones.{b}.max_pixels in {params_file}, "
-                                        f"or use a GPU with >= {gib:.0f} GiB"))
+        rows.append(
+            Check(
+                "gpu",
+                b,
+                READY if ok else MISSING,
+                f"training needs ~{gib:.1f} GiB (estimate; {images} images x max_pixels {pixels}, "
+                f"{seq} tokens); largest GPU {max(found):.0f} GiB",
+                "" if ok else f"lower backbones.{b}.max_pixels in {params_file}, or use a GPU with >= {gib:.0f} GiB",
+            )
+        )
     return rows
 
 
@@ -410,17 +482,22 @@ def format_table(rows: list[Check]) -> str:
         if r.fix:
             lines.append(" " * (sum(w) + 6) + "fix: " + r.fix)
     n_missing = sum(r.status == MISSING for r in rows)
-    lines.append(f"{n_missing} missing, {sum(r.status == PENDING for r in rows)} pending (the workflow does them), "
-                 f"{sum(r.status == READY for r in rows)} ready")
+    lines.append(
+        f"{n_missing} missing, {sum(r.status == PENDING for r in rows)} pending (the workflow does them), "
+        f"{sum(r.status == READY for r in rows)} ready"
+    )
     return "\n".join(lines)
 
 
 def configure(parser) -> None:
     parser.add_argument("--params", default="params.yaml", help="the params file (default: params.yaml)")
     parser.add_argument("--experiment", help="experiment (default: the params file's `experiment:`)")
-    parser.add_argument("--gpus", choices=("local", "cluster"), default="local",
-                        help="local: check this machine's GPUs (default); cluster: the jobs run elsewhere, "
-                             "only report what they need")
+    parser.add_argument(
+        "--gpus",
+        choices=("local", "cluster"),
+        default="local",
+        help="local: check this machine's GPUs (default); cluster: the jobs run elsewhere, only report what they need",
+    )
     parser.add_argument("--stamp", type=Path, help="write this JSON file when nothing is missing")
     parser.add_argument("--json", action="store_true", help="print one JSON object per check instead of the table")
 

@@ -55,8 +55,10 @@ def claim_gpu(lock_dir: str | Path = ".snakemake/gpu-locks", wait_s: float = 600
                 f.close()
             return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"all {n} GPUs stayed claimed for {wait_s:.0f} s (locks in {lock_dir}); "
-                               "is the Snakemake `gpu` resource larger than the number of GPUs?")
+            raise RuntimeError(
+                f"all {n} GPUs stayed claimed for {wait_s:.0f} s (locks in {lock_dir}); "
+                "is the Snakemake `gpu` resource larger than the number of GPUs?"
+            )
         time.sleep(1.0)
 
 

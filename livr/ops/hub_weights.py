@@ -30,7 +30,11 @@ def require_backbone_weights(name: str, random_weights_option: bool = False) -> 
         if err is None:
             return  # the hub answers: the weights are downloaded on first use
         why = f"the hub is unreachable: {err}"
-    alternative = "; or pass --random-weights to build the real architecture with random weights" if random_weights_option else ""
-    raise InputError(f"backbone {name}: weights {spec.hf_id} are not in the Hugging Face cache ({constants.HF_HUB_CACHE}) "
-                     f"and {why}. Fix: `hf download {spec.hf_id}` where the hub is reachable, into that cache (then "
-                     f"HF_HUB_OFFLINE=1 keeps later runs off the network){alternative}")
+    alternative = (
+        "; or pass --random-weights to build the real architecture with random weights" if random_weights_option else ""
+    )
+    raise InputError(
+        f"backbone {name}: weights {spec.hf_id} are not in the Hugging Face cache ({constants.HF_HUB_CACHE}) "
+        f"and {why}. Fix: `hf download {spec.hf_id}` where the hub is reachable, into that cache (then "
+        f"HF_HUB_OFFLINE=1 keeps later runs off the network){alternative}"
+    )

@@ -36,14 +36,14 @@ import math
 from livr.data.registry import spec_of
 from livr.settings import Training
 
-GIB = 1024 ** 3
-TEXT_TOKENS = 160          # template + question + choices + answer (estimate; BLINK prompts run ~40-150 tokens)
-RUNTIME_HOST_GIB = 3.0     # estimate: a Python process with torch, transformers and the CUDA libraries loaded
-CUDA_OVERHEAD_GIB = 1.0    # estimate: CUDA context, cuBLAS workspaces
-FRAGMENTATION = 1.10       # caching-allocator slack
-WORKER_HOST_GIB = 0.5     # estimate: a forked DataLoader worker's own heap (the processor, PIL, numpy buffers)
-PREFETCH = 2              # batches each worker encodes ahead (torch's default prefetch_factor)
-TINY_JOB_MB = 2000        # tiny backbones on CPU: `livr bench-data` measures ~0.6 GB peak
+GIB = 1024**3
+TEXT_TOKENS = 160  # template + question + choices + answer (estimate; BLINK prompts run ~40-150 tokens)
+RUNTIME_HOST_GIB = 3.0  # estimate: a Python process with torch, transformers and the CUDA libraries loaded
+CUDA_OVERHEAD_GIB = 1.0  # estimate: CUDA context, cuBLAS workspaces
+FRAGMENTATION = 1.10  # caching-allocator slack
+WORKER_HOST_GIB = 0.5  # estimate: a forked DataLoader worker's own heap (the processor, PIL, numpy buffers)
+PREFETCH = 2  # batches each worker encodes ahead (torch's default prefetch_factor)
+TINY_JOB_MB = 2000  # tiny backbones on CPU: `livr bench-data` measures ~0.6 GB peak
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,18 +56,18 @@ class Architecture:
     head_dim: int
     vocab: int
     tied: bool
-    attn_bias: bool            # Qwen2 attention has q/k/v biases
-    qk_norm: bool              # Qwen3 normalises q and k per head
+    attn_bias: bool  # Qwen2 attention has q/k/v biases
+    qk_norm: bool  # Qwen3 normalises q and k per head
     v_depth: int
     v_hidden: int
     v_intermediate: int
-    v_gated: bool              # SwiGLU MLP (Qwen2.5-VL's ViT) vs a plain 2-matrix MLP
+    v_gated: bool  # SwiGLU MLP (Qwen2.5-VL's ViT) vs a plain 2-matrix MLP
     patch: int
     merge: int
     temporal_patch: int
     out_hidden: int
-    deepstack: int             # extra patch mergers (Qwen3-VL's deepstack layers)
-    pos_embed: int             # learned position embeddings of the ViT (Qwen3-VL)
+    deepstack: int  # extra patch mergers (Qwen3-VL's deepstack layers)
+    pos_embed: int  # learned position embeddings of the ViT (Qwen3-VL)
 
 
 def architecture(backbone: str) -> Architecture:
@@ -80,16 +80,26 @@ def architecture(backbone: str) -> Architecture:
     v_hidden = v.get("hidden_size") or v["embed_dim"]
     qwen3_lm = "head_dim" in t  # Qwen3 decoders state head_dim and use q/k norms, no biases
     return Architecture(
-        hidden=hidden, layers=t["num_hidden_layers"], intermediate=t["intermediate_size"], heads=heads,
-        kv_heads=t.get("num_key_value_heads", heads), head_dim=t.get("head_dim", hidden // heads),
+        hidden=hidden,
+        layers=t["num_hidden_layers"],
+        intermediate=t["intermediate_size"],
+        heads=heads,
+        kv_heads=t.get("num_key_value_heads", heads),
+        head_dim=t.get("head_dim", hidden // heads),
         vocab=t.get("vocab_size", cfg.get("vocab_size")),
         tied=bool(cfg.get("tie_word_embeddings", t.get("tie_word_embeddings"))),
-        attn_bias=not qwen3_lm, qk_norm=qwen3_lm,
-        v_depth=v["depth"], v_hidden=v_hidden, v_intermediate=v["intermediate_size"],
-        v_gated=v.get("hidden_act") == "silu", patch=v["patch_size"], merge=v["spatial_merge_size"],
+        attn_bias=not qwen3_lm,
+        qk_norm=qwen3_lm,
+        v_depth=v["depth"],
+        v_hidden=v_hidden,
+        v_intermediate=v["intermediate_size"],
+        v_gated=v.get("hidden_act") == "silu",
+        patch=v["patch_size"],
+        merge=v["spatial_merge_size"],
         temporal_patch=v.get("temporal_patch_size", 1),
         out_hidden=v.get("out_hidden_size") or v.get("text_hidden_size") or hidden,
-        deepstack=len(v.get("deepstack_visual_indexes", [])), pos_embed=v.get("num_position_embeddings", 0) * v_hidden,
+        deepstack=len(v.get("deepstack_visual_indexes", [])),
+        pos_embed=v.get("num_position_embeddings", 0) * v_hidden,
     )
 
 
@@ -100,18 +110,24 @@ def param_count(a: Architecture) -> dict[str, int]:
     attn += (q + 2 * kv if a.attn_bias else 0) + (2 * a.head_dim if a.qk_norm else 0)
     layer = attn + 3 * a.hidden * a.intermediate + 2 * a.hidden
     lm = a.layers * layer + a.vocab * a.hidden * (1 if a.tied else 2) + a.hidden
-    vh, m2 = a.v_hidden, a.merge ** 2
+    vh, m2 = a.v_hidden, a.merge**2
     block = 4 * vh * vh + 4 * vh + (3 if a.v_gated else 2) * vh * a.v_intermediate + 4 * vh
     merger = (vh * m2) ** 2 + vh * m2 * a.out_hidden + vh * m2 + a.out_hidden
-    vision = a.v_depth * block + 3 * a.temporal_patch * a.patch ** 2 * vh + (1 + a.deepstack) * merger + a.pos_embed
+    vision = a.v_depth * block + 3 * a.temporal_patch * a.patch**2 * vh + (1 + a.deepstack) * merger + a.pos_embed
     return {"lm": lm, "vision": vision, "total": lm + vision}
 
 
 def lora_params(a: Architecture, r: int, targets) -> int:
     q, kv = a.heads * a.head_dim, a.kv_heads * a.head_dim
-    dims = {"q_proj": (a.hidden, q), "k_proj": (a.hidden, kv), "v_proj": (a.hidden, kv), "o_proj": (q, a.hidden),
-            "gate_proj": (a.hidden, a.intermediate), "up_proj": (a.hidden, a.intermediate),
-            "down_proj": (a.intermediate, a.hidden)}
+    dims = {
+        "q_proj": (a.hidden, q),
+        "k_proj": (a.hidden, kv),
+        "v_proj": (a.hidden, kv),
+        "o_proj": (q, a.hidden),
+        "gate_proj": (a.hidden, a.intermediate),
+        "up_proj": (a.hidden, a.intermediate),
+        "down_proj": (a.intermediate, a.hidden),
+    }
     return a.layers * sum(r * sum(dims[t]) for t in targets if t in dims)
 
 
@@ -123,7 +139,9 @@ def sequence_length(a: Architecture, max_pixels: int, images: int, latents: int)
     return images * tokens_per_image(a, max_pixels) + TEXT_TOKENS + latents
 
 
-def gpu_memory_gib(backbone: str, max_pixels: int, images: int, training: Training, latents: bool = True) -> dict[str, float]:
+def gpu_memory_gib(
+    backbone: str, max_pixels: int, images: int, training: Training, latents: bool = True
+) -> dict[str, float]:
     """The GPU memory of one training step (see the module docstring), by term and in total.
     `training`: the resolved training settings; `latents`: whether the job adds the K latents."""
     a = architecture(backbone)
@@ -140,7 +158,7 @@ def gpu_memory_gib(backbone: str, max_pixels: int, images: int, training: Traini
         act = b * a.layers * s * a.hidden * 2 + layer_act
     else:
         act = a.layers * layer_act
-    patches = images * max_pixels // a.patch ** 2
+    patches = images * max_pixels // a.patch**2
     terms = {
         "weights": n["total"] * 2,
         "trainable": trainable * 16,
@@ -160,7 +178,7 @@ def host_memory_gib(backbone: str, max_pixels: int, images: int, batch_size: int
     batches they prefetch (see the module docstring)."""
     a = architecture(backbone)
     weights = param_count(a)["total"] * 2
-    batch = batch_size * images * (max_pixels // a.patch ** 2) * 3 * a.temporal_patch * a.patch ** 2 * 4
+    batch = batch_size * images * (max_pixels // a.patch**2) * 3 * a.temporal_patch * a.patch**2 * 4
     loaders = workers * (WORKER_HOST_GIB * GIB + PREFETCH * batch)
     return (RUNTIME_HOST_GIB + (weights + batch + loaders) / GIB) * FRAGMENTATION
 

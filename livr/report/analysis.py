@@ -22,7 +22,9 @@ def tsne_figures(con, experiment: str) -> list[str]:
     """One scatter per analysed model: colour = token kind, marker = task."""
     points = con.execute(
         "SELECT backbone, train_set, method, task, kind, x, y FROM tsne_points WHERE experiment = ? "
-        "ORDER BY backbone, train_set, method", [experiment]).fetchdf()
+        "ORDER BY backbone, train_set, method",
+        [experiment],
+    ).fetchdf()
     if points.empty:
         return []
     plt = pyplot()
@@ -35,8 +37,16 @@ def tsne_figures(con, experiment: str) -> list[str]:
                 sel = g[(g["kind"] == kind) & (g["task"] == task)]
                 if not sel.empty:
                     label = kind if len(tasks) == 1 else f"{kind}, {task}"
-                    ax.scatter(sel["x"], sel["y"], s=6, c=colour, marker=MARKERS[i % len(MARKERS)], alpha=0.6,
-                               label=label, linewidths=0)
+                    ax.scatter(
+                        sel["x"],
+                        sel["y"],
+                        s=6,
+                        c=colour,
+                        marker=MARKERS[i % len(MARKERS)],
+                        alpha=0.6,
+                        label=label,
+                        linewidths=0,
+                    )
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(f"{backbone} / {train_set} / {method}", fontsize=9)
@@ -58,7 +68,7 @@ def analysis_section(con, experiment: str, mapping: dict[str, str]) -> str:
         "decoder layers and heads) put on the latent tokens and on the image tokens; <i>predictor</i>: the same from "
         "the position that predicts the first answer token. The paper reports 0.076 for LIVR and 0.028 for the "
         f"latents-only model (Localization, Qwen3-VL-4B).</p>{frame_html(shares.round(4), digits=4)}"
-        "<p class=\"note\">t-SNE of final-layer hidden states (paper Appendix C): every latent token and a sample of "
+        '<p class="note">t-SNE of final-layer hidden states (paper Appendix C): every latent token and a sample of '
         "image and prompt-text tokens of the first test examples of each task, one embedding per model.</p>"
         f'<div class="grid">{"".join(figures)}</div>'
     )

@@ -17,14 +17,17 @@ def livr_cells(con, experiment: str) -> pd.DataFrame:
     return con.execute(
         "SELECT backbone, train_set, task FROM runs WHERE experiment = ? AND method = ? AND selected "
         "ORDER BY backbone, train_set, task",
-        [experiment, LIVR]).fetchdf()
+        [experiment, LIVR],
+    ).fetchdf()
 
 
 def predictions_of(con, experiment: str, backbone: str, train_set: str, task: str) -> dict[tuple[str, str], dict]:
     """(method, id) -> prediction row, for LIVR and SFT."""
     frame = con.execute(
         "SELECT method, id, raw_output, parsed, correct, gold FROM predictions WHERE experiment = ? AND backbone = ? "
-        "AND train_set = ? AND task = ? AND method IN (?, ?) AND selected", [experiment, backbone, train_set, task, LIVR, BASELINE]).fetchdf()
+        "AND train_set = ? AND task = ? AND method IN (?, ?) AND selected",
+        [experiment, backbone, train_set, task, LIVR, BASELINE],
+    ).fetchdf()
     frame = frame.astype(object).where(frame.notna(), None)
     return {(r["method"], r["id"]): r for r in frame.to_dict("records")}
 
@@ -41,7 +44,9 @@ def _caption(rec, att, preds) -> str:
     )
 
 
-def attention_section(con, params, experiment: str, n_examples: int, layers, device, threads, warnings: list[str]) -> tuple[str, int]:
+def attention_section(
+    con, params, experiment: str, n_examples: int, layers, device, threads, warnings: list[str]
+) -> tuple[str, int]:
     """(HTML, number of maps); '' when not requested (--attention-examples 0) or without LIVR cells.
     Loads each LIVR checkpoint (a GPU for real backbones)."""
     if n_examples <= 0:
@@ -69,17 +74,28 @@ def attention_section(con, params, experiment: str, n_examples: int, layers, dev
         for train_set, group in cells_of.groupby("train_set", sort=True):
             checkpoint = Path(layout.checkpoint_dir(experiment, backbone, train_set, LIVR))
             if not checkpoint.is_dir():
-                warnings.append(f"{checkpoint}: LIVR checkpoint not found; no attention maps for {backbone}/{train_set}")
+                warnings.append(
+                    f"{checkpoint}: LIVR checkpoint not found; no attention maps for {backbone}/{train_set}"
+                )
                 parts.append(warning(warnings[-1]))
                 continue
             cfg = TrainConfig.resolve(params, experiment, backbone, train_set, LIVR)
-            model, processor, meta = load_trained(backbone, checkpoint, layout.models, cfg.backbone_settings,
-                                                  resolve_dtype(cfg.dtype, device), "eager", device)
+            model, processor, meta = load_trained(
+                backbone,
+                checkpoint,
+                layout.models,
+                cfg.backbone_settings,
+                resolve_dtype(cfg.dtype, device),
+                "eager",
+                device,
+            )
             spec = get_backbone(backbone)
             for task in group["task"]:
                 task_dir, records = test_records(params, experiment, task)
                 if not records:
-                    warnings.append(f"{task_dir}: test data not found; no attention maps for {backbone}/{train_set} on {task}")
+                    warnings.append(
+                        f"{task_dir}: test data not found; no attention maps for {backbone}/{train_set} on {task}"
+                    )
                     parts.append(warning(warnings[-1]))
                     continue
                 preds = predictions_of(con, experiment, backbone, train_set, task)
@@ -88,10 +104,18 @@ def attention_section(con, params, experiment: str, n_examples: int, layers, dev
                 for rec in chosen:
                     images = load_images(rec, task_dir)
                     att = latent_image_attention(model, processor, spec, meta, rec, images, layers)
-                    tag = img_tag(png_uri(example_figure(images, att.grids)), "attn", f"latent attention {rec.id}",
-                                  id=rec.id, backbone=backbone, task=task)
-                    parts.append(f'<figure class="attn-fig">{tag}<figcaption><b>{cell}</b><br>'
-                                 f"{_caption(rec, att, preds)}</figcaption></figure>")
+                    tag = img_tag(
+                        png_uri(example_figure(images, att.grids)),
+                        "attn",
+                        f"latent attention {rec.id}",
+                        id=rec.id,
+                        backbone=backbone,
+                        task=task,
+                    )
+                    parts.append(
+                        f'<figure class="attn-fig">{tag}<figcaption><b>{cell}</b><br>'
+                        f"{_caption(rec, att, preds)}</figcaption></figure>"
+                    )
                     n_maps += 1
             del model
         parts.append("</div>")

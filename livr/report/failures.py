@@ -76,13 +76,16 @@ def failure_rows(con, experiment: str) -> pd.DataFrame:
 def _row_html(r: dict, rec, task_dir: Path, thumbs: Thumbnails) -> str:
     images = "".join(img_tag(thumbs(task_dir / p), "thumb", p) for p in rec.images) if rec else ""
     question = esc(rec.question) if rec else '<span class="note">(record not found)</span>'
-    sft = (parsed_html(r["sft_parsed"], r["sft_correct"]) + f'<pre>{esc(r["sft_raw"])}</pre>'
-           if r["sft_raw"] is not None else '<span class="note">(no SFT cell)</span>')
+    sft = (
+        parsed_html(r["sft_parsed"], r["sft_correct"]) + f"<pre>{esc(r['sft_raw'])}</pre>"
+        if r["sft_raw"] is not None
+        else '<span class="note">(no SFT cell)</span>'
+    )
     return (
         f'<tr class="fail-row {r["category"]}" data-id="{esc(r["id"])}">'
         f'<td>{esc(r["id"])}<br><span class="cat">{esc(CATEGORIES[r["category"]][0])}</span></td>'
         f'<td><pre class="q">{question}</pre></td><td>{images}</td><td><b>{esc(r["gold"])}</b></td>'
-        f'<td>{parsed_html(r["livr_parsed"], r["livr_correct"])}<pre>{esc(r["livr_raw"])}</pre></td>'
+        f"<td>{parsed_html(r['livr_parsed'], r['livr_correct'])}<pre>{esc(r['livr_raw'])}</pre></td>"
         f"<td>{sft}</td></tr>"
     )
 
@@ -90,14 +93,23 @@ def _row_html(r: dict, rec, task_dir: Path, thumbs: Thumbnails) -> str:
 def failures_section(con, params, experiment: str, max_examples: int) -> tuple[str, list[str]]:
     """(HTML, ids listed); '' without LIVR cells."""
     frame = failure_rows(con, experiment)
-    if frame.empty and not con.execute("SELECT count(*) FROM runs WHERE experiment = ? AND method = ? AND selected",
-                                       [experiment, LIVR]).fetchone()[0]:
+    if (
+        frame.empty
+        and not con.execute(
+            "SELECT count(*) FROM runs WHERE experiment = ? AND method = ? AND selected", [experiment, LIVR]
+        ).fetchone()[0]
+    ):
         return "", []
     if frame.empty:
         return '<p class="note">No failures: LIVR is right wherever it was evaluated and agrees with SFT.</p>', []
-    acc = {(r[0], r[1], r[2], r[3]): r[4] for r in con.execute(
-        "SELECT backbone, train_set, task, method, accuracy FROM metrics WHERE experiment = ? AND method IN (?, ?) AND selected",
-        [experiment, LIVR, BASELINE]).fetchall()}
+    acc = {
+        (r[0], r[1], r[2], r[3]): r[4]
+        for r in con.execute(
+            "SELECT backbone, train_set, task, method, accuracy FROM metrics WHERE experiment = ? AND method IN (?, "
+            "?) AND selected",
+            [experiment, LIVR, BASELINE],
+        ).fetchall()
+    }
     thumbs = Thumbnails()
     parts, listed = [], []
     for (backbone, train_set, task), g in frame.groupby(["backbone", "train_set", "task"], sort=False):
@@ -105,17 +117,22 @@ def failures_section(con, params, experiment: str, max_examples: int) -> tuple[s
         summary = ", ".join(f"{CATEGORIES[c][0]}: {counts[c]}" for c in CATEGORIES if c in counts)
         shown = g.head(max_examples)
         task_dir, records = test_records(params, experiment, task)
-        accs = " · ".join(f"{'LIVR' if m == LIVR else 'SFT'} {acc[(backbone, train_set, task, m)]:.2f}%"
-                          for m in (LIVR, BASELINE) if (backbone, train_set, task, m) in acc)
+        accs = " · ".join(
+            f"{'LIVR' if m == LIVR else 'SFT'} {acc[(backbone, train_set, task, m)]:.2f}%"
+            for m in (LIVR, BASELINE)
+            if (backbone, train_set, task, m) in acc
+        )
         parts.append(
             f'<details class="cell"{" open" if not parts else ""}><summary><b>{esc(backbone)}</b> / trained on '
             f"{esc(train_set)} / test {esc(task)} ({accs}): {summary} (showing {len(shown)} of {len(g)})</summary>"
         )
         if not records:
             parts.append(f'<p class="warn">{esc(task_dir)}: test data not found; questions and images omitted</p>')
-        parts.append('<table class="fail"><tr><th style="width:12%">id / category</th><th style="width:26%">question</th>'
-                     '<th style="width:20%">images</th><th style="width:6%">gold</th>'
-                     "<th>LIVR: parsed / raw</th><th>SFT: parsed / raw</th></tr>")
+        parts.append(
+            '<table class="fail"><tr><th style="width:12%">id / category</th><th style="width:26%">question</th>'
+            '<th style="width:20%">images</th><th style="width:6%">gold</th>'
+            "<th>LIVR: parsed / raw</th><th>SFT: parsed / raw</th></tr>"
+        )
         for r in shown.to_dict("records"):
             parts.append(_row_html(r, records.get(r["id"]), task_dir, thumbs))
             listed.append(r["id"])

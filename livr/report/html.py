@@ -76,12 +76,16 @@ def merge_intervals(frame: pd.DataFrame) -> pd.DataFrame:
     into one text column 'X [low, high]', so a long table stays narrow."""
     frame = frame.copy()
     for col in list(frame.columns):
-        bounds = [(f"{col}_ci_low", f"{col}_ci_high")] + ([("ci_low", "ci_high")] if col in ("accuracy", "delta") else [])
+        bounds = [(f"{col}_ci_low", f"{col}_ci_high")] + (
+            [("ci_low", "ci_high")] if col in ("accuracy", "delta") else []
+        )
         for low, high in bounds:
             if low in frame.columns and high in frame.columns:
                 signed = "delta" in col or "minus" in col
-                frame[col] = [f"{number(v, signed)} {interval(lo, hi)}".strip()
-                              for v, lo, hi in zip(frame[col], frame[low], frame[high])]
+                frame[col] = [
+                    f"{number(v, signed)} {interval(lo, hi)}".strip()
+                    for v, lo, hi in zip(frame[col], frame[low], frame[high])
+                ]
                 frame = frame.drop(columns=[low, high])
                 break
     return frame

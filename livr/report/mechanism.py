@@ -49,8 +49,12 @@ LEFT JOIN paired_deltas d
 def describe(method: str, model: str, latents: bool, mask: str) -> str:
     if method == "sft" and model != "sft":
         return "Direct SFT (reference)"
-    how = {(True, "standard"): "as trained (latents, standard mask)", (False, "standard"): "without latents",
-           (True, "bottleneck"): "under the Stage-1 mask", (False, "bottleneck"): "under the Stage-1 mask, without latents"}
+    how = {
+        (True, "standard"): "as trained (latents, standard mask)",
+        (False, "standard"): "without latents",
+        (True, "bottleneck"): "under the Stage-1 mask",
+        (False, "bottleneck"): "under the Stage-1 mask, without latents",
+    }
     return how[(bool(latents), mask)]
 
 
@@ -61,21 +65,47 @@ def mechanism_table(con, experiment: str) -> pd.DataFrame:
         return frame
     frame["evaluated"] = [describe(r.method, r.model, r.latents, r.mask) for r in frame.itertuples()]
     frame["above_chance"] = frame["ci_low"] > frame["chance"]
-    frame["order"] = [(r.method == "sft" and r.model != "sft", not r.latents, r.mask == "bottleneck")
-                      for r in frame.itertuples()]
+    frame["order"] = [
+        (r.method == "sft" and r.model != "sft", not r.latents, r.mask == "bottleneck") for r in frame.itertuples()
+    ]
     frame["task_order"] = frame["task"].map(list(TASKS).index)
-    frame = frame.sort_values(["backbone", "model", "task_order", "train_set", "order"]).drop(columns=["order", "task_order", "latents", "mask"])
-    columns = ["backbone", "train_set", "task", "model", "evaluated", "method", "n", "accuracy", "ci_low", "ci_high",
-               "chance", "above_chance", "minus_model", "minus_model_ci_low", "minus_model_ci_high"]
+    frame = frame.sort_values(["backbone", "model", "task_order", "train_set", "order"]).drop(
+        columns=["order", "task_order", "latents", "mask"]
+    )
+    columns = [
+        "backbone",
+        "train_set",
+        "task",
+        "model",
+        "evaluated",
+        "method",
+        "n",
+        "accuracy",
+        "ci_low",
+        "ci_high",
+        "chance",
+        "above_chance",
+        "minus_model",
+        "minus_model_ci_low",
+        "minus_model_ci_high",
+    ]
     return frame[columns].round(2)
 
 
-SHORT = {"as trained (latents, standard mask)": "as trained", "under the Stage-1 mask": "Stage-1\nmask",
-         "without latents": "no\nlatents", "under the Stage-1 mask, without latents": "Stage-1 mask,\nno latents",
-         "Direct SFT (reference)": "SFT"}
-COLOURS = {"as trained (latents, standard mask)": "#1f77b4", "under the Stage-1 mask": "#9467bd",
-           "without latents": "#ff7f0e", "under the Stage-1 mask, without latents": "#e6a0c4",
-           "Direct SFT (reference)": "#999999"}
+SHORT = {
+    "as trained (latents, standard mask)": "as trained",
+    "under the Stage-1 mask": "Stage-1\nmask",
+    "without latents": "no\nlatents",
+    "under the Stage-1 mask, without latents": "Stage-1 mask,\nno latents",
+    "Direct SFT (reference)": "SFT",
+}
+COLOURS = {
+    "as trained (latents, standard mask)": "#1f77b4",
+    "under the Stage-1 mask": "#9467bd",
+    "without latents": "#ff7f0e",
+    "under the Stage-1 mask, without latents": "#e6a0c4",
+    "Direct SFT (reference)": "#999999",
+}
 
 
 def _cell_title(train_set: str, task: str) -> str:
@@ -90,8 +120,7 @@ def mechanism_chart(g: pd.DataFrame, key: str) -> str:
     fig, ax = plt.subplots(figsize=(2.9, 2.4))
     x = np.arange(len(g))
     err = np.vstack([g["accuracy"] - g["ci_low"], g["ci_high"] - g["accuracy"]])
-    ax.bar(x, g["accuracy"], 0.7, yerr=err, capsize=2, color=[COLOURS[e] for e in g["evaluated"]],
-           error_kw={"lw": 0.8})
+    ax.bar(x, g["accuracy"], 0.7, yerr=err, capsize=2, color=[COLOURS[e] for e in g["evaluated"]], error_kw={"lw": 0.8})
     ax.axhline(g["chance"].iloc[0], color="#d62728", ls="--", lw=1)
     ax.text(len(g) - 0.5, g["chance"].iloc[0], "chance", color="#d62728", fontsize=6, ha="right", va="bottom")
     ax.set_xticks(x, [SHORT[e] for e in g["evaluated"]], fontsize=6)
@@ -110,7 +139,9 @@ def numbers_table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
     rows = [f'<table class="data mechanism"><tr><th>task</th><th>chance</th>{head}</tr>']
     for (backbone, model), g in frame.groupby(["backbone", "model"], sort=False):
-        rows.append(f'<tr class="group"><th colspan="{len(columns) + 2}"><b>{esc(backbone)}</b> · model {esc(model)}</th></tr>')
+        rows.append(
+            f'<tr class="group"><th colspan="{len(columns) + 2}"><b>{esc(backbone)}</b> · model {esc(model)}</th></tr>'
+        )
         for (train_set, task), t in g.groupby(["train_set", "task"], sort=False):
             by = {r.evaluated: r for r in t.itertuples()}
             cells = []
@@ -119,11 +150,22 @@ def numbers_table(frame: pd.DataFrame) -> str:
                 if r is None:
                     cells.append("<td></td>")
                     continue
-                minus = ("" if missing(r.minus_model) else '<br><span class="ci">vs as trained '
-                         f"{number(r.minus_model, signed=True)} {interval(r.minus_model_ci_low, r.minus_model_ci_high)}</span>")
-                cells.append(f'<td data-method="{esc(r.method)}" data-accuracy="{r.accuracy:.2f}" data-minus="{number(r.minus_model)}">'
-                             f'{with_interval(r.accuracy, r.ci_low, r.ci_high)}{minus}</td>')
-            rows.append(f'<tr data-task="{esc(task)}"><th>{esc(_cell_title(train_set, task))}</th><td>{number(t["chance"].iloc[0])}</td>{"".join(cells)}</tr>')
+                minus = (
+                    ""
+                    if missing(r.minus_model)
+                    else '<br><span class="ci">vs as trained '
+                    f"{number(r.minus_model, signed=True)} "
+                    f"{interval(r.minus_model_ci_low, r.minus_model_ci_high)}</span>"
+                )
+                cells.append(
+                    f'<td data-method="{esc(r.method)}" data-accuracy="{r.accuracy:.2f}" '
+                    f'data-minus="{number(r.minus_model)}">'
+                    f"{with_interval(r.accuracy, r.ci_low, r.ci_high)}{minus}</td>"
+                )
+            rows.append(
+                f'<tr data-task="{esc(task)}"><th>{esc(_cell_title(train_set, task))}</th>'
+                f"<td>{number(t['chance'].iloc[0])}</td>{''.join(cells)}</tr>"
+            )
     return "".join(rows) + "</table>"
 
 
@@ -134,11 +176,17 @@ def mechanism_section(con, experiment: str) -> str:
         return ""
     parts = [f"<p>{EXPLANATION}</p>"]
     for (backbone, model), g in frame.groupby(["backbone", "model"], sort=False):
-        charts = [mechanism_chart(t, f"{backbone}/{train_set}/{model}/{task}")
-                  for (train_set, task), t in g.groupby(["train_set", "task"], sort=False)]
-        parts.append(f"<h3>{esc(backbone)} · model {esc(model)}</h3>"
-                     f'<div class="grid">{"".join(charts)}</div>')
+        charts = [
+            mechanism_chart(t, f"{backbone}/{train_set}/{model}/{task}")
+            for (train_set, task), t in g.groupby(["train_set", "task"], sort=False)
+        ]
+        parts.append(f'<h3>{esc(backbone)} · model {esc(model)}</h3><div class="grid">{"".join(charts)}</div>')
     parts.append('<p class="note">Bars: accuracy with its 95% Wilson interval; dashed red line: chance.</p>')
-    parts.append(details("The numbers: each accuracy [95% Wilson interval] and its difference to the model as trained "
-                         "on the same examples [paired bootstrap 95% interval]", numbers_table(frame)))
+    parts.append(
+        details(
+            "The numbers: each accuracy [95% Wilson interval] and its difference to the model as trained "
+            "on the same examples [paired bootstrap 95% interval]",
+            numbers_table(frame),
+        )
+    )
     return "".join(parts)

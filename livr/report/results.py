@@ -15,10 +15,13 @@ from livr.results.tables import ROW_LABELS, TRAINING_CURVES_SQL, write_tables
 
 MAIN_TABLES = {"table1": "Table 1: single-task training", "table2": "Table 2: multi-task training"}
 OTHER_TITLES = {
-    "ablations": "Ablations", "ablations_vs_paper": "Ablations vs the paper",
-    "table3": "Table 3: spatial generalisation (SAT-32k)", "table4": "Table 4: Visual-CoT training",
+    "ablations": "Ablations",
+    "ablations_vs_paper": "Ablations vs the paper",
+    "table3": "Table 3: spatial generalisation (SAT-32k)",
+    "table4": "Table 4: Visual-CoT training",
     "mirage_vsp": "Mirage comparison: Visual Spatial Planning",
-    "table5": "Table 5: controls, ours beside the paper's", "table6": "Table 6: latent design, ours beside the paper's",
+    "table5": "Table 5: controls, ours beside the paper's",
+    "table6": "Table 6: latent design, ours beside the paper's",
 }
 LONG_FORMS = {"table5_long": "Table 5 with n and intervals", "table6_long": "Table 6 with n and intervals"}
 OURS, PAPER = "#1f77b4", "#888888"
@@ -42,8 +45,12 @@ def _group_title(key: tuple, paper_backbone) -> str:
 
 
 def _task_header(tasks: list[str]) -> str:
-    cells = "".join(f"<th>{label(t)}" + (f'<br><span class="ci">chance {TASK_SPECS[t].chance:.1f}</span>' if t in TASK_SPECS else "")
-                    + "</th>" for t in tasks)
+    cells = "".join(
+        f"<th>{label(t)}"
+        + (f'<br><span class="ci">chance {TASK_SPECS[t].chance:.1f}</span>' if t in TASK_SPECS else "")
+        + "</th>"
+        for t in tasks
+    )
     return f"<tr><th></th>{cells}<th>Mean</th></tr>"
 
 
@@ -61,7 +68,9 @@ def results_table(wide: pd.DataFrame, vs_paper: pd.DataFrame, mixture: bool) -> 
     rows = [f'<table class="data results">{_task_header(tasks)}']
     for key, group in wide.groupby(keys, sort=False):
         key = key if isinstance(key, tuple) else (key,)
-        rows.append(f'<tr class="group"><th colspan="{len(tasks) + 2}">{_group_title(key, paper_of.get(key[0]))}</th></tr>')
+        rows.append(
+            f'<tr class="group"><th colspan="{len(tasks) + 2}">{_group_title(key, paper_of.get(key[0]))}</th></tr>'
+        )
         train_set = key[1] if mixture else ""
         for r in group.to_dict("records"):
             method = label_method[r["method"]]
@@ -73,7 +82,11 @@ def results_table(wide: pd.DataFrame, vs_paper: pd.DataFrame, mixture: bool) -> 
                     cells.append(f"<td>{with_interval(r[t], lo, hi, signed=True)}</td>")
                 else:
                     c = by.get((key[0], train_set, method, t))
-                    tip = f' title="n={c.n}, 95% [{c.ours_ci_low:.2f}, {c.ours_ci_high:.2f}]"' if c and not missing(c.ours_ci_low) else ""
+                    tip = (
+                        f' title="n={c.n}, 95% [{c.ours_ci_low:.2f}, {c.ours_ci_high:.2f}]"'
+                        if c and not missing(c.ours_ci_low)
+                        else ""
+                    )
                     cells.append(f"<td{tip}>{number(r[t])}</td>")
             mean = number(r["Mean"], signed=method == "delta_vs_sft")
             rows.append(f'<tr class="{method}"><th>{esc(r["method"])}</th>{"".join(cells)}<td>{mean}</td></tr>')
@@ -85,8 +98,10 @@ def tables_section(frames: dict[str, pd.DataFrame]) -> str:
     parts = []
     for name, title in MAIN_TABLES.items():
         if not frames[name].empty:
-            parts.append(f'<h3 id="{name}">{esc(title)} <span class="note">({name}.csv)</span></h3>'
-                         + results_table(frames[name], frames[f"{name}_vs_paper"], mixture=name == "table2"))
+            parts.append(
+                f'<h3 id="{name}">{esc(title)} <span class="note">({name}.csv)</span></h3>'
+                + results_table(frames[name], frames[f"{name}_vs_paper"], mixture=name == "table2")
+            )
     for name, title in OTHER_TITLES.items():
         if name in frames and not frames[name].empty:
             frame = by_task(frames[name], "method") if name == "ablations" else frames[name]
@@ -110,8 +125,10 @@ def datasets_table(datasets: pd.DataFrame) -> str:
         return ""
     cell = [f"{o:,} / {'n/a' if missing(p) else f'{int(p):,}'}" for o, p in zip(datasets["ours"], datasets["paper"])]
     wide = datasets.assign(cell=cell).pivot(index="task", columns="split", values="cell")
-    wide = wide.reindex(index=list(dict.fromkeys(datasets["task"])),
-                        columns=[s for s in ("train", "val", "test") if s in set(datasets["split"])])
+    wide = wide.reindex(
+        index=list(dict.fromkeys(datasets["task"])),
+        columns=[s for s in ("train", "val", "test") if s in set(datasets["split"])],
+    )
     return frame_html(wide.rename(columns=lambda s: f"{s}: ours / paper").reset_index())
 
 
@@ -125,8 +142,9 @@ def vs_paper_deltas(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
             continue
         vs = vs.assign(train_set=vs["train_set"] if "train_set" in vs else "")
         sft = vs[vs["method"] == "sft"][["backbone", "train_set", "task", "ours", "paper"]]
-        livr = vs[vs["method"] == "livr"].merge(sft, on=["backbone", "train_set", "task"], how="left",
-                                                suffixes=("", "_sft"))
+        livr = vs[vs["method"] == "livr"].merge(
+            sft, on=["backbone", "train_set", "task"], how="left", suffixes=("", "_sft")
+        )
         parts.append(livr.dropna(subset=["ours_delta_vs_sft"]))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -139,8 +157,16 @@ def delta_chart(g: pd.DataFrame, backbone: str, train_set: str) -> str:
     y = np.arange(len(g))[::-1]  # first task on top
     fig, ax = plt.subplots(figsize=(6.4, 0.34 * len(g) + 1.3))
     err = np.vstack([g["ours_delta_vs_sft"] - g["ours_delta_ci_low"], g["ours_delta_ci_high"] - g["ours_delta_vs_sft"]])
-    ax.errorbar(g["ours_delta_vs_sft"], y + 0.12, xerr=err, fmt="o", ms=5, capsize=3, color=OURS,
-                label=f"ours: {backbone} (95% paired bootstrap)")
+    ax.errorbar(
+        g["ours_delta_vs_sft"],
+        y + 0.12,
+        xerr=err,
+        fmt="o",
+        ms=5,
+        capsize=3,
+        color=OURS,
+        label=f"ours: {backbone} (95% paired bootstrap)",
+    )
     paper_backbone = g["paper_backbone"].iloc[0]
     ax.plot(g["paper_delta_vs_sft"], y - 0.12, "D", ms=5, color=PAPER, label=f"paper: {paper_backbone}")
     for yi, v in zip(y, g["paper_delta_vs_sft"]):
@@ -166,25 +192,34 @@ def vs_paper_section(frames: dict[str, pd.DataFrame]) -> str:
     if deltas.empty:
         return ""
     charts, rows = [], []
-    head = ("<tr><th>task</th><th>n</th><th>SFT</th><th>LIVR</th><th>LIVR − SFT</th>"
-            "<th>paper SFT</th><th>paper LIVR</th><th>paper LIVR − SFT</th></tr>")
+    head = (
+        "<tr><th>task</th><th>n</th><th>SFT</th><th>LIVR</th><th>LIVR − SFT</th>"
+        "<th>paper SFT</th><th>paper LIVR</th><th>paper LIVR − SFT</th></tr>"
+    )
     for (backbone, train_set), g in deltas.groupby(["backbone", "train_set"], sort=False):
         charts.append(delta_chart(g, backbone, train_set))
         key = (backbone, train_set) if train_set else (backbone,)
         rows.append(f'<tr class="group"><th colspan="8">{_group_title(key, g["paper_backbone"].iloc[0])}</th></tr>')
         for r in g.itertuples():
-            paper = "".join(f"<td>{number(v, signed) or 'n/a'}</td>" for v, signed in
-                            ((r.paper_sft, False), (r.paper, False), (r.paper_delta_vs_sft, True)))
-            rows.append(f'<tr data-task="{esc(r.task)}"><th>{label(r.task)}</th><td>{r.n}</td><td>{number(r.ours_sft)}</td>'
-                        f"<td>{number(r.ours)}</td><td>{with_interval(r.ours_delta_vs_sft, r.ours_delta_ci_low, r.ours_delta_ci_high, signed=True)}</td>"
-                        f"{paper}</tr>")
+            paper = "".join(
+                f"<td>{number(v, signed) or 'n/a'}</td>"
+                for v, signed in ((r.paper_sft, False), (r.paper, False), (r.paper_delta_vs_sft, True))
+            )
+            rows.append(
+                f'<tr data-task="{esc(r.task)}"><th>{label(r.task)}</th><td>{r.n}</td><td>{number(r.ours_sft)}</td>'
+                f"<td>{number(r.ours)}</td>"
+                f"<td>{with_interval(r.ours_delta_vs_sft, r.ours_delta_ci_low, r.ours_delta_ci_high, signed=True)}</td>"
+                f"{paper}</tr>"
+            )
     return f'<div class="grid">{"".join(charts)}</div><table class="data vs-paper">{head}{"".join(rows)}</table>'
 
 
 def cells_overview(con, experiment: str) -> pd.DataFrame:
     return con.execute(
-        "SELECT backbone, train_set, method, task, weights, selected, n, n_correct, n_unparsed, accuracy, ci_low, ci_high "
-        "FROM metrics WHERE experiment = ? ORDER BY backbone, train_set, method, task, NOT selected", [experiment]
+        "SELECT backbone, train_set, method, task, weights, selected, n, n_correct, n_unparsed, accuracy, ci_low, "
+        "ci_high "
+        "FROM metrics WHERE experiment = ? ORDER BY backbone, train_set, method, task, NOT selected",
+        [experiment],
     ).fetchdf()
 
 
@@ -193,7 +228,7 @@ def paired_deltas(con, experiment: str, baseline: str) -> pd.DataFrame:
     return con.execute(
         "SELECT backbone, train_set, task, method, n, delta, ci_low, ci_high, a_only, b_only FROM paired_deltas "
         "WHERE experiment = ? AND baseline = ? AND weights = 'selected' ORDER BY backbone, train_set, method, task",
-        [experiment, baseline]
+        [experiment, baseline],
     ).fetchdf()
 
 
@@ -209,7 +244,7 @@ def training_curves(con, experiment: str) -> str:
         fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(6, 2.4))
         for method, m in group.groupby("method", sort=True):
             acc, loss = m.dropna(subset=["val_accuracy"]), m.dropna(subset=["loss"])
-            line, = ax_acc.plot(acc["epoch"], acc["val_accuracy"], marker="o", ms=3, label=method)
+            (line,) = ax_acc.plot(acc["epoch"], acc["val_accuracy"], marker="o", ms=3, label=method)
             ax_loss.plot(loss["epoch"], loss["loss"], color=line.get_color(), label=method)
             for end in m.groupby("stage", sort=False)["epoch"].max().iloc[:-1]:
                 for ax in (ax_acc, ax_loss):

@@ -102,13 +102,17 @@ def _read_sidecar(sidecar_path: Path) -> dict:
         if not isinstance(sidecar[key], str) or not sidecar[key]:
             raise InputError(f"{sidecar_path}: key {key!r} is {sidecar[key]!r}; expected a non-empty string")
     if sidecar["task"] not in TASKS and sidecar["task"] not in BENCHMARKS:
-        raise InputError(f"{sidecar_path}: key 'task' is {sidecar['task']!r}; valid tasks: {', '.join(TASKS)}; "
-                         f"benchmarks: {', '.join(BENCHMARKS)}")
+        raise InputError(
+            f"{sidecar_path}: key 'task' is {sidecar['task']!r}; valid tasks: {', '.join(TASKS)}; "
+            f"benchmarks: {', '.join(BENCHMARKS)}"
+        )
     if sidecar["weights"] not in WEIGHTS:
         raise InputError(f"{sidecar_path}: key 'weights' is {sidecar['weights']!r}; valid: {', '.join(WEIGHTS)}")
     if not isinstance(sidecar["selected"], bool) or (sidecar["weights"] == "base" and not sidecar["selected"]):
-        raise InputError(f"{sidecar_path}: key 'selected' is {sidecar['selected']!r}; expected true or false "
-                         "(true for the base model)")
+        raise InputError(
+            f"{sidecar_path}: key 'selected' is {sidecar['selected']!r}; expected true or false "
+            "(true for the base model)"
+        )
     return sidecar
 
 
@@ -144,7 +148,9 @@ def _check_prediction(row, path: Path, lineno: int, task: str, keys: dict, seen:
     # a benchmark's scorer decides (Mirage's from the map, which the row does not hold: None)
     expected = recheck(task, row["parsed"], row["gold"]) if task in BENCHMARKS else row["parsed"] == row["gold"]
     if expected is not None and row["correct"] != expected:
-        raise InputError(f"{where}: key 'correct' is {row['correct']} but parsed={row['parsed']!r}, gold={row['gold']!r}")
+        raise InputError(
+            f"{where}: key 'correct' is {row['correct']} but parsed={row['parsed']!r}, gold={row['gold']!r}"
+        )
     if row["id"] in seen:
         raise InputError(f"{where}: duplicate id {row['id']!r} (first on line {seen[row['id']]})")
     seen[row["id"]] = lineno
@@ -159,20 +165,24 @@ def read_job_timing(path: str | Path) -> list[dict]:
         rows = list(reader)
     missing = [c for c in TIMING_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise InputError(f"{path}: missing column(s) {missing}; a Snakemake `benchmark:` TSV has {list(TIMING_COLUMNS)}")
+        raise InputError(
+            f"{path}: missing column(s) {missing}; a Snakemake `benchmark:` TSV has {list(TIMING_COLUMNS)}"
+        )
     job, ident = timing_job(path)
     out = []
     for i, row in enumerate(rows):
         where = f"{path} row {i + 2}"  # +1 for the header, +1 to count from 1
-        out.append({
-            "path": str(path),
-            "job": job,
-            **ident,
-            "repeat": i,
-            "hms": row["h:m:s"],
-            **{c: _number(row[c], where, c) for c in TIMING_COLUMNS if c != "h:m:s"},
-            "extra": json.dumps({k: v for k, v in row.items() if k not in TIMING_COLUMNS}),
-        })
+        out.append(
+            {
+                "path": str(path),
+                "job": job,
+                **ident,
+                "repeat": i,
+                "hms": row["h:m:s"],
+                **{c: _number(row[c], where, c) for c in TIMING_COLUMNS if c != "h:m:s"},
+                "extra": json.dumps({k: v for k, v in row.items() if k not in TIMING_COLUMNS}),
+            }
+        )
     return out
 
 
@@ -188,16 +198,18 @@ def read_train_metrics(path: str | Path) -> list[dict]:
         step = _number(row.get("step"), where, "step")
         if step is not None and not step.is_integer():
             raise InputError(f"{where}: key 'step' is {row['step']!r}; expected an integer")
-        out.append({
-            "path": str(path),
-            "line": lineno,
-            **ident,
-            "step": None if step is None else int(step),
-            "epoch": _number(row.get("epoch"), where, "epoch"),
-            "stage": None if row.get("stage") is None else str(row["stage"]),
-            "loss": _number(row.get("loss"), where, "loss"),
-            "raw": json.dumps(row),
-        })
+        out.append(
+            {
+                "path": str(path),
+                "line": lineno,
+                **ident,
+                "step": None if step is None else int(step),
+                "epoch": _number(row.get("epoch"), where, "epoch"),
+                "stage": None if row.get("stage") is None else str(row["stage"]),
+                "loss": _number(row.get("loss"), where, "loss"),
+                "raw": json.dumps(row),
+            }
+        )
     return out
 
 
@@ -214,14 +226,18 @@ def read_datasets(experiment: str, task_dirs: Iterable[str | Path]) -> list[dict
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             raise InputError(f"{path}: not a task manifest (expected a JSON object with 'counts' per split)") from None
         task = manifest.get("task") or Path(d).name
-        rows += [{"experiment": experiment, "task": task, "split": split, "n": int(n), "path": str(d)}
-                 for split, n in sorted(counts.items())]
+        rows += [
+            {"experiment": experiment, "task": task, "split": split, "n": int(n), "path": str(d)}
+            for split, n in sorted(counts.items())
+        ]
     return rows
 
 
 def read_paper_datasets(path: str | Path = PAPER_DATASETS_CSV) -> list[dict]:
     with open(path, newline="") as f:
-        return [{"task": r["task"], "split": r["split"], "n": int(r["n"]), "note": r["note"]} for r in csv.DictReader(f)]
+        return [
+            {"task": r["task"], "split": r["split"], "n": int(r["n"]), "note": r["note"]} for r in csv.DictReader(f)
+        ]
 
 
 ANALYSIS_KEYS = ("experiment", "backbone", "train_set", "method", "weights", "attention", "tsne")
@@ -271,9 +287,17 @@ def _tsne_rows(data: dict, model: dict, path: Path) -> list[dict]:
             raise InputError(f"{where}: expected an object with keys {list(TSNE_KEYS)}")
         if row["kind"] not in ("latent", "image", "text"):
             raise InputError(f"{where}: key 'kind' is {row['kind']!r}; valid: latent, image, text")
-        points.append({**model, "task": row["task"], "id": str(row["id"]), "kind": row["kind"],
-                       "position": int(_number(row["position"], where, "position", required=True)),
-                       "x": _number(row["x"], where, "x", required=True), "y": _number(row["y"], where, "y", required=True)})
+        points.append(
+            {
+                **model,
+                "task": row["task"],
+                "id": str(row["id"]),
+                "kind": row["kind"],
+                "position": int(_number(row["position"], where, "position", required=True)),
+                "x": _number(row["x"], where, "x", required=True),
+                "y": _number(row["y"], where, "y", required=True),
+            }
+        )
     return points
 
 
@@ -287,7 +311,10 @@ def read_paper(path: str | Path = PAPER_CSV) -> list[dict]:
         rows = list(reader)
     return [
         {
-            "table_name": r["table"], "backbone": r["backbone"], "method": r["method"], "task": r["task"],
+            "table_name": r["table"],
+            "backbone": r["backbone"],
+            "method": r["method"],
+            "task": r["task"],
             "accuracy": _number(r["accuracy"], f"{path} row {i + 2}", "accuracy", required=True),
             "reported_by": _text(r["reported_by"], f"{path} row {i + 2}", "reported_by"),
         }
@@ -305,10 +332,20 @@ def eval_set_rows() -> list[dict]:
     """The benchmark registry as the database's `eval_sets` table."""
     unknown = sorted({bm.aggregate for bm in BENCHMARKS.values()} - SQL_AGGREGATES)
     if unknown:
-        raise ValueError(f"aggregate(s) {unknown} have no SQL in livr/results/schema.sql (eval_set_metrics); "
-                         f"it computes {', '.join(sorted(SQL_AGGREGATES))}")
-    return [{"name": bm.name, "task": bm.task, "scorer": bm.scorer, "aggregate": bm.aggregate,
-             "paper_column": bm.paper_column} for bm in BENCHMARKS.values()]
+        raise ValueError(
+            f"aggregate(s) {unknown} have no SQL in livr/results/schema.sql (eval_set_metrics); "
+            f"it computes {', '.join(sorted(SQL_AGGREGATES))}"
+        )
+    return [
+        {
+            "name": bm.name,
+            "task": bm.task,
+            "scorer": bm.scorer,
+            "aggregate": bm.aggregate,
+            "paper_column": bm.paper_column,
+        }
+        for bm in BENCHMARKS.values()
+    ]
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, object]]:
@@ -393,8 +430,11 @@ def shows_weights(weights: str, selected: bool, choice: str) -> bool:
 def test_time_sources(runs: list[dict]) -> dict[tuple[str, str], str]:
     """(experiment, method) -> the trained method whose checkpoint a test-time variant evaluates
     (e.g. livr_eval_no_latents -> livr)."""
-    return {(r["experiment"], r["method"]): r["checkpoint_method"] for r in runs
-            if r["checkpoint_method"] and r["checkpoint_method"] != r["method"]}
+    return {
+        (r["experiment"], r["method"]): r["checkpoint_method"]
+        for r in runs
+        if r["checkpoint_method"] and r["checkpoint_method"] != r["method"]
+    }
 
 
 def paired_deltas(predictions: list[dict], sources: dict[tuple[str, str], str] | None = None) -> list[dict]:
@@ -419,8 +459,14 @@ def paired_deltas(predictions: list[dict], sources: dict[tuple[str, str], str] |
             if not ids:
                 continue
             stats = paired_bootstrap([correct[i] for i in ids], [methods[baseline][i] for i in ids])
-            rows.append({**dict(zip(("experiment", "backbone", "train_set", "task", "weights"), key)),
-                         "method": method, "baseline": baseline, **stats})
+            rows.append(
+                {
+                    **dict(zip(("experiment", "backbone", "train_set", "task", "weights"), key)),
+                    "method": method,
+                    "baseline": baseline,
+                    **stats,
+                }
+            )
     return rows
 
 

@@ -19,8 +19,11 @@ def schema_objects(kind: str) -> list[str]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", help="SQL, e.g. \"SELECT * FROM metrics ORDER BY accuracy DESC\" "
-                        f"(tables: {', '.join(schema_objects('TABLE'))}; views: {', '.join(schema_objects('VIEW'))})")
+    parser.add_argument(
+        "query",
+        help='SQL, e.g. "SELECT * FROM metrics ORDER BY accuracy DESC" '
+        f"(tables: {', '.join(schema_objects('TABLE'))}; views: {', '.join(schema_objects('VIEW'))})",
+    )
     parser.add_argument("--db", default="results/livr.duckdb", help="results database (default: %(default)s)")
     parser.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
 
@@ -33,8 +36,9 @@ def main(args: argparse.Namespace) -> int:
         print("  ".join(frame.columns) if len(frame.columns) else "(no result)")
         print("(0 rows)")
     else:
-        with pd.option_context("display.max_rows", None, "display.max_columns", None,
-                               "display.width", None, "display.max_colwidth", 80):
+        with pd.option_context(
+            "display.max_rows", None, "display.max_columns", None, "display.width", None, "display.max_colwidth", 80
+        ):
             print(frame.to_string(index=False))
         print(f"({len(frame)} row{'s' if len(frame) != 1 else ''})")
     return 0

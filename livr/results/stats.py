@@ -41,7 +41,7 @@ def paired_bootstrap(a_correct, b_correct, samples: int = BOOTSTRAP_SAMPLES, see
         "delta": 100 * float(d.mean()),
         "ci_low": 100 * float(lo),
         "ci_high": 100 * float(hi),
-        "a_only": int((d > 0).sum()),   # examples A gets right and B wrong
+        "a_only": int((d > 0).sum()),  # examples A gets right and B wrong
         "b_only": int((d < 0).sum()),
         "samples": samples,
         "seed": seed,

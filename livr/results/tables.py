@@ -34,8 +34,9 @@ accuracies, the others pooled). Written header-only when the experiment has no c
 Uncertainty: the *_vs_paper.csv rows carry n and the 95% Wilson interval of each accuracy, and
 the LIVR rows the paired bootstrap interval of LIVR - SFT (livr/results/stats.py). metrics/
 holds every cell's accuracy (n, interval) and every paired difference against SFT and LIVR, one
-small JSON each, so `dvc metrics show` is a table with a row per cell (and `dvc metrics diff`); val_curves/<backbone>__<train_set>.csv the validation accuracy of each
-trained method against epochs, for `dvc plots show`.
+small JSON each, so `dvc metrics show` is a table with a row per cell (and `dvc metrics diff`);
+val_curves/<backbone>__<train_set>.csv the validation accuracy of each trained method against
+epochs, for `dvc plots show`.
 """
 
 from __future__ import annotations
@@ -77,19 +78,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default="results/livr.duckdb", help="results database (default: %(default)s)")
     parser.add_argument("--experiment", required=True, help="experiment name, as in params.yaml")
     parser.add_argument("--out-dir", default="results", help="where the CSV files go (default: %(default)s)")
-    parser.add_argument("--paper-backbone", action="extend", nargs="+", default=[], metavar="OURS=PAPER",
-                        help="compare our backbone with a paper backbone, e.g. tiny-qwen2.5-vl=qwen2.5-vl-3b "
-                        "(unmapped backbones are compared with the paper backbone of the same name)")
-    parser.add_argument("--weights", default="selected", choices=WEIGHT_CHOICES,
-                        help="the trained cells' weights the tables show: what each run kept (default, as the paper "
-                        "reports), or every cell's best-validation or last-step checkpoint")
+    parser.add_argument(
+        "--paper-backbone",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="OURS=PAPER",
+        help="compare our backbone with a paper backbone, e.g. tiny-qwen2.5-vl=qwen2.5-vl-3b "
+        "(unmapped backbones are compared with the paper backbone of the same name)",
+    )
+    parser.add_argument(
+        "--weights",
+        default="selected",
+        choices=WEIGHT_CHOICES,
+        help="the trained cells' weights the tables show: what each run kept (default, as the paper "
+        "reports), or every cell's best-validation or last-step checkpoint",
+    )
 
 
 EMPTY_BECAUSE = {  # why a table has no rows of ours: the experiment has no cell of its kind
     "table1": "no cell trained and tested on one of the nine tasks",
     "table2": "no cell trained on a mixture (Table 2's multi-task training)",
-    **{name: f"no cell of the {name} comparison (the train_sets/eval_sets of that experiment)"
-       for name in COMPARISON_TABLES},
+    **{
+        name: f"no cell of the {name} comparison (the train_sets/eval_sets of that experiment)"
+        for name in COMPARISON_TABLES
+    },
 }
 
 
@@ -98,8 +111,10 @@ def main(args: argparse.Namespace) -> int:
     for path in write_tables(args.db, args.experiment, args.out_dir, mapping, args.weights):
         empty = path.stem in EMPTY_BECAUSE and path.read_text().count("\n") <= 1
         # one line saying why, where a table is written header-only (its declared output exists either way)
-        print(f"wrote {path}" + (f" (header only: experiment {args.experiment!r} has {EMPTY_BECAUSE[path.stem]})"
-                                 if empty else ""))
+        print(
+            f"wrote {path}"
+            + (f" (header only: experiment {args.experiment!r} has {EMPTY_BECAUSE[path.stem]})" if empty else "")
+        )
     return 0
 
 
@@ -113,8 +128,13 @@ def parse_backbone_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_backbones: dict[str, str] | None = None,
-                 weights: str = "selected") -> list[Path]:
+def write_tables(
+    db: str | Path,
+    experiment: str,
+    out_dir: str | Path,
+    paper_backbones: dict[str, str] | None = None,
+    weights: str = "selected",
+) -> list[Path]:
     """Write table1/table2 (+ _vs_paper), table3/table4/mirage_vsp CSVs (+ datasets, ablations,
     selection, attention shares, metrics, curves) for one experiment, at `weights`; the paths written."""
     if weights not in WEIGHT_CHOICES:
@@ -129,14 +149,20 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
             con.execute("INSERT INTO backbone_map VALUES (?, ?)", [ours, paper])
         written = []
         for name, mixture in TABLES.items():
-            con.execute("CREATE OR REPLACE TEMP TABLE table_cells AS " + TABLE_CELLS_SQL,
-                        {"experiment": experiment, "mixture": mixture, "weights": weights})
-            long = con.execute("SELECT backbone, train_set, method, task, round(accuracy, 2) AS accuracy FROM table_cells").fetchdf()
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE table_cells AS " + TABLE_CELLS_SQL,
+                {"experiment": experiment, "mixture": mixture, "weights": weights},
+            )
+            long = con.execute(
+                "SELECT backbone, train_set, method, task, round(accuracy, 2) AS accuracy FROM table_cells"
+            ).fetchdf()
             vs_paper = con.execute(VS_PAPER_SQL, {"table": name, "tasks": list(TASKS)}).fetchdf()
             if not mixture:
                 vs_paper = vs_paper.drop(columns="train_set")
-            for path, frame in ((out_dir / f"{name}.csv", wide_table(long, mixture)),
-                                (out_dir / f"{name}_vs_paper.csv", vs_paper)):
+            for path, frame in (
+                (out_dir / f"{name}.csv", wide_table(long, mixture)),
+                (out_dir / f"{name}_vs_paper.csv", vs_paper),
+            ):
                 write_text(path, frame.to_csv(index=False, float_format="%.2f"))
                 written.append(path)
         written.append(write_datasets(con, experiment, out_dir / "datasets.csv"))
@@ -158,29 +184,46 @@ def write_tables(db: str | Path, experiment: str, out_dir: str | Path, paper_bac
 
 def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[Path]:
     # the connection has no file access: the CSV is read here and inserted
-    con.execute("CREATE OR REPLACE TEMP TABLE paper_ablations (ablation VARCHAR, variant VARCHAR, method VARCHAR, "
-                "backbone VARCHAR, task VARCHAR, accuracy DOUBLE, row_order INTEGER)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE paper_ablations (ablation VARCHAR, variant VARCHAR, method VARCHAR, "
+        "backbone VARCHAR, task VARCHAR, accuracy DOUBLE, row_order INTEGER)"
+    )
     with open(PAPER_ABLATIONS_CSV, newline="") as f:
-        rows = [(r["ablation"], r["variant"], r["method"] or None, r["backbone"], r["task"], float(r["accuracy"]), i)
-                for i, r in enumerate(csv.DictReader(f))]
+        rows = [
+            (r["ablation"], r["variant"], r["method"] or None, r["backbone"], r["task"], float(r["accuracy"]), i)
+            for i, r in enumerate(csv.DictReader(f))
+        ]
     con.executemany("INSERT INTO paper_ablations VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-    ran = {r[0] for r in con.execute(
-        "SELECT DISTINCT method FROM metrics WHERE experiment = ? AND method IN (SELECT method FROM paper_ablations)",
-        [experiment]).fetchall()}
+    ran = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT method FROM metrics WHERE experiment = ? AND method IN (SELECT method FROM "
+            "paper_ablations)",
+            [experiment],
+        ).fetchall()
+    }
     if not ran - set(REFERENCE_METHODS):
         return []
     ours = con.execute(
         "SELECT backbone, method, task, round(accuracy, 2) AS accuracy FROM metrics "
         "WHERE experiment = ? AND train_set = task AND shows_weights(weights, selected, ?) "
         "AND (method IN (SELECT method FROM paper_ablations) OR method = 'sft') "
-        "ORDER BY backbone, method, list_position(?, task)", [experiment, weights, list(TASKS)]).fetchdf()
-    vs_paper = con.execute(ABLATIONS_SQL, {"experiment": experiment, "tasks": list(TASKS), "weights": weights}).fetchdf()
+        "ORDER BY backbone, method, list_position(?, task)",
+        [experiment, weights, list(TASKS)],
+    ).fetchdf()
+    vs_paper = con.execute(
+        ABLATIONS_SQL, {"experiment": experiment, "tasks": list(TASKS), "weights": weights}
+    ).fetchdf()
     frames = {"ablations": ours, "ablations_vs_paper": vs_paper}
     for table in PAPER_LAYOUT_TABLES:
-        methods = {r[0] for r in con.execute("SELECT DISTINCT method FROM paper_ablations WHERE ablation = ?", [table]).fetchall()}
+        methods = {
+            r[0]
+            for r in con.execute("SELECT DISTINCT method FROM paper_ablations WHERE ablation = ?", [table]).fetchall()
+        }
         if (methods - set(REFERENCE_METHODS)) & ran:
-            long = con.execute(PAPER_TABLES_SQL, {"experiment": experiment, "table": table, "weights": weights,
-                                                  "tasks": list(TASKS)}).fetchdf()
+            long = con.execute(
+                PAPER_TABLES_SQL, {"experiment": experiment, "table": table, "weights": weights, "tasks": list(TASKS)}
+            ).fetchdf()
             frames[table] = paper_layout(long)
             frames[f"{table}_long"] = long.drop(columns="row_order")
     written = []
@@ -209,8 +252,12 @@ def write_datasets(con, experiment: str, path: Path) -> Path:
 def comparison_table(con, experiment: str, table: str) -> pd.DataFrame:
     """The paper's rows of `table`, then ours, per paper backbone; one column per benchmark the
     paper reports (in its order). Header only when the experiment has no cell of the table."""
-    columns = [r[0] for r in con.execute(
-        "SELECT task FROM paper WHERE table_name = ? GROUP BY task ORDER BY min(rowid)", [table]).fetchall()]
+    columns = [
+        r[0]
+        for r in con.execute(
+            "SELECT task FROM paper WHERE table_name = ? GROUP BY task ORDER BY min(rowid)", [table]
+        ).fetchall()
+    ]
     long = con.execute(COMPARISON_TABLE_SQL, {"experiment": experiment, "table": table}).fetchdf()
     if long.empty:
         return pd.DataFrame(columns=[*COMPARISON_KEYS, *columns])
@@ -220,16 +267,19 @@ def comparison_table(con, experiment: str, table: str) -> pd.DataFrame:
     wide = wide.reindex(columns=[*keys, *columns])
     by = long.groupby(keys, dropna=False)
     # a paper row's reported_by and position (its first cell in the paper's CSV order)
-    meta = by.agg(reported_by=("reported_by", lambda v: "/".join(sorted(set(v) - {""}))),
-                  row_order=("row_order", "min")).reset_index()
+    meta = by.agg(
+        reported_by=("reported_by", lambda v: "/".join(sorted(set(v) - {""}))), row_order=("row_order", "min")
+    ).reset_index()
     wide = wide.merge(meta, on=keys)
     paper_order = list(dict.fromkeys(long.loc[long["source"] == "paper"].sort_values("row_order")["paper_backbone"]))
     wide["group"] = wide["paper_backbone"].map(lambda b: paper_order.index(b) if b in paper_order else len(paper_order))
     methods = list(ROW_LABELS)
     wide["method_order"] = wide["method"].map(lambda m: methods.index(m) if m in methods else len(methods))
     wide["ours_last"] = wide["source"] == "ours"
-    wide = wide.sort_values(["group", "paper_backbone", "ours_last", "row_order", "backbone", "train_set", "method_order",
-                             "method"], kind="stable")
+    wide = wide.sort_values(
+        ["group", "paper_backbone", "ours_last", "row_order", "backbone", "train_set", "method_order", "method"],
+        kind="stable",
+    )
     for c in columns:
         wide[c] = wide[c].astype(float).round(2)
     return wide[[*COMPARISON_KEYS, *columns]]
@@ -257,11 +307,16 @@ def attention_shares_frame(con, experiment: str, paper_backbones: dict[str, str]
     frame = con.execute(
         "SELECT backbone, train_set, method, task, weights, n, answer_to_latent, answer_to_image, predictor_to_latent, "
         "predictor_to_image FROM attention_shares WHERE experiment = ? "
-        "ORDER BY backbone, train_set, method, list_position(?, task)", [experiment, list(TASKS)]).fetchdf()
+        "ORDER BY backbone, train_set, method, list_position(?, task)",
+        [experiment, list(TASKS)],
+    ).fetchdf()
     frame.insert(1, "paper_backbone", [paper_backbones.get(b, b) for b in frame["backbone"]])
     paper = pd.read_csv(PAPER_ANALYSES_CSV)
-    paper = paper[paper["analysis"] == "answer_to_latent_attention"].rename(
-        columns={"backbone": "paper_backbone", "value": "paper_answer_to_latent"}).drop(columns="analysis")
+    paper = (
+        paper[paper["analysis"] == "answer_to_latent_attention"]
+        .rename(columns={"backbone": "paper_backbone", "value": "paper_answer_to_latent"})
+        .drop(columns="analysis")
+    )
     return frame.merge(paper, on=["paper_backbone", "method", "task"], how="left")
 
 
@@ -283,24 +338,40 @@ def write_metrics(con, experiment: str, out_dir: Path) -> Path:
     difference, delta, n, ci_low, ci_high."""
     cells = con.execute(
         "SELECT backbone, train_set, method, task, accuracy, n, ci_low, ci_high FROM metrics WHERE experiment = ? "
-        "AND selected ORDER BY ALL", [experiment]).fetchall()
+        "AND selected ORDER BY ALL",
+        [experiment],
+    ).fetchall()
     deltas = con.execute(
         "SELECT backbone, train_set, task, method, baseline, delta, n, ci_low, ci_high FROM paired_deltas "
-        "WHERE experiment = ? AND weights = 'selected' ORDER BY ALL", [experiment]).fetchall()
-    benchmarks = {tuple(b[:4]): b[4:] for b in con.execute(
-        "SELECT backbone, train_set, method, eval_set, accuracy, aggregate, pair_accuracy FROM eval_set_metrics "
-        "WHERE experiment = ? AND selected ORDER BY ALL", [experiment]).fetchall()}
+        "WHERE experiment = ? AND weights = 'selected' ORDER BY ALL",
+        [experiment],
+    ).fetchall()
+    benchmarks = {
+        tuple(b[:4]): b[4:]
+        for b in con.execute(
+            "SELECT backbone, train_set, method, eval_set, accuracy, aggregate, pair_accuracy FROM eval_set_metrics "
+            "WHERE experiment = ? AND selected ORDER BY ALL",
+            [experiment],
+        ).fetchall()
+    }
     files = {}
     for c in cells:
         row = {"accuracy": round(c[4], 2), "n": c[5], "ci_low": round(c[6], 2), "ci_high": round(c[7], 2)}
         if tuple(c[:4]) in benchmarks:  # the benchmark's own number (accuracy is pooled over examples)
             accuracy, aggregate, pairs = benchmarks[tuple(c[:4])]
-            row |= {"benchmark_accuracy": round(accuracy, 2), "aggregate": aggregate,
-                    **({"pair_accuracy": round(pairs, 2)} if pairs is not None else {})}
+            row |= {
+                "benchmark_accuracy": round(accuracy, 2),
+                "aggregate": aggregate,
+                **({"pair_accuracy": round(pairs, 2)} if pairs is not None else {}),
+            }
         files[f"{c[0]}/{c[1]}/{c[2]}/{c[3]}.json"] = row
     for d in deltas:
         files[f"{d[0]}/{d[1]}/{d[3]}-{d[4]}/{d[2]}.json"] = {
-            "delta": round(d[5], 2), "n": d[6], "ci_low": round(d[7], 2), "ci_high": round(d[8], 2)}
+            "delta": round(d[5], 2),
+            "n": d[6],
+            "ci_low": round(d[7], 2),
+            "ci_high": round(d[8], 2),
+        }
     with atomic_dir(out_dir) as tmp:
         for rel, row in files.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -321,23 +392,32 @@ def write_val_curves(con, experiment: str, out_dir: Path) -> Path:
 
 def _check_weights(con, experiment: str, weights: str) -> None:
     """A --weights choice no trained cell was evaluated at would give tables of zero-shot rows alone."""
-    trained = {r[0] for r in con.execute(
-        "SELECT DISTINCT weights FROM runs WHERE experiment = ? AND weights <> 'base'", [experiment]).fetchall()}
+    trained = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT weights FROM runs WHERE experiment = ? AND weights <> 'base'", [experiment]
+        ).fetchall()
+    }
     if weights != "selected" and trained and weights not in trained:
         raise InputError(
             f"--weights {weights}: experiment {experiment!r} has no trained cell evaluated at its {weights} weights "
             f"(its runs were evaluated only with the weights they kept: `evaluate_unselected: false` in params.yaml); "
-            f"valid here: {', '.join(['selected', *sorted(trained)])}")
+            f"valid here: {', '.join(['selected', *sorted(trained)])}"
+        )
 
 
 def _check_names(con, experiment: str, paper_backbones: dict[str, str]) -> None:
     experiments = [r[0] for r in con.execute("SELECT DISTINCT experiment FROM runs ORDER BY 1").fetchall()]
     if experiment not in experiments:
-        raise InputError(f"experiment {experiment!r} has no cells in the database; experiments: {', '.join(experiments) or '(none)'}")
+        raise InputError(
+            f"experiment {experiment!r} has no cells in the database; experiments: {', '.join(experiments) or '(none)'}"
+        )
     known = [r[0] for r in con.execute("SELECT DISTINCT backbone FROM paper ORDER BY 1").fetchall()]
     for ours, paper in paper_backbones.items():
         if paper not in known:
-            raise InputError(f"--paper-backbone {ours}={paper}: the paper has no backbone {paper!r}; valid: {', '.join(known)}")
+            raise InputError(
+                f"--paper-backbone {ours}={paper}: the paper has no backbone {paper!r}; valid: {', '.join(known)}"
+            )
 
 
 def wide_table(long: pd.DataFrame, mixture: bool) -> pd.DataFrame:

@@ -40,8 +40,11 @@ def stage_slots(dvc_yaml: Path = DVC_YAML) -> dict[str, int]:
     """The dependency slots (`${item.depN}`) each foreach stage of dvc.yaml declares: a job with
     more dependencies is refused, never cut short."""
     stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
-    return {name: sum(str(d).startswith("${item.dep") for d in stage["do"].get("deps", []))
-            for name, stage in stages.items() if "do" in stage}
+    return {
+        name: sum(str(d).startswith("${item.dep") for d in stage["do"].get("deps", []))
+        for name, stage in stages.items()
+        if "do" in stage
+    }
 
 
 def variant_slots(dvc_yaml: Path = DVC_YAML) -> int:
@@ -103,7 +106,10 @@ def dvc_cells(params: dict, exp: str) -> dict:
             synth_comparison[t] = {"out": jobs.task_dir(params, exp, t), **lc.synthetic_config(params, exp)}
         else:
             deps = [L.raw_manifest(s) for s in jobs.task_sources(t)]
-            build_comparison[t] = {"out": jobs.task_dir(params, exp, t), **_slots("build_comparison", deps, f"build {t}")}
+            build_comparison[t] = {
+                "out": jobs.task_dir(params, exp, t),
+                **_slots("build_comparison", deps, f"build {t}"),
+            }
     download = {
         s: {"out": L.raw_manifest(s), "raw_dir": L.raw_root(), "code": _module_file(SOURCE_MODULES[s])}
         for s in jobs.sources(params, exp)
@@ -112,36 +118,64 @@ def dvc_cells(params: dict, exp: str) -> dict:
     for b, ts, m in jobs.train_jobs(params, exp):
         deps = jobs.train_inputs(params, exp, b, ts, m) + jobs.preflight_inputs(params, exp, b)
         train[f"{b}__{ts}__{m}"] = {
-            "backbone": b, "train_set": ts, "method": m,
-            "run_dir": L.run_dir(exp, b, ts, m), "threads": jobs.job_threads(params, exp),
-            "out": L.checkpoint_dir(exp, b, ts, m), "unselected": L.unselected_checkpoint_dir(exp, b, ts, m),
+            "backbone": b,
+            "train_set": ts,
+            "method": m,
+            "run_dir": L.run_dir(exp, b, ts, m),
+            "threads": jobs.job_threads(params, exp),
+            "out": L.checkpoint_dir(exp, b, ts, m),
+            "unselected": L.unselected_checkpoint_dir(exp, b, ts, m),
             **_slots("train", deps, f"train {b}/{ts}/{m}"),
         }
+
     def cell_job(c, stage: str, out: str, summary: str, deps: list[str]) -> dict:
-        return {"backbone": c.backbone, "train_set": c.train_set, "method": c.method, "task": c.task, "out": out,
-                "summary": summary, "threads": jobs.job_threads(params, exp), **_slots(stage, deps, f"{stage} {c}")}
+        return {
+            "backbone": c.backbone,
+            "train_set": c.train_set,
+            "method": c.method,
+            "task": c.task,
+            "out": out,
+            "summary": summary,
+            "threads": jobs.job_threads(params, exp),
+            **_slots(stage, deps, f"{stage} {c}"),
+        }
 
     evaluate, evaluate_unselected = {}, {}
     for j in jobs.evaluate_jobs(params, exp):
         cell = (exp, j.backbone, j.train_set, j.method, j.task)
         evaluate["__".join(cell[1:])] = {
-            **cell_job(j, "evaluate", L.cell_file(*cell), L.cell_summary(*cell),
-                       jobs.eval_inputs(params, *cell) + jobs.preflight_inputs(params, exp, j.backbone)),
-            **_variants(L, exp, j, f"evaluate {'/'.join(cell[1:])}")}
+            **cell_job(
+                j,
+                "evaluate",
+                L.cell_file(*cell),
+                L.cell_summary(*cell),
+                jobs.eval_inputs(params, *cell) + jobs.preflight_inputs(params, exp, j.backbone),
+            ),
+            **_variants(L, exp, j, f"evaluate {'/'.join(cell[1:])}"),
+        }
     for c in jobs.unselected_eval_jobs(params, exp):
         cell = (exp, c.backbone, c.train_set, c.method, c.task)
         evaluate_unselected["__".join(cell[1:])] = cell_job(
-            c, "evaluate_unselected", L.unselected_cell_file(*cell), L.unselected_cell_summary(*cell),
-            jobs.eval_inputs(params, *cell, unselected=True))
+            c,
+            "evaluate_unselected",
+            L.unselected_cell_file(*cell),
+            L.unselected_cell_summary(*cell),
+            jobs.eval_inputs(params, *cell, unselected=True),
+        )
     analyze = {}
     for b, ts, m in jobs.analysis_jobs(params, exp):
         deps = jobs.analysis_inputs(params, exp, b, ts, m) + jobs.preflight_inputs(params, exp, b)
         analyze[f"{b}__{ts}__{m}"] = {
-            "backbone": b, "train_set": ts, "method": m, "out": L.analysis_file(exp, b, ts, m),
-            "threads": jobs.job_threads(params, exp), **_slots("analyze", deps, f"analyze {b}/{ts}/{m}"),
+            "backbone": b,
+            "train_set": ts,
+            "method": m,
+            "out": L.analysis_file(exp, b, ts, m),
+            "threads": jobs.job_threads(params, exp),
+            **_slots("analyze", deps, f"analyze {b}/{ts}/{m}"),
         }
-    cell_outs = ([L.cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in jobs.eval_jobs(params, exp)]
-                 + [v["out"] for v in evaluate_unselected.values()])
+    cell_outs = [L.cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in jobs.eval_jobs(params, exp)] + [
+        v["out"] for v in evaluate_unselected.values()
+    ]
     return {
         "experiment": exp,
         # the stamp of the guard stage, which every other stage depends on (runs first)
@@ -149,8 +183,11 @@ def dvc_cells(params: dict, exp: str) -> dict:
         "suite": jobs.suite(params, exp),
         "tiny": tiny,
         # the shipped pretrained tiny bases, rebuilt by a frozen stage only on request
-        "pretrained": {b: {"out": jobs.model_input(params, b), "cmd": rebuild_command(b, jobs.model_input(params, b))}
-                       for b, spec in REGISTRY.items() if spec.pretrained},
+        "pretrained": {
+            b: {"out": jobs.model_input(params, b), "cmd": rebuild_command(b, jobs.model_input(params, b))}
+            for b, spec in REGISTRY.items()
+            if spec.pretrained
+        },
         # the preflight, for experiments with real backbones (its stamp gates their GPU stages)
         "doctor": {exp: {"out": jobs.doctor_stamp(params, exp)}} if jobs.needs_preflight(params, exp) else {},
         "synth": synth,
@@ -207,8 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     if args.check:
         if not out.is_file() or out.read_text() != text:
-            print(f"dvc_cells: {out} is out of date with {args.params}; run: python workflow/scripts/dvc_cells.py"
-                  + (f" --experiment {args.experiment}" if args.experiment else ""), file=sys.stderr)
+            print(
+                f"dvc_cells: {out} is out of date with {args.params}; run: python workflow/scripts/dvc_cells.py"
+                + (f" --experiment {args.experiment}" if args.experiment else ""),
+                file=sys.stderr,
+            )
             return 1
         return 0
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ def task_sources(task: str) -> list[str]:
 
 # ---- paths: livr/layout.py, with the roots of params.yaml `paths:`
 
+
 def layout(params: dict) -> Layout:
     return Layout.of(params)
 
@@ -42,12 +43,21 @@ def task_dir(params: dict, exp: str, task: str) -> str:
     return lc.task_dir(params, exp, task)
 
 
-TABLES = ["table1.csv", "table1_vs_paper.csv", "table2.csv", "table2_vs_paper.csv", "datasets.csv",
-          "table3.csv", "table4.csv", "mirage_vsp.csv"]
+TABLES = [
+    "table1.csv",
+    "table1_vs_paper.csv",
+    "table2.csv",
+    "table2_vs_paper.csv",
+    "datasets.csv",
+    "table3.csv",
+    "table4.csv",
+    "mirage_vsp.csv",
+]
 SELECTION = "selection.csv"  # every trained cell at its best-val and last weights (not published)
 
 
 # ---- the jobs of one experiment ----
+
 
 def is_tiny(backbone: str) -> bool:
     return REGISTRY[backbone].tiny
@@ -138,7 +148,9 @@ def evaluate_jobs(params: dict, exp: str) -> list[EvalJob]:
     """The evaluation jobs: each of `eval_groups` per backbone, train set and test task, so every
     cell of `eval_jobs` is written by exactly one job."""
     groups = {g[0]: g for g in eval_groups(params, exp)}
-    return [EvalJob(c.backbone, c.train_set, groups[c.method], c.task) for c in lc.cells(params, exp) if c.method in groups]
+    return [
+        EvalJob(c.backbone, c.train_set, groups[c.method], c.task) for c in lc.cells(params, exp) if c.method in groups
+    ]
 
 
 def unselected_eval_jobs(params: dict, exp: str) -> list[lc.Cell]:
@@ -155,8 +167,11 @@ def analysis_jobs(params: dict, exp: str) -> list[tuple[str, str, str]]:
     none when the experiment sets `analyze: false`."""
     if not lc.experiment(params, exp).get("analyze", True):
         return []
-    return [(b, ts, m) for b, ts, m in train_jobs(params, exp)
-            if set(lc.train_sets(params, exp)[ts]) <= set(TASKS) and TrainConfig.resolve(params, exp, b, ts, m).uses_latents]
+    return [
+        (b, ts, m)
+        for b, ts, m in train_jobs(params, exp)
+        if set(lc.train_sets(params, exp)[ts]) <= set(TASKS) and TrainConfig.resolve(params, exp, b, ts, m).uses_latents
+    ]
 
 
 def train_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str) -> list[str]:
@@ -166,8 +181,9 @@ def train_inputs(params: dict, exp: str, backbone: str, train_set: str, method: 
     return deps
 
 
-def eval_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str, task: str,
-                unselected: bool = False) -> list[str]:
+def eval_inputs(
+    params: dict, exp: str, backbone: str, train_set: str, method: str, task: str, unselected: bool = False
+) -> list[str]:
     deps = [task_dir(params, exp, task)]
     src = lc.checkpoint_method(params, method)
     if src is not None:
@@ -208,15 +224,22 @@ def preflight_inputs(params: dict, exp: str, backbone: str) -> list[str]:
 
 def doctor_settings(params: dict, exp: str) -> str:
     """What the preflight checks depend on (its params rerun trigger)."""
-    return settings_json({"experiment": params["experiments"][exp], "backbones": params.get("backbones", {}),
-                          "sources": params.get("sources", {})})
+    return settings_json(
+        {
+            "experiment": params["experiments"][exp],
+            "backbones": params.get("backbones", {}),
+            "sources": params.get("sources", {}),
+        }
+    )
 
 
 def analysis_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str) -> list[str]:
     """What `livr analyze` reads: the run's data and backbone, and its checkpoint (the preflight gate is added by
     the front ends, as for train and evaluate)."""
-    return [*train_inputs(params, exp, backbone, train_set, method),
-            layout(params).checkpoint_dir(exp, backbone, train_set, method)]
+    return [
+        *train_inputs(params, exp, backbone, train_set, method),
+        layout(params).checkpoint_dir(exp, backbone, train_set, method),
+    ]
 
 
 def settings_json(obj: dict) -> str:
@@ -228,20 +251,24 @@ def train_settings(params: dict, exp: str, backbone: str, train_set: str, method
     return TrainConfig.resolve(params, exp, backbone, train_set, method).as_json()
 
 
-def eval_settings(params: dict, exp: str, backbone: str, train_set: str, method: str, task: str,
-                  unselected: bool = False) -> str:
+def eval_settings(
+    params: dict, exp: str, backbone: str, train_set: str, method: str, task: str, unselected: bool = False
+) -> str:
     return EvalConfig.resolve(params, exp, backbone, train_set, method, task, unselected).as_json()
 
 
-def group_eval_settings(params: dict, exp: str, backbone: str, train_set: str, methods: tuple[str, ...], task: str) -> str:
+def group_eval_settings(
+    params: dict, exp: str, backbone: str, train_set: str, methods: tuple[str, ...], task: str
+) -> str:
     """A merged evaluation job's rerun trigger: the resolved settings of each of its cells."""
     return settings_json({m: json.loads(eval_settings(params, exp, backbone, train_set, m, task)) for m in methods})
 
 
 def analysis_settings(params: dict, exp: str, backbone: str, train_set: str, method: str) -> str:
     """The analysed run's settings and params.yaml `analysis:` (the analyze job's rerun trigger)."""
-    return settings_json({"train": json.loads(train_settings(params, exp, backbone, train_set, method)),
-                          "analysis": params["analysis"]})
+    return settings_json(
+        {"train": json.loads(train_settings(params, exp, backbone, train_set, method)), "analysis": params["analysis"]}
+    )
 
 
 def job_threads(params: dict, exp: str) -> int:

@@ -43,14 +43,19 @@ def test_vigorl_download_manifest_and_rows(vigorl_raw):
     assert m["jsonl_rows"] == {
         "extracted_spatial_reasoning/spatial_reasoning/sat2_test/sat2_test.jsonl": 1,
         "extracted_spatial_reasoning/spatial_reasoning/vigorl_sat2_train_RL.jsonl": 6,
-        "extracted_spatial_reasoning/spatial_reasoning/vigorl_sat2_val_RL.jsonl": 3}
+        "extracted_spatial_reasoning/spatial_reasoning/vigorl_sat2_val_RL.jsonl": 3,
+    }
     assert len(m["files"][0]["sha256"]) == 64 and not (raw / "vigorl" / "spatial_reasoning.tar").exists()
     vigorl.download(raw / "vigorl")  # finished: nothing fetched again
     assert calls == ["spatial_reasoning.tar"]
     rows = vigorl.read_rows(raw / "vigorl", "spatial_reasoning/vigorl_sat2_val_RL.jsonl")  # `image_paths` rows
     q, ch, gold, n_images = cf.SAT_ROWS[1]
-    assert (rows[1]["question"], rows[1]["choices"], rows[1]["answer_text"], len(rows[1]["images"])) == (q, ch, gold,
-                                                                                                        n_images)
+    assert (rows[1]["question"], rows[1]["choices"], rows[1]["answer_text"], len(rows[1]["images"])) == (
+        q,
+        ch,
+        gold,
+        n_images,
+    )
     assert rows[1]["prompt"].startswith("Question: How did") and rows[1]["prompt"].endswith("text of the option.")
     conv = vigorl.read_rows(raw / "vigorl", "spatial_reasoning/sat2_test/sat2_test.jsonl")
     assert conv[0]["answer_text"] == "left" and conv[0]["images"][0].name == "0_merged.png"
@@ -62,8 +67,16 @@ def test_vigorl_bad_rows_are_named(vigorl_raw, tmp_path):
         vigorl.read_rows(raw / "vigorl", "spatial_reasoning/nope.jsonl")
     root = vigorl.data_root(raw / "vigorl")
     bad = root / "spatial_reasoning" / "bad.jsonl"
-    bad.write_text(json.dumps({"problem": cf.sat_problem("q?", ["a", "b"], 1), "answer": "c",
-                               "images": ["spatial_reasoning/sat2/images/train_0_0.png"]}) + "\n")
+    bad.write_text(
+        json.dumps(
+            {
+                "problem": cf.sat_problem("q?", ["a", "b"], 1),
+                "answer": "c",
+                "images": ["spatial_reasoning/sat2/images/train_0_0.png"],
+            }
+        )
+        + "\n"
+    )
     with pytest.raises(InputError, match=r"bad.jsonl:1: answer 'c' is not one of its choices \['a', 'b'\]"):
         vigorl.read_rows(raw / "vigorl", "spatial_reasoning/bad.jsonl")
     bad.write_text(json.dumps({"problem": "Question: q? A. a B. b", "answer": "a", "images": ["x.png"]}) + "\n")
@@ -112,8 +125,14 @@ def _mirage_server(tmp_path):
     f = Files()
     f.data["/rev/train.tar.gz"] = train_tar
     f.data["/rev/test.tar.gz"] = test_tar
-    cfg = {"base_url": None, "revision": "rev", "train_archive": "train.tar.gz", "test_archive": "test.tar.gz",
-           "test_sha256": __import__("hashlib").sha256(test_tar).hexdigest(), "backoff": 0}
+    cfg = {
+        "base_url": None,
+        "revision": "rev",
+        "train_archive": "train.tar.gz",
+        "test_archive": "test.tar.gz",
+        "test_sha256": __import__("hashlib").sha256(test_tar).hexdigest(),
+        "backoff": 0,
+    }
     return f, cfg
 
 
@@ -155,8 +174,10 @@ def test_mmvp_download_and_build(tmp_path, monkeypatch):
     assert read_manifest(tmp_path / "raw" / "mmvp")["rows"] == 6
     test = read_split(bm.build_benchmark("mmvp", tmp_path / "raw", tmp_path / "mmvp", None, 0), "test")
     for r, src in zip(test, written):
-        assert r.question == (src["Question"] + "\nOptions:\nA. Open B. Closed"
-                              "\nAnswer with the option's letter from the given choices directly.")
+        assert r.question == (
+            src["Question"] + "\nOptions:\nA. Open B. Closed"
+            "\nAnswer with the option's letter from the given choices directly."
+        )
         assert r.choices == ["Open", "Closed"] and r.answer == src["Correct Answer"][1].upper()
         assert r.meta["pair"] == (int(src["Index"]) + 1) // 2
     csv = tmp_path / "raw" / "mmvp" / "Questions.csv"
@@ -175,8 +196,10 @@ def test_vstar_download_and_build(tmp_path, monkeypatch):
     for r, src in zip(test, written):
         assert r.question == src["text"] + "\nAnswer with the option's letter from the given choices directly."
         assert r.answer == src["label"] and r.meta["subtask"] == src["category"]
-    assert json.loads((out / "manifest.json").read_text())["subtask_sizes"] == {"direct_attributes": 3,
-                                                                                "relative_position": 2}
+    assert json.loads((out / "manifest.json").read_text())["subtask_sizes"] == {
+        "direct_attributes": 3,
+        "relative_position": 2,
+    }
 
 
 # ------------------------------------------------------------------------------ RoboSpatial-Home
@@ -197,21 +220,31 @@ def test_robospatial_download_and_build(tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------------- BLINK subsets
 def test_blink_subset_builders(tmp_path, monkeypatch):
     configs = ["Relative_Depth", "Spatial_Relation", "Counting"]
-    write_blink_hub(tmp_path / "hub", {c: [[natural(i + 10 * k, (48, 40))] for i in range(k + 2)]
-                                       for k, c in enumerate(configs)}, n_choices={"Counting": 4})
+    write_blink_hub(
+        tmp_path / "hub",
+        {c: [[natural(i + 10 * k, (48, 40))] for i in range(k + 2)] for k, c in enumerate(configs)},
+        n_choices={"Counting": 4},
+    )
     monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
     blink.download(tmp_path / "raw" / "blink", {"configs": configs})
-    out = bm.build_benchmark("blink3", tmp_path / "raw", tmp_path / "b3",
-                             {"configs": ["Relative_Depth", "Spatial_Relation"]}, 0)
+    out = bm.build_benchmark(
+        "blink3", tmp_path / "raw", tmp_path / "b3", {"configs": ["Relative_Depth", "Spatial_Relation"]}, 0
+    )
     recs = read_split(out, "test")
     assert [r.meta["subtask"] for r in recs] == ["Relative_Depth"] * 2 + ["Spatial_Relation"] * 3
     r = recs[1]
-    assert r.question == "Question: question 1\nAnswer Choices:\nA. choice 0\nB. choice 1\nAnswer with the text of the option."
+    assert (
+        r.question
+        == "Question: question 1\nAnswer Choices:\nA. choice 0\nB. choice 1\nAnswer with the text of the option."
+    )
     assert r.answer == "B" and r.meta["target"] == "choice 1"
-    recs5 = read_split(bm.build_benchmark("blink5", tmp_path / "raw", tmp_path / "b5", {"configs": ["Counting"]}, 0),
-                       "test")
-    assert recs5[3].question == ("question 3\nOptions:\nA. choice 0\nB. choice 1\nC. choice 2\nD. choice 3\n"
-                                 "\nAnswer with the option's letter from the given choices directly.")
+    recs5 = read_split(
+        bm.build_benchmark("blink5", tmp_path / "raw", tmp_path / "b5", {"configs": ["Counting"]}, 0), "test"
+    )
+    assert recs5[3].question == (
+        "question 3\nOptions:\nA. choice 0\nB. choice 1\nC. choice 2\nD. choice 3\n"
+        "\nAnswer with the option's letter from the given choices directly."
+    )
     assert recs5[3].answer == recs5[3].meta["target"] == "D"
     with pytest.raises(InputError, match="IQ_Test"):  # a config the blink download lacks
         bm.build_benchmark("blink5", tmp_path / "raw", tmp_path / "b5x", None, 0)
@@ -227,14 +260,18 @@ def test_visual_cot_download_selects_subset_and_streams_parts(tmp_path, monkeypa
     raw = tmp_path / "raw" / "visual_cot"
     parts = [f"cot_images_tar_split/cot_images_{k:02d}" for k in range(3)]
     with serve(f) as base:
-        visual_cot.download(raw, {"annotations_url": f"{base}/lvr.json", "subset_size": None, "image_parts": parts,
-                                  "backoff": 0})
+        visual_cot.download(
+            raw, {"annotations_url": f"{base}/lvr.json", "subset_size": None, "image_parts": parts, "backoff": 0}
+        )
     assert calls == parts and not [p for p in (raw / "parts").rglob("cot_images_*") if p.is_file()]  # deleted
     m = read_manifest(raw)
     assert m["counts"] == {"annotation_rows": 6, "selected": 6, "kept": 5, "images": 5}
     assert [d["id"] for d in m["dropped"]] == ["gqa-5"]
     kept = visual_cot.read_rows(raw)
-    assert kept[0]["question"] == "What is object 0?\nProvide a short and direct response." and kept[0]["answer"] == "thing 0"
+    assert (
+        kept[0]["question"] == "What is object 0?\nProvide a short and direct response."
+        and kept[0]["answer"] == "thing 0"
+    )
     assert kept[0]["images"][0] == raw / "images" / "flickr30k" / "1000.jpg"
     out = bm.build_training_set("viscot", tmp_path / "raw", tmp_path / "viscot", {"n_val": 1}, seed=0)
     recs = read_split(out, "train") + read_split(out, "val")
@@ -248,9 +285,15 @@ def test_visual_cot_subset_only_extracts_needed_images(tmp_path, monkeypatch):
     raw.mkdir(parents=True)
     (raw / "lvr_viscot_train.json").write_bytes(ann)  # placed by hand: used as is, nothing fetched
     monkeypatch.setattr(visual_cot, "_hub_file", cf.fake_hub_file(tmp_path / "hub"))
-    visual_cot.download(raw, {"annotations_url": "http://127.0.0.1:9/unused", "subset_size": 2,
-                              "image_parts": [f"cot_images_tar_split/cot_images_{k:02d}" for k in range(2)],
-                              "keep_parts": True})
+    visual_cot.download(
+        raw,
+        {
+            "annotations_url": "http://127.0.0.1:9/unused",
+            "subset_size": 2,
+            "image_parts": [f"cot_images_tar_split/cot_images_{k:02d}" for k in range(2)],
+            "keep_parts": True,
+        },
+    )
     assert len(list((raw / "images").rglob("*.jpg"))) == 2 == read_manifest(raw)["counts"]["kept"]
     assert len([p for p in (raw / "parts").rglob("cot_images_*") if p.is_file()]) == 2
 
@@ -282,8 +325,9 @@ def test_params_mirror_the_comparison_builders_and_sources():
         module_defaults = importlib.import_module(SOURCES[name]).DEFAULTS
         section = raw["sources"][name]
         assert set(section) <= set(module_defaults), name
-        assert {k: v for k, v in section.items() if k in module_defaults} == \
-            {k: module_defaults[k] for k in section}, name
+        assert {k: v for k, v in section.items() if k in module_defaults} == {k: module_defaults[k] for k in section}, (
+            name
+        )
     needed = set(bm.defaults("blink3")["configs"]) | set(bm.defaults("blink5")["configs"])
     assert needed <= set(raw["sources"]["blink"]["configs"])
 
@@ -294,9 +338,26 @@ def test_cli_builds_a_comparison_set(vigorl_raw, tmp_path, capsys):
     raw, _, _ = vigorl_raw
     params = tmp_path / "params.yaml"
     params.write_text("paper_data:\n  seed: 1\n  sat_val: {n_test: 2}\n")
-    assert main(["data", "build-comparison", "--name", "sat_val", "--raw-root", str(raw), "--out",
-                 str(tmp_path / "sv"), "--params", str(params)]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "build-comparison",
+                "--name",
+                "sat_val",
+                "--raw-root",
+                str(raw),
+                "--out",
+                str(tmp_path / "sv"),
+                "--params",
+                str(params),
+            ]
+        )
+        == 0
+    )
     assert len(read_split(tmp_path / "sv", "test")) == 2
     assert main(["data", "build-comparison", "--name", "sat", "--out", str(tmp_path / "x")]) == 2
-    assert "unknown comparison set 'sat'; valid training sets: sat32k, viscot, mirage_vsp; benchmarks: sat_val" \
+    assert (
+        "unknown comparison set 'sat'; valid training sets: sat32k, viscot, mirage_vsp; benchmarks: sat_val"
         in capsys.readouterr().err
+    )

@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 from photo_fixtures import fake_hub_snapshot, natural, write_blink_hub, write_coco
@@ -19,9 +18,18 @@ def _task_dir(tmp_path):
             rels = [f"images/{split}/{i}_{k}.png" for k in range(2)]
             for k, rel in enumerate(rels):
                 imgs[rel] = natural(100 * i + 10 * k + len(split))
-            recs.append(Record(id=f"{split}-{i}", task="jigsaw", split=split, images=rels,
-                               question="Which one?\nSelect from the following choices.\n(A) x\n(B) y",
-                               choices=["x", "y"], answer="AB"[i % 2], source="fixture"))
+            recs.append(
+                Record(
+                    id=f"{split}-{i}",
+                    task="jigsaw",
+                    split=split,
+                    images=rels,
+                    question="Which one?\nSelect from the following choices.\n(A) x\n(B) y",
+                    choices=["x", "y"],
+                    answer="AB"[i % 2],
+                    source="fixture",
+                )
+            )
         splits[split] = recs
     d = tmp_path / "task"
     write_task_dir(d, splits, {"builder": "fixture"}, image_writer(imgs))
@@ -41,10 +49,13 @@ def test_inspect_prints_balance_and_writes_contact_sheet(tmp_path, capsys):
     assert (im < 50).mean() > 0.001
 
 
-@pytest.mark.parametrize("argv,msg", [
-    (["data", "build", "--task", "nope", "--out", "x"], "unknown task 'nope'; valid tasks: counting, jigsaw"),
-    (["data", "download", "--source", "nope"], "unknown source 'nope'; valid sources: pixmo_count, coco2017"),
-])
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (["data", "build", "--task", "nope", "--out", "x"], "unknown task 'nope'; valid tasks: counting, jigsaw"),
+        (["data", "download", "--source", "nope"], "unknown source 'nope'; valid sources: pixmo_count, coco2017"),
+    ],
+)
 def test_unknown_names_error_clearly(argv, msg, capsys):
     assert main(argv) == 2
     assert msg in capsys.readouterr().err
@@ -67,12 +78,16 @@ def test_build_through_cli_with_params(tmp_path, monkeypatch, capsys):
     write_blink_hub(tmp_path / "hub", {"Object_Localization": [[natural(90)], [natural(91)]]})
     monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
     p = tmp_path / "params.yaml"
-    p.write_text("sources:\n  blink:\n    configs: [Object_Localization]\n"
-                 "paper_data:\n  seed: 7\n  localization:\n    n_train: 6\n    n_val: 2\n")
+    p.write_text(
+        "sources:\n  blink:\n    configs: [Object_Localization]\n"
+        "paper_data:\n  seed: 7\n  localization:\n    n_train: 6\n    n_val: 2\n"
+    )
     assert main(["data", "download", "--source", "blink", "--raw-dir", str(raw), "--params", str(p)]) == 0
     out = tmp_path / "loc"
-    assert main(["data", "build", "--task", "localization", "--raw-root", str(raw), "--out", str(out),
-                 "--params", str(p)]) == 0
+    assert (
+        main(["data", "build", "--task", "localization", "--raw-root", str(raw), "--out", str(out), "--params", str(p)])
+        == 0
+    )
     assert [len(read_split(out, s)) for s in ("train", "val", "test")] == [6, 2, 2]
     import json
 
@@ -90,13 +105,21 @@ def test_import_through_cli_then_download_is_done(tmp_path, capsys):
     assert main(["data", "download", "--source", "funkpoint", "--raw-dir", str(raw)]) == 0  # nothing left to fetch
 
 
-@pytest.mark.parametrize("argv,msg", [
-    (["data", "import", "coco2017", "--from", "x"], "source 'coco2017' has no manual step (use `livr data download "
-                                                    "--source coco2017`); sources with one: funkpoint, mid"),
-    (["data", "import", "mid", "--from", "/nonexistent/albedo.zip"],
-     "/nonexistent/albedo.zip: no such file or directory"),
-    (["data", "download", "--source", "funkpoint"], "livr data import funkpoint --from PATH"),
-])
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (
+            ["data", "import", "coco2017", "--from", "x"],
+            "source 'coco2017' has no manual step (use `livr data download "
+            "--source coco2017`); sources with one: funkpoint, mid",
+        ),
+        (
+            ["data", "import", "mid", "--from", "/nonexistent/albedo.zip"],
+            "/nonexistent/albedo.zip: no such file or directory",
+        ),
+        (["data", "download", "--source", "funkpoint"], "livr data import funkpoint --from PATH"),
+    ],
+)
 def test_import_and_manual_errors_are_one_line(argv, msg, tmp_path, capsys):
     argv = argv + ["--raw-dir", str(tmp_path / "raw")]
     assert main(argv) == 2
@@ -120,8 +143,10 @@ def test_failed_download_is_one_line_naming_the_url(tmp_path, capsys):
         url = f"{base}/artbench.tar"
         p = tmp_path / "params.yaml"
         p.write_text(f"sources:\n  artbench10:\n    urls: [{url}]\n    retries: 0\n")
-        assert main(["data", "download", "--source", "artbench10", "--raw-dir", str(tmp_path / "raw"),
-                     "--params", str(p)]) == 1
+        assert (
+            main(["data", "download", "--source", "artbench10", "--raw-dir", str(tmp_path / "raw"), "--params", str(p)])
+            == 1
+        )
     err = capsys.readouterr().err
     assert "Traceback" not in err
     last = err.strip().splitlines()[-1]  # after the per-mirror warnings

@@ -15,7 +15,10 @@ def natural(seed, size=(320, 240)):
     d = ImageDraw.Draw(im)
     for _ in range(4):
         x0, y0 = r.integers(0, size[0] - 40), r.integers(0, size[1] - 40)
-        d.ellipse([x0, y0, x0 + r.integers(20, 120), y0 + r.integers(20, 100)], fill=tuple(int(v) for v in r.integers(0, 255, 3)))
+        d.ellipse(
+            [x0, y0, x0 + r.integers(20, 120), y0 + r.integers(20, 100)],
+            fill=tuple(int(v) for v in r.integers(0, 255, 3)),
+        )
     a = np.asarray(im).astype(float) + r.normal(0, 6, size=(size[1], size[0], 3))
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
 

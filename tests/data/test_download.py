@@ -139,8 +139,12 @@ def test_safe_extract_refuses_escape_zip(tmp_path, name):
 
 def test_safe_extract_refuses_tar_escape_and_outside_links(tmp_path):
     for i, (kind, name, link) in enumerate(
-        [("file", "../evil.txt", None), ("sym", "ln", "../../etc/passwd"), ("sym", "ln", "/etc/passwd"),
-         ("hard", "hl", "../outside")]
+        [
+            ("file", "../evil.txt", None),
+            ("sym", "ln", "../../etc/passwd"),
+            ("sym", "ln", "/etc/passwd"),
+            ("hard", "hl", "../outside"),
+        ]
     ):
         t = tmp_path / f"bad{i}.tar"
         with tarfile.open(t, "w") as tf:
@@ -223,8 +227,9 @@ def test_remote_zip_member_reads_only_what_it_needs(tmp_path, monkeypatch):
     csv = b"id,split\n" + b"".join(b"%d,train\n" % i for i in range(2000))
     big = os.urandom(2_000_000)  # incompressible: stands in for the 58 GB of images
     f = Files()
-    f.data["/nights.zip"] = _zip_members({"nights/ref/000/000.png": big, "nights/data.csv": csv,
-                                       "nights/distort/000/000_0.png": big})
+    f.data["/nights.zip"] = _zip_members(
+        {"nights/ref/000/000.png": big, "nights/data.csv": csv, "nights/distort/000/000_0.png": big}
+    )
     with serve(f) as base:
         got = read_remote_zip_member(f"{base}/nights.zip", "data.csv", tmp_path / "data.csv")
     assert (tmp_path / "data.csv").read_bytes() == csv

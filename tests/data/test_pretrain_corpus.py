@@ -53,9 +53,9 @@ def test_every_family_occurs_and_answers_fit_the_question():
             assert letters == list("ABCD"[: len(letters)]) and 2 <= len(letters) <= 4, e.question
             assert e.answer in letters, (e.question, e.answer)
         else:  # the open variant: the answer in words, asked for in words
-            assert e.question.endswith(OPEN_INSTRUCTIONS) and (
-                e.answer not in "ABCD" or e.family == "read_letter"
-            ), e.question
+            assert e.question.endswith(OPEN_INSTRUCTIONS) and (e.answer not in "ABCD" or e.family == "read_letter"), (
+                e.question
+            )
             opened += 1
     assert 0.2 < opened / len(EXAMPLES) < 0.5
     gold = collections.Counter(e.answer for e in EXAMPLES if _letters(e.question))
@@ -89,7 +89,12 @@ def test_brightness_answers_from_pixels():
 
 def test_none_of_the_tasks_wording():
     blink = [format_question(t, list(spec.choices)) for t, spec in TASK_SPECS.items()]
-    sentences = {s.strip() for body in (spec.body for spec in TASK_SPECS.values()) for s in re.split(r"(?<=[.?])\s", body) if len(s.strip()) > 25}
+    sentences = {
+        s.strip()
+        for body in (spec.body for spec in TASK_SPECS.values())
+        for s in re.split(r"(?<=[.?])\s", body)
+        if len(s.strip()) > 25
+    }
     for e in EXAMPLES:
         assert "Select from the following" not in e.question
         assert "Answer with a single number." not in e.question

@@ -55,8 +55,12 @@ def test_splits_tasks_and_targets(built, name):
         # the target is right by the benchmark's own scorer, the other option is wrong
         assert bm.summarize(name, bm.score(name, records, [r.meta["target"] for r in records]))["accuracy"] == 100.0
         if records[0].choices:
-            wrong = [c if r.meta["target"] != r.answer else LETTERS[r.choices.index(c)]
-                     for r in records for c in r.choices if c != r.choices[LETTERS.index(r.answer)]]
+            wrong = [
+                c if r.meta["target"] != r.answer else LETTERS[r.choices.index(c)]
+                for r in records
+                for c in r.choices
+                if c != r.choices[LETTERS.index(r.answer)]
+            ]
             assert bm.summarize(name, bm.score(name, records, wrong))["accuracy"] == 0.0
 
 
@@ -98,8 +102,14 @@ def test_the_answer_is_decided_by_the_pixels(built, name):
         img = np.asarray(Image.open(built[name] / r.images[0]).convert("RGB"))
         (rx, ry, ra), (bx, by, ba) = _centre(img, RED), _centre(img, BLUE)
         q = r.question
-        truth = {"left": rx < bx, "right": rx > bx, "above": ry < by, "below": ry > by,
-                 "larger": ra > ba, "smaller": ra < ba}
+        truth = {
+            "left": rx < bx,
+            "right": rx > bx,
+            "above": ry < by,
+            "below": ry > by,
+            "larger": ra > ba,
+            "smaller": ra < ba,
+        }
         if name == "robospatial_home":
             asked = next(w for w in truth if f" {w} " in q)
             assert r.meta["target"] == ("yes" if truth[asked] else "no"), (r.id, q)
@@ -125,8 +135,11 @@ def test_mirage_maps_are_drawn_as_described_and_plans_reach_the_goal(built, name
 
 def test_same_seed_same_files(tmp_path):
     def digest(d: Path) -> dict:
-        return {p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.rglob("*"))
-                if p.is_file() and p.name != "manifest.json"}
+        return {
+            p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(d.rglob("*"))
+            if p.is_file() and p.name != "manifest.json"
+        }
 
     a = build_standin("blink3", tmp_path / "a", 1, 1, 12, seed=4)
     b = build_standin("blink3", tmp_path / "b", 1, 1, 12, seed=4)
@@ -134,13 +147,16 @@ def test_same_seed_same_files(tmp_path):
     assert digest(a) == digest(b) != digest(c)
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--name", "sat64k"], "unknown comparison set 'sat64k'; valid: sat32k, sat_val"),
-    (["--name", "mmvp", "--n-test", "7"], "n_test=7; MMVP's questions come in pairs"),
-    (["--name", "blink5", "--n-test", "3"], "3 examples cannot cover 5 subtasks"),
-    (["--name", "sat32k", "--n-val", "0"], "n_val=0: every split needs at least one example"),
-    (["--name", "sat32k", "--image-size", "100"], "image_size=100: must be a multiple of 28"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--name", "sat64k"], "unknown comparison set 'sat64k'; valid: sat32k, sat_val"),
+        (["--name", "mmvp", "--n-test", "7"], "n_test=7; MMVP's questions come in pairs"),
+        (["--name", "blink5", "--n-test", "3"], "3 examples cannot cover 5 subtasks"),
+        (["--name", "sat32k", "--n-val", "0"], "n_val=0: every split needs at least one example"),
+        (["--name", "sat32k", "--image-size", "100"], "image_size=100: must be a multiple of 28"),
+    ],
+)
 def test_bad_input_is_named(tmp_path, capsys, args, message):
     assert cli(["data", "synth-comparison", *args, "--out", str(tmp_path / "x")]) == 2
     assert message in capsys.readouterr().err

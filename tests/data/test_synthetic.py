@@ -435,7 +435,9 @@ def test_prompts_blink_shape():
     assert "\nSelect from the following choices.\n(A) the second image\n(B) the third image" in q
     assert "{" not in format_question("localization", ["Box A", "Box B"], object_name="dog")
     assert "the dog?" in format_question("localization", ["Box A", "Box B"], object_name="dog")
-    assert '"Pound"' in format_question("functional_correspondence", list(TASK_SPECS["functional_correspondence"].choices), action="Pound")
+    assert '"Pound"' in format_question(
+        "functional_correspondence", list(TASK_SPECS["functional_correspondence"].choices), action="Pound"
+    )
     assert format_question("counting", [], object_name="cats").startswith("How many cats are there?")
     with pytest.raises(ValueError):
         format_question("counting", ["1", "2"])
@@ -466,15 +468,31 @@ def test_sample_until_returns_first_valid_draw_and_raises_when_none_is():
 @pytest.mark.parametrize(
     "task, module, knobs, constraint",
     [
-        ("localization", "localization", {"DISTRACTOR_TRIES": 1},
-         "localization: distractor box .* IoU with the object's box outside"),
-        ("jigsaw", "jigsaw", {"MIN_DISTRACTOR_MISMATCH": 1e9},
-         "jigsaw: distractor quadrant: none of 50 draws .* edge mismatch <"),
+        (
+            "localization",
+            "localization",
+            {"DISTRACTOR_TRIES": 1},
+            "localization: distractor box .* IoU with the object's box outside",
+        ),
+        (
+            "jigsaw",
+            "jigsaw",
+            {"MIN_DISTRACTOR_MISMATCH": 1e9},
+            "jigsaw: distractor quadrant: none of 50 draws .* edge mismatch <",
+        ),
         ("visual_similarity", "visual_similarity", {"MIN_DISTANCE_RATIO": 1e9}, "visual_similarity: .* negative MSE <"),
-        ("functional_correspondence", "functional_correspondence", {"POSE_TRIES": 1, "TOOL_TRIES": 1},
-         "functional_correspondence: placing a .*: none of 1 draws was valid: no pose in 1 draws fits"),
-        ("relative_reflectance", "relative_reflectance", {"POINT_TRIES": 1, "GRID_TRIES": 1},
-         "relative_reflectance: (region grid|points A and B): none of 1 draws"),
+        (
+            "functional_correspondence",
+            "functional_correspondence",
+            {"POSE_TRIES": 1, "TOOL_TRIES": 1},
+            "functional_correspondence: placing a .*: none of 1 draws was valid: no pose in 1 draws fits",
+        ),
+        (
+            "relative_reflectance",
+            "relative_reflectance",
+            {"POINT_TRIES": 1, "GRID_TRIES": 1},
+            "relative_reflectance: (region grid|points A and B): none of 1 draws",
+        ),
     ],
 )
 def test_generator_out_of_tries_raises_naming_example_and_constraint(

@@ -19,9 +19,14 @@ TINY = [n for n, b in REGISTRY.items() if b.tiny]
 
 def two_image_record():
     return Record(
-        id="x", task="visual_correspondence", split="test", images=["a.png", "b.png"],
+        id="x",
+        task="visual_correspondence",
+        split="test",
+        images=["a.png", "b.png"],
         question="Which point corresponds to REF?\nSelect from the following choices.\n(A) A\n(B) B\n(C) C\n(D) D",
-        choices=["A", "B", "C", "D"], answer="C", source="test",
+        choices=["A", "B", "C", "D"],
+        answer="C",
+        source="test",
     )
 
 
@@ -97,7 +102,9 @@ def test_bottleneck_blocks_image_exactly(setup, variant):
     assert torch.count_nonzero(grads[POST]) == 0
     assert not torch.allclose(base[roles == LATENT], moved[roles == LATENT]), "latents must see the image"
     assert torch.count_nonzero(grads[LATENT]) > 0
-    assert not torch.allclose(base[roles == ANSWER], moved[roles == ANSWER]), "the answer sees the image through the latents"
+    assert not torch.allclose(base[roles == ANSWER], moved[roles == ANSWER]), (
+        "the answer sees the image through the latents"
+    )
     # with latents after the prompt, the first answer token is predicted at the last latent, which sees the image
     predictor = answer_predictor(roles)
     assert roles[predictor].item() == LATENT and int(predictor.nonzero()) == int((roles == LATENT).nonzero()[-1])
@@ -120,8 +127,13 @@ def test_image_reaches_answer_without_the_full_bottleneck(setup, variant):
 def test_causal_4d_mask_reproduces_the_2d_forward(setup):
     """A plain causal 4D mask with explicit position ids equals the model's own 2D path, with padding."""
     model, processor, spec, enc = setup
-    short = encode(two_image_record().__class__(**{**two_image_record().__dict__, "question": "Which?", "answer": "A"}),
-                   images(1), processor, spec, latent_token_strings(4))
+    short = encode(
+        two_image_record().__class__(**{**two_image_record().__dict__, "question": "Which?", "answer": "A"}),
+        images(1),
+        processor,
+        spec,
+        latent_token_strings(4),
+    )
     pad = processor.tokenizer.pad_token_id
     b2d, roles = Collator(model, pad, spec, None).collate([enc, short])
     real = roles != -1
@@ -142,10 +154,10 @@ def test_latent_prompt_block_mask_structure():
     roles = torch.tensor([[TEXT, IMAGE, IMAGE, POST, LATENT, LATENT, ANSWER, PAD]])
     allowed = allowed_attention(roles, "default_plus_latent_prompt_block")[0]
     assert allowed[4, 1] and allowed[4, 2] and not allowed[4, 0] and not allowed[4, 3]  # latent: image yes, text no
-    assert allowed[5, 4]                                   # latents see earlier latents
+    assert allowed[5, 4]  # latents see earlier latents
     assert not allowed[6, 1] and allowed[6, 4] and allowed[6, 3]  # answer: no image, latents and prompt yes
-    assert not allowed[3, 1]                               # post-image prompt cut off from the image
-    assert not allowed[:, 7].any()                         # nobody attends to padding
+    assert not allowed[3, 1]  # post-image prompt cut off from the image
+    assert not allowed[:, 7].any()  # nobody attends to padding
     with pytest.raises(ValueError, match="valid"):
         allowed_attention(roles, "nope")
 
@@ -157,8 +169,22 @@ def test_verify_bottleneck_reports_the_first_answer_token_predictor(tiny_models_
     from livr.cli import main as cli
 
     out = tmp_path / "verify.json"
-    assert cli(["verify-bottleneck", "--backbone", "tiny-qwen2.5-vl", "--models-dir", str(tiny_models_dir), "--k", "4",
-                "--json", str(out)]) == 0
+    assert (
+        cli(
+            [
+                "verify-bottleneck",
+                "--backbone",
+                "tiny-qwen2.5-vl",
+                "--models-dir",
+                str(tiny_models_dir),
+                "--k",
+                "4",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "PASS  first answer token's predictor (the last latent) sees the image" in printed
     assert "answer_predictor" in printed and "PASSED" in printed

@@ -42,8 +42,11 @@ def test_the_tiny_build_is_the_familys_class_with_its_facts(tiny):
     assert getattr(model.config.vision_config, "temporal_patch_size", 1) == family.temporal_patch_size
     assert tok.convert_tokens_to_ids(family.image_token) == model.config.image_token_id
     assert tok.convert_tokens_to_ids(family.end_of_turn) == tok.eos_token_id
-    text = processor.apply_chat_template([{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Q?"}]}],
-                                         add_generation_prompt=True, tokenize=False)
+    text = processor.apply_chat_template(
+        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Q?"}]}],
+        add_generation_prompt=True,
+        tokenize=False,
+    )
     assert text.startswith("<|im_start|>system\n") == family.system_prompt
     assert hasattr(model.model, "get_rope_index") or not family.mrope
 
@@ -60,8 +63,10 @@ def test_the_family_facts_match_each_real_backbones_published_config(name):
 def test_the_package_has_no_import_circle():
     """Function-level imports included: a circle there is a circle in the design, imported late."""
     root = Path(__file__).resolve().parents[2] / "livr"
-    modules = {".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
-               for p in root.rglob("*.py")}
+    modules = {
+        ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in root.rglob("*.py")
+    }
     graph = {}
     for name, path in modules.items():
         deps = set()

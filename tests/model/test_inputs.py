@@ -15,9 +15,16 @@ TINY = [n for n, b in REGISTRY.items() if b.tiny]
 
 
 def record(n_images, answer, choices):
-    return Record(id="r", task="counting" if not choices else "art_style", split="train",
-                  images=[f"{i}.png" for i in range(n_images)], question="Which one?",
-                  choices=choices, answer=answer, source="test")
+    return Record(
+        id="r",
+        task="counting" if not choices else "art_style",
+        split="train",
+        images=[f"{i}.png" for i in range(n_images)],
+        question="Which one?",
+        choices=choices,
+        answer=answer,
+        source="test",
+    )
 
 
 @pytest.fixture(scope="module", params=TINY)
@@ -27,7 +34,9 @@ def loaded(request, tiny_models_dir):
     return model, processor, get_backbone(request.param), ids
 
 
-@pytest.mark.parametrize("n_images,answer,choices", [(1, "7", []), (3, "B", ["x", "y"]), (4, "D", ["a", "b", "c", "d"])])
+@pytest.mark.parametrize(
+    "n_images,answer,choices", [(1, "7", []), (3, "B", ["x", "y"]), (4, "D", ["a", "b", "c", "d"])]
+)
 def test_labels_are_exactly_the_answer_and_end_token(loaded, n_images, answer, choices):
     _, processor, spec, _ = loaded
     imgs = [Image.new("RGB", (112, 112), (40 * i, 80, 120)) for i in range(n_images)]

@@ -20,6 +20,7 @@ class _Stop(Exception):
 def _initial_lora(monkeypatch, cfg, models_dir, tmp_path):
     """The LoRA tensors train_cell creates, captured right after get_peft_model (training stops there)."""
     captured = {}
+
     def capture(model, cfg, latent_ids):
         peft_model = APPLY_FINETUNE_MODE(model, cfg, latent_ids)
         captured.update({n: p.detach().clone() for n, p in peft_model.named_parameters() if "lora_" in n})

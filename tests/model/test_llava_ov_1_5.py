@@ -62,13 +62,18 @@ def test_several_images_in_one_call_get_the_features_each_gets_alone(loaded):
     not shifted by the first's (the hub remote code's bug), also across a batch of two examples."""
     model, processor, spec = loaded
     wide = [images(2)[0].resize((224, 56)), images(3)[0]]
-    encs = [encode(two_image_record(), imgs, processor, spec, []) for imgs in (images(0), wide)]  # four images, a batch of two
+    encs = [
+        encode(two_image_record(), imgs, processor, spec, []) for imgs in (images(0), wide)
+    ]  # four images, a batch of two
     pv = torch.cat([e.vision["pixel_values"] for e in encs])
     grid = torch.cat([e.vision["image_grid_thw"] for e in encs])
     with torch.no_grad():
         together = model.get_image_features(pv, grid).pooler_output
         starts = torch.cat([torch.zeros(1, dtype=torch.long), grid.prod(-1).cumsum(0)])
-        alone = [model.get_image_features(pv[starts[i]:starts[i + 1]], grid[i:i + 1]).pooler_output[0] for i in range(len(grid))]
+        alone = [
+            model.get_image_features(pv[starts[i] : starts[i + 1]], grid[i : i + 1]).pooler_output[0]
+            for i in range(len(grid))
+        ]
     assert len(together) == len(alone) == 4 and grid[2].tolist() != grid[3].tolist()  # two sizes
     for a, b in zip(together, alone):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
@@ -76,8 +81,10 @@ def test_several_images_in_one_call_get_the_features_each_gets_alone(loaded):
 
 
 def batch_of_two(model, processor, spec, latents, padding_side, mask=None):
-    encs = [encode(two_image_record(), images(0), processor, spec, latents),
-            encode(short_record(), images(1), processor, spec, latents)]
+    encs = [
+        encode(two_image_record(), images(0), processor, spec, latents),
+        encode(short_record(), images(1), processor, spec, latents),
+    ]
     assert len(encs[0].input_ids) != len(encs[1].input_ids)
     return encs, *Collator(model, processor.tokenizer.pad_token_id, spec, mask, padding_side).collate(encs)
 
@@ -155,12 +162,16 @@ def hub_name(key: str) -> str:
     """The published checkpoint's name of a weight, as the hub's remote code lays the model out
     (modeling_llavaonevision1_5.py: `model.` = the text model, `visual.` = RiceTransformerPretrainedModel
     with class_embedding, class_pos_emb and merger.ln_q / merger.mlp.0 / merger.mlp.2)."""
-    for native, hub in (("model.language_model.", "model."), ("model.visual.cls_embeddings.", "visual."),
-                        ("model.visual.merger.linear_fc1.", "visual.merger.mlp.0."),
-                        ("model.visual.merger.linear_fc2.", "visual.merger.mlp.2."),
-                        ("model.visual.merger.norm.", "visual.merger.ln_q."), ("model.visual.", "visual.")):
+    for native, hub in (
+        ("model.language_model.", "model."),
+        ("model.visual.cls_embeddings.", "visual."),
+        ("model.visual.merger.linear_fc1.", "visual.merger.mlp.0."),
+        ("model.visual.merger.linear_fc2.", "visual.merger.mlp.2."),
+        ("model.visual.merger.norm.", "visual.merger.ln_q."),
+        ("model.visual.", "visual."),
+    ):
         if key.startswith(native):
-            return hub + key[len(native):]
+            return hub + key[len(native) :]
     return key
 
 
@@ -169,10 +180,15 @@ def hub_config(model) -> dict:
     cfg = model.config.to_dict()
     text = {**cfg["text_config"], "model_type": "LLaVAOneVision1_5_text"}
     rope = text.pop("rope_parameters")
-    return {**cfg, "model_type": "llavaonevision1_5", "architectures": ["LLaVAOneVision1_5_ForConditionalGeneration"],
-            "auto_map": {"AutoConfig": "configuration_llavaonevision1_5.Llavaonevision1_5Config"},
-            "vocab_size": text["vocab_size"] + 128, "text_config": {**text, "rope_theta": rope["rope_theta"]},
-            "vision_config": {**cfg["vision_config"], "model_type": "rice_vit"}}
+    return {
+        **cfg,
+        "model_type": "llavaonevision1_5",
+        "architectures": ["LLaVAOneVision1_5_ForConditionalGeneration"],
+        "auto_map": {"AutoConfig": "configuration_llavaonevision1_5.Llavaonevision1_5Config"},
+        "vocab_size": text["vocab_size"] + 128,
+        "text_config": {**text, "rope_theta": rope["rope_theta"]},
+        "vision_config": {**cfg["vision_config"], "model_type": "rice_vit"},
+    }
 
 
 def write_hub_checkpoint(path, model, drop=(), extra=None, config=None):
@@ -191,13 +207,24 @@ def tiny(tiny_models_dir):
 def test_hub_names_and_config_load_onto_every_weight(tiny, tmp_path):
     model, processor = tiny
     names = {hub_name(k) for k in model.state_dict()}
-    assert {"model.layers.0.self_attn.q_proj.weight", "visual.class_embedding", "visual.merger.ln_q.weight",
-            "visual.merger.mlp.0.weight", "visual.merger.mlp.2.weight", "lm_head.weight"} <= names
+    assert {
+        "model.layers.0.self_attn.q_proj.weight",
+        "visual.class_embedding",
+        "visual.merger.ln_q.weight",
+        "visual.merger.mlp.0.weight",
+        "visual.merger.mlp.2.weight",
+        "lm_head.weight",
+    } <= names
     write_hub_checkpoint(tmp_path / "hub", model)
-    loaded = load_pretrained(str(tmp_path / "hub"), processor.tokenizer, processor.image_processor, torch.float32, "sdpa")
+    loaded = load_pretrained(
+        str(tmp_path / "hub"), processor.tokenizer, processor.image_processor, torch.float32, "sdpa"
+    )
     want, got = model.state_dict(), loaded.state_dict()
     assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
-    assert not hasattr(loaded.config, "vocab_size") and loaded.config.get_text_config().vocab_size == model.config.get_text_config().vocab_size
+    assert (
+        not hasattr(loaded.config, "vocab_size")
+        and loaded.config.get_text_config().vocab_size == model.config.get_text_config().vocab_size
+    )
     assert loaded.config.pad_token_id == processor.tokenizer.pad_token_id
 
 
@@ -208,14 +235,20 @@ def test_native_config_dict_refuses_other_models():
         native_config_dict({"model_type": "llavaonevision1_5", "text_config": {}}, "x")
 
 
-@pytest.mark.parametrize("fault,message", [
-    ("missing", r"1 weights the checkpoint does not provide.*model\.language_model\.layers\.1\.mlp\.down_proj\.weight"),
-    ("unexpected", r"1 checkpoint tensors no weight takes.*visual\.extra_head\.weight"),
-    ("mismatched", r"weights of another shape.*lm_head\.weight"),
-    ("tokenizer", r"the tokenizer has \d+ tokens but the model only \d+ embedding rows"),
-    ("pad", r"text_config\.pad_token_id is 7 but the tokenizer pads with '<\|endoftext\|>'"),
-    ("temporal", r"image processor cuts .*'temporal_patch_size': 2.*needs .*'temporal_patch_size': 1"),
-])
+@pytest.mark.parametrize(
+    "fault,message",
+    [
+        (
+            "missing",
+            r"1 weights the checkpoint does not provide.*model\.language_model\.layers\.1\.mlp\.down_proj\.weight",
+        ),
+        ("unexpected", r"1 checkpoint tensors no weight takes.*visual\.extra_head\.weight"),
+        ("mismatched", r"weights of another shape.*lm_head\.weight"),
+        ("tokenizer", r"the tokenizer has \d+ tokens but the model only \d+ embedding rows"),
+        ("pad", r"text_config\.pad_token_id is 7 but the tokenizer pads with '<\|endoftext\|>'"),
+        ("temporal", r"image processor cuts .*'temporal_patch_size': 2.*needs .*'temporal_patch_size': 1"),
+    ],
+)
 def test_loading_fails_loudly(tiny, tmp_path, fault, message):
     model, processor = tiny
     cfg, kwargs = hub_config(model), {}
@@ -246,7 +279,9 @@ def test_vocabulary_sizes_must_agree(tiny):
     check_vocab_and_pad("x", model, processor.tokenizer)
     rows, hidden = model.lm_head.weight.shape
     model.lm_head = torch.nn.Linear(hidden, rows + 8, bias=False)
-    with pytest.raises(InputError, match=rf"embedding table {rows} rows, LM head {rows + 8} rows, text_config.vocab_size {rows}"):
+    with pytest.raises(
+        InputError, match=rf"embedding table {rows} rows, LM head {rows + 8} rows, text_config.vocab_size {rows}"
+    ):
         check_vocab_and_pad("x", model, processor.tokenizer)
 
 
@@ -254,8 +289,11 @@ def test_no_backbone_runs_hub_code(tmp_path):
     for spec in REGISTRY.values():
         if not spec.tiny:
             assert backbone_source(spec, tmp_path) == spec.hf_id
-    params = Path("params.yaml").read_text().replace(
-        "  llava-ov-1.5-4b:\n", "  llava-ov-1.5-4b:\n    trust_remote_code: true\n", 1)
+    params = (
+        Path("params.yaml")
+        .read_text()
+        .replace("  llava-ov-1.5-4b:\n", "  llava-ov-1.5-4b:\n    trust_remote_code: true\n", 1)
+    )
     (tmp_path / "params.yaml").write_text(params)
     with pytest.raises(ValueError, match="trust_remote_code"):
         livr_config.load_params(tmp_path / "params.yaml")
@@ -271,14 +309,24 @@ def task_dir(tmp_path_factory):
 
 def test_livr_training_trains_lora_and_latents_and_reloads(task_dir, tiny_models_dir, tmp_path):
     params = livr_config.load_params("params.yaml")
-    cfg = replace(TrainConfig.resolve(params, "ci", NAME, "relative_reflectance", "livr"), data_dirs=[str(task_dir)],
-                  finetune="lora", lr=5e-2, batch_size=4, grad_accum=1, livr_stage_epochs=[1, 1], num_latents=4)
+    cfg = replace(
+        TrainConfig.resolve(params, "ci", NAME, "relative_reflectance", "livr"),
+        data_dirs=[str(task_dir)],
+        finetune="lora",
+        lr=5e-2,
+        batch_size=4,
+        grad_accum=1,
+        livr_stage_epochs=[1, 1],
+        num_latents=4,
+    )
     meta = train_cell(cfg, tmp_path / "run", tiny_models_dir)
     assert [s["stage"] for s in meta["stages"]] == ["stage1", "stage2"]
     base, _ = load_backbone(NAME, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     init, init_processor = load_backbone(NAME, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     init_rows = init.get_input_embeddings().weight[add_latent_tokens(init, init_processor, 4, cfg.seed)].detach()
-    trained, processor, meta = load_trained(NAME, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
+    trained, processor, meta = load_trained(
+        NAME, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu"
+    )
     b, t = dict(base.named_parameters()), dict(trained.named_parameters())
     emb = "model.language_model.embed_tokens.weight"
     vocab = b[emb].shape[0]
@@ -311,8 +359,17 @@ def test_checkpoint_reloads_to_the_same_predictions(task_dir, tiny_models_dir, t
     batch, roles = Collator(base, processor.tokenizer.pad_token_id, spec, None, "left").collate(encoded)
     batch.pop("labels")
     before = greedy_decode(model, batch, roles, None, 4, [processor.tokenizer.eos_token_id], ids)
-    meta = {"backbone": NAME, "method": "livr", "train": "livr", "finetune": finetune, "latents": latents,
-            "latent_ids": ids, "latent_position": "after_prompt", "mask": "default", "stages": []}
+    meta = {
+        "backbone": NAME,
+        "method": "livr",
+        "train": "livr",
+        "finetune": finetune,
+        "latents": latents,
+        "latent_ids": ids,
+        "latent_position": "after_prompt",
+        "mask": "default",
+        "stages": [],
+    }
     save_checkpoint(model, processor, meta, tmp_path / "final")
     reloaded, _, _ = load_trained(NAME, tmp_path / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     assert greedy_decode(reloaded, batch, roles, None, 4, [processor.tokenizer.eos_token_id], ids) == before
@@ -322,8 +379,12 @@ def test_checkpoint_reloads_to_the_same_predictions(task_dir, tiny_models_dir, t
 def test_evaluate_writes_cells(task_dir, tiny_models_dir, tmp_path):
     """(Greedy decoding = HF generate on this backbone: tests/test_training.py.)"""
     params = livr_config.load_params("params.yaml")
-    cfg = replace(EvalConfig.resolve(params, "ci", NAME, "relative_reflectance", "zero_shot", "relative_reflectance"),
-                  data_dir=str(task_dir), dtype="float32", attn_implementation="sdpa")
+    cfg = replace(
+        EvalConfig.resolve(params, "ci", NAME, "relative_reflectance", "zero_shot", "relative_reflectance"),
+        data_dir=str(task_dir),
+        dtype="float32",
+        attn_implementation="sdpa",
+    )
     summary = evaluate_cell(cfg, None, tmp_path / "cell.jsonl", tiny_models_dir)
     rows = [json.loads(line) for line in (tmp_path / "cell.jsonl").read_text().splitlines()]
     assert len(rows) == summary["n"] == 4

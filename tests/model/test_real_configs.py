@@ -36,7 +36,8 @@ def test_real_size_build_matches_the_published_size(name):
         assert counts["total"] == llava_ov_1_5_parameters(cfg["model"])
     ip = processor.image_processor
     assert (ip.patch_size, ip.merge_size, ip.temporal_patch_size) == tuple(
-        cfg["image_processor"][k] for k in ("patch_size", "merge_size", "temporal_patch_size"))
+        cfg["image_processor"][k] for k in ("patch_size", "merge_size", "temporal_patch_size")
+    )
 
 
 def llava_ov_1_5_parameters(m: dict) -> int:
@@ -48,10 +49,25 @@ def llava_ov_1_5_parameters(m: dict) -> int:
     q, kv = t["num_attention_heads"] * hd, t["num_key_value_heads"] * hd
     layer = h * q + 2 * h * kv + q * h + 2 * hd + 3 * h * inter + 2 * h
     lm = t["num_hidden_layers"] * layer + h + vocab * h * (1 if m["tie_word_embeddings"] else 2)
-    vh, vi, p, merged = v["hidden_size"], v["intermediate_size"], v["patch_size"], v["hidden_size"] * v["spatial_merge_size"] ** 2
+    vh, vi, p, merged = (
+        v["hidden_size"],
+        v["intermediate_size"],
+        v["patch_size"],
+        v["hidden_size"] * v["spatial_merge_size"] ** 2,
+    )
     block = 4 * vh + (3 * vh * vh + 3 * vh) + (vh * vh + vh) + (vh * vi + vi) + (vi * vh + vh)
-    vision = (v["in_channels"] * p * p * vh + vh + vh // v["num_heads"] // 2 + 2 * vh + v["depth"] * block
-              + 2 * vh + merged * merged + merged + merged * t["hidden_size"] + t["hidden_size"])
+    vision = (
+        v["in_channels"] * p * p * vh
+        + vh
+        + vh // v["num_heads"] // 2
+        + 2 * vh
+        + v["depth"] * block
+        + 2 * vh
+        + merged * merged
+        + merged
+        + merged * t["hidden_size"]
+        + t["hidden_size"]
+    )
     return lm + vision
 
 
@@ -78,8 +94,11 @@ def test_shrunk_build_keeps_vocab_tokens_and_template(shrunk):
     tok = processor.tokenizer
     assert model.get_input_embeddings().weight.shape[0] == cfg["model"]["text_config"]["vocab_size"]
     assert model.config.image_token_id == tok.convert_tokens_to_ids("<|image_pad|>")
-    text = processor.apply_chat_template([{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Q?"}]}],
-                                         add_generation_prompt=True, tokenize=False)
+    text = processor.apply_chat_template(
+        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Q?"}]}],
+        add_generation_prompt=True,
+        tokenize=False,
+    )
     assert "<|vision_start|><|image_pad|><|vision_end|>Q?<|im_end|>\n<|im_start|>assistant\n" in text
     assert text.startswith("<|im_start|>system\n") == (cfg["family"] != "qwen3_vl")
 
@@ -112,24 +131,71 @@ def test_llava_ov_1_5_uses_1d_positions_and_qwen2_vl_placeholders(shrunk):
 def test_verify_bottleneck_cli_on_shrunk_llava_ov_1_5(capsys, attn):
     from livr.cli import main
 
-    assert main(["verify-bottleneck", "--backbone", "llava-ov-1.5-4b", "--random-weights", "--shrink", "--k", "4",
-                 "--attn", attn]) == 0
+    assert (
+        main(
+            [
+                "verify-bottleneck",
+                "--backbone",
+                "llava-ov-1.5-4b",
+                "--random-weights",
+                "--shrink",
+                "--k",
+                "4",
+                "--attn",
+                attn,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    assert f"LlavaOnevision15ForConditionalGeneration ({attn} attention" in out and "PASSED" in out and "FAIL " not in out
+    assert (
+        f"LlavaOnevision15ForConditionalGeneration ({attn} attention" in out and "PASSED" in out and "FAIL " not in out
+    )
 
 
 def test_bench_cpu_path_on_a_shrunk_build(tmp_path, capsys):
     from livr.cli import main
 
     out = tmp_path / "bench.json"
-    rc = main(["bench", "--backbone", "qwen2.5-vl-3b", "--random-weights", "--shrink", "--batch-size", "2", "--reps", "1",
-               "--k", "2", "--new-tokens", "2", "--threads", "1", "--peak-tflops", "1", "--json", str(out)])
+    rc = main(
+        [
+            "bench",
+            "--backbone",
+            "qwen2.5-vl-3b",
+            "--random-weights",
+            "--shrink",
+            "--batch-size",
+            "2",
+            "--reps",
+            "1",
+            "--k",
+            "2",
+            "--new-tokens",
+            "2",
+            "--threads",
+            "1",
+            "--peak-tflops",
+            "1",
+            "--json",
+            str(out),
+        ]
+    )
     assert rc == 0
     r = json.loads(out.read_text())
-    assert r["shrunk"] and set(r["mfu"]) == {"sft", "livr_stage1", "livr_stage2", "eval_sft", "eval_livr", "frozen_vision",
-                                             "frozen_vision_cached", "labelled_head"}
+    assert r["shrunk"] and set(r["mfu"]) == {
+        "sft",
+        "livr_stage1",
+        "livr_stage2",
+        "eval_sft",
+        "eval_livr",
+        "frozen_vision",
+        "frozen_vision_cached",
+        "labelled_head",
+    }
     cache = r["vision_cache"]  # the FLOP model's vision share, of the shrunk build and of the real-size one
-    assert 0 < cache["predicted_share"] < 1 and 0 < cache["predicted_share_real_size"] < 1 and cache["measured_ratio"] > 0
+    assert (
+        0 < cache["predicted_share"] < 1 and 0 < cache["predicted_share_real_size"] < 1 and cache["measured_ratio"] > 0
+    )
     assert all(v > 0 for v in r["tokens_per_second"].values()) and all(0 < v for v in r["mfu"].values())
     assert "MFU" in capsys.readouterr().out
 

@@ -79,7 +79,13 @@ def test_the_same_trained_weights_with_and_without_the_cache(backbone, task_dir,
     for name, budget in (("uncached", None), ("cached", 1024), ("on_disk", 0)):
         if name == "on_disk" and backbone != FAMILIES[0]:
             continue
-        cfg = replace(cfg_for("livr", task_dir), backbone=backbone, max_train_examples=8, evals_per_epoch=2, vision_cache_mb=budget)
+        cfg = replace(
+            cfg_for("livr", task_dir),
+            backbone=backbone,
+            max_train_examples=8,
+            evals_per_epoch=2,
+            vision_cache_mb=budget,
+        )
         train_cell(cfg, tmp_path / name, tiny_models_dir)
         runs[name] = {s: load_file(tmp_path / name / s / "trainable.safetensors") for s in ("stage1", "stage2")}
         assert not list((tmp_path / name).glob("vision_cache*")), "the disk cache goes with the job"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-DRIVER = '''
+DRIVER = """
 import sys
 from livr import config as livr_config
 from livr.settings import TrainConfig, replace
@@ -21,7 +21,7 @@ cfg = TrainConfig.resolve(params, "ci", "tiny-qwen2.5-vl", "relative_reflectance
 cfg = replace(cfg, data_dirs=[data], finetune="full", lr=1e-3, batch_size=int(per_device), grad_accum=1,
               livr_stage_epochs=[2, 2], num_latents=4, evals_per_epoch=1, select="final")
 train_cell(cfg, out, models, "cpu", threads=1)
-'''
+"""
 
 
 def losses(run: Path) -> list[tuple]:
@@ -43,11 +43,31 @@ def test_two_process_data_parallel_equals_one_process(tmp_path, tiny_models_dir)
     params = str(Path("params.yaml").resolve())
     common = [params, str(data), str(tiny_models_dir)]
     # effective batch 8 both ways: 1 process x 8, and 2 processes x 4
-    subprocess.run([sys.executable, str(driver), *common, str(tmp_path / "single"), "8"], check=True, env=env,
-                   capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, str(driver), *common, str(tmp_path / "single"), "8"],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=600,
+    )
     torchrun = Path(sys.executable).with_name("torchrun")
-    subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", "29533", str(driver), *common,
-                    str(tmp_path / "ddp"), "4"], check=True, env=env, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29533",
+            str(driver),
+            *common,
+            str(tmp_path / "ddp"),
+            "4",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=600,
+    )
     single, ddp = losses(tmp_path / "single"), losses(tmp_path / "ddp")
     assert [r[:2] for r in single] == [r[:2] for r in ddp]  # same steps, same evaluations
     for a, b in zip(single, ddp):

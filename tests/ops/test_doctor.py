@@ -105,13 +105,17 @@ def test_offline_table1_fails_with_a_fix_for_every_missing_row(tmp_path, offline
         assert "fix: " + r.fix in out
 
 
-@pytest.mark.parametrize("exp, datasets, sources", [
-    ("table3", ["sat32k", "sat_val", "blink3", "robospatial_home"], ["vigorl", "blink", "robospatial_home"]),
-    ("table4", ["viscot", "mmvp", "vstar", "blink5"], ["visual_cot", "mmvp", "vstar", "blink"]),
-    ("mirage_vsp", ["mirage_vsp", "mirage_vsp_test"], ["mirage"]),
-])
-def test_comparison_experiments_check_their_training_sets_benchmarks_and_sources(exp, datasets, sources, tmp_path,
-                                                                                   offline, hf_cache):
+@pytest.mark.parametrize(
+    "exp, datasets, sources",
+    [
+        ("table3", ["sat32k", "sat_val", "blink3", "robospatial_home"], ["vigorl", "blink", "robospatial_home"]),
+        ("table4", ["viscot", "mmvp", "vstar", "blink5"], ["visual_cot", "mmvp", "vstar", "blink"]),
+        ("mirage_vsp", ["mirage_vsp", "mirage_vsp_test"], ["mirage"]),
+    ],
+)
+def test_comparison_experiments_check_their_training_sets_benchmarks_and_sources(
+    exp, datasets, sources, tmp_path, offline, hf_cache
+):
     p = params_at(tmp_path)
     by = rows_by(doctor.run_checks(yaml.safe_load(p.read_text()), exp, params_file=str(p)))
     assert sorted(item for area, item in by if area == "dataset") == sorted(datasets)
@@ -174,8 +178,9 @@ def test_gpu_smaller_than_the_estimate_is_missing_with_the_knob_to_turn(tmp_path
     p = params_at(tmp_path)
     params = _all_in_place(tmp_path, p)
     rows = rows_by(doctor.run_checks(params, "table2", params_file=str(p)))
-    need = gpu_memory_gib("qwen3-vl-4b", params["backbones"]["qwen3-vl-4b"]["max_pixels"], 2,
-                          resolve_training(params, "table2", "livr"))["total"]
+    need = gpu_memory_gib(
+        "qwen3-vl-4b", params["backbones"]["qwen3-vl-4b"]["max_pixels"], 2, resolve_training(params, "table2", "livr")
+    )["total"]
     row = rows[("gpu", "qwen3-vl-4b")]
     assert row.status == doctor.MISSING and f"~{need:.1f} GiB" in row.detail  # multitask6: at most 2 images
     assert row.fix.startswith("lower backbones.qwen3-vl-4b.max_pixels")
@@ -262,6 +267,7 @@ def test_doctor_on_this_machine_answers_in_seconds(tmp_path):
 
 # ---- the workflow hook ------------------------------------------------------------------
 
+
 def test_gpu_jobs_of_real_backbones_wait_for_the_preflight(tmp_path):
     repo = copy_repo(tmp_path / "repo")
     proc = run([tool("snakemake"), "-n", "results/table1.csv", "--config", "experiment=table1"], repo)
@@ -307,8 +313,21 @@ def test_cluster_executor_checks_the_gpu_need_only(tmp_path):
     if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
         pytest.skip("snakemake-executor-plugin-slurm not installed (pip install -e '.[slurm]')")
     repo = copy_repo(tmp_path / "repo")
-    proc = run([tool("snakemake"), "-n", "-p", "--cores", "16", "--workflow-profile", "workflow/profiles/slurm",
-                "results/table1.csv", "--config", "experiment=table1"], repo)
+    proc = run(
+        [
+            tool("snakemake"),
+            "-n",
+            "-p",
+            "--cores",
+            "16",
+            "--workflow-profile",
+            "workflow/profiles/slurm",
+            "results/table1.csv",
+            "--config",
+            "experiment=table1",
+        ],
+        repo,
+    )
     assert "livr doctor --params params.yaml --experiment table1 --gpus cluster" in proc.stdout
     proc = run([tool("snakemake"), "-n", "-p", "results/table1.csv", "--config", "experiment=table1"], repo)
     assert "livr doctor --params params.yaml --experiment table1 --gpus local" in proc.stdout

@@ -15,10 +15,13 @@ with claim_gpu(sys.argv[1], wait_s=float(sys.argv[2])) as i:
 
 
 def spawn(lock_dir, hold, wait=30.0, **env):
-    return subprocess.Popen([sys.executable, "-c", CLAIM, str(lock_dir), str(wait), str(hold)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**{k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"},
-                                 "LIVR_GPU_COUNT": "2", **env})
+    return subprocess.Popen(
+        [sys.executable, "-c", CLAIM, str(lock_dir), str(wait), str(hold)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**{k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}, "LIVR_GPU_COUNT": "2", **env},
+    )
 
 
 def test_concurrent_jobs_get_distinct_devices_and_a_third_waits(tmp_path):

@@ -9,9 +9,16 @@ from livr.ops import job_memory as jm
 from livr.settings import replace, resolve_training
 
 PUBLISHED_B = {"qwen2.5-vl-3b": 3.755, "qwen2.5-vl-7b": 8.292, "qwen3-vl-4b": 4.438, "llava-ov-1.5-4b": 4.744}
-LORA = replace(resolve_training(load_params("params.yaml"), "table1"), batch_size=1, lora_r=16, num_latents=16,
-               use_latents=True, gradient_checkpointing=True, finetune="lora",
-               lora_targets=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+LORA = replace(
+    resolve_training(load_params("params.yaml"), "table1"),
+    batch_size=1,
+    lora_r=16,
+    num_latents=16,
+    use_latents=True,
+    gradient_checkpointing=True,
+    finetune="lora",
+    lora_targets=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+)
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_B))
@@ -45,9 +52,10 @@ def test_estimate_grows_with_pixels_images_and_without_checkpointing():
 def test_host_memory_holds_runtime_weights_and_one_batch():
     a = jm.architecture("qwen2.5-vl-3b")
     weights = jm.param_count(a)["total"] * 2
-    pixels = 3 * (802816 // 14 ** 2) * 3 * 2 * 14 ** 2 * 4
+    pixels = 3 * (802816 // 14**2) * 3 * 2 * 14**2 * 4
     assert jm.host_memory_gib("qwen2.5-vl-3b", 802816, 3) == pytest.approx(
-        (jm.RUNTIME_HOST_GIB + (weights + pixels) / jm.GIB) * jm.FRAGMENTATION)
+        (jm.RUNTIME_HOST_GIB + (weights + pixels) / jm.GIB) * jm.FRAGMENTATION
+    )
 
 
 def test_a_job_is_sized_by_its_most_demanding_task():

@@ -72,26 +72,53 @@ def write_cell(root: Path, backbone: str, task: str, method: str, records, selec
     one more example right than the kept one."""
     rows = []
     for i, rec in enumerate(records):
-        correct = {"livr": livr_correct, "sft": sft_correct}.get(method, lambda i: i == 0)(i) or (not selected and i == 3)
+        correct = {"livr": livr_correct, "sft": sft_correct}.get(method, lambda i: i == 0)(i) or (
+            not selected and i == 3
+        )
         raw = f"The answer is {rec.answer}." if correct else ("I am not sure." if i == 3 else wrong_answer(rec))
         parsed, how = extract_answer_with_method(raw, task, len(rec.choices) or None)
         assert (parsed == rec.answer) == correct
-        rows.append({"id": rec.id, "task": task, "raw_output": raw, "parsed": parsed, "parse_method": how,
-                     "gold": rec.answer, "correct": correct})
-    path = root / "cells" / EXP / backbone / task / method / (f"{task}.jsonl" if selected else f"{task}.unselected.jsonl")
+        rows.append(
+            {
+                "id": rec.id,
+                "task": task,
+                "raw_output": raw,
+                "parsed": parsed,
+                "parse_method": how,
+                "gold": rec.answer,
+                "correct": correct,
+            }
+        )
+    path = (
+        root / "cells" / EXP / backbone / task / method / (f"{task}.jsonl" if selected else f"{task}.unselected.jsonl")
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     n_correct = sum(r["correct"] for r in rows)
-    path.with_suffix(".json").write_text(json.dumps({
-        "experiment": EXP, "backbone": backbone, "train_set": task, "method": method, "task": task,
-        "weights": "base" if method == "zero_shot" else "best_val" if selected else "last", "selected": selected,
-        "n": len(rows),
-        # as `livr evaluate` writes them: the evaluated model, and how (the test-time variants)
-        "checkpoint_method": {"zero_shot": None}.get(method, "livr" if method.startswith("livr") else method),
-        "settings": {"eval_latents": method != "livr_eval_no_latents",
-                     "eval_mask": "bottleneck" if method == "livr_eval_stage1_mask" else "standard"}, "n_correct": n_correct, "n_unparsed": sum(r["parsed"] is None for r in rows),
-        "accuracy": 100.0 * n_correct / len(rows), "checkpoint": None,
-    }))
+    path.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "experiment": EXP,
+                "backbone": backbone,
+                "train_set": task,
+                "method": method,
+                "task": task,
+                "weights": "base" if method == "zero_shot" else "best_val" if selected else "last",
+                "selected": selected,
+                "n": len(rows),
+                # as `livr evaluate` writes them: the evaluated model, and how (the test-time variants)
+                "checkpoint_method": {"zero_shot": None}.get(method, "livr" if method.startswith("livr") else method),
+                "settings": {
+                    "eval_latents": method != "livr_eval_no_latents",
+                    "eval_mask": "bottleneck" if method == "livr_eval_stage1_mask" else "standard",
+                },
+                "n_correct": n_correct,
+                "n_unparsed": sum(r["parsed"] is None for r in rows),
+                "accuracy": 100.0 * n_correct / len(rows),
+                "checkpoint": None,
+            }
+        )
+    )
     return path
 
 
@@ -103,8 +130,15 @@ def write_metrics(runs: Path, backbone: str, task: str, method: str) -> Path:
     for s, (stage, mask) in enumerate(stages):
         for step in range(1, 5):
             lines.append({"stage": stage, "mask": mask, "step": step, "epoch": step / 2, "loss": 3.0 / (step + s)})
-            lines.append({"stage": stage, "mask": mask, "step": step, "epoch": step / 2,
-                          "eval_accuracy": 10.0 * step + 20 * s + (5 if method == "livr" else 0)})
+            lines.append(
+                {
+                    "stage": stage,
+                    "mask": mask,
+                    "step": step,
+                    "epoch": step / 2,
+                    "eval_accuracy": 10.0 * step + 20 * s + (5 if method == "livr" else 0),
+                }
+            )
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path
 
@@ -114,43 +148,90 @@ def make_livr_checkpoint(backbone: str, finetune: str, models_dir: Path, out: Pa
     `meta` adds to its checkpoint metadata."""
     model, processor = load_backbone(backbone, models_dir, {}, torch.float32, "sdpa", "cpu")
     ids = add_latent_tokens(model, processor, K, seed=seed)
-    cfg = SimpleNamespace(finetune=finetune, lora_r=4, lora_alpha=8, lora_dropout=0.0, lora_targets=["q_proj", "k_proj", "v_proj"])
+    cfg = SimpleNamespace(
+        finetune=finetune, lora_r=4, lora_alpha=8, lora_dropout=0.0, lora_targets=["q_proj", "k_proj", "v_proj"]
+    )
     model = apply_finetune_mode(model, cfg, ids)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():  # stand-in for training: move every trainable tensor
         for p in model.parameters():
             if p.requires_grad:
                 p.add_(torch.randn(p.shape, generator=gen) * 0.05)
-    meta = {"backbone": backbone, "method": "livr", "train": "livr", "finetune": finetune, "latents": latent_token_strings(K),
-            "latent_ids": ids, "latent_position": "after_prompt", "mask": "default", "stages": [], **meta}
+    meta = {
+        "backbone": backbone,
+        "method": "livr",
+        "train": "livr",
+        "finetune": finetune,
+        "latents": latent_token_strings(K),
+        "latent_ids": ids,
+        "latent_position": "after_prompt",
+        "mask": "default",
+        "stages": [],
+        **meta,
+    }
     save_checkpoint(model, processor, meta, out)
 
 
 def write_analysis(root: Path, backbone: str, task: str, records) -> Path:
     """A `livr analyze` file for the LIVR model of one cell: attention shares and t-SNE points."""
     rng = np.random.default_rng(0)
-    points = [{"task": task, "id": rec.id, "kind": kind, "position": p, "x": float(x), "y": float(y)}
-              for rec in records[:2] for kind in ("latent", "image", "text") for p, (x, y) in enumerate(rng.normal(size=(4, 2)))]
+    points = [
+        {"task": task, "id": rec.id, "kind": kind, "position": p, "x": float(x), "y": float(y)}
+        for rec in records[:2]
+        for kind in ("latent", "image", "text")
+        for p, (x, y) in enumerate(rng.normal(size=(4, 2)))
+    ]
     path = root / "analysis" / EXP / backbone / task / "livr.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "experiment": EXP, "backbone": backbone, "train_set": task, "method": "livr", "weights": "best_val",
-        "attention": [{"task": task, "n": len(records), "answer_to_latent": 0.05, "answer_to_image": 0.3,
-                       "predictor_to_latent": 0.07, "predictor_to_image": 0.25}],
-        "tsne": {"points": points}}))
+    path.write_text(
+        json.dumps(
+            {
+                "experiment": EXP,
+                "backbone": backbone,
+                "train_set": task,
+                "method": "livr",
+                "weights": "best_val",
+                "attention": [
+                    {
+                        "task": task,
+                        "n": len(records),
+                        "answer_to_latent": 0.05,
+                        "answer_to_image": 0.3,
+                        "predictor_to_latent": 0.07,
+                        "predictor_to_image": 0.25,
+                    }
+                ],
+                "tsne": {"points": points},
+            }
+        )
+    )
     return path
 
 
-def render(root: Path, models: Path, backbones: dict[str, str], tasks, mechanism: tuple[str, ...], attention_examples: int,
-           both_weights: bool = False) -> dict:
+def render(
+    root: Path,
+    models: Path,
+    backbones: dict[str, str],
+    tasks,
+    mechanism: tuple[str, ...],
+    attention_examples: int,
+    both_weights: bool = False,
+) -> dict:
     """Build the tasks, LIVR checkpoints and cells of an experiment, collect them and render its
     report. Test-time variants (`mechanism`) and training curves for the first backbone only;
     `both_weights`: SFT and LIVR also at their last-step checkpoint, and an analysis of one LIVR model."""
     params = yaml.safe_load(Path("params.yaml").read_text())
-    params["paths"] = {"data": str(root / "data"), "models": str(models), "runs": str(root / "runs"),
-                       "results": str(root / "results")}
+    params["paths"] = {
+        "data": str(root / "data"),
+        "models": str(models),
+        "runs": str(root / "runs"),
+        "results": str(root / "results"),
+    }
     params["experiments"][EXP] = {
-        "suite": "synthetic", "backbones": list(backbones), "tasks": list(tasks), "methods": ["zero_shot", "sft", "livr"],
+        "suite": "synthetic",
+        "backbones": list(backbones),
+        "tasks": list(tasks),
+        "methods": ["zero_shot", "sft", "livr"],
         "training": {"finetune": "full", "dtype": "float32", "num_latents": K},
     }
     params["experiment"] = EXP
@@ -165,20 +246,45 @@ def render(root: Path, models: Path, backbones: dict[str, str], tasks, mechanism
     cells, metrics, analyses = [], [], []
     for b, (backbone, finetune) in enumerate(backbones.items()):
         for t, task in enumerate(tasks):
-            make_livr_checkpoint(backbone, finetune, models, root / "runs" / EXP / backbone / task / "livr" / "final", seed=10 * b + t)
+            make_livr_checkpoint(
+                backbone, finetune, models, root / "runs" / EXP / backbone / task / "livr" / "final", seed=10 * b + t
+            )
             for method in ("zero_shot", "sft", "livr") + (mechanism if b == 0 else ()):
                 cells.append(write_cell(root / "results", backbone, task, method, records[task]))
             if b == 0:
                 metrics += [write_metrics(root / "runs", backbone, task, m) for m in ("sft", "livr")]
             if both_weights:
-                cells += [write_cell(root / "results", backbone, task, m, records[task], selected=False) for m in ("sft", "livr")]
+                cells += [
+                    write_cell(root / "results", backbone, task, m, records[task], selected=False)
+                    for m in ("sft", "livr")
+                ]
         if both_weights:
             analyses.append(write_analysis(root / "results", backbone, tasks[0], records[tasks[0]]))
     db = root / "results" / "livr.duckdb"
     build_database(db, cells, train_metrics=metrics, analyses=analyses)
     out = root / "results" / "report.html"
-    assert cli(["report", "--params", str(params_path), "--db", str(db), "--out", str(out), "--max-examples", "100",
-                "--attention-examples", str(attention_examples), "--threads", "1", "--device", "cpu"]) == 0
+    assert (
+        cli(
+            [
+                "report",
+                "--params",
+                str(params_path),
+                "--db",
+                str(db),
+                "--out",
+                str(out),
+                "--max-examples",
+                "100",
+                "--attention-examples",
+                str(attention_examples),
+                "--threads",
+                "1",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     return {"root": root, "params": params, "records": records, "html": out.read_text(), "path": out, "models": models}
 
 
@@ -191,8 +297,15 @@ def setup(tiny_models_dir, tmp_path_factory):
 def demo(tiny_models_dir, tmp_path_factory):
     """The demo experiment's shape (its backbone, the nine tasks, its methods), one attention map per
     LIVR cell, and every optional section: both checkpoints of each trained cell and an analysis."""
-    return render(tmp_path_factory.mktemp("demo_report"), tiny_models_dir, {DEMO_BACKBONE: "lora"}, ALL_TASKS, MECHANISM,
-                  attention_examples=1, both_weights=True)
+    return render(
+        tmp_path_factory.mktemp("demo_report"),
+        tiny_models_dir,
+        {DEMO_BACKBONE: "lora"},
+        ALL_TASKS,
+        MECHANISM,
+        attention_examples=1,
+        both_weights=True,
+    )
 
 
 def images_of(page: str, cls: str | None = None) -> list[tuple[dict, np.ndarray]]:
@@ -235,7 +348,7 @@ def test_tables_and_charts(setup):
     assert 'id="table1"' in tables and "Delta vs SFT" in tables
     # the backbone heads its rows (with the paper backbone it is compared with), not a column
     for backbone, paper in (("tiny-qwen2.5-vl", "qwen2.5-vl-3b"), ("tiny-llava-ov-1.5", "llava-ov-1.5-4b")):
-        assert f"<b>{backbone}</b> <span class=\"note\">· paper: {paper}</span>" in tables
+        assert f'<b>{backbone}</b> <span class="note">· paper: {paper}</span>' in tables
     # every task column has one accuracy per row: zero-shot, SFT, LIVR, and LIVR - SFT with its interval
     rows = re.findall(r'<tr class="(\w+)"><th>[^<]*</th>(.*?)</tr>', tables.split("</table>")[0], flags=re.S)
     assert [m for m, _ in rows] == ["zero_shot", "sft", "livr", "delta_vs_sft"] * len(BACKBONES)
@@ -282,7 +395,11 @@ def test_mechanism_section_charts_each_task_beside_chance(setup):
     assert charts == [f"{backbone}/{t}/livr/{t}" for t in ALL_TASKS if t in TASKS]
     header = re.findall(r"<tr><th>task</th><th>chance</th>(.*?)</tr>", mech)[0]
     assert re.findall(r"<th>([^<]*)</th>", header) == [
-        "as trained (latents, standard mask)", "under the Stage-1 mask", "without latents", "Direct SFT (reference)"]
+        "as trained (latents, standard mask)",
+        "under the Stage-1 mask",
+        "without latents",
+        "Direct SFT (reference)",
+    ]
     livr_right = sum(map(livr_correct, range(N_TEST)))
     for task in TASKS:
         row = re.search(rf'<tr data-task="{task}"><th>[^<]*</th><td>([^<]*)</td>(.*?)</tr>', mech, flags=re.S)
@@ -329,8 +446,15 @@ def test_attention_grids_differ_across_examples(setup, backbone):
         for j in range(i + 1, 3):
             assert not np.allclose(results[i], results[j], rtol=1e-3, atol=0), "maps must depend on the example"
     # One layer alone is a different reduction from the mean over all layers.
-    one = latent_image_attention(model, processor, get_backbone(backbone), meta, setup["records"][task][0],
-                                 load_images(setup["records"][task][0], d), layers=[-1])
+    one = latent_image_attention(
+        model,
+        processor,
+        get_backbone(backbone),
+        meta,
+        setup["records"][task][0],
+        load_images(setup["records"][task][0], d),
+        layers=[-1],
+    )
     assert one.layers == [len(att.per_layer_share) - 1]
     assert not np.allclose(np.concatenate([g.ravel() for g in one.grids]), results[0])
 
@@ -366,11 +490,13 @@ window.addEventListener("load", () => {
   const root = document.documentElement, width = root.clientWidth, bad = [];
   if (root.scrollWidth > width) bad.push(`page: ${root.scrollWidth} px wide`);
   for (const el of document.querySelectorAll("table, th, td, img, figure, pre, div.grid, section, summary")) {
-    const where = `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className} in #${el.closest("section")?.id}`
+    const name = `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${el.className}`;
+    const where = `${name} in #${el.closest("section")?.id}`
       + ` (${(el.getAttribute("alt") || el.textContent || "").trim().slice(0, 40)})`;
     const right = el.getBoundingClientRect().right;
     if (right > width + 0.5) bad.push(`${where}: right edge at ${Math.round(right)} px`);
-    if (el.scrollWidth > el.clientWidth + 1 && el.tagName !== "IMG") bad.push(`${where}: content ${el.scrollWidth} px in ${el.clientWidth} px`);
+    if (el.scrollWidth > el.clientWidth + 1 && el.tagName !== "IMG")
+      bad.push(`${where}: content ${el.scrollWidth} px in ${el.clientWidth} px`);
   }
   const out = document.createElement("pre");
   out.id = "overflow"; out.textContent = JSON.stringify({width, bad});
@@ -380,16 +506,30 @@ window.addEventListener("load", () => {
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None and os.environ.get("CI") != "true",
-    reason="chromium is not installed (Debian: apt-get install chromium); CI installs it and runs this test")
+    reason="chromium is not installed (Debian: apt-get install chromium); CI installs it and runs this test",
+)
 
 
 def overflows(page: Path, tmp: Path, width: int) -> list[str]:
     """What overflows `page` horizontally in headless Chromium with a `width` px wide window."""
     probe = tmp / f"probe_{page.name}"
     probe.write_text(page.read_text().replace("</body>", OVERFLOW_PROBE + "</body>"))
-    proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--window-size={width},1000",
-                           "--hide-scrollbars", "--virtual-time-budget=20000", "--dump-dom", probe.as_uri()],
-                          capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--window-size={width},1000",
+            "--hide-scrollbars",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     found = re.search(r'<pre id="overflow">(.*?)</pre>', proc.stdout, flags=re.S)
     assert found, f"chromium did not lay the page out (exit {proc.returncode}): {proc.stderr[-2000:]}"
     result = json.loads(html.unescape(found.group(1)))
@@ -403,7 +543,8 @@ def test_nothing_overflows_at_1280_px(page, request, tmp_path):
     assert CHROMIUM, "CI=true: chromium must be installed (.ci/run installs it)"
     report = request.getfixturevalue(page)
     for name in ("tables", "vs_paper", "mechanism", "curves", "attention", "failures") + (
-            ("analysis", "selection") if page == "demo" else ()):
+        ("analysis", "selection") if page == "demo" else ()
+    ):
         section(report["html"], name)  # every section is there to be measured
     assert overflows(report["path"], tmp_path, 1280) == []
     # the probe finds overflow where there is some
@@ -414,7 +555,16 @@ def test_demo_page_has_the_sections_the_experiment_produces(demo, setup):
     def nav(page):
         return re.findall(r'href="#(\w+)"', re.search(r"<nav>(.*?)</nav>", page, flags=re.S).group(1))
 
-    assert nav(demo["html"]) == ["tables", "vs_paper", "mechanism", "analysis", "selection", "curves", "attention", "failures"]
+    assert nav(demo["html"]) == [
+        "tables",
+        "vs_paper",
+        "mechanism",
+        "analysis",
+        "selection",
+        "curves",
+        "attention",
+        "failures",
+    ]
     assert nav(setup["html"]) == ["tables", "vs_paper", "mechanism", "curves", "attention", "failures"]  # no analysis
     page = demo["html"]
     assert "(no rows)" not in page and 'id="table2"' not in page and 'id="table3"' not in page

@@ -29,7 +29,11 @@ def test_paper_ablations_csv_names_real_methods_and_tasks():
 
 
 def test_tables_write_ablations_when_the_experiment_has_them(tmp_path):
-    cells = [make_cell(tmp_path, "abl", "tiny-x", t, m, t) for m in METHODS for t in ("localization", "functional_correspondence")]
+    cells = [
+        make_cell(tmp_path, "abl", "tiny-x", t, m, t)
+        for m in METHODS
+        for t in ("localization", "functional_correspondence")
+    ]
     cells.append(make_cell(tmp_path, "plain", "tiny-x", "localization", "sft", "localization"))
     db = tmp_path / "livr.duckdb"
     assert cli(["collect", "--cells", *map(str, cells), "--out", str(db)]) == 0
@@ -66,11 +70,24 @@ def test_table5_in_the_papers_layout_beside_the_papers_numbers(tmp_path):
     table = pd.read_csv(tmp_path / "out" / "table5.csv")
     paper = paper_rows("table5")
     order = list(dict.fromkeys(r["variant"] for r in paper))
-    assert order == ["Baseline", "SFT", "LIVR", "Latents only (no mask)", "Mask only (no latents)",
-                     "Input image x2 (no mask)", "Input image x2 (2-stage mask)", "Prompt tuning"]
+    assert order == [
+        "Baseline",
+        "SFT",
+        "LIVR",
+        "Latents only (no mask)",
+        "Mask only (no latents)",
+        "Input image x2 (no mask)",
+        "Input image x2 (2-stage mask)",
+        "Prompt tuning",
+    ]
     assert list(table["row"]) == order
-    assert list(table.columns) == ["backbone", "paper_backbone", "row", "method",
-                                   *[c for t in TABLE_TASKS for c in (t, f"{t}_paper")]]
+    assert list(table.columns) == [
+        "backbone",
+        "paper_backbone",
+        "row",
+        "method",
+        *[c for t in TABLE_TASKS for c in (t, f"{t}_paper")],
+    ]
     ours = pd.read_csv(tmp_path / "out" / "ablations.csv")
     for r in paper:
         row = table[table["row"] == r["variant"]].iloc[0]
@@ -91,14 +108,23 @@ def test_tables_show_either_checkpoint_and_selection_puts_both_side_by_side(tmp_
     for m in ("zero_shot", "sft", "livr"):
         cells.append(make_cell(tmp_path, "sel", "tiny-x", "localization", m, "localization", n=40))
         if m != "zero_shot":
-            cells.append(make_cell(tmp_path, "sel", "tiny-x", "localization", m, "localization", n=40, weights="last",
-                                   selected=False))
+            cells.append(
+                make_cell(
+                    tmp_path, "sel", "tiny-x", "localization", m, "localization", n=40, weights="last", selected=False
+                )
+            )
     db = tmp_path / "livr.duckdb"
     assert cli(["collect", "--cells", *map(str, cells), "--out", str(db)]) == 0
 
     def accuracy(method, suffix):
-        rows = [json.loads(line) for line in (tmp_path / "cells" / "sel" / "tiny-x" / "localization" / method /
-                                       f"localization{suffix}.jsonl").read_text().splitlines()]
+        rows = [
+            json.loads(line)
+            for line in (
+                tmp_path / "cells" / "sel" / "tiny-x" / "localization" / method / f"localization{suffix}.jsonl"
+            )
+            .read_text()
+            .splitlines()
+        ]
         return 100 * sum(r["correct"] for r in rows) / len(rows)
 
     kept = {m: accuracy(m, "") for m in ("zero_shot", "sft", "livr")}
@@ -114,7 +140,9 @@ def test_tables_show_either_checkpoint_and_selection_puts_both_side_by_side(tmp_
     sel = pd.read_csv(tmp_path / "selected" / "selection.csv")
     livr = sel[sel.method == "livr"].iloc[0]
     assert (livr.kept, livr.n) == ("best_val", 40)
-    assert livr.best_val == pytest.approx(kept["livr"], abs=0.006) and livr["last"] == pytest.approx(last["livr"], abs=0.006)
+    assert livr.best_val == pytest.approx(kept["livr"], abs=0.006) and livr["last"] == pytest.approx(
+        last["livr"], abs=0.006
+    )
     assert livr.best_val_minus_sft == pytest.approx(kept["livr"] - kept["sft"], abs=0.006)
     assert livr.last_minus_sft == pytest.approx(last["livr"] - last["sft"], abs=0.006)
     assert livr.last_minus_sft_ci_low <= livr.last_minus_sft <= livr.last_minus_sft_ci_high

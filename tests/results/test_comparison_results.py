@@ -21,7 +21,7 @@ from livr.results.db import PAPER_CSV, build_database
 from livr.results.tables import COMPARISON_KEYS, write_tables
 
 EXP = "cmp"
-BACKBONE = "tiny-qwen2.5-vl"     # compared with qwen2.5-vl-3b (Table 3, Mirage 3B rows)
+BACKBONE = "tiny-qwen2.5-vl"  # compared with qwen2.5-vl-3b (Table 3, Mirage 3B rows)
 EVAL_SETS = ("sat_val", "blink3", "robospatial_home", "mmvp", "blink5", "mirage_vsp_test")
 METHODS = ("zero_shot", "sft", "livr")
 
@@ -53,10 +53,24 @@ def write_cell(root: Path, exp, train_set, method, name, records, responses) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     k = sum(r["correct"] for r in rows)
-    path.with_suffix(".json").write_text(json.dumps({
-        "experiment": exp, "backbone": BACKBONE, "train_set": train_set, "method": method, "task": name,
-        "weights": "base" if method == "zero_shot" else "best_val", "selected": True, "n": len(rows), "n_correct": k, "n_unparsed": sum(r["parsed"] is None for r in rows),
-        "accuracy": round(100 * k / len(rows), 4), "benchmark_accuracy": benchmark_accuracy(name, rows)}))
+    path.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "experiment": exp,
+                "backbone": BACKBONE,
+                "train_set": train_set,
+                "method": method,
+                "task": name,
+                "weights": "base" if method == "zero_shot" else "best_val",
+                "selected": True,
+                "n": len(rows),
+                "n_correct": k,
+                "n_unparsed": sum(r["parsed"] is None for r in rows),
+                "accuracy": round(100 * k / len(rows), 4),
+                "benchmark_accuracy": benchmark_accuracy(name, rows),
+            }
+        )
+    )
     return path
 
 
@@ -77,25 +91,41 @@ def built(data, tmp_path_factory):
 
 
 def test_sql_aggregates_equal_summarize(built):
-    got = {r[:3]: r[3:] for r in query(built["db"], "SELECT train_set, method, eval_set, accuracy, n, pair_accuracy, "
-                                       "aggregate FROM eval_set_metrics WHERE experiment = ?", [EXP])}
+    got = {
+        r[:3]: r[3:]
+        for r in query(
+            built["db"],
+            "SELECT train_set, method, eval_set, accuracy, n, pair_accuracy, "
+            "aggregate FROM eval_set_metrics WHERE experiment = ?",
+            [EXP],
+        )
+    }
     assert set(got) == set(built["truth"])
     for key, s in built["truth"].items():
         accuracy, n, pairs, aggregate = got[key]
         assert accuracy == pytest.approx(s["accuracy"]) and n == s["n"], key
         assert aggregate == bm.BENCHMARKS[key[2]].aggregate
         assert pairs == (pytest.approx(s["pair_accuracy"]) if "pair_accuracy" in s else None), key
-    subtasks = {(r[0], r[1], r[2], r[3]): r[4] for r in query(
-        built["db"], "SELECT train_set, method, eval_set, subtask, accuracy FROM subtask_metrics WHERE experiment = ?", [EXP])}
+    subtasks = {
+        (r[0], r[1], r[2], r[3]): r[4]
+        for r in query(
+            built["db"],
+            "SELECT train_set, method, eval_set, subtask, accuracy FROM subtask_metrics WHERE experiment = ?",
+            [EXP],
+        )
+    }
     for (ts, m, name), s in built["truth"].items():
         assert {k[3]: v for k, v in subtasks.items() if k[:3] == (ts, m, name)} == pytest.approx(s["subtasks"])
 
 
 def test_mean_of_subtasks_is_not_the_pooled_accuracy(built):
     """BLINK-3's stand-in subtasks have unequal sizes, so the check above tells the two rules apart."""
-    rows = query(built["db"], "SELECT e.accuracy, m.accuracy FROM eval_set_metrics e JOIN metrics m "
-                 "ON m.experiment = e.experiment AND m.train_set = e.train_set AND m.method = e.method "
-                 "AND m.task = e.eval_set WHERE e.eval_set = 'blink3'")
+    rows = query(
+        built["db"],
+        "SELECT e.accuracy, m.accuracy FROM eval_set_metrics e JOIN metrics m "
+        "ON m.experiment = e.experiment AND m.train_set = e.train_set AND m.method = e.method "
+        "AND m.task = e.eval_set WHERE e.eval_set = 'blink3'",
+    )
     assert rows and any(abs(a - b) > 0.01 for a, b in rows)
     sizes = query(built["db"], "SELECT DISTINCT subtask, n FROM subtask_metrics WHERE eval_set = 'blink3'")
     assert len({n for _, n in sizes}) == 3
@@ -104,8 +134,11 @@ def test_mean_of_subtasks_is_not_the_pooled_accuracy(built):
 def test_sidecar_benchmark_accuracy_is_the_sql_number(built):
     for path in built["cells"]:
         side = json.loads(path.with_suffix(".json").read_text())
-        (acc,) = query(built["db"], "SELECT accuracy FROM eval_set_metrics WHERE train_set = ? AND method = ? "
-                       "AND eval_set = ?", [side["train_set"], side["method"], side["task"]])[0]
+        (acc,) = query(
+            built["db"],
+            "SELECT accuracy FROM eval_set_metrics WHERE train_set = ? AND method = ? AND eval_set = ?",
+            [side["train_set"], side["method"], side["task"]],
+        )[0]
         assert side["benchmark_accuracy"] == pytest.approx(acc)
 
 
@@ -146,9 +179,14 @@ def paper_rows(table):
         return [r for r in csv.DictReader(f) if r["table"] == table]
 
 
-@pytest.mark.parametrize("table,columns", [("table3", ["sat_val", "blink3", "robospatial_home"]),
-                                           ("table4", ["mmvp", "vstar", "blink5"]),
-                                           ("mirage_vsp", ["mirage_vsp"])])
+@pytest.mark.parametrize(
+    "table,columns",
+    [
+        ("table3", ["sat_val", "blink3", "robospatial_home"]),
+        ("table4", ["mmvp", "vstar", "blink5"]),
+        ("mirage_vsp", ["mirage_vsp"]),
+    ],
+)
 def test_comparison_tables_put_ours_beside_the_papers_rows(built, tmp_path, table, columns):
     write_tables(built["db"], EXP, tmp_path, {BACKBONE: "qwen2.5-vl-3b"})
     rows = read_csv(tmp_path / f"{table}.csv")
@@ -161,7 +199,9 @@ def test_comparison_tables_put_ours_beside_the_papers_rows(built, tmp_path, tabl
         row = next(r for r in theirs if (r["backbone"], r["method"]) == (p["backbone"], p["method"]))
         assert float(row[p["task"]]) == pytest.approx(float(p["accuracy"])) and row["reported_by"] == p["reported_by"]
     ours = [r for r in rows if r["source"] == "ours"]
-    sql = {r[:3]: r[3] for r in query(built["db"], "SELECT train_set, method, paper_task, accuracy FROM eval_set_metrics")}
+    sql = {
+        r[:3]: r[3] for r in query(built["db"], "SELECT train_set, method, paper_task, accuracy FROM eval_set_metrics")
+    }
     expected = {k for k in sql if k[2] in columns}
     assert {(r["train_set"], r["method"], c) for r in ours for c in columns if r[c]} == expected
     for r in ours:
@@ -176,7 +216,7 @@ def test_comparison_tables_put_ours_beside_the_papers_rows(built, tmp_path, tabl
     train_sets = sorted({r["train_set"] for r in ours})  # table4 here: mmvp trained on viscot, blink5 on sat32k
     assert [(r["train_set"], r["method"]) for r in ours] == [(t, m) for t in train_sets for m in METHODS]
     if table == "mirage_vsp":  # rows of the 7B group (Mirage's own numbers) come after ours
-        assert order[first_ours + len(ours):] and all(b == "qwen2.5-vl-7b" for _, b in order[first_ours + len(ours):])
+        assert order[first_ours + len(ours) :] and all(b == "qwen2.5-vl-7b" for _, b in order[first_ours + len(ours) :])
 
 
 def test_tables_of_other_experiments_stay_header_only(built, tmp_path):
@@ -200,10 +240,15 @@ def test_tables_of_other_experiments_stay_header_only(built, tmp_path):
 def test_paper_table_knows_who_reported_each_row(built):
     got = dict(query(built["db"], "SELECT reported_by, count(*) FROM paper GROUP BY 1"))
     assert set(got) == {"livr", "vigorl", "lvr", "mirage"}
-    assert got == {k: sum(r["reported_by"] == k for t in ("table1", "table2", "table3", "table4", "mirage_vsp")
-                          for r in paper_rows(t)) for k in got}
-    assert query(built["db"], "SELECT name, aggregate FROM eval_sets WHERE name IN ('blink3', 'blink5') ORDER BY 1") == \
-        [("blink3", "mean_of_subtasks"), ("blink5", "size_weighted")]
+    assert got == {
+        k: sum(
+            r["reported_by"] == k for t in ("table1", "table2", "table3", "table4", "mirage_vsp") for r in paper_rows(t)
+        )
+        for k in got
+    }
+    assert query(
+        built["db"], "SELECT name, aggregate FROM eval_sets WHERE name IN ('blink3', 'blink5') ORDER BY 1"
+    ) == [("blink3", "mean_of_subtasks"), ("blink5", "size_weighted")]
 
 
 def test_incomplete_mmvp_pairs_give_no_pair_accuracy(data, tmp_path):

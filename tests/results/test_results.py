@@ -39,21 +39,51 @@ def make_cell(root: Path, exp, backbone, train_set, method, task, n=12, seed=0, 
             gold = rng.choice("AB")
             raw = rng.choice([gold, f"The answer is ({gold}).", rng.choice("AB"), "A or B"])
         parsed, how = extract_answer_with_method(raw, task, None if task == "counting" else 2)
-        rows.append({"id": f"{task}-{i:03d}", "task": task, "raw_output": raw, "parsed": parsed,
-                     "parse_method": how, "gold": gold, "correct": parsed == gold})
-    path = root / "cells" / exp / backbone / train_set / method / (f"{task}.jsonl" if selected else f"{task}.unselected.jsonl")
+        rows.append(
+            {
+                "id": f"{task}-{i:03d}",
+                "task": task,
+                "raw_output": raw,
+                "parsed": parsed,
+                "parse_method": how,
+                "gold": gold,
+                "correct": parsed == gold,
+            }
+        )
+    path = (
+        root
+        / "cells"
+        / exp
+        / backbone
+        / train_set
+        / method
+        / (f"{task}.jsonl" if selected else f"{task}.unselected.jsonl")
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     n_correct = sum(r["correct"] for r in rows)
-    path.with_suffix(".json").write_text(json.dumps({
-        "experiment": exp, "backbone": backbone, "train_set": train_set, "method": method, "task": task,
-        "weights": weights, "selected": selected,
-        "n": n, "n_correct": n_correct, "n_unparsed": sum(r["parsed"] is None for r in rows),
-        "accuracy": round(100 * n_correct / n, 2),
-        "checkpoint": None if method == "zero_shot" else f"runs/{exp}/{backbone}/{train_set}/{method}/"
-                                                         + ("final" if selected else "unselected"),
-        "settings": {"max_new_tokens": 16, "batch_size": 4}, "seconds": 1.5 + seed,
-    }))
+    path.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "experiment": exp,
+                "backbone": backbone,
+                "train_set": train_set,
+                "method": method,
+                "task": task,
+                "weights": weights,
+                "selected": selected,
+                "n": n,
+                "n_correct": n_correct,
+                "n_unparsed": sum(r["parsed"] is None for r in rows),
+                "accuracy": round(100 * n_correct / n, 2),
+                "checkpoint": None
+                if method == "zero_shot"
+                else f"runs/{exp}/{backbone}/{train_set}/{method}/" + ("final" if selected else "unselected"),
+                "settings": {"max_new_tokens": 16, "batch_size": 4},
+                "seconds": 1.5 + seed,
+            }
+        )
+    )
     return path
 
 
@@ -71,8 +101,10 @@ def make_cells(root: Path) -> list[Path]:
 
 
 def read_cell_files(cells):
-    return [(json.loads(p.with_suffix(".json").read_text()), [json.loads(line) for line in p.read_text().splitlines()])
-            for p in cells]
+    return [
+        (json.loads(p.with_suffix(".json").read_text()), [json.loads(line) for line in p.read_text().splitlines()])
+        for p in cells
+    ]
 
 
 @pytest.fixture
@@ -80,16 +112,31 @@ def built(tmp_path):
     cells = make_cells(tmp_path)
     timing = tmp_path / "timings" / EXP / "train" / "tiny-a" / "counting" / "sft.tsv"
     timing.parent.mkdir(parents=True)
-    timing.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-                     "12.5\t0:00:12\t512.1\t900.0\t400.0\t410.0\t1.0\t2.0\t95.5\t11.9\n"
-                     "13.0\t0:00:13\t-\t901.0\t401.0\t411.0\t1.5\t2.5\t90.0\t12.1\n")
+    timing.write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        "12.5\t0:00:12\t512.1\t900.0\t400.0\t410.0\t1.0\t2.0\t95.5\t11.9\n"
+        "13.0\t0:00:13\t-\t901.0\t401.0\t411.0\t1.5\t2.5\t90.0\t12.1\n"
+    )
     metrics = tmp_path / "runs" / EXP / "tiny-a" / "counting" / "livr" / "metrics.jsonl"
     metrics.parent.mkdir(parents=True)
-    metrics.write_text('{"step": 10, "epoch": 0.5, "stage": 1, "loss": 2.5, "lr": 0.001}\n\n'
-                       '{"step": 20, "epoch": 1, "stage": "2", "eval_accuracy": 41.0}\n')
+    metrics.write_text(
+        '{"step": 10, "epoch": 0.5, "stage": 1, "loss": 2.5, "lr": 0.001}\n\n'
+        '{"step": 20, "epoch": 1, "stage": "2", "eval_accuracy": 41.0}\n'
+    )
     db = tmp_path / "results" / "livr.duckdb"
-    rc = cli(["collect", "--cells", *map(str, cells), "--job-timings", str(timing),
-              "--train-metrics", str(metrics), "--out", str(db)])
+    rc = cli(
+        [
+            "collect",
+            "--cells",
+            *map(str, cells),
+            "--job-timings",
+            str(timing),
+            "--train-metrics",
+            str(metrics),
+            "--out",
+            str(db),
+        ]
+    )
     assert rc == 0
     return {"db": db, "cells": cells, "timing": timing, "metrics": metrics, "root": tmp_path}
 
@@ -104,26 +151,49 @@ def query(db, sql, params=None):
 
 def test_runs_and_predictions_hold_what_the_files_hold(built):
     files = read_cell_files(built["cells"])
-    runs = query(built["db"], "SELECT experiment, backbone, train_set, method, task, n, n_correct, n_unparsed, "
-                 "accuracy, checkpoint, seconds, settings, path FROM runs")
+    runs = query(
+        built["db"],
+        "SELECT experiment, backbone, train_set, method, task, n, n_correct, n_unparsed, "
+        "accuracy, checkpoint, seconds, settings, path FROM runs",
+    )
     assert len(runs) == len(files)
     by_path = {r[-1]: r for r in runs}
     for path, (side, rows) in zip(built["cells"], files):
         r = by_path[str(path)]
-        assert r[:11] == (side["experiment"], side["backbone"], side["train_set"], side["method"], side["task"],
-                          side["n"], side["n_correct"], side["n_unparsed"], side["accuracy"], side["checkpoint"],
-                          side["seconds"])
+        assert r[:11] == (
+            side["experiment"],
+            side["backbone"],
+            side["train_set"],
+            side["method"],
+            side["task"],
+            side["n"],
+            side["n_correct"],
+            side["n_unparsed"],
+            side["accuracy"],
+            side["checkpoint"],
+            side["seconds"],
+        )
         assert json.loads(r[11]) == side["settings"]
-        stored = query(built["db"], "SELECT id, raw_output, parsed, parse_method, gold, correct FROM predictions "
-                       "WHERE experiment = ? AND backbone = ? AND train_set = ? AND method = ? AND task = ? ORDER BY id",
-                       [side[k] for k in ("experiment", "backbone", "train_set", "method", "task")])
-        assert stored == [(x["id"], x["raw_output"], x["parsed"], x["parse_method"], x["gold"], x["correct"]) for x in rows]
+        stored = query(
+            built["db"],
+            "SELECT id, raw_output, parsed, parse_method, gold, correct FROM predictions "
+            "WHERE experiment = ? AND backbone = ? AND train_set = ? AND method = ? AND task = ? ORDER BY id",
+            [side[k] for k in ("experiment", "backbone", "train_set", "method", "task")],
+        )
+        assert stored == [
+            (x["id"], x["raw_output"], x["parsed"], x["parse_method"], x["gold"], x["correct"]) for x in rows
+        ]
     assert query(built["db"], "SELECT count(*) FROM predictions")[0][0] == sum(len(rows) for _, rows in files)
 
 
 def test_metrics_view_recomputes_accuracy(built):
-    got = {r[:5]: r[5:] for r in query(built["db"], "SELECT experiment, backbone, train_set, method, task, "
-                                       "n, n_correct, n_unparsed, accuracy FROM metrics")}
+    got = {
+        r[:5]: r[5:]
+        for r in query(
+            built["db"],
+            "SELECT experiment, backbone, train_set, method, task, n, n_correct, n_unparsed, accuracy FROM metrics",
+        )
+    }
     assert len(got) == len(built["cells"])
     for side, rows in read_cell_files(built["cells"]):
         n_correct = sum(x["parsed"] == x["gold"] for x in rows)
@@ -134,16 +204,48 @@ def test_metrics_view_recomputes_accuracy(built):
 
 
 def test_job_timings_train_metrics_and_paper_are_stored(built):
-    timings = query(built["db"], "SELECT path, job, experiment, step, backbone, train_set, method, task, repeat, "
-                  "s, hms, max_rss, cpu_time FROM job_timings ORDER BY repeat")
+    timings = query(
+        built["db"],
+        "SELECT path, job, experiment, step, backbone, train_set, method, task, repeat, "
+        "s, hms, max_rss, cpu_time FROM job_timings ORDER BY repeat",
+    )
     assert timings == [
-        (str(built["timing"]), "demo/train/tiny-a/counting/sft", EXP, "train", "tiny-a", "counting", "sft", None, 0,
-         12.5, "0:00:12", 512.1, 11.9),
-        (str(built["timing"]), "demo/train/tiny-a/counting/sft", EXP, "train", "tiny-a", "counting", "sft", None, 1,
-         13.0, "0:00:13", None, 12.1),
+        (
+            str(built["timing"]),
+            "demo/train/tiny-a/counting/sft",
+            EXP,
+            "train",
+            "tiny-a",
+            "counting",
+            "sft",
+            None,
+            0,
+            12.5,
+            "0:00:12",
+            512.1,
+            11.9,
+        ),
+        (
+            str(built["timing"]),
+            "demo/train/tiny-a/counting/sft",
+            EXP,
+            "train",
+            "tiny-a",
+            "counting",
+            "sft",
+            None,
+            1,
+            13.0,
+            "0:00:13",
+            None,
+            12.1,
+        ),
     ]
-    metrics = query(built["db"], "SELECT line, experiment, backbone, train_set, method, step, epoch, stage, loss, "
-                    "raw->>'lr', raw->>'eval_accuracy' FROM train_metrics ORDER BY line")
+    metrics = query(
+        built["db"],
+        "SELECT line, experiment, backbone, train_set, method, step, epoch, stage, loss, "
+        "raw->>'lr', raw->>'eval_accuracy' FROM train_metrics ORDER BY line",
+    )
     assert metrics == [
         (1, EXP, "tiny-a", "counting", "livr", 10, 0.5, "1", 2.5, "0.001", None),
         (3, EXP, "tiny-a", "counting", "livr", 20, 1.0, "2", None, None, "41.0"),
@@ -151,15 +253,26 @@ def test_job_timings_train_metrics_and_paper_are_stored(built):
     with open(PAPER_CSV) as f:
         paper = list(csv.DictReader(f))
     assert query(built["db"], "SELECT count(*) FROM paper")[0][0] == len(paper)
-    assert query(built["db"], "SELECT accuracy FROM paper WHERE table_name = 'table2' AND backbone = 'qwen3-vl-4b' "
-                 "AND method = 'livr' AND task = 'localization'")[0][0] == 81.97
+    assert (
+        query(
+            built["db"],
+            "SELECT accuracy FROM paper WHERE table_name = 'table2' AND backbone = 'qwen3-vl-4b' "
+            "AND method = 'livr' AND task = 'localization'",
+        )[0][0]
+        == 81.97
+    )
 
 
 def expected_accuracy(cells, exp, backbone, train_set, method, task):
     """Accuracy computed straight from the cell's .jsonl, not from the database."""
     for side, rows in read_cell_files(cells):
-        if (side["experiment"], side["backbone"], side["train_set"], side["method"], side["task"]) == \
-                (exp, backbone, train_set, method, task):
+        if (side["experiment"], side["backbone"], side["train_set"], side["method"], side["task"]) == (
+            exp,
+            backbone,
+            train_set,
+            method,
+            task,
+        ):
             return 100 * sum(x["parsed"] == x["gold"] for x in rows) / len(rows)
     return None
 
@@ -218,9 +331,22 @@ def test_table2_uses_mixture_cells_and_their_zero_shot(built, tmp_path):
 def test_vs_paper_maps_backbones(built, tmp_path):
     write_tables(built["db"], EXP, tmp_path, {"tiny-a": "qwen2.5-vl-3b"})
     rows = read_csv(tmp_path / "table1_vs_paper.csv")
-    assert list(rows[0]) == ["backbone", "paper_backbone", "method", "task", "n", "paper_n", "ours", "ours_ci_low", "ours_ci_high",
-                             "paper", "ours_delta_vs_sft", "ours_delta_ci_low", "ours_delta_ci_high",
-                             "paper_delta_vs_sft"]
+    assert list(rows[0]) == [
+        "backbone",
+        "paper_backbone",
+        "method",
+        "task",
+        "n",
+        "paper_n",
+        "ours",
+        "ours_ci_low",
+        "ours_ci_high",
+        "paper",
+        "ours_delta_vs_sft",
+        "ours_delta_ci_low",
+        "ours_delta_ci_high",
+        "paper_delta_vs_sft",
+    ]
     row = next(r for r in rows if (r["backbone"], r["method"], r["task"]) == ("tiny-a", "livr", "counting"))
     ours = expected_accuracy(built["cells"], EXP, "tiny-a", "counting", "livr", "counting")
     sft = expected_accuracy(built["cells"], EXP, "tiny-a", "counting", "sft", "counting")
@@ -231,7 +357,8 @@ def test_vs_paper_maps_backbones(built, tmp_path):
         paper = {(r["table"], r["backbone"], r["method"], r["task"]): float(r["accuracy"]) for r in csv.DictReader(f)}
     assert float(row["paper"]) == paper["table1", "qwen2.5-vl-3b", "livr", "counting"]
     assert float(row["paper_delta_vs_sft"]) == pytest.approx(
-        paper["table1", "qwen2.5-vl-3b", "livr", "counting"] - paper["table1", "qwen2.5-vl-3b", "sft", "counting"])
+        paper["table1", "qwen2.5-vl-3b", "livr", "counting"] - paper["table1", "qwen2.5-vl-3b", "sft", "counting"]
+    )
     # An unmapped backbone is looked up under its own name, which the paper lacks.
     unmapped = [r for r in rows if r["backbone"] == "tiny-b"]
     assert unmapped and all(r["paper_backbone"] == "tiny-b" and r["paper"] == "" for r in unmapped)
@@ -242,7 +369,12 @@ def test_vs_paper_maps_backbones(built, tmp_path):
 def correct_by_id(cells, exp, backbone, train_set, method, task):
     for side, rows in read_cell_files(cells):
         if (side["experiment"], side["backbone"], side["train_set"], side["method"], side["task"]) == (
-                exp, backbone, train_set, method, task):
+            exp,
+            backbone,
+            train_set,
+            method,
+            task,
+        ):
             return {r["id"]: r["parsed"] == r["gold"] for r in rows}
     return None
 
@@ -251,15 +383,24 @@ def test_intervals_are_wilson_and_paired_bootstrap_of_the_predictions(built, tmp
     from livr.results.stats import paired_bootstrap, wilson_interval
 
     for _exp, b, ts, m, t, n, k, lo, hi in query(
-            built["db"], "SELECT experiment, backbone, train_set, method, task, n, n_correct, ci_low, ci_high FROM metrics"):
+        built["db"], "SELECT experiment, backbone, train_set, method, task, n, n_correct, ci_low, ci_high FROM metrics"
+    ):
         assert (lo, hi) == pytest.approx(wilson_interval(k, n), abs=1e-9), (b, ts, m, t)
         assert lo <= 100 * k / n <= hi
-    deltas = query(built["db"], "SELECT experiment, backbone, train_set, task, method, baseline, n, delta, ci_low, "
-                   "ci_high, a_only, b_only FROM paired_deltas WHERE weights = 'selected'")
+    deltas = query(
+        built["db"],
+        "SELECT experiment, backbone, train_set, task, method, baseline, n, delta, ci_low, "
+        "ci_high, a_only, b_only FROM paired_deltas WHERE weights = 'selected'",
+    )
     # every kept weights are best_val here, and no cell has last-step weights: the best_val
     # comparisons are the selected ones, and no trained pair exists at `last`
-    assert sorted(deltas) == sorted(query(built["db"], "SELECT experiment, backbone, train_set, task, method, baseline, "
-                                          "n, delta, ci_low, ci_high, a_only, b_only FROM paired_deltas WHERE weights = 'best_val'"))
+    assert sorted(deltas) == sorted(
+        query(
+            built["db"],
+            "SELECT experiment, backbone, train_set, task, method, baseline, "
+            "n, delta, ci_low, ci_high, a_only, b_only FROM paired_deltas WHERE weights = 'best_val'",
+        )
+    )
     assert query(built["db"], "SELECT count(*) FROM paired_deltas WHERE weights = 'last'") == [(0,)]
     expected_pairs = set()
     for side, _ in read_cell_files(built["cells"]):
@@ -278,13 +419,24 @@ def test_intervals_are_wilson_and_paired_bootstrap_of_the_predictions(built, tmp
         assert lo <= delta <= hi
     # the vs-paper CSV carries them: n, Wilson bounds on every row, the bootstrap on LIVR rows
     write_tables(built["db"], EXP, tmp_path)
-    row = next(r for r in read_csv(tmp_path / "table1_vs_paper.csv") if (r["backbone"], r["method"], r["task"]) ==
-               ("tiny-a", "livr", "counting"))
-    ((n, lo, hi),) = query(built["db"], "SELECT n, ci_low, ci_high FROM metrics WHERE experiment = ? AND backbone = "
-                           "'tiny-a' AND method = 'livr' AND task = 'counting' AND train_set = task", [EXP])
-    ((dlo, dhi),) = query(built["db"], "SELECT ci_low, ci_high FROM paired_deltas WHERE experiment = ? AND backbone = "
-                          "'tiny-a' AND method = 'livr' AND baseline = 'sft' AND task = 'counting' AND train_set = task "
-                          "AND weights = 'selected'", [EXP])
+    row = next(
+        r
+        for r in read_csv(tmp_path / "table1_vs_paper.csv")
+        if (r["backbone"], r["method"], r["task"]) == ("tiny-a", "livr", "counting")
+    )
+    ((n, lo, hi),) = query(
+        built["db"],
+        "SELECT n, ci_low, ci_high FROM metrics WHERE experiment = ? AND backbone = "
+        "'tiny-a' AND method = 'livr' AND task = 'counting' AND train_set = task",
+        [EXP],
+    )
+    ((dlo, dhi),) = query(
+        built["db"],
+        "SELECT ci_low, ci_high FROM paired_deltas WHERE experiment = ? AND backbone = "
+        "'tiny-a' AND method = 'livr' AND baseline = 'sft' AND task = 'counting' AND train_set = task "
+        "AND weights = 'selected'",
+        [EXP],
+    )
     assert int(row["n"]) == n
     assert (float(row["ours_ci_low"]), float(row["ours_ci_high"])) == pytest.approx((lo, hi), abs=0.005)
     assert (float(row["ours_delta_ci_low"]), float(row["ours_delta_ci_high"])) == pytest.approx((dlo, dhi), abs=0.005)
@@ -292,16 +444,26 @@ def test_intervals_are_wilson_and_paired_bootstrap_of_the_predictions(built, tmp
 
 def test_dvc_metrics_and_val_curves_hold_the_database(built, tmp_path):
     write_tables(built["db"], EXP, tmp_path)
-    metrics = {str(p.relative_to(tmp_path / "metrics")): json.loads(p.read_text())
-               for p in (tmp_path / "metrics").rglob("*.json")}
+    metrics = {
+        str(p.relative_to(tmp_path / "metrics")): json.loads(p.read_text())
+        for p in (tmp_path / "metrics").rglob("*.json")
+    }
     got = {k: v["accuracy"] for k, v in metrics.items() if "accuracy" in v}
-    want = {"/".join(r[:4]) + ".json": round(r[4], 2) for r in query(
-        built["db"], "SELECT backbone, train_set, method, task, accuracy FROM metrics WHERE experiment = ?", [EXP])}
+    want = {
+        "/".join(r[:4]) + ".json": round(r[4], 2)
+        for r in query(
+            built["db"], "SELECT backbone, train_set, method, task, accuracy FROM metrics WHERE experiment = ?", [EXP]
+        )
+    }
     assert got == want
     assert all(set(v) <= {"accuracy", "n", "ci_low", "ci_high", "delta"} for v in metrics.values())  # a few columns
     d = metrics["tiny-a/counting/livr-sft/counting.json"]
-    ((delta, n),) = query(built["db"], "SELECT delta, n FROM paired_deltas WHERE experiment = ? AND backbone = 'tiny-a' "
-                          "AND train_set = 'counting' AND method = 'livr' AND baseline = 'sft' AND weights = 'selected'", [EXP])
+    ((delta, n),) = query(
+        built["db"],
+        "SELECT delta, n FROM paired_deltas WHERE experiment = ? AND backbone = 'tiny-a' "
+        "AND train_set = 'counting' AND method = 'livr' AND baseline = 'sft' AND weights = 'selected'",
+        [EXP],
+    )
     assert (d["delta"], d["n"]) == (round(delta, 2), n)
     # the one training run with metrics: its validation (epoch 1 of stage "2") is the curve's one point,
     # laid after stage "1", which ended at epoch 0.5
@@ -364,8 +526,17 @@ def test_failed_collect_keeps_the_old_database_and_leaves_no_temp_file(built):
 
 
 def test_sql_prints_results_and_refuses_writes(built, capsys):
-    assert cli(["sql", "SELECT backbone, count(*) AS n FROM runs WHERE experiment = 'demo' GROUP BY 1 ORDER BY 1",
-                "--db", str(built["db"])]) == 0
+    assert (
+        cli(
+            [
+                "sql",
+                "SELECT backbone, count(*) AS n FROM runs WHERE experiment = 'demo' GROUP BY 1 ORDER BY 1",
+                "--db",
+                str(built["db"]),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     n_a = sum(1 for c in built["cells"] if c.parts[-5:-3] == (EXP, "tiny-a"))
     assert out.split("\n")[0].split() == ["backbone", "n"] and f"tiny-a {n_a}" in " ".join(out.split())
@@ -393,18 +564,42 @@ def test_dataset_sizes_are_stored_and_shown_beside_the_papers(tmp_path):
         dirs.append(d)
     cell = make_cell(tmp_path, EXP, "tiny-a", "counting", "sft", "counting")
     db = tmp_path / "x.duckdb"
-    assert cli(["collect", "--cells", str(cell), "--experiment", EXP, "--datasets", *map(str, dirs),
-                "--out", str(db)]) == 0
+    assert (
+        cli(["collect", "--cells", str(cell), "--experiment", EXP, "--datasets", *map(str, dirs), "--out", str(db)])
+        == 0
+    )
     assert query(db, "SELECT task, split, n FROM datasets ORDER BY task, split") == [
-        ("counting", "test", 5), ("counting", "train", 4), ("counting", "val", 2),
-        ("jigsaw", "test", 3), ("jigsaw", "train", 4), ("jigsaw", "val", 2)]
+        ("counting", "test", 5),
+        ("counting", "train", 4),
+        ("counting", "val", 2),
+        ("jigsaw", "test", 3),
+        ("jigsaw", "train", 4),
+        ("jigsaw", "val", 2),
+    ]
     write_tables(db, EXP, tmp_path / "t")
     rows = read_csv(tmp_path / "t" / "datasets.csv")
     assert [(r["task"], r["split"], r["ours"], r["paper"]) for r in rows][:3] == [
-        ("counting", "train", "4", "1000"), ("counting", "val", "2", "534"), ("counting", "test", "5", "528")]
+        ("counting", "train", "4", "1000"),
+        ("counting", "val", "2", "534"),
+        ("counting", "test", "5", "528"),
+    ]
     vs = read_csv(tmp_path / "t" / "table1_vs_paper.csv")
     assert {(r["task"], r["paper_n"]) for r in vs} == {("counting", "528")}
     # a directory without a manifest is named
     (tmp_path / "empty").mkdir()
-    assert cli(["collect", "--cells", str(cell), "--experiment", EXP, "--datasets", str(tmp_path / "empty"),
-                "--out", str(db)]) == 2
+    assert (
+        cli(
+            [
+                "collect",
+                "--cells",
+                str(cell),
+                "--experiment",
+                EXP,
+                "--datasets",
+                str(tmp_path / "empty"),
+                "--out",
+                str(db),
+            ]
+        )
+        == 2
+    )

@@ -27,9 +27,13 @@ def check_comparison_results(repo):
     from livr.data.schema import read_split
 
     con = duckdb.connect(str(repo / "results" / "ci" / "livr.duckdb"), read_only=True)
-    sql = {(m, e): (acc, pairs) for m, e, acc, pairs in con.execute(
-        "SELECT method, eval_set, accuracy, pair_accuracy FROM eval_set_metrics WHERE train_set = ? AND selected",
-        [TRAIN_SET]).fetchall()}
+    sql = {
+        (m, e): (acc, pairs)
+        for m, e, acc, pairs in con.execute(
+            "SELECT method, eval_set, accuracy, pair_accuracy FROM eval_set_metrics WHERE train_set = ? AND selected",
+            [TRAIN_SET],
+        ).fetchall()
+    }
     con.close()
     assert set(sql) == {(m, e) for m in METHODS for e in BENCHMARKS}
     for (method, name), (accuracy, pairs) in sql.items():
@@ -74,8 +78,13 @@ def test_snakemake_ci_end_to_end(tmp_path):
     con = duckdb.connect(str(repo / "results" / "ci" / "livr.duckdb"), read_only=True)
     weights = con.execute("SELECT method, weights, selected, count(*) FROM runs GROUP BY ALL ORDER BY ALL").fetchall()
     n = len(CI_TASKS) + len(BENCHMARKS)  # the nine-task cells and the comparison cells
-    assert weights == [("livr", "best_val", True, n), ("livr", "last", False, n), ("sft", "best_val", True, n),
-                       ("sft", "last", False, n), ("zero_shot", "base", True, n)]
+    assert weights == [
+        ("livr", "best_val", True, n),
+        ("livr", "last", False, n),
+        ("sft", "best_val", True, n),
+        ("sft", "last", False, n),
+        ("zero_shot", "base", True, n),
+    ]
     shares = con.execute("SELECT method, task, answer_to_latent FROM attention_shares ORDER BY task").fetchall()
     assert [(m, t) for m, t, _ in shares] == [("livr", "counting"), ("livr", "relative_reflectance")]
     assert all(0 < s < 1 for _, _, s in shares)
@@ -89,13 +98,14 @@ def test_snakemake_ci_end_to_end(tmp_path):
     (repo / "params.yaml").write_text(params.replace("  sft: {train: sft}\n", "  sft: {train: sft, lr: 7.7e-4}\n"))
     jobs = snakemake_dry_run(repo, "ci")
     assert {o[0] for r, o in jobs if r == "train"} == {
-        f"runs/ci/tiny-qwen2.5-vl/{t}/sft/final" for t in (*CI_TASKS, TRAIN_SET)}
+        f"runs/ci/tiny-qwen2.5-vl/{t}/sft/final" for t in (*CI_TASKS, TRAIN_SET)
+    }
     assert {o[0] for r, o in jobs if r == "evaluate"} == {
-        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.jsonl" for t in CI_TASKS} | {
-        f"results/cells/ci/tiny-qwen2.5-vl/{TRAIN_SET}/sft/{b}.jsonl" for b in BENCHMARKS}
+        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.jsonl" for t in CI_TASKS
+    } | {f"results/cells/ci/tiny-qwen2.5-vl/{TRAIN_SET}/sft/{b}.jsonl" for b in BENCHMARKS}
     assert {o[0] for r, o in jobs if r == "evaluate_unselected"} == {
-        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.unselected.jsonl" for t in CI_TASKS} | {
-        f"results/cells/ci/tiny-qwen2.5-vl/{TRAIN_SET}/sft/{b}.unselected.jsonl" for b in BENCHMARKS}
+        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.unselected.jsonl" for t in CI_TASKS
+    } | {f"results/cells/ci/tiny-qwen2.5-vl/{TRAIN_SET}/sft/{b}.unselected.jsonl" for b in BENCHMARKS}
     assert {r for r, _ in jobs} == {"train", "evaluate", "evaluate_unselected", "collect", "tables", "publish"}
 
 

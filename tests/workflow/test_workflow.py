@@ -31,6 +31,7 @@ def repo(tmp_path):
 
 # ---- validation -------------------------------------------------------------------------
 
+
 def _with(mutate):
     params = copy.deepcopy(PARAMS)
     mutate(params)
@@ -39,25 +40,41 @@ def _with(mutate):
 
 BAD = {
     "unknown experiment": (lambda p: p.update(experiment="nope"), ["experiment", "'nope'", "ci", "table1"]),
-    "unknown backbone": (lambda p: p["experiments"]["ci"].update(backbones=["gpt-9"]),
-                         ["experiments.ci.backbones", "'gpt-9'", "tiny-qwen2.5-vl", "qwen3-vl-4b"]),
-    "unknown task": (lambda p: p["experiments"]["ci"].update(tasks=["sudoku"]),
-                     ["experiments.ci.tasks", "'sudoku'", "counting", "visual_similarity"]),
-    "unknown method": (lambda p: p["experiments"]["ci"].update(methods=["magic"]),
-                       ["experiments.ci.methods", "'magic'", "zero_shot", "livr"]),
-    "unknown training set": (lambda p: p["experiments"]["table3"].update(train_sets=["sat64k"]),
-                             ["experiments.table3.train_sets", "'sat64k'", "sat32k", "viscot", "mirage_vsp"]),
-    "unknown benchmark": (lambda p: p["experiments"]["table3"].update(eval_sets=["blink7"]),
-                          ["experiments.table3.eval_sets", "'blink7'", "blink3", "mmvp", "mirage_vsp_test"]),
-    "training set without benchmarks": (lambda p: p["experiments"]["table3"].pop("eval_sets"),
-                                        ["experiments.table3", "'train_sets' and 'eval_sets' go together"]),
+    "unknown backbone": (
+        lambda p: p["experiments"]["ci"].update(backbones=["gpt-9"]),
+        ["experiments.ci.backbones", "'gpt-9'", "tiny-qwen2.5-vl", "qwen3-vl-4b"],
+    ),
+    "unknown task": (
+        lambda p: p["experiments"]["ci"].update(tasks=["sudoku"]),
+        ["experiments.ci.tasks", "'sudoku'", "counting", "visual_similarity"],
+    ),
+    "unknown method": (
+        lambda p: p["experiments"]["ci"].update(methods=["magic"]),
+        ["experiments.ci.methods", "'magic'", "zero_shot", "livr"],
+    ),
+    "unknown training set": (
+        lambda p: p["experiments"]["table3"].update(train_sets=["sat64k"]),
+        ["experiments.table3.train_sets", "'sat64k'", "sat32k", "viscot", "mirage_vsp"],
+    ),
+    "unknown benchmark": (
+        lambda p: p["experiments"]["table3"].update(eval_sets=["blink7"]),
+        ["experiments.table3.eval_sets", "'blink7'", "blink3", "mmvp", "mirage_vsp_test"],
+    ),
+    "training set without benchmarks": (
+        lambda p: p["experiments"]["table3"].pop("eval_sets"),
+        ["experiments.table3", "'train_sets' and 'eval_sets' go together"],
+    ),
     "negative lr": (lambda p: p["training"].update(lr=-0.1), ["training.lr", "-0.1"]),
     "zero epochs": (lambda p: p["training"].update(sft_epochs=0), ["training.sft_epochs"]),
     "K < 1": (lambda p: p["methods"]["livr"].update(num_latents=0), ["methods.livr", "num_latents"]),
-    "stage split adds up to nothing": (lambda p: p["experiments"]["ci"]["training"].update(livr_stage_epochs=[0, 0]),
-                                       ["experiments.ci", "livr_stage_epochs", "[0, 0]"]),
-    "stage split with three stages": (lambda p: p["training"].update(livr_stage_epochs=[1, 2, 3]),
-                                      ["training.livr_stage_epochs", "too long"]),
+    "stage split adds up to nothing": (
+        lambda p: p["experiments"]["ci"]["training"].update(livr_stage_epochs=[0, 0]),
+        ["experiments.ci", "livr_stage_epochs", "[0, 0]"],
+    ),
+    "stage split with three stages": (
+        lambda p: p["training"].update(livr_stage_epochs=[1, 2, 3]),
+        ["training.livr_stage_epochs", "too long"],
+    ),
 }
 
 
@@ -90,30 +107,48 @@ def test_snakemake_rejects_unknown_experiment_on_command_line(repo):
 
 
 def test_snakemake_rejects_config_overrides_the_jobs_would_not_see(repo):
-    proc = run([tool("snakemake"), "-n", "results/table1.csv", "--config", "experiment=ci", "synthetic={seed: 5}"],
-               repo, check=False)
+    proc = run(
+        [tool("snakemake"), "-n", "results/table1.csv", "--config", "experiment=ci", "synthetic={seed: 5}"],
+        repo,
+        check=False,
+    )
     assert proc.returncode != 0
     assert "--config may only set 'experiment'" in proc.stdout + proc.stderr
 
 
 # ---- the jobs of every experiment -------------------------------------------------------
 
+
 def expected_jobs(params, exp):
     L = livr_jobs.layout(params)
     cells = {L.cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in lc.cells(params, exp)}
-    trained = [(b, ts, m) for b in params["experiments"][exp]["backbones"]
-               for ts in lc.train_sets(params, exp) for m in lc.trained_methods(params, exp)]
+    trained = [
+        (b, ts, m)
+        for b in params["experiments"][exp]["backbones"]
+        for ts in lc.train_sets(params, exp)
+        for m in lc.trained_methods(params, exp)
+    ]
     runs = {L.checkpoint_dir(exp, *t) for t in trained}
     # every cell evaluated from a checkpoint, again with the unselected one; every model with latents analysed
     # (unless the experiment opts out of either, as the demo does for time)
     settings = params["experiments"][exp]
-    unselected = {L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in lc.cells(params, exp)
-                  if lc.checkpoint_method(params, c.method) and settings.get("evaluate_unselected", True)}
-    analyses = {L.analysis_file(exp, b, ts, m) for b, ts, m in trained
-                if settings.get("analyze", True)
-                and params["methods"][m]["train"] == "livr" and set(lc.train_sets(params, exp)[ts]) <= set(TASKS)
-                and {**params["training"], **params["experiments"][exp].get("training", {}),
-                     **lc.training_overrides(params, m)}["use_latents"]}
+    unselected = {
+        L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.task)
+        for c in lc.cells(params, exp)
+        if lc.checkpoint_method(params, c.method) and settings.get("evaluate_unselected", True)
+    }
+    analyses = {
+        L.analysis_file(exp, b, ts, m)
+        for b, ts, m in trained
+        if settings.get("analyze", True)
+        and params["methods"][m]["train"] == "livr"
+        and set(lc.train_sets(params, exp)[ts]) <= set(TASKS)
+        and {
+            **params["training"],
+            **params["experiments"][exp].get("training", {}),
+            **lc.training_overrides(params, m),
+        }["use_latents"]
+    }
     return cells, runs, unselected, analyses
 
 
@@ -126,12 +161,20 @@ def evaluate_rules(exp):
 def test_evaluation_jobs_group_a_checkpoint_s_variants():
     """The demo's LIVR model: its own cell and its two Sec. 4.3.1 variants in one job per test task."""
     assert livr_jobs.eval_groups(PARAMS, "demo") == [
-        ("zero_shot",), ("sft",), ("livr", "livr_eval_no_latents", "livr_eval_stage1_mask")]
+        ("zero_shot",),
+        ("sft",),
+        ("livr", "livr_eval_no_latents", "livr_eval_stage1_mask"),
+    ]
     assert livr_jobs.merged_eval_groups(PARAMS, "ci") == []
     assert [g for g in livr_jobs.merged_eval_groups(PARAMS, "ablations")] == [
         ("livr", "livr_eval_no_latents", "livr_eval_stage1_mask", "livr_eval_stage1_mask_no_latents"),
-        ("livr_split_0_10", "livr_split_0_10_eval_no_latents", "livr_split_0_10_eval_stage1_mask",
-         "livr_split_0_10_eval_stage1_mask_no_latents")]
+        (
+            "livr_split_0_10",
+            "livr_split_0_10_eval_no_latents",
+            "livr_split_0_10_eval_stage1_mask",
+            "livr_split_0_10_eval_stage1_mask_no_latents",
+        ),
+    ]
     for exp in EXPERIMENTS:
         cells = [c for j in livr_jobs.evaluate_jobs(PARAMS, exp) for c in j.cells()]
         assert len(cells) == len(set(cells)) and set(cells) == set(lc.cells(PARAMS, exp)), exp
@@ -147,24 +190,38 @@ def test_snakemake_dry_run_lists_every_cell(repo, exp):
     evaluate = [o for r, o in jobs if r in evaluate_rules(exp)]
     predictions = [p for o in evaluate for p in o if p.endswith(".jsonl")]
     assert sorted(predictions) == sorted(cells), "every cell's predictions written by exactly one job"
-    assert len(evaluate) == len(livr_jobs.evaluate_jobs(PARAMS, exp)) == len(cells) - sum(
-        (len(g) - 1) * len(cells) // len(PARAMS["experiments"][exp]["methods"]) for g in livr_jobs.merged_eval_groups(PARAMS, exp))
+    assert (
+        len(evaluate)
+        == len(livr_jobs.evaluate_jobs(PARAMS, exp))
+        == len(cells)
+        - sum(
+            (len(g) - 1) * len(cells) // len(PARAMS["experiments"][exp]["methods"])
+            for g in livr_jobs.merged_eval_groups(PARAMS, exp)
+        )
+    )
     assert {o[0] for r, o in jobs if r == "train"} == runs
     assert {o[1] for r, o in jobs if r == "train"} == {r.replace("/final", "/unselected") for r in runs}
     assert {o[0] for r, o in jobs if r == "evaluate_unselected"} == unselected
     assert {o[0] for r, o in jobs if r == "analyze"} == analyses
     assert ("publish" in {r for r, _ in jobs}) and any("results/table1.csv" in o for _, o in jobs)
     suite = PARAMS["experiments"][exp]["suite"]
-    for kind, rule in (("task", "synth" if suite == "synthetic" else "build_task"),
-                       ("comparison", "synth_comparison" if suite == "synthetic" else "build_comparison")):
+    for kind, rule in (
+        ("task", "synth" if suite == "synthetic" else "build_task"),
+        ("comparison", "synth_comparison" if suite == "synthetic" else "build_comparison"),
+    ):
         assert {o[0] for r, o in jobs if r == rule} == {
-            livr_jobs.task_dir(PARAMS, exp, t) for t in livr_jobs.datasets(PARAMS, exp, kind)}, rule
+            livr_jobs.task_dir(PARAMS, exp, t) for t in livr_jobs.datasets(PARAMS, exp, kind)
+        }, rule
     if suite == "paper":
         assert {o[0] for r, o in jobs if r == "download"} == {
-            livr_jobs.layout(PARAMS).raw_manifest(s) for s in livr_jobs.sources(PARAMS, exp)}
+            livr_jobs.layout(PARAMS).raw_manifest(s) for s in livr_jobs.sources(PARAMS, exp)
+        }
     # every path of an experiment's cells carries its name
-    assert all(f"/{exp}/" in o[0] for r, o in jobs if r in ("train", "evaluate", "evaluate_unselected", "analyze",
-                                                          "collect", "tables"))
+    assert all(
+        f"/{exp}/" in o[0]
+        for r, o in jobs
+        if r in ("train", "evaluate", "evaluate_unselected", "analyze", "collect", "tables")
+    )
 
 
 def test_paper_counts():
@@ -174,25 +231,32 @@ def test_paper_counts():
     assert len(livr_jobs.train_jobs(PARAMS, "table2")) == 2
 
 
-@pytest.mark.parametrize("exp,backbones,train_set,eval_sets", [
-    ("table3", ["qwen2.5-vl-3b"], "sat32k", ["sat_val", "blink3", "robospatial_home"]),
-    ("table4", ["qwen2.5-vl-7b"], "viscot", ["mmvp", "vstar", "blink5"]),
-    ("mirage_vsp", ["qwen2.5-vl-3b", "qwen2.5-vl-7b"], "mirage_vsp", ["mirage_vsp_test"]),
-])
+@pytest.mark.parametrize(
+    "exp,backbones,train_set,eval_sets",
+    [
+        ("table3", ["qwen2.5-vl-3b"], "sat32k", ["sat_val", "blink3", "robospatial_home"]),
+        ("table4", ["qwen2.5-vl-7b"], "viscot", ["mmvp", "vstar", "blink5"]),
+        ("mirage_vsp", ["qwen2.5-vl-3b", "qwen2.5-vl-7b"], "mirage_vsp", ["mirage_vsp_test"]),
+    ],
+)
 def test_comparison_experiments_cells_settings_and_paths(exp, backbones, train_set, eval_sets):
     """One training set per backbone and method, evaluated on every benchmark of the experiment;
     the training data is the comparison set, the test data each benchmark (data/built/comparison/)."""
     from livr.settings import EvalConfig, TrainConfig
 
-    assert lc.cells(PARAMS, exp) == [lc.Cell(b, train_set, m, e) for b in backbones for m in ("zero_shot", "sft", "livr")
-                                     for e in eval_sets]
+    assert lc.cells(PARAMS, exp) == [
+        lc.Cell(b, train_set, m, e) for b in backbones for m in ("zero_shot", "sft", "livr") for e in eval_sets
+    ]
     assert livr_jobs.train_jobs(PARAMS, exp) == [(b, train_set, m) for b in backbones for m in ("sft", "livr")]
     for b in backbones:
         cfg = TrainConfig.resolve(PARAMS, exp, b, train_set, "livr")
         assert cfg.tasks == (train_set,) and cfg.data_dirs == (f"data/built/comparison/{train_set}",)
         for e in eval_sets:
             ev = EvalConfig.resolve(PARAMS, exp, b, train_set, "livr", e)
-            assert ev.data_dir == f"data/built/comparison/{e}" and ev.checkpoint == f"runs/{exp}/{b}/{train_set}/livr/final"
+            assert (
+                ev.data_dir == f"data/built/comparison/{e}"
+                and ev.checkpoint == f"runs/{exp}/{b}/{train_set}/livr/final"
+            )
     assert livr_jobs.datasets(PARAMS, exp, "comparison") == [train_set, *eval_sets]
     assert livr_jobs.datasets(PARAMS, exp, "task") == []
 
@@ -201,18 +265,31 @@ def test_comparison_settings_follow_the_paper_where_it_speaks():
     from livr.settings import TrainConfig
 
     mirage = TrainConfig.resolve(PARAMS, "mirage_vsp", "qwen2.5-vl-7b", "mirage_vsp", "livr")
-    assert (mirage.finetune, mirage.lr, mirage.weight_decay, mirage.livr_stage_epochs, mirage.num_latents) == \
-        ("full_lm", 1e-5, 0.01, (10, 10), 4)
+    assert (mirage.finetune, mirage.lr, mirage.weight_decay, mirage.livr_stage_epochs, mirage.num_latents) == (
+        "full_lm",
+        1e-5,
+        0.01,
+        (10, 10),
+        4,
+    )
     assert mirage.batch_size * mirage.grad_accum == 8 and [s.name for s in mirage.stages()] == ["stage1", "stage2"]
     # Tables 3 and 4: Appendix B's defaults (the paper is silent there)
     for exp, b, ts in (("table3", "qwen2.5-vl-3b", "sat32k"), ("table4", "qwen2.5-vl-7b", "viscot")):
         cfg = TrainConfig.resolve(PARAMS, exp, b, ts, "livr")
-        assert (cfg.finetune, cfg.lr, cfg.sft_epochs, cfg.livr_stage_epochs, cfg.num_latents, cfg.select) == \
-            ("lora", 1e-4, 10, (4, 6), 16, "best_val")
+        assert (cfg.finetune, cfg.lr, cfg.sft_epochs, cfg.livr_stage_epochs, cfg.num_latents, cfg.select) == (
+            "lora",
+            1e-4,
+            10,
+            (4, 6),
+            16,
+            "best_val",
+        )
     text = (REPO / "params.yaml").read_text()
-    block = text[text.index("  table3:"):]
-    assert text[text.index("# The paper's comparison experiments"):text.index("  table3:")].count("NOT SPECIFIED") >= 1
-    assert "NOT SPECIFIED" in block[block.index("  mirage_vsp:"):]
+    block = text[text.index("  table3:") :]
+    assert (
+        text[text.index("# The paper's comparison experiments") : text.index("  table3:")].count("NOT SPECIFIED") >= 1
+    )
+    assert "NOT SPECIFIED" in block[block.index("  mirage_vsp:") :]
 
 
 def test_ci_runs_the_comparison_path_on_standins():
@@ -247,23 +324,44 @@ def test_task_sources_are_the_builders_and_name_real_sources():
         assert set(livr_jobs.task_sources(task)) <= set(SOURCES), task
 
 
-@pytest.mark.parametrize("exp,target", [("table1", "results/table1.csv"), ("table3", "results/table3.csv"),
-                                        ("table4", "results/table4.csv"), ("mirage_vsp", "results/mirage_vsp.csv")])
+@pytest.mark.parametrize(
+    "exp,target",
+    [
+        ("table1", "results/table1.csv"),
+        ("table3", "results/table3.csv"),
+        ("table4", "results/table4.csv"),
+        ("mirage_vsp", "results/mirage_vsp.csv"),
+    ],
+)
 def test_slurm_profile_dry_run(repo, exp, target):
     if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
         pytest.skip("snakemake-executor-plugin-slurm not installed (pip install -e '.[slurm]')")
-    proc = run([tool("snakemake"), "-n", "--cores", "16", "--workflow-profile", "workflow/profiles/slurm",
-                target, "--config", f"experiment={exp}"], repo)
+    proc = run(
+        [
+            tool("snakemake"),
+            "-n",
+            "--cores",
+            "16",
+            "--workflow-profile",
+            "workflow/profiles/slurm",
+            target,
+            "--config",
+            f"experiment={exp}",
+        ],
+        repo,
+    )
     train = re.search(r"^rule train:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S).group(1)
     assert "gpu=1" in train and "slurm_partition=" in train and "cpus_per_task=8" in train
     # memory requests follow the documented per-job estimate (livr/ops/job_memory.py), not a fixed figure
     # (the unselected evaluations as the evaluations; an analysis as its training run); all on GPU nodes
     run_wc, cell_wc = ("exp", "backbone", "train_set", "method"), ("exp", "backbone", "train_set", "method", "task")
     cells, runs, unselected, analyses = expected_jobs(PARAMS, exp)
-    for rule, fn, wc_names, expected in (("train", livr_jobs.train_mem_mb, run_wc, runs),
-                                         ("evaluate", livr_jobs.eval_mem_mb, cell_wc, cells),
-                                         ("evaluate_unselected", livr_jobs.eval_mem_mb, cell_wc, unselected),
-                                         ("analyze", livr_jobs.train_mem_mb, run_wc, analyses)):
+    for rule, fn, wc_names, expected in (
+        ("train", livr_jobs.train_mem_mb, run_wc, runs),
+        ("evaluate", livr_jobs.eval_mem_mb, cell_wc, cells),
+        ("evaluate_unselected", livr_jobs.eval_mem_mb, cell_wc, unselected),
+        ("analyze", livr_jobs.train_mem_mb, run_wc, analyses),
+    ):
         blocks = re.findall(rf"^rule {rule}:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S)
         assert len(blocks) == len(expected), rule
         for body in blocks:
@@ -277,7 +375,8 @@ def test_slurm_profile_dry_run(repo, exp, target):
         build = re.search(r"^rule build_comparison:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S).group(1)
         assert "gpu=0" in build and "slurm_partition=PLACEHOLDER_cpu" in build
         assert {o[0] for r, o in jobs if r == "download"} == {
-            livr_jobs.layout(PARAMS).raw_manifest(s) for s in livr_jobs.sources(PARAMS, exp)}
+            livr_jobs.layout(PARAMS).raw_manifest(s) for s in livr_jobs.sources(PARAMS, exp)
+        }
 
 
 @pytest.mark.parametrize("exp", ["table3", "table4", "mirage_vsp"])
@@ -288,11 +387,14 @@ def test_comparison_targets_dry_run_locally(repo, exp):
     cells, runs, _, _ = expected_jobs(PARAMS, exp)
     assert {o[0] for r, o in jobs if r == "evaluate"} == cells and {o[0] for r, o in jobs if r == "train"} == runs
     assert any(f"results/{exp}.csv" in o for r, o in jobs if r == "publish")
-    assert all("gpu=1" in body for _, body in re.findall(r"^rule (train|evaluate):\n(.*?)(?=^\S|\Z)", proc.stdout,
-                                                          flags=re.M | re.S))
+    assert all(
+        "gpu=1" in body
+        for _, body in re.findall(r"^rule (train|evaluate):\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S)
+    )
 
 
 # ---- rerun triggers (stub livr) ---------------------------------------------------------
+
 
 def test_editing_one_method_reruns_only_its_jobs(tmp_path):
     repo = copy_repo(tmp_path / "repo")
@@ -307,11 +409,12 @@ def test_editing_one_method_reruns_only_its_jobs(tmp_path):
     trained = {o[0] for r, o in jobs if r == "train"}
     evaluated = {o[0] for r, o in jobs if r == "evaluate"}
     assert trained == {f"runs/ci/tiny-qwen2.5-vl/{t}/sft/final" for t in ("relative_reflectance", "counting", "sat32k")}
-    assert evaluated == {f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.jsonl" for t in ("relative_reflectance", "counting")} \
-        | {f"results/cells/ci/tiny-qwen2.5-vl/sat32k/sft/{b}.jsonl" for b in ("blink3", "mmvp")}
+    assert evaluated == {
+        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.jsonl" for t in ("relative_reflectance", "counting")
+    } | {f"results/cells/ci/tiny-qwen2.5-vl/sat32k/sft/{b}.jsonl" for b in ("blink3", "mmvp")}
     assert {o[0] for r, o in jobs if r == "evaluate_unselected"} == {
-        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.unselected.jsonl" for t in ("relative_reflectance", "counting")} \
-        | {f"results/cells/ci/tiny-qwen2.5-vl/sat32k/sft/{b}.unselected.jsonl" for b in ("blink3", "mmvp")}
+        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.unselected.jsonl" for t in ("relative_reflectance", "counting")
+    } | {f"results/cells/ci/tiny-qwen2.5-vl/sat32k/sft/{b}.unselected.jsonl" for b in ("blink3", "mmvp")}
     assert {r for r, _ in jobs} == {"train", "evaluate", "evaluate_unselected", "collect", "tables", "publish"}
     # an edit that changes no cell's resolved settings reruns nothing
     (repo / "params.yaml").write_text(params.replace("# The one config", "# The only config"))
@@ -320,6 +423,7 @@ def test_editing_one_method_reruns_only_its_jobs(tmp_path):
 
 # ---- DVC ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("exp", EXPERIMENTS)
 def test_every_job_fits_the_dependency_slots_dvc_yaml_declares(exp):
     cells = dvc_cells.dvc_cells(PARAMS, exp)  # raises when a job has more dependencies than its stage's slots
@@ -327,7 +431,9 @@ def test_every_job_fits_the_dependency_slots_dvc_yaml_declares(exp):
     for stage, n in dvc_cells.SLOTS.items():
         declared = [d for d in dvc[stage]["do"].get("deps", []) if str(d).startswith("${item.dep")]
         assert declared == [f"${{item.dep{i}}}" for i in range(n)], stage
-        jobs = cells[dvc[stage]["foreach"].removeprefix("${dvc_cells.").removesuffix("}")]  # build_task: ${dvc_cells.build}
+        jobs = cells[
+            dvc[stage]["foreach"].removeprefix("${dvc_cells.").removesuffix("}")
+        ]  # build_task: ${dvc_cells.build}
         for job in (jobs or {}).values():
             assert [k for k in job if k.startswith("dep")] == [f"dep{i}" for i in range(n)], (stage, job)
     with pytest.raises(ValueError, match="3 dependencies, dvc.yaml has 2 slots for build_comparison"):
@@ -335,15 +441,18 @@ def test_every_job_fits_the_dependency_slots_dvc_yaml_declares(exp):
 
 
 def test_committed_dvc_cells_in_sync_with_params():
-    assert dvc_cells.main(["--params", str(REPO / "params.yaml"), "--out", str(REPO / dvc_cells.DEFAULT_OUT),
-                           "--check"]) == 0, "run: python workflow/scripts/dvc_cells.py"
+    assert (
+        dvc_cells.main(["--params", str(REPO / "params.yaml"), "--out", str(REPO / dvc_cells.DEFAULT_OUT), "--check"])
+        == 0
+    ), "run: python workflow/scripts/dvc_cells.py"
 
 
 def test_dvc_templating_cannot_index_by_experiment(tmp_path):
     """Why workflow/dvc/cells.yaml exists: DVC cannot resolve experiments[${experiment}]."""
     copy_repo(tmp_path, git=True)
     (tmp_path / "dvc.yaml").write_text(
-        "stages:\n  s:\n    foreach: ${experiments[${experiment}].tasks}\n    do:\n      cmd: echo ${item}\n")
+        "stages:\n  s:\n    foreach: ${experiments[${experiment}].tasks}\n    do:\n      cmd: echo ${item}\n"
+    )
     proc = run([tool("dvc"), "stage", "list"], tmp_path, check=False)
     assert proc.returncode != 0
 
@@ -356,12 +465,26 @@ def test_dvc_and_snakemake_cover_the_same_jobs(repo, exp):
     from dvc.repo import Repo
 
     stages: dict[str, set] = {}
-    with Repo(str(repo)) as dvc_repo:   # dvc.yaml resolved by DVC itself
+    with Repo(str(repo)) as dvc_repo:  # dvc.yaml resolved by DVC itself
         for stage in dvc_repo.index.stages:
             stages.setdefault(stage.name.split("@")[0], set()).update(o.def_path for o in stage.outs)
     jobs = snakemake_dry_run(repo, exp)
-    for rule in ("train", "evaluate", "evaluate_unselected", "analyze", "build_tiny", "synth", "download", "build_task",
-                 "synth_comparison", "build_comparison", "collect", "tables", "publish", "doctor"):
+    for rule in (
+        "train",
+        "evaluate",
+        "evaluate_unselected",
+        "analyze",
+        "build_tiny",
+        "synth",
+        "download",
+        "build_task",
+        "synth_comparison",
+        "build_comparison",
+        "collect",
+        "tables",
+        "publish",
+        "doctor",
+    ):
         snake = {o for r, outs in jobs if r == rule or (rule == "evaluate" and r in evaluate_rules(exp)) for o in outs}
         assert stages.get(rule, set()) == snake, rule
 
@@ -396,7 +519,8 @@ def test_dvc_exp_run_with_a_stale_cells_file_deletes_nothing(tmp_path):
     assert _guard_line(proc) == (
         "dvc.yaml: workflow/dvc/cells.yaml lists the jobs of experiment 'demo' but params.yaml selects 'ci'; nothing "
         "was run or deleted; params.yaml restored. Regenerate it first: python workflow/scripts/dvc_cells.py "
-        "--experiment ci")
+        "--experiment ci"
+    )
     assert {p: p.read_text() for p in made if p.is_file()} == made
     assert (repo / "params.yaml").read_bytes() == params
     assert not (stub / "calls.log").exists(), "no livr command may run"
@@ -408,13 +532,14 @@ def test_dvc_repro_with_a_stale_cells_file_deletes_nothing(tmp_path):
     repo = copy_repo(tmp_path / "repo", git=True)
     stub = stub_livr(tmp_path / "bin")
     made = _demo_data_made_elsewhere(repo)
-    set_experiment(repo / "params.yaml", "ci")   # the user's own edit: kept as it is
+    set_experiment(repo / "params.yaml", "ci")  # the user's own edit: kept as it is
     edited = (repo / "params.yaml").read_bytes()
-    for target in ([], ["synth@counting"]):       # the whole pipeline, and a stage of both experiments
+    for target in ([], ["synth@counting"]):  # the whole pipeline, and a stage of both experiments
         proc = run([tool("dvc"), "repro", *target], repo, path_first=stub, check=False)
         assert proc.returncode != 0
         assert _guard_line(proc).endswith(
-            "nothing was run or deleted. Regenerate it first: python workflow/scripts/dvc_cells.py --experiment ci")
+            "nothing was run or deleted. Regenerate it first: python workflow/scripts/dvc_cells.py --experiment ci"
+        )
         assert {p: p.read_text() for p in made if p.is_file()} == made
         assert (repo / "params.yaml").read_bytes() == edited
         assert not (stub / "calls.log").exists()
@@ -443,7 +568,7 @@ def test_dvc_repro_then_up_to_date(tmp_path):
     shown = run([tool("dvc"), "metrics", "show", "--json"], repo, path_first=stub)
     assert '"accuracy"' in shown.stdout and "results/ci/metrics/b/t/sft/t.json" in shown.stdout
     table = run([tool("dvc"), "metrics", "show"], repo, path_first=stub).stdout.splitlines()
-    assert len(table) == 2 and table[0].split() == ["Path", "accuracy", "n"], table   # a row per metrics file
+    assert len(table) == 2 and table[0].split() == ["Path", "accuracy", "n"], table  # a row per metrics file
     plots = run([tool("dvc"), "plots", "show", "--json"], repo, path_first=stub)
     assert "results/ci/val_curves" in plots.stdout and '"livr"' in plots.stdout
     # the stages depend on the code they run: an edit of the evaluation code reruns every evaluation

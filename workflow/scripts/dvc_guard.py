@@ -30,7 +30,11 @@ def restore_params(baseline: str) -> bool:
     if shown.returncode != 0:
         return False
     before, now = yaml.safe_load(shown.stdout), yaml.safe_load(PARAMS.read_text())
-    if not isinstance(before, dict) or not isinstance(now, dict) or {**now, "experiment": before.get("experiment")} != before:
+    if (
+        not isinstance(before, dict)
+        or not isinstance(now, dict)
+        or {**now, "experiment": before.get("experiment")} != before
+    ):
         return False
     PARAMS.write_text(shown.stdout)
     return True
@@ -48,9 +52,12 @@ def main(argv: list[str]) -> int:
         return 0
     baseline = os.environ.get("DVC_EXP_BASELINE_REV")
     restored = "; params.yaml restored" if baseline and restore_params(baseline) else ""
-    print(f"dvc.yaml: workflow/dvc/cells.yaml lists the jobs of experiment '{cells_exp}' but params.yaml selects "
-          f"'{params_exp}'; nothing was run or deleted{restored}. Regenerate it first: "
-          f"python workflow/scripts/dvc_cells.py --experiment {params_exp}", file=sys.stderr)
+    print(
+        f"dvc.yaml: workflow/dvc/cells.yaml lists the jobs of experiment '{cells_exp}' but params.yaml selects "
+        f"'{params_exp}'; nothing was run or deleted{restored}. Regenerate it first: "
+        f"python workflow/scripts/dvc_cells.py --experiment {params_exp}",
+        file=sys.stderr,
+    )
     return 1
 
 

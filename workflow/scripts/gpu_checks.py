@@ -43,30 +43,102 @@ def plan(args) -> list[dict]:
     shrink = ["--shrink"] if args.shrink else []
     steps = []
     for b in args.backbones:
-        steps.append({"name": f"verify-{b}", "limit": args.verify_limit, "argv": [
-            "verify-bottleneck", "--backbone", b, "--random-weights", "--device", args.device, "--dtype", dtype,
-            "--attn", "sdpa", "--k", str(args.k), *shrink, "--json", f"{args.out}/verify-{b}.json"]})
+        steps.append(
+            {
+                "name": f"verify-{b}",
+                "limit": args.verify_limit,
+                "argv": [
+                    "verify-bottleneck",
+                    "--backbone",
+                    b,
+                    "--random-weights",
+                    "--device",
+                    args.device,
+                    "--dtype",
+                    dtype,
+                    "--attn",
+                    "sdpa",
+                    "--k",
+                    str(args.k),
+                    *shrink,
+                    "--json",
+                    f"{args.out}/verify-{b}.json",
+                ],
+            }
+        )
     for b in args.backbones:
-        steps.append({"name": f"bench-{b}-b1", "limit": args.bench_limit, "argv": [
-            "bench", "--backbone", b, "--random-weights", "--device", args.device, "--dtype", dtype, "--batch-size", "1",
-            "--k", str(args.k), "--reps", str(args.reps), "--new-tokens", "16", *shrink, "--json", f"{args.out}/{b}-b1.json"]})
+        steps.append(
+            {
+                "name": f"bench-{b}-b1",
+                "limit": args.bench_limit,
+                "argv": [
+                    "bench",
+                    "--backbone",
+                    b,
+                    "--random-weights",
+                    "--device",
+                    args.device,
+                    "--dtype",
+                    dtype,
+                    "--batch-size",
+                    "1",
+                    "--k",
+                    str(args.k),
+                    "--reps",
+                    str(args.reps),
+                    "--new-tokens",
+                    "16",
+                    *shrink,
+                    "--json",
+                    f"{args.out}/{b}-b1.json",
+                ],
+            }
+        )
     if "qwen3-vl-4b" in args.backbones:
-        steps.append({"name": "bench-qwen3-vl-4b-b8", "limit": args.bench_limit, "argv": [
-            "bench", "--backbone", "qwen3-vl-4b", "--random-weights", "--device", args.device, "--dtype", dtype,
-            "--batch-size", "8", "--k", str(args.k), "--reps", str(max(1, args.reps // 2)), *shrink,
-            "--json", f"{args.out}/qwen3-vl-4b-b8.json"]})
+        steps.append(
+            {
+                "name": "bench-qwen3-vl-4b-b8",
+                "limit": args.bench_limit,
+                "argv": [
+                    "bench",
+                    "--backbone",
+                    "qwen3-vl-4b",
+                    "--random-weights",
+                    "--device",
+                    args.device,
+                    "--dtype",
+                    dtype,
+                    "--batch-size",
+                    "8",
+                    "--k",
+                    str(args.k),
+                    "--reps",
+                    str(max(1, args.reps // 2)),
+                    *shrink,
+                    "--json",
+                    f"{args.out}/qwen3-vl-4b-b8.json",
+                ],
+            }
+        )
     return steps
 
 
 def environment() -> dict:
     env = {"python": sys.version.split()[0]}
     try:
-        smi = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=30)
+        smi = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         env["gpus"] = smi.stdout.strip().splitlines() if smi.returncode == 0 else []
     except (OSError, subprocess.TimeoutExpired):
         env["gpus"] = []
-    probe = "import json, torch, transformers; print(json.dumps({'torch': torch.__version__, 'transformers': transformers.__version__}))"
+    probe = (
+        "import json, torch, transformers; "
+        "print(json.dumps({'torch': torch.__version__, 'transformers': transformers.__version__}))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     env.update(json.loads(out.stdout) if out.returncode == 0 else {"probe_error": out.stderr[-TAIL:]})
     return env
@@ -81,7 +153,12 @@ def run_step(step: dict, env: dict) -> dict:
     except subprocess.TimeoutExpired as e:
         status, rc = "timeout", None
         output = "".join(x.decode() if isinstance(x, bytes) else (x or "") for x in (e.stdout, e.stderr))
-    return {"status": status, "returncode": rc, "seconds": round(time.monotonic() - t0, 1), "output_tail": output[-TAIL:]}
+    return {
+        "status": status,
+        "returncode": rc,
+        "seconds": round(time.monotonic() - t0, 1),
+        "output_tail": output[-TAIL:],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,10 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cuda", help="cuda (default) or cpu (the smoke path, with --shrink)")
     ap.add_argument("--backbones", nargs="+", default=list(BACKBONES), choices=BACKBONES)
     ap.add_argument("--k", type=int, default=16, help="latent tokens (default 16, the paper's)")
-    ap.add_argument("--reps", type=int, default=10, help="timed repetitions per bench mode at batch 1 (half at batch 8)")
+    ap.add_argument(
+        "--reps", type=int, default=10, help="timed repetitions per bench mode at batch 1 (half at batch 8)"
+    )
     ap.add_argument("--verify-limit", type=int, default=60, help="seconds per verify-bottleneck step")
     ap.add_argument("--bench-limit", type=int, default=90, help="seconds per bench step")
-    ap.add_argument("--budget", type=int, default=420, help="seconds for all steps together (the environment probe comes first)")
+    ap.add_argument(
+        "--budget", type=int, default=420, help="seconds for all steps together (the environment probe comes first)"
+    )
     ap.add_argument("--shrink", action="store_true", help="shrunk builds of the real configs (the CPU smoke path)")
     ap.add_argument("--out", default=OUT, help="where the JSON goes, relative to the repository root")
     ap.add_argument("--dry-run", action="store_true", help="print the plan and run nothing")
@@ -100,20 +181,36 @@ def main(argv: list[str] | None = None) -> int:
     steps = plan(args)
     if args.dry_run:
         for s in steps:
-            print(json.dumps({"name": s["name"], "limit_s": s["limit"], "command": ["python", "-m", "livr", *s["argv"]]}))
-        print(f"{len(steps)} steps, at most {sum(s['limit'] for s in steps)} s of limits within a budget of {args.budget} s")
+            print(
+                json.dumps({"name": s["name"], "limit_s": s["limit"], "command": ["python", "-m", "livr", *s["argv"]]})
+            )
+        print(
+            f"{len(steps)} steps, at most {sum(s['limit'] for s in steps)} s of limits within a budget of "
+            f"{args.budget} s"
+        )
         return 0
     (REPO / args.out).mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-           "LIVR_PROGRESS": "0"}
-    summary = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "device": args.device, "shrunk": args.shrink,
-               "budget_s": args.budget, "environment": environment(), "steps": []}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "LIVR_PROGRESS": "0",
+    }
+    summary = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "device": args.device,
+        "shrunk": args.shrink,
+        "budget_s": args.budget,
+        "environment": environment(),
+        "steps": [],
+    }
     start = time.monotonic()
     for step in steps:
         left = args.budget - (time.monotonic() - start)
         record = {"name": step["name"], "command": ["python", "-m", "livr", *step["argv"]], "limit_s": step["limit"]}
         if left < step["limit"]:
-            record.update(status="skipped", reason=f"{left:.0f} s of the budget left, the step may take {step['limit']} s")
+            record.update(
+                status="skipped", reason=f"{left:.0f} s of the budget left, the step may take {step['limit']} s"
+            )
         else:
             record.update(run_step(step, env))
         summary["steps"].append(record)
@@ -122,8 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     summary["seconds"] = round(time.monotonic() - start, 1)
     _write(REPO / args.out / "gpu_checks.json", summary)
     bad = [s["name"] for s in summary["steps"] if s["status"] != "ok"]
-    print(f"gpu_checks: {len(steps) - len(bad)}/{len(steps)} steps ok in {summary['seconds']} s"
-          + (f"; not ok: {', '.join(bad)}" if bad else "") + f"; see {args.out}/gpu_checks.json")
+    print(
+        f"gpu_checks: {len(steps) - len(bad)}/{len(steps)} steps ok in {summary['seconds']} s"
+        + (f"; not ok: {', '.join(bad)}" if bad else "")
+        + f"; see {args.out}/gpu_checks.json"
+    )
     return 1 if bad else 0
 
 

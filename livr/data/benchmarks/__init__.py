@@ -31,8 +31,17 @@ from livr.data.schema import Record
 from livr.data.specs import resolve
 from livr.errors import InputError
 
-__all__ = ["BENCHMARKS", "TRAINING_SETS", "build_benchmark", "build_training_set", "defaults", "entry", "per_subtask",
-           "score", "summarize"]
+__all__ = [
+    "BENCHMARKS",
+    "TRAINING_SETS",
+    "build_benchmark",
+    "build_training_set",
+    "defaults",
+    "entry",
+    "per_subtask",
+    "score",
+    "summarize",
+]
 
 
 def entry(name: str, registry: dict, kind: str):
@@ -65,8 +74,15 @@ def score(name: str, records: list[Record], responses: list[str]) -> list[dict]:
         if rec.task != bm.task:
             raise InputError(f"{name}: record {rec.id} is of task {rec.task!r}, not {bm.task!r}")
         ok, parsed = rule(resp, rec)
-        out.append({"id": rec.id, "subtask": rec.meta.get("subtask", name), "correct": bool(ok), "parsed": parsed,
-                    "meta": rec.meta})
+        out.append(
+            {
+                "id": rec.id,
+                "subtask": rec.meta.get("subtask", name),
+                "correct": bool(ok),
+                "parsed": parsed,
+                "meta": rec.meta,
+            }
+        )
     return out
 
 
@@ -83,9 +99,12 @@ def summarize(name: str, scored: list[dict]) -> dict:
     """The benchmark's number (percent) by its aggregate, per-subtask accuracies, extra metrics."""
     bm = entry(name, BENCHMARKS, "benchmark")
     per = per_subtask(scored)
-    out = {"benchmark": name, "n": sum(n for _, n in per.values()),
-           "accuracy": scoring.AGGREGATES[bm.aggregate](per),
-           "subtasks": {s: 100.0 * k / n for s, (k, n) in sorted(per.items())}}
+    out = {
+        "benchmark": name,
+        "n": sum(n for _, n in per.values()),
+        "accuracy": scoring.AGGREGATES[bm.aggregate](per),
+        "subtasks": {s: 100.0 * k / n for s, (k, n) in sorted(per.items())},
+    }
     if "pair_accuracy" in bm.extra_metrics:
         out["pair_accuracy"] = scoring.pair_accuracy({row["meta"]["mmvp_index"]: row["correct"] for row in scored})
     return out

@@ -17,12 +17,12 @@ from livr.errors import InputError
 
 BLINK3_DEFAULTS = {
     "configs": ["Relative_Depth", "Multi-view_Reasoning", "Spatial_Relation"],
-    "prompt": "vigorl",     # ViGoRL's question form; the target is the option text
+    "prompt": "vigorl",  # ViGoRL's question form; the target is the option text
     "n_per_subtask": None,  # None = the whole val split of each subtask
 }
 BLINK5_DEFAULTS = {
     "configs": ["Counting", "IQ_Test", "Jigsaw", "Relative_Reflectance", "Spatial_Relation"],
-    "prompt": "lvr",        # LVR's question form; the target is the letter
+    "prompt": "lvr",  # LVR's question form; the target is the letter
     "n_per_subtask": None,
 }
 
@@ -45,12 +45,31 @@ def _build(name: str, defaults: dict, raw_root, out_dir, cfg: dict | None, seed:
             if not images:
                 raise InputError(f"{where}: no images")
             target = choices[LETTERS.index(answer)] if cfg["prompt"] == "vigorl" else answer
-            col.add(Record(id=f"{name}-{config}-{safe_id(row['idx'])}", task=name, split="test", images=[],
-                           question=render(row["question"], choices), choices=choices, answer=answer,
-                           source=f"blink:{config}/val",
-                           meta={"subtask": config, "blink_idx": str(row["idx"]), "target": target}), images)
-    return col.write(out_dir, {"builder": f"livr.data.benchmarks.blink_subsets.build_{name}", "task": name,
-                               "seed": seed, "params": cfg, "sources": ["blink"], "subtask_sizes": sizes})
+            col.add(
+                Record(
+                    id=f"{name}-{config}-{safe_id(row['idx'])}",
+                    task=name,
+                    split="test",
+                    images=[],
+                    question=render(row["question"], choices),
+                    choices=choices,
+                    answer=answer,
+                    source=f"blink:{config}/val",
+                    meta={"subtask": config, "blink_idx": str(row["idx"]), "target": target},
+                ),
+                images,
+            )
+    return col.write(
+        out_dir,
+        {
+            "builder": f"livr.data.benchmarks.blink_subsets.build_{name}",
+            "task": name,
+            "seed": seed,
+            "params": cfg,
+            "sources": ["blink"],
+            "subtask_sizes": sizes,
+        },
+    )
 
 
 def build_blink3(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:

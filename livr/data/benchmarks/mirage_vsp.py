@@ -19,7 +19,7 @@ from livr.errors import InputError
 
 TRAIN_DEFAULTS = {
     "n_train": None,  # None = every train_direct row not used for val
-    "n_val": 100,     # NOT SPECIFIED (Mirage has no val split): carved from train_direct
+    "n_val": 100,  # NOT SPECIFIED (Mirage has no val split): carved from train_direct
 }
 TEST_DEFAULTS: dict = {}
 _WORDS = {(0, -1): "LEFT", (1, 0): "DOWN", (0, 1): "RIGHT", (-1, 0): "UP"}
@@ -54,10 +54,22 @@ def shortest_plan(map_desc: list[list[int]]) -> str:
 
 
 def _record(split: str, row: dict, answer: str, reference: bool) -> Record:
-    return Record(id=f"mirage_vsp-{split}-{row['row']}", task="mirage_vsp", split=split, images=[],
-                  question=question_text(row["text_input"]), choices=[], answer=answer, source="mirage:vsp_spatial_planning",
-                  meta={"map_id": str(row.get("map_id")), "map_desc": row["map_desc"], "target": answer,
-                        "answer_is_reference_plan": reference})
+    return Record(
+        id=f"mirage_vsp-{split}-{row['row']}",
+        task="mirage_vsp",
+        split=split,
+        images=[],
+        question=question_text(row["text_input"]),
+        choices=[],
+        answer=answer,
+        source="mirage:vsp_spatial_planning",
+        meta={
+            "map_id": str(row.get("map_id")),
+            "map_desc": row["map_desc"],
+            "target": answer,
+            "answer_is_reference_plan": reference,
+        },
+    )
 
 
 def build_train(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
@@ -71,8 +83,17 @@ def build_train(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
             if plan == "None":
                 raise InputError(f"Mirage train row {r['row']}: no \\boxed{{...}} plan in text_output")
             col.add(_record(split, r, "\\boxed{" + plan + "}", False), [r["image"]])
-    return col.write(out_dir, {"builder": "livr.data.benchmarks.mirage_vsp.build_train", "task": "mirage_vsp",
-                               "seed": seed, "params": cfg, "sources": ["mirage"], "source_rows": len(rows)})
+    return col.write(
+        out_dir,
+        {
+            "builder": "livr.data.benchmarks.mirage_vsp.build_train",
+            "task": "mirage_vsp",
+            "seed": seed,
+            "params": cfg,
+            "sources": ["mirage"],
+            "source_rows": len(rows),
+        },
+    )
 
 
 def build_test(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
@@ -80,5 +101,13 @@ def build_test(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     col = Collector()
     for r in mirage.read_rows(Path(raw_root) / "mirage", "test"):
         col.add(_record("test", r, "\\boxed{" + shortest_plan(r["map_desc"]) + "}", True), [r["image"]])
-    return col.write(out_dir, {"builder": "livr.data.benchmarks.mirage_vsp.build_test", "task": "mirage_vsp",
-                               "seed": seed, "params": cfg, "sources": ["mirage"]})
+    return col.write(
+        out_dir,
+        {
+            "builder": "livr.data.benchmarks.mirage_vsp.build_test",
+            "task": "mirage_vsp",
+            "seed": seed,
+            "params": cfg,
+            "sources": ["mirage"],
+        },
+    )

@@ -17,10 +17,27 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     cfg = merge(DEFAULTS, cfg, "mmvp")
     col = Collector()
     for r in mmvp.read_questions(Path(raw_root) / "mmvp"):
-        col.add(Record(id=f"mmvp-{r['index']}", task="mmvp", split="test", images=[],
-                       question=lvr_mmvp(r["question"], r["options"]), choices=r["choices"], answer=r["answer"],
-                       source="mmvp:Questions.csv",
-                       meta={"mmvp_index": r["index"], "pair": (r["index"] + 1) // 2, "target": r["answer"]}),
-                [r["image"]])
-    return col.write(out_dir, {"builder": "livr.data.benchmarks.mmvp.build", "task": "mmvp", "seed": seed,
-                               "params": cfg, "sources": ["mmvp"]})
+        col.add(
+            Record(
+                id=f"mmvp-{r['index']}",
+                task="mmvp",
+                split="test",
+                images=[],
+                question=lvr_mmvp(r["question"], r["options"]),
+                choices=r["choices"],
+                answer=r["answer"],
+                source="mmvp:Questions.csv",
+                meta={"mmvp_index": r["index"], "pair": (r["index"] + 1) // 2, "target": r["answer"]},
+            ),
+            [r["image"]],
+        )
+    return col.write(
+        out_dir,
+        {
+            "builder": "livr.data.benchmarks.mmvp.build",
+            "task": "mmvp",
+            "seed": seed,
+            "params": cfg,
+            "sources": ["mmvp"],
+        },
+    )

@@ -27,12 +27,19 @@ def prediction_rows(name: str, records: list[Record], responses: list[str]) -> l
         parsed = s["parsed"]
         if parsed == "" or (bm.scorer == "mirage_vsp" and parsed == "None"):  # the scorer found nothing
             parsed = None
-        rows.append({
-            "id": rec.id, "task": name, "raw_output": raw, "parsed": parsed,
-            "parse_method": bm.scorer if parsed is not None else UNPARSABLE,
-            "gold": rec.meta.get("target", rec.answer), "correct": s["correct"],
-            "subtask": s["subtask"], "pair": rec.meta.get("pair"),
-        })
+        rows.append(
+            {
+                "id": rec.id,
+                "task": name,
+                "raw_output": raw,
+                "parsed": parsed,
+                "parse_method": bm.scorer if parsed is not None else UNPARSABLE,
+                "gold": rec.meta.get("target", rec.answer),
+                "correct": s["correct"],
+                "subtask": s["subtask"],
+                "pair": rec.meta.get("pair"),
+            }
+        )
     return rows
 
 

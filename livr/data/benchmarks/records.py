@@ -59,7 +59,7 @@ def carve(rows: list, n_val: int, n_train: int | None, seed: int, what: str) -> 
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
     val = sorted(order[:n_val])
-    rest = order[n_val:] if n_train is None else order[n_val:n_val + n_train]
+    rest = order[n_val:] if n_train is None else order[n_val : n_val + n_train]
     return [rows[i] for i in sorted(rest)], [rows[i] for i in val]
 
 

@@ -23,10 +23,28 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
         sizes[split] = len(rows)
         for r in rows:
             gold = r["answer"].strip().lower()
-            col.add(Record(id=f"robospatial_home-{split}-{r['row']}", task="robospatial_home", split="test",
-                           images=[], question=r["question"], choices=list(CHOICES),
-                           answer=letter_of(CHOICES, gold, f"{raw}/rows/{split}.jsonl row {r['row']}"),
-                           source=f"robospatial_home:{split}",
-                           meta={"subtask": split, "target": gold, "choices_in_question": False}), [r["image"]])
-    return col.write(out_dir, {"builder": "livr.data.benchmarks.robospatial_home.build", "task": "robospatial_home",
-                               "seed": seed, "params": cfg, "sources": ["robospatial_home"], "subtask_sizes": sizes})
+            col.add(
+                Record(
+                    id=f"robospatial_home-{split}-{r['row']}",
+                    task="robospatial_home",
+                    split="test",
+                    images=[],
+                    question=r["question"],
+                    choices=list(CHOICES),
+                    answer=letter_of(CHOICES, gold, f"{raw}/rows/{split}.jsonl row {r['row']}"),
+                    source=f"robospatial_home:{split}",
+                    meta={"subtask": split, "target": gold, "choices_in_question": False},
+                ),
+                [r["image"]],
+            )
+    return col.write(
+        out_dir,
+        {
+            "builder": "livr.data.benchmarks.robospatial_home.build",
+            "task": "robospatial_home",
+            "seed": seed,
+            "params": cfg,
+            "sources": ["robospatial_home"],
+            "subtask_sizes": sizes,
+        },
+    )

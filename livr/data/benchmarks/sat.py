@@ -14,21 +14,28 @@ from livr.data.sources import vigorl
 
 TRAIN_DEFAULTS = {
     "train_file": "spatial_reasoning/vigorl_sat2_train_RL.jsonl",  # ViGoRL's SAT-32k train rows
-    "n_train": None,   # None = every row of the file (paper: 32k)
-    "n_val": 500,      # NOT SPECIFIED: our checkpoint-selection rows, carved from the train file
+    "n_train": None,  # None = every row of the file (paper: 32k)
+    "n_val": 500,  # NOT SPECIFIED: our checkpoint-selection rows, carved from the train file
 }
 TEST_DEFAULTS = {
     "file": "spatial_reasoning/vigorl_sat2_val_RL.jsonl",  # ViGoRL's 1k val = the paper's "SAT Val"
-    "n_test": None,    # None = all
+    "n_test": None,  # None = all
 }
 
 
 def _record(task: str, split: str, row: dict, file: str) -> tuple[Record, list[Path]]:
     where = f"{file} row {row['row']}"
-    rec = Record(id=f"{task}-{split}-{row['row']}", task=task, split=split, images=[], question=row["prompt"],
-                 choices=row["choices"], answer=letter_of(row["choices"], row["answer_text"], where),
-                 source=f"vigorl:{file}",
-                 meta={"vigorl_row": row["row"], "vigorl_id": row["id"], "target": row["answer_text"]})
+    rec = Record(
+        id=f"{task}-{split}-{row['row']}",
+        task=task,
+        split=split,
+        images=[],
+        question=row["prompt"],
+        choices=row["choices"],
+        answer=letter_of(row["choices"], row["answer_text"], where),
+        source=f"vigorl:{file}",
+        meta={"vigorl_row": row["row"], "vigorl_id": row["id"], "target": row["answer_text"]},
+    )
     return rec, row["images"]
 
 
@@ -40,8 +47,17 @@ def build_train(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     for split, part in (("train", train), ("val", val)):
         for row in part:
             col.add(*_record("sat32k", split, row, cfg["train_file"]))
-    return col.write(out_dir, {"builder": "livr.data.benchmarks.sat.build_train", "task": "sat32k", "seed": seed,
-                               "params": cfg, "sources": ["vigorl"], "source_rows": len(rows)})
+    return col.write(
+        out_dir,
+        {
+            "builder": "livr.data.benchmarks.sat.build_train",
+            "task": "sat32k",
+            "seed": seed,
+            "params": cfg,
+            "sources": ["vigorl"],
+            "source_rows": len(rows),
+        },
+    )
 
 
 def build_test(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
@@ -50,5 +66,13 @@ def build_test(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     col = Collector()
     for row in rows:
         col.add(*_record("sat_val", "test", row, cfg["file"]))
-    return col.write(out_dir, {"builder": "livr.data.benchmarks.sat.build_test", "task": "sat_val", "seed": seed,
-                               "params": cfg, "sources": ["vigorl"]})
+    return col.write(
+        out_dir,
+        {
+            "builder": "livr.data.benchmarks.sat.build_test",
+            "task": "sat_val",
+            "seed": seed,
+            "params": cfg,
+            "sources": ["vigorl"],
+        },
+    )

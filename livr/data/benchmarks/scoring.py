@@ -89,7 +89,7 @@ def extract_boxed_content(text: str) -> str:
     braces, stripped; the string "None" when there is none."""
     start = text.rfind("\\boxed{")
     if start != -1:
-        content, depth = text[start + len("\\boxed{"):], 0
+        content, depth = text[start + len("\\boxed{") :], 0
         for i, ch in enumerate(content):
             depth += (ch == "{") - (ch == "}")
             if depth == -1:

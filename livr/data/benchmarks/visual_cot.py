@@ -12,7 +12,7 @@ from livr.data.sources import visual_cot
 
 DEFAULTS = {
     "n_train": None,  # None = every downloaded row not used for val
-    "n_val": 250,     # NOT SPECIFIED: checkpoint-selection rows carved from the training data
+    "n_val": 250,  # NOT SPECIFIED: checkpoint-selection rows carved from the training data
 }
 
 
@@ -23,8 +23,28 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     col = Collector()
     for split, part in (("train", train), ("val", val)):
         for r in part:
-            col.add(Record(id=f"viscot-{split}-{safe_id(r['id'])}", task="viscot", split=split, images=[],
-                           question=r["question"], choices=[], answer=r["answer"], source=f"visual_cot:{r['dataset']}",
-                           meta={"lvr_id": r["id"], "target": r["answer"]}), r["images"])
-    return col.write(out_dir, {"builder": "livr.data.benchmarks.visual_cot.build", "task": "viscot", "seed": seed,
-                               "params": cfg, "sources": ["visual_cot"], "source_rows": len(rows)})
+            col.add(
+                Record(
+                    id=f"viscot-{split}-{safe_id(r['id'])}",
+                    task="viscot",
+                    split=split,
+                    images=[],
+                    question=r["question"],
+                    choices=[],
+                    answer=r["answer"],
+                    source=f"visual_cot:{r['dataset']}",
+                    meta={"lvr_id": r["id"], "target": r["answer"]},
+                ),
+                r["images"],
+            )
+    return col.write(
+        out_dir,
+        {
+            "builder": "livr.data.benchmarks.visual_cot.build",
+            "task": "viscot",
+            "seed": seed,
+            "params": cfg,
+            "sources": ["visual_cot"],
+            "source_rows": len(rows),
+        },
+    )

@@ -18,10 +18,28 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     col, sizes = Collector(), {}
     for r in vstar.read_questions(Path(raw_root) / "vstar"):
         sizes[r["category"]] = sizes.get(r["category"], 0) + 1
-        col.add(Record(id=f"vstar-{safe_id(r['question_id'])}", task="vstar", split="test", images=[],
-                       question=lvr_vstar(r["text"]), choices=r["choices"], answer=r["label"],
-                       source="vstar:test_questions.jsonl",
-                       meta={"subtask": r["category"], "vstar_question_id": r["question_id"], "target": r["label"]}),
-                [r["image_path"]])
-    return col.write(out_dir, {"builder": "livr.data.benchmarks.vstar.build", "task": "vstar", "seed": seed,
-                               "params": cfg, "sources": ["vstar"], "subtask_sizes": sizes})
+        col.add(
+            Record(
+                id=f"vstar-{safe_id(r['question_id'])}",
+                task="vstar",
+                split="test",
+                images=[],
+                question=lvr_vstar(r["text"]),
+                choices=r["choices"],
+                answer=r["label"],
+                source="vstar:test_questions.jsonl",
+                meta={"subtask": r["category"], "vstar_question_id": r["question_id"], "target": r["label"]},
+            ),
+            [r["image_path"]],
+        )
+    return col.write(
+        out_dir,
+        {
+            "builder": "livr.data.benchmarks.vstar.build",
+            "task": "vstar",
+            "seed": seed,
+            "params": cfg,
+            "sources": ["vstar"],
+            "subtask_sizes": sizes,
+        },
+    )

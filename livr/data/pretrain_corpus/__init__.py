@@ -50,7 +50,9 @@ from livr.data.pretrain_corpus.several_images import brightness, match_first, mo
 from livr.data.pretrain_corpus.wording import PREAMBLE
 from livr.data.synthetic.sampling import pick
 
-CORPUS_VERSION = 3  # 3: basic families for a curriculum's first phase; 2: open-answer variants and the describe family (1 learned no names in 1,000 steps)
+# 3: basic families for a curriculum's first phase; 2: open-answer variants and the describe family
+# (1 learned no names in 1,000 steps)
+CORPUS_VERSION = 3
 CORPUS_TAG = 0x9E7A11  # first entry of every corpus stream's seed: disjoint from the tasks' streams
 
 

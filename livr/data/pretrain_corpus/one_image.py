@@ -107,7 +107,10 @@ def position(rng, S):
         correct, other = (pair[1], pair[0]) if v >= S / 2 else pair
         q = pick(
             rng,
-            (f"Is the {name_of(t)} in the {pair[0]} or the {pair[1]} of the image?", f"Which half holds the {name_of(t)}?"),
+            (
+                f"Is the {name_of(t)} in the {pair[0]} or the {pair[1]} of the image?",
+                f"Which half holds the {name_of(t)}?",
+            ),
         )
         wrong = [other]
     q, a = choice_question(rng, q, correct, wrong)

@@ -106,8 +106,6 @@ def brightness(rng, S):
     images, first_light = [], rng.random() < 0.5
     for v in (light, dark) if first_light else (dark, light):
         objs = random_objects(rng, S, int(rng.integers(1, 3)))
-        images.append(
-            draw_scene(rng, S, objs, bg=jittered(rng, (v, v, v), 10))
-        )
+        images.append(draw_scene(rng, S, objs, bg=jittered(rng, (v, v, v), 10)))
     gold = 0 if first_light == (word == "brighter") else 1
     return images, with_choices(rng, f"Which image is {word} overall?", image_options(2)), LETTERS[gold]

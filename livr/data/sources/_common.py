@@ -30,8 +30,9 @@ def check_cfg(defaults: dict, cfg: dict | None, source: str) -> dict:
     cfg = dict(cfg or {})
     unknown = sorted(set(cfg) - set(defaults))
     if unknown:
-        raise InputError(f"params.yaml sources.{source}: unknown key(s) {unknown}; "
-                         f"valid keys: {', '.join(sorted(defaults))}")
+        raise InputError(
+            f"params.yaml sources.{source}: unknown key(s) {unknown}; valid keys: {', '.join(sorted(defaults))}"
+        )
     return {**defaults, **cfg}
 
 
@@ -41,8 +42,9 @@ def hub_snapshot(repo_id: str, patterns: list[str], local_dir: Path, revision: s
     tests replace with a copy from a local fixture repo."""
     from huggingface_hub import snapshot_download
 
-    snapshot_download(repo_id=repo_id, repo_type="dataset", allow_patterns=patterns,
-                      local_dir=str(local_dir), revision=revision)
+    snapshot_download(
+        repo_id=repo_id, repo_type="dataset", allow_patterns=patterns, local_dir=str(local_dir), revision=revision
+    )
 
 
 def as_list(urls) -> list[str]:
@@ -55,8 +57,9 @@ def _archive_name(url: str) -> str:
     return f"{hashlib.sha256(url.encode()).hexdigest()[:8]}-{base}"
 
 
-def fetch_and_extract(urls, raw_dir: Path, extract_name: str, sha256: str | None,
-                      keep_archive: bool = True, **dl) -> dict:
+def fetch_and_extract(
+    urls, raw_dir: Path, extract_name: str, sha256: str | None, keep_archive: bool = True, **dl
+) -> dict:
     """Download the archive from the first of `urls` that serves a valid one (resumable, verified
     when sha256 is given) into raw_dir/archives/ and extract it to raw_dir/extract_name unless that
     directory already exists. The archive type comes from its content (zip or tar), never from the
@@ -86,12 +89,10 @@ def fetch_and_extract(urls, raw_dir: Path, extract_name: str, sha256: str | None
         if not keep_archive:  # this archive and the partial files of mirrors that failed
             shutil.rmtree(raw_dir / "archives", ignore_errors=True)
         return {**entry, "failed_mirrors": failed}
-    raise DownloadError(f"{raw_dir.name}: every mirror failed: "
-                        + "; ".join(f["error"] for f in failed))
+    raise DownloadError(f"{raw_dir.name}: every mirror failed: " + "; ".join(f["error"] for f in failed))
 
 
-def download_archive_source(raw_dir, cfg: dict, source: str,
-                            survey: Callable[[Path], tuple[dict, list]]) -> Path:
+def download_archive_source(raw_dir, cfg: dict, source: str, survey: Callable[[Path], tuple[dict, list]]) -> Path:
     """`download()` of a source published as one archive (cfg["urls"]: mirrors tried in order):
     fetch and extract it once, then record in the manifest what `survey(raw_dir)` counts and
     drops (-> counts, dropped)."""
@@ -144,7 +145,7 @@ class ManualStep:
     what: str
     ask_at: str
     layout: str
-    subdir: str = ""          # under data/raw/<source>/ ("" = the source directory itself)
+    subdir: str = ""  # under data/raw/<source>/ ("" = the source directory itself)
     docs: str = "docs/DATA.md"
 
     def done(self, raw_dir) -> bool:
@@ -158,7 +159,8 @@ class ManualStep:
         return ManualDataMissing(
             f"{raw_dir}: {self.what} not found. This is a manual step: obtain the data at {self.ask_at}, "
             f"then run `{self.command(raw_dir.parent)}` (PATH: a directory or a zip/tar archive holding "
-            f"{self.layout}); see {self.docs}")
+            f"{self.layout}); see {self.docs}"
+        )
 
 
 def stage_copy(src: Path, dest: Path) -> Path:

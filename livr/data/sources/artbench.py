@@ -14,8 +14,16 @@ from livr.data.sources._common import DOWNLOAD_DEFAULTS, check_cfg, download_arc
 from livr.errors import InputError
 
 STYLES = (
-    "art_nouveau", "baroque", "expressionism", "impressionism", "post_impressionism",
-    "realism", "renaissance", "romanticism", "surrealism", "ukiyo_e",
+    "art_nouveau",
+    "baroque",
+    "expressionism",
+    "impressionism",
+    "post_impressionism",
+    "realism",
+    "renaissance",
+    "romanticism",
+    "surrealism",
+    "ukiyo_e",
 )
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
 DEFAULTS = {

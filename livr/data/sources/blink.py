@@ -33,8 +33,14 @@ DEFAULTS = {
     # The nine subtasks the paper uses (Counting is downloaded for completeness; the paper's
     # counting test set is PixMo-Count).
     "configs": [
-        "Counting", "Jigsaw", "Object_Localization", "Visual_Correspondence", "Art_Style",
-        "Semantic_Correspondence", "Functional_Correspondence", "Relative_Reflectance",
+        "Counting",
+        "Jigsaw",
+        "Object_Localization",
+        "Visual_Correspondence",
+        "Art_Style",
+        "Semantic_Correspondence",
+        "Functional_Correspondence",
+        "Relative_Reflectance",
         "Visual_Similarity",
     ],
     "splits": ["val"],  # `test` has hidden answers; add it only for leaderboard submissions
@@ -64,8 +70,17 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
                 )
             rows[f"{c}/{s}"] = len(read_rows(raw_dir, c, s, decode=False))
             files += [{"path": str(p.relative_to(raw_dir)), "sha256": sha256_file(p)} for p in found]
-    write_manifest(raw_dir, {"source": SOURCE, "repo_id": cfg["repo_id"], "revision": cfg["revision"],
-                             "files": files, "rows": rows, "dropped": []})
+    write_manifest(
+        raw_dir,
+        {
+            "source": SOURCE,
+            "repo_id": cfg["repo_id"],
+            "revision": cfg["revision"],
+            "files": files,
+            "rows": rows,
+            "dropped": [],
+        },
+    )
     return raw_dir
 
 
@@ -133,11 +148,17 @@ def test_records(raw_root, task: str) -> tuple[list[Record], dict[str, Image.Ima
                 rels.append(rel)
         if not rels:
             raise InputError(f"{where}: no images")
-        records.append(Record(
-            id=f"blink-{config}-{safe}", task=task, split="test", images=rels,
-            question=row["prompt"], choices=choices,
-            answer=answer_letter(row["answer"], len(choices), where),
-            source=f"blink:{config}/val",
-            meta={"blink_idx": idx, "blink_question": row.get("question"), "sub_task": row.get("sub_task")},
-        ))
+        records.append(
+            Record(
+                id=f"blink-{config}-{safe}",
+                task=task,
+                split="test",
+                images=rels,
+                question=row["prompt"],
+                choices=choices,
+                answer=answer_letter(row["answer"], len(choices), where),
+                source=f"blink:{config}/val",
+                meta={"blink_idx": idx, "blink_question": row.get("question"), "sub_task": row.get("sub_task")},
+            )
+        )
     return records, images

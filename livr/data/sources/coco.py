@@ -38,8 +38,10 @@ DEFAULTS = {
     "files": {
         "train2017": {"url": f"{BASE}/zips/train2017.zip", "md5": "cced6f7f71b7629ddf16f17bbcfab6b2"},
         "val2017": {"url": f"{BASE}/zips/val2017.zip", "md5": "442b8da7639aecaf257c1dceb8ba8c80"},
-        "annotations": {"url": f"{BASE}/annotations/annotations_trainval2017.zip",
-                        "md5": "f4bbac642086de4f52a3fdda2de5fa2c"},
+        "annotations": {
+            "url": f"{BASE}/annotations/annotations_trainval2017.zip",
+            "md5": "f4bbac642086de4f52a3fdda2de5fa2c",
+        },
     },
     # Which of `files` to fetch (train2017 is 18 GB; the builders use train2017 for train and
     # val2017 for val by default).
@@ -61,8 +63,15 @@ def _fetch_one(name: str, spec: dict, raw_dir: Path, cfg: dict) -> dict:
     if target.is_dir() and not archive.exists():
         entry["note"] = "already extracted"
         return entry
-    download_file(spec["url"], archive, sha256=spec.get("sha256"), md5=spec.get("md5"),
-                  retries=cfg["retries"], backoff=cfg["backoff"], timeout=cfg["timeout"])
+    download_file(
+        spec["url"],
+        archive,
+        sha256=spec.get("sha256"),
+        md5=spec.get("md5"),
+        retries=cfg["retries"],
+        backoff=cfg["backoff"],
+        timeout=cfg["timeout"],
+    )
     entry["sha256"] = sha256_file(archive)
     if not target.is_dir():
         tmp = safe_extract(archive, raw_dir / f".{name}.extracted")

@@ -93,7 +93,8 @@ def import_manual(raw_dir, src, cfg: dict | None = None, origin: dict | None = N
             root = find_dir(staged, _is_root, max_depth=8)
         except InputError:
             raise ManualDataMissing(
-                f"{src}: no FunKPoint layout found (need {MANUAL.layout} in it or below it)") from None
+                f"{src}: no FunKPoint layout found (need {MANUAL.layout} in it or below it)"
+            ) from None
         anns, dropped = read_annotations(root, check_files=True)
         if not anns:
             raise ManualDataMissing(f"{src}: no annotated image found on disk ({len(dropped)} listed but missing)")
@@ -103,9 +104,17 @@ def import_manual(raw_dir, src, cfg: dict | None = None, origin: dict | None = N
     counts = {}
     for a in anns:
         counts[a.action] = counts.get(a.action, 0) + 1
-    write_manifest(raw_dir, {"source": SOURCE, "manual_step": "livr data import funkpoint",
-                             "files": [origin or import_entry(src)], "format": "ours (see module docstring)",
-                             "counts": {"images_per_action": counts, "images": len(anns)}, "dropped": dropped})
+    write_manifest(
+        raw_dir,
+        {
+            "source": SOURCE,
+            "manual_step": "livr data import funkpoint",
+            "files": [origin or import_entry(src)],
+            "format": "ours (see module docstring)",
+            "counts": {"images_per_action": counts, "images": len(anns)},
+            "dropped": dropped,
+        },
+    )
     return raw_dir
 
 
@@ -119,7 +128,7 @@ def dataset_root(raw_dir) -> Path:
 
 @dataclasses.dataclass
 class Annotation:
-    action: str       # folder / file stem, e.g. "Mash_Pound"
+    action: str  # folder / file stem, e.g. "Mash_Pound"
     image: Path
     category: str
     keypoints: list[tuple[float, float] | None]

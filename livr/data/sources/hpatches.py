@@ -39,9 +39,14 @@ N_IMAGES = 6
 def download(raw_dir, cfg: dict | None = None) -> Path:
     def survey(raw_dir):
         seqs = list_sequences(raw_dir)
-        counts = {"sequences": len(seqs), "viewpoint": sum(s.kind == "v" for s in seqs),
-                  "illumination": sum(s.kind == "i" for s in seqs)}
-        return counts, [{"sequence": s.name, "reason": "missing images or homographies"} for s in seqs if not s.complete]
+        counts = {
+            "sequences": len(seqs),
+            "viewpoint": sum(s.kind == "v" for s in seqs),
+            "illumination": sum(s.kind == "i" for s in seqs),
+        }
+        return counts, [
+            {"sequence": s.name, "reason": "missing images or homographies"} for s in seqs if not s.complete
+        ]
 
     return download_archive_source(raw_dir, check_cfg(DEFAULTS, cfg, "hpatches"), "hpatches", survey)
 
@@ -99,6 +104,7 @@ def list_sequences(raw_dir) -> list[Sequence]:
         if not d.is_dir() or d.name[:2] not in ("v_", "i_"):
             continue
         complete = all((d / f"{k}.ppm").is_file() for k in range(1, N_IMAGES + 1)) and all(
-            (d / f"H_1_{k}").is_file() for k in range(2, N_IMAGES + 1))
+            (d / f"H_1_{k}").is_file() for k in range(2, N_IMAGES + 1)
+        )
         out.append(Sequence(d.name, d.name[0], d, complete))
     return out

@@ -61,7 +61,9 @@ DEFAULTS = {
     **DOWNLOAD_DEFAULTS,
 }
 DISK_GB = 20  # estimate: ~1,000 train scenes x 25 mip-2 JPEGs (~12 MB a scene) + the albedo images
-MIDI_DATA = "https://1sfu-my.sharepoint.com/:f:/g/personal/ctc32_sfu_ca/EjZMBeiaFehHiRh0pBCNcDoBLA-e4g5prym4zjIfIiRCUA?e=UFNUsZ"
+MIDI_DATA = (
+    "https://1sfu-my.sharepoint.com/:f:/g/personal/ctc32_sfu_ca/EjZMBeiaFehHiRh0pBCNcDoBLA-e4g5prym4zjIfIiRCUA?e=UFNUsZ"
+)
 MANUAL = ManualStep(
     source="mid",
     what="MIDIntrinsics albedo (data/raw/mid/albedo/manifest.json)",
@@ -125,10 +127,17 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
         if not cfg["keep_archives"]:
             zpath.unlink(missing_ok=True)
     kept = list_scenes(raw_dir, mip)
-    write_manifest(raw_dir, {"source": "mid", "files": files, "mip": mip,
-                             "albedo": read_manifest(raw_dir / "albedo"),
-                             "counts": {"train_scenes_listed": len(scenes), "scenes_usable": len(kept)},
-                             "dropped": dropped})
+    write_manifest(
+        raw_dir,
+        {
+            "source": "mid",
+            "files": files,
+            "mip": mip,
+            "albedo": read_manifest(raw_dir / "albedo"),
+            "counts": {"train_scenes_listed": len(scenes), "scenes_usable": len(kept)},
+            "dropped": dropped,
+        },
+    )
     return raw_dir
 
 
@@ -145,16 +154,26 @@ def import_manual(raw_dir, src, cfg: dict | None = None, origin: dict | None = N
     try:
         found = albedo_files(src if staged is None else staged)
         if not found:
-            raise ManualDataMissing(f"{src}: no <scene>/albedo.{{exr,npy,png,tif}} file found at any depth "
-                                    f"(expected {MANUAL.layout}; MIDIntrinsics: {MIDI_DATA})")
+            raise ManualDataMissing(
+                f"{src}: no <scene>/albedo.{{exr,npy,png,tif}} file found at any depth "
+                f"(expected {MANUAL.layout}; MIDIntrinsics: {MIDI_DATA})"
+            )
         for scene, path in found.items():
             (out / scene).mkdir()
             (shutil.copy2 if staged is None else shutil.move)(str(path), out / scene / path.name)
         n_test = sum(is_test_scene(s) for s in found)
-        write_manifest(out, {"source": "mid", "part": "MIDIntrinsics albedo", "manual_step": "livr data import mid",
-                             "files": [origin or import_entry(src)], "scenes": len(found),
-                             "train_scenes": len(found) - n_test,
-                             "formats": sorted({p.suffix for p in found.values()})})
+        write_manifest(
+            out,
+            {
+                "source": "mid",
+                "part": "MIDIntrinsics albedo",
+                "manual_step": "livr data import mid",
+                "files": [origin or import_entry(src)],
+                "scenes": len(found),
+                "train_scenes": len(found) - n_test,
+                "formats": sorted({p.suffix for p in found.values()}),
+            },
+        )
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
@@ -264,7 +283,7 @@ def disk_mean(Y: np.ndarray, x: float, y: float, radius: float) -> float:
     x0, x1 = max(0, int(np.floor(x - radius))), min(w, int(np.ceil(x + radius)) + 1)
     y0, y1 = max(0, int(np.floor(y - radius))), min(h, int(np.ceil(y + radius)) + 1)
     yy, xx = np.mgrid[y0:y1, x0:x1]
-    m = (xx + 0.5 - x) ** 2 + (yy + 0.5 - y) ** 2 <= radius ** 2
+    m = (xx + 0.5 - x) ** 2 + (yy + 0.5 - y) ** 2 <= radius**2
     if not m.any():
         raise ValueError(f"disk at ({x}, {y}) r={radius} covers no pixel of a {w}x{h} image")
     return float(Y[y0:y1, x0:x1][m].mean())

@@ -40,7 +40,9 @@ DEFAULTS = {
     "train_sha256": None,
     "test_sha256": "0272164f29dbed8b191977f7fa71cff8964b701bb84af293bf7525ada8394956",
     "keep_archive": False,
-    "retries": 5, "backoff": 1.0, "timeout": 60.0,
+    "retries": 5,
+    "backoff": 1.0,
+    "timeout": 60.0,
 }
 DISK_GB = 1  # estimate: the two VSP archives and their extracted images
 SPLIT_DIRS = {"train": "extracted", "test": "extracted_test"}
@@ -63,12 +65,21 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
         return raw_dir
     files, rows = [], {}
     for split in ("train", "test"):
-        files.append(fetch_and_extract(archive_url(cfg, split), raw_dir, SPLIT_DIRS[split], cfg[f"{split}_sha256"],
-                                       cfg["keep_archive"], **dl_kwargs(cfg)))
+        files.append(
+            fetch_and_extract(
+                archive_url(cfg, split),
+                raw_dir,
+                SPLIT_DIRS[split],
+                cfg[f"{split}_sha256"],
+                cfg["keep_archive"],
+                **dl_kwargs(cfg),
+            )
+        )
         for p in sorted((raw_dir / SPLIT_DIRS[split]).rglob("*.jsonl")):
             rows[str(p.relative_to(raw_dir))] = sum(1 for line in p.read_text().splitlines() if line.strip())
-    write_manifest(raw_dir, {"source": SOURCE, "revision": cfg["revision"], "files": files, "jsonl_rows": rows,
-                             "dropped": []})
+    write_manifest(
+        raw_dir, {"source": SOURCE, "revision": cfg["revision"], "files": files, "jsonl_rows": rows, "dropped": []}
+    )
     return raw_dir
 
 
@@ -82,12 +93,17 @@ def read_rows(raw_dir, split: str) -> list[dict]:
     found = sorted(base.rglob(SPLIT_FILES[split]))
     if not found:
         have = sorted(str(p.relative_to(base)) for p in base.rglob("*.jsonl"))
-        raise InputError(f"{base}: no {SPLIT_FILES[split]} in the Mirage archive; it holds: {', '.join(have) or 'no .jsonl'}")
+        raise InputError(
+            f"{base}: no {SPLIT_FILES[split]} in the Mirage archive; it holds: {', '.join(have) or 'no .jsonl'}"
+        )
     path = found[0]
     out = []
     for i, (where, row) in enumerate(json_lines(path)):
-        missing = [k for k in ("text_input", "image_input", "map_desc") + (("text_output",) if split == "train" else ())
-                   if k not in row]
+        missing = [
+            k
+            for k in ("text_input", "image_input", "map_desc") + (("text_output",) if split == "train" else ())
+            if k not in row
+        ]
         if missing:
             raise InputError(f"{where}: missing key(s) {missing}; has {sorted(row)}")
         image = path.parent / row["image_input"].removeprefix(REPO_PREFIX)

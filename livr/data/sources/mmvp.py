@@ -35,9 +35,17 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
     cfg = {**DEFAULTS, **(cfg or {})}
     hub_snapshot(cfg["repo_id"], ["Questions.csv", f"{IMAGES}/*"], raw_dir, cfg["revision"])
     rows = read_questions(raw_dir, check_manifest=False)
-    write_manifest(raw_dir, {"source": SOURCE, "repo_id": cfg["repo_id"], "revision": cfg["revision"],
-                             "files": [{"path": "Questions.csv", "sha256": sha256_file(raw_dir / "Questions.csv")}],
-                             "rows": len(rows), "dropped": []})
+    write_manifest(
+        raw_dir,
+        {
+            "source": SOURCE,
+            "repo_id": cfg["repo_id"],
+            "revision": cfg["revision"],
+            "files": [{"path": "Questions.csv", "sha256": sha256_file(raw_dir / "Questions.csv")}],
+            "rows": len(rows),
+            "dropped": [],
+        },
+    )
     return raw_dir
 
 
@@ -72,6 +80,14 @@ def read_questions(raw_dir, check_manifest: bool = True) -> list[dict]:
         image = raw_dir / IMAGES / f"{idx}.jpg"
         if not image.is_file():
             raise InputError(f"{where}: image {image} missing")
-        out.append({"index": idx, "question": r["Question"], "options": r["Options"],
-                    "choices": parse_options(r["Options"], where), "answer": gold[1].upper(), "image": image})
+        out.append(
+            {
+                "index": idx,
+                "question": r["Question"],
+                "options": r["Options"],
+                "choices": parse_options(r["Options"], where),
+                "answer": gold[1].upper(),
+                "image": image,
+            }
+        )
     return out

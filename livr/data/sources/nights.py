@@ -51,13 +51,13 @@ from livr.io import replace_dir
 
 SOURCE = "nights"
 DEFAULTS = {
-    "mode": "chunked",            # chunked: only the folders needed | full: the whole nights.zip
-    "url": "https://data.csail.mit.edu/nights/nights.zip",   # full archive (data.csv is read from it either way)
+    "mode": "chunked",  # chunked: only the folders needed | full: the whole nights.zip
+    "url": "https://data.csail.mit.edu/nights/nights.zip",  # full archive (data.csv is read from it either way)
     "chunks_url": "https://data.csail.mit.edu/nights/nights_chunked",  # + /ref/<ddd>.zip, /distort/<ddd>.zip
-    "csv_url": None,              # a copy of data.csv elsewhere; None = read it out of `url`
-    "need": {"train": 1500, "val": 375},   # chunked: usable triplets per split to fetch (builder: 1000 / 250)
-    "min_votes": 6,               # DreamSim's filter (dataset/dataset.py); ties are never usable
-    "sha256": None,               # not published by the authors
+    "csv_url": None,  # a copy of data.csv elsewhere; None = read it out of `url`
+    "need": {"train": 1500, "val": 375},  # chunked: usable triplets per split to fetch (builder: 1000 / 250)
+    "min_votes": 6,  # DreamSim's filter (dataset/dataset.py); ties are never usable
+    "sha256": None,  # not published by the authors
     "keep_archive": False,
     **DOWNLOAD_DEFAULTS,
 }
@@ -79,16 +79,28 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
     if is_finished(raw_dir):
         return raw_dir
     if cfg["mode"] == "full":
-        files = [fetch_and_extract(cfg["url"], raw_dir, "extracted", cfg["sha256"], cfg["keep_archive"],
-                                   **dl_kwargs(cfg))]
+        files = [
+            fetch_and_extract(cfg["url"], raw_dir, "extracted", cfg["sha256"], cfg["keep_archive"], **dl_kwargs(cfg))
+        ]
         extra = {}
     else:
         files, extra = _download_chunks(raw_dir, cfg)
     triplets, dropped = read_triplets(raw_dir, check_files=True, folders=extra.get("folders"))
     counts = dict(sorted(collections.Counter(t.split for t in triplets).items()))
     usable = dict(sorted(collections.Counter(t.split for t in triplets if usable_triplet(t, cfg["min_votes"])).items()))
-    write_manifest(raw_dir, {"source": SOURCE, "mode": cfg["mode"], "files": files, "counts": counts,
-                             "usable": usable, "min_votes": cfg["min_votes"], "dropped": dropped, **extra})
+    write_manifest(
+        raw_dir,
+        {
+            "source": SOURCE,
+            "mode": cfg["mode"],
+            "files": files,
+            "counts": counts,
+            "usable": usable,
+            "min_votes": cfg["min_votes"],
+            "dropped": dropped,
+            **extra,
+        },
+    )
     return raw_dir
 
 
@@ -106,8 +118,11 @@ def _download_chunks(raw_dir: Path, cfg: dict) -> tuple[list, dict]:
         got = read_remote_zip_member(cfg["url"], "data.csv", csv_path, timeout=cfg["timeout"])
         csv_entry = {"url": cfg["url"], **got, "sha256": sha256_file(csv_path)}
     else:
-        csv_entry = {"path": str(csv_path.relative_to(raw_dir)), "sha256": sha256_file(csv_path),
-                     "note": "read earlier"}
+        csv_entry = {
+            "path": str(csv_path.relative_to(raw_dir)),
+            "sha256": sha256_file(csv_path),
+            "note": "read earlier",
+        }
     triplets, _ = read_triplets(raw_dir)
     folders, short = choose_folders(triplets, cfg["need"], cfg["min_votes"])
     files = []
@@ -214,8 +229,18 @@ def read_triplets(raw_dir, check_files: bool = False, folders=None) -> tuple[lis
             rel = PurePosixPath(row["ref_path"])
             if len(rel.parts) != 3:
                 raise InputError(f"{path}:{lineno}: ref_path {row['ref_path']!r} is not ref/<ddd>/<nnn>.png")
-            t = Triplet(str(row["id"]), root / row["ref_path"], root / row["left_path"], root / row["right_path"],
-                        lv, rv, votes, row["split"], row.get("prompt", ""), rel)
+            t = Triplet(
+                str(row["id"]),
+                root / row["ref_path"],
+                root / row["left_path"],
+                root / row["right_path"],
+                lv,
+                rv,
+                votes,
+                row["split"],
+                row.get("prompt", ""),
+                rel,
+            )
             if keep is not None and folder_of(t) not in keep:
                 continue
             if check_files and not all(p.is_file() for p in (t.ref, t.left, t.right)):

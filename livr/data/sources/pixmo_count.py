@@ -131,8 +131,14 @@ def fetch_image(url: str, images_dir: Path, cfg: dict) -> tuple[str | None, str 
             return str(p.relative_to(images_dir.parent)), sha256_file(p), None
     tmp = sub / f"{key}.download"
     try:
-        download_file(url, tmp, retries=cfg["retries"], backoff=cfg["backoff"], timeout=cfg["timeout"],
-                      session=_session(cfg["verify_tls"]))
+        download_file(
+            url,
+            tmp,
+            retries=cfg["retries"],
+            backoff=cfg["backoff"],
+            timeout=cfg["timeout"],
+            session=_session(cfg["verify_tls"]),
+        )
     except DownloadError as e:
         if "TLS verification failed" in str(e):
             return None, None, "tls_error"
@@ -188,21 +194,42 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
                 dropped_all.append({"split": split, "row": r["row"], "url": r["image_url"], "reason": reason})
                 continue
             n_match += match
-            kept.append({"row": r["row"], "image_url": r["image_url"], "image_sha256": r["image_sha256"],
-                         "file_sha256": file_sha, "sha256_match": match, "count": int(r["count"]),
-                         "label": r["label"], "points": r.get("points"), "image": path})
+            kept.append(
+                {
+                    "row": r["row"],
+                    "image_url": r["image_url"],
+                    "image_sha256": r["image_sha256"],
+                    "file_sha256": file_sha,
+                    "sha256_match": match,
+                    "count": int(r["count"]),
+                    "label": r["label"],
+                    "points": r.get("points"),
+                    "image": path,
+                }
+            )
         write_jsonl(raw_dir / "rows" / f"{split}.jsonl", kept)
-        counts[split] = {"rows": len(rows), "attempted": len(todo),
-                         "distinct_urls": len({r["image_url"] for r in todo}), "kept": len(kept),
-                         "kept_sha256_match": n_match, "dropped": dict(sorted(reasons.items()))}
+        counts[split] = {
+            "rows": len(rows),
+            "attempted": len(todo),
+            "distinct_urls": len({r["image_url"] for r in todo}),
+            "kept": len(kept),
+            "kept_sha256_match": n_match,
+            "dropped": dict(sorted(reasons.items())),
+        }
     write_jsonl(raw_dir / "dropped.jsonl", dropped_all)
-    write_manifest(raw_dir, {
-        "source": SOURCE, "repo_id": cfg["repo_id"], "revision": cfg["revision"],
-        "params": {k: cfg[k] for k in ("train_counts", "train_per_count", "selection_seed")},
-        "rule": {k: cfg[k] for k in ("verify_sha256", "verify_tls")},
-        "counts": counts, "paper_live_rows": PAPER_LIVE_ROWS,
-        "dropped": f"{len(dropped_all)} rows, see dropped.jsonl",
-    })
+    write_manifest(
+        raw_dir,
+        {
+            "source": SOURCE,
+            "repo_id": cfg["repo_id"],
+            "revision": cfg["revision"],
+            "params": {k: cfg[k] for k in ("train_counts", "train_per_count", "selection_seed")},
+            "rule": {k: cfg[k] for k in ("verify_sha256", "verify_tls")},
+            "counts": counts,
+            "paper_live_rows": PAPER_LIVE_ROWS,
+            "dropped": f"{len(dropped_all)} rows, see dropped.jsonl",
+        },
+    )
     return raw_dir
 
 

@@ -22,8 +22,11 @@ from livr.errors import InputError
 from livr.io import write_jsonl
 
 SOURCE = "robospatial_home"
-DEFAULTS = {"repo_id": "chanhee-luke/RoboSpatial-Home", "revision": None,
-            "splits": ["configuration", "compatibility"]}  # the paper's 228 VQA questions
+DEFAULTS = {
+    "repo_id": "chanhee-luke/RoboSpatial-Home",
+    "revision": None,
+    "splits": ["configuration", "compatibility"],
+}  # the paper's 228 VQA questions
 DISK_GB = 1  # estimate: the images of the configured splits, re-saved as PNG
 SPLITS = ("configuration", "compatibility", "context")
 
@@ -54,12 +57,21 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
             rel = f"images/{split}/{i}.png"
             (raw_dir / rel).parent.mkdir(parents=True, exist_ok=True)
             img.convert("RGB").save(raw_dir / rel)
-            rows.append({"row": i, "category": r.get("category", split), "question": r["question"],
-                         "answer": str(r["answer"]), "image": rel})
+            rows.append(
+                {
+                    "row": i,
+                    "category": r.get("category", split),
+                    "question": r["question"],
+                    "answer": str(r["answer"]),
+                    "image": rel,
+                }
+            )
         write_jsonl(raw_dir / "rows" / f"{split}.jsonl", rows)
         counts[split] = len(rows)
-    write_manifest(raw_dir, {"source": SOURCE, "repo_id": cfg["repo_id"], "revision": cfg["revision"],
-                             "rows": counts, "dropped": []})
+    write_manifest(
+        raw_dir,
+        {"source": SOURCE, "repo_id": cfg["repo_id"], "revision": cfg["revision"], "rows": counts, "dropped": []},
+    )
     return raw_dir
 
 

@@ -29,7 +29,9 @@ DISK_GB = 1  # estimate: the ~0.2 GB archive plus its extracted copy
 def download(raw_dir, cfg: dict | None = None) -> Path:
     def survey(raw_dir):
         root = dataset_root(raw_dir)
-        return {"pairs": {s: len(list((root / "PairAnnotation" / s).glob("*.json"))) for s in ("trn", "val", "test")}}, []
+        return {
+            "pairs": {s: len(list((root / "PairAnnotation" / s).glob("*.json"))) for s in ("trn", "val", "test")}
+        }, []
 
     return download_archive_source(raw_dir, check_cfg(DEFAULTS, cfg, "spair71k"), "spair71k", survey)
 
@@ -69,8 +71,15 @@ def read_pair(path, root: Path) -> Pair:
         raise InputError(f"{path}: src_kps has {len(src)} points but trg_kps has {len(trg)}")
     ids = [str(i) for i in ann.get("kps_ids", range(len(src)))]
     cat = ann["category"]
-    return Pair(path.name, cat, root / "JPEGImages" / cat / ann["src_imname"],
-                root / "JPEGImages" / cat / ann["trg_imname"], src, trg, ids)
+    return Pair(
+        path.name,
+        cat,
+        root / "JPEGImages" / cat / ann["src_imname"],
+        root / "JPEGImages" / cat / ann["trg_imname"],
+        src,
+        trg,
+        ids,
+    )
 
 
 def list_pairs(raw_dir, split: str = "trn") -> list[Pair]:

@@ -37,9 +37,9 @@ from livr.io import json_lines
 SOURCE = "vigorl"
 DEFAULTS = {
     "repo_id": "gsarch/vigorl_datasets",
-    "revision": None,          # a commit sha pins the data; None = main
+    "revision": None,  # a commit sha pins the data; None = main
     "archives": ["spatial_reasoning.tar"],
-    "sha256": {},              # archive -> expected sha256 (the hub publishes LFS sha256s per file)
+    "sha256": {},  # archive -> expected sha256 (the hub publishes LFS sha256s per file)
     "keep_archive": False,
 }
 DISK_GB = 23  # estimate: spatial_reasoning.tar (11.2 GB) plus its extracted copy
@@ -49,8 +49,11 @@ def _hub_file(repo_id: str, filename: str, local_dir: Path, revision: str | None
     """Download one file of the hub dataset repo into local_dir (resumable); its local path."""
     from huggingface_hub import hf_hub_download
 
-    return Path(hf_hub_download(repo_id=repo_id, filename=filename, repo_type="dataset",
-                                local_dir=str(local_dir), revision=revision))
+    return Path(
+        hf_hub_download(
+            repo_id=repo_id, filename=filename, repo_type="dataset", local_dir=str(local_dir), revision=revision
+        )
+    )
 
 
 def data_root(raw_dir, archive: str = "spatial_reasoning.tar") -> Path:
@@ -82,8 +85,17 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
         for p in sorted(target.rglob("*.jsonl")):
             with open(p, "rb") as f:
                 jsonl[str(p.relative_to(raw_dir))] = sum(1 for line in f if line.strip())
-    write_manifest(raw_dir, {"source": SOURCE, "repo_id": cfg["repo_id"], "revision": cfg["revision"],
-                             "files": files, "jsonl_rows": jsonl, "dropped": []})
+    write_manifest(
+        raw_dir,
+        {
+            "source": SOURCE,
+            "repo_id": cfg["repo_id"],
+            "revision": cfg["revision"],
+            "files": files,
+            "jsonl_rows": jsonl,
+            "dropped": [],
+        },
+    )
     return raw_dir
 
 
@@ -142,8 +154,17 @@ def read_rows(raw_dir, relpath: str, archive: str = "spatial_reasoning.tar") -> 
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
             raise InputError(f"{where}: image file(s) missing: {missing}")
-        out.append({"row": i, "id": str(row.get("id", i)), "question": question, "choices": choices,
-                    "answer_text": answer, "images": paths, "prompt": problem.replace("<image>", "").strip()})
+        out.append(
+            {
+                "row": i,
+                "id": str(row.get("id", i)),
+                "question": question,
+                "choices": choices,
+                "answer_text": answer,
+                "images": paths,
+                "prompt": problem.replace("<image>", "").strip(),
+            }
+        )
     if not out:
         raise InputError(f"{path}: no rows")
     return out

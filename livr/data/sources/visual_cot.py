@@ -42,16 +42,18 @@ from livr.io import write_jsonl
 SOURCE = "visual_cot"
 DEFAULTS = {
     "annotations_url": "https://drive.usercontent.google.com/download?id=1RUbKMQU3H7u8iWDqpDv8aiYDMlUaDIlE"
-                       "&export=download&confirm=t",
+    "&export=download&confirm=t",
     "annotations_file": "lvr_viscot_train.json",
-    "annotations_sha256": None,     # Google Drive publishes none
+    "annotations_sha256": None,  # Google Drive publishes none
     "repo_id": "deepcs233/Visual-CoT",
     "revision": None,
     "image_parts": [f"cot_images_tar_split/cot_images_{i:02d}" for i in range(13)],
-    "subset_size": 20000,           # NOT SPECIFIED by the paper: rows kept (seeded); null = every row
+    "subset_size": 20000,  # NOT SPECIFIED by the paper: rows kept (seeded); null = every row
     "selection_seed": 0,
     "keep_parts": False,
-    "retries": 5, "backoff": 1.0, "timeout": 60.0,
+    "retries": 5,
+    "backoff": 1.0,
+    "timeout": 60.0,
 }
 DISK_GB = 25  # estimate: one ~10.7 GB tar part at a time plus the kept rows' images; keep_parts adds ~139 GB
 
@@ -59,8 +61,11 @@ DISK_GB = 25  # estimate: one ~10.7 GB tar part at a time plus the kept rows' im
 def _hub_file(repo_id: str, filename: str, local_dir: Path, revision: str | None) -> Path:
     from huggingface_hub import hf_hub_download
 
-    return Path(hf_hub_download(repo_id=repo_id, filename=filename, repo_type="dataset",
-                                local_dir=str(local_dir), revision=revision))
+    return Path(
+        hf_hub_download(
+            repo_id=repo_id, filename=filename, repo_type="dataset", local_dir=str(local_dir), revision=revision
+        )
+    )
 
 
 def image_key(lvr_path: str) -> str:
@@ -94,8 +99,14 @@ def parse_row(row: dict, where: str) -> dict:
 def _annotations(raw_dir: Path, cfg: dict) -> Path:
     path = raw_dir / cfg["annotations_file"]
     if not path.is_file():
-        download_file(cfg["annotations_url"], path, sha256=cfg["annotations_sha256"], retries=cfg["retries"],
-                      backoff=cfg["backoff"], timeout=cfg["timeout"])
+        download_file(
+            cfg["annotations_url"],
+            path,
+            sha256=cfg["annotations_sha256"],
+            retries=cfg["retries"],
+            backoff=cfg["backoff"],
+            timeout=cfg["timeout"],
+        )
     if path.read_bytes()[:2] == b"PK":  # a zip: use its one json
         target = safe_extract(path, raw_dir / "annotations_extracted")
         found = sorted(target.rglob("*.json"))
@@ -145,8 +156,10 @@ def _extract_needed(stream, needed: set[str], images_dir: Path) -> set[str]:
             parts = PurePosixPath(m.name.replace("\\", "/")).parts
             if ".." in parts or m.name.startswith("/"):
                 raise InputError(f"Visual-CoT image tar: member {m.name!r} would land outside the target")
-            key = next((str(PurePosixPath(*parts[i:])) for i in range(len(parts)) if
-                        str(PurePosixPath(*parts[i:])) in needed), None)
+            key = next(
+                (str(PurePosixPath(*parts[i:])) for i in range(len(parts)) if str(PurePosixPath(*parts[i:])) in needed),
+                None,
+            )
             if key is None:
                 continue
             dest = images_dir / key
@@ -183,8 +196,11 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
     needed = {image_key(p) for r in rows for p in r["images"]}
     have = {k for k in needed if (images_dir / k).is_file()}
     if needed - have:
-        reader = _PartsReader(lambda name: _hub_file(cfg["repo_id"], name, raw_dir / "parts", cfg["revision"]),
-                              cfg["image_parts"], cfg["keep_parts"])
+        reader = _PartsReader(
+            lambda name: _hub_file(cfg["repo_id"], name, raw_dir / "parts", cfg["revision"]),
+            cfg["image_parts"],
+            cfg["keep_parts"],
+        )
         try:
             have |= _extract_needed(io.BufferedReader(reader, 1 << 20), needed - have, images_dir)
         finally:
@@ -197,13 +213,18 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
         else:
             kept.append({**r, "images": [f"images/{image_key(p)}" for p in r["images"]]})
     write_jsonl(raw_dir / "rows" / "train.jsonl", kept)
-    write_manifest(raw_dir, {
-        "source": SOURCE, "repo_id": cfg["repo_id"], "revision": cfg["revision"],
-        "files": [{"path": str(ann.relative_to(raw_dir)), "sha256": sha256_file(ann)}],
-        "params": {k: cfg[k] for k in ("subset_size", "selection_seed", "image_parts")},
-        "counts": {"annotation_rows": len(data), "selected": len(rows), "kept": len(kept), "images": len(have)},
-        "dropped": dropped,
-    })
+    write_manifest(
+        raw_dir,
+        {
+            "source": SOURCE,
+            "repo_id": cfg["repo_id"],
+            "revision": cfg["revision"],
+            "files": [{"path": str(ann.relative_to(raw_dir)), "sha256": sha256_file(ann)}],
+            "params": {k: cfg[k] for k in ("subset_size", "selection_seed", "image_parts")},
+            "counts": {"annotation_rows": len(data), "selected": len(rows), "kept": len(kept), "images": len(have)},
+            "dropped": dropped,
+        },
+    )
     return raw_dir
 
 

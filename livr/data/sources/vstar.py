@@ -38,10 +38,18 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
     hub_snapshot(cfg["repo_id"], ["test_questions.jsonl", *(f"{c}/*" for c in CATEGORIES)], raw_dir, cfg["revision"])
     rows = read_questions(raw_dir, check_manifest=False)
     counts = {c: sum(r["category"] == c for r in rows) for c in CATEGORIES}
-    write_manifest(raw_dir, {"source": SOURCE, "repo_id": cfg["repo_id"], "revision": cfg["revision"],
-                             "files": [{"path": "test_questions.jsonl",
-                                        "sha256": sha256_file(raw_dir / "test_questions.jsonl")}],
-                             "rows": len(rows), "categories": counts, "dropped": []})
+    write_manifest(
+        raw_dir,
+        {
+            "source": SOURCE,
+            "repo_id": cfg["repo_id"],
+            "revision": cfg["revision"],
+            "files": [{"path": "test_questions.jsonl", "sha256": sha256_file(raw_dir / "test_questions.jsonl")}],
+            "rows": len(rows),
+            "categories": counts,
+            "dropped": [],
+        },
+    )
     return raw_dir
 
 
@@ -73,8 +81,8 @@ def read_questions(raw_dir, check_manifest: bool = True) -> list[dict]:
         if row["category"] not in CATEGORIES:
             raise InputError(f"{where}: category {row['category']!r}; valid: {', '.join(CATEGORIES)}")
         choices = parse_choices(row["text"], where)
-        if row["label"] not in "ABCDE"[:len(choices)]:
-            raise InputError(f"{where}: label {row['label']!r} is not among {list('ABCDE'[:len(choices)])}")
+        if row["label"] not in "ABCDE"[: len(choices)]:
+            raise InputError(f"{where}: label {row['label']!r} is not among {list('ABCDE'[: len(choices)])}")
         image = raw_dir / row["image"]
         if not image.is_file():
             raise InputError(f"{where}: image {image} missing")

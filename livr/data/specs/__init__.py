@@ -32,20 +32,20 @@ def resolve(ref: str):
 @dataclasses.dataclass(frozen=True)
 class TaskSpec:
     name: str
-    order: int                    # place in Table 1 and key of its synthetic random streams
-    images: int                   # images per example (the paper's format, Appendix A)
-    body: str                     # the question wording (BLINK's; slots {object}, {action})
-    choices: tuple[str, ...]      # the fixed option texts, BLINK order; () = open-ended (an integer)
+    order: int  # place in Table 1 and key of its synthetic random streams
+    images: int  # images per example (the paper's format, Appendix A)
+    body: str  # the question wording (BLINK's; slots {object}, {action})
+    choices: tuple[str, ...]  # the fixed option texts, BLINK order; () = open-ended (an integer)
     select: tuple[str, str] = ("\n", "choices")  # (separator before "Select ...", BLINK's word: choices/options)
     wording_verified: bool = True  # body checked against a copy of BLINK's prompt (livr/data/prompts.py)
-    blink_subtask: str = ""       # its config name in BLINK-Benchmark/BLINK
+    blink_subtask: str = ""  # its config name in BLINK-Benchmark/BLINK
     sources: tuple[str, ...] = ()  # the data/raw/<source> its real builder reads
     hub_sources: tuple[str, ...] = ()  # those of `sources` fetched from the Hugging Face hub
-    builder: str = ""             # "module:function" (raw_root, out_dir, cfg, seed), writes the task dir
-    builder_defaults: str = ""    # "module:CONSTANT", the builder's parameters (params.yaml paper_data.<task>)
-    generator: str = ""           # "module:function" (rng, size, gold) of the synthetic version
+    builder: str = ""  # "module:function" (raw_root, out_dir, cfg, seed), writes the task dir
+    builder_defaults: str = ""  # "module:CONSTANT", the builder's parameters (params.yaml paper_data.<task>)
+    generator: str = ""  # "module:function" (rng, size, gold) of the synthetic version
     answer_range: tuple[int, int] | None = None  # open-ended: the answers' range (counting: 2..10)
-    synthetic_golds: tuple = ()   # the gold values one synthetic split cycles through (default:
+    synthetic_golds: tuple = ()  # the gold values one synthetic split cycles through (default:
     #                               every choice index, or every count of answer_range)
 
     def __post_init__(self):
@@ -84,16 +84,16 @@ class ComparisonSpec:
     """What a training set and a benchmark share."""
 
     name: str
-    order: int                    # key of its stand-in's random streams
-    images: int                   # images per example (most of any subtask)
+    order: int  # key of its stand-in's random streams
+    images: int  # images per example (most of any subtask)
     sources: tuple[str, ...]
-    builder: str                  # "module:function" with (raw_root, out_dir, cfg, seed)
-    defaults: str                 # "module:CONSTANT", the builder's parameters
-    standin: str                  # the question form of its offline stand-in (livr/data/standins.py)
+    builder: str  # "module:function" with (raw_root, out_dir, cfg, seed)
+    defaults: str  # "module:CONSTANT", the builder's parameters
+    standin: str  # the question form of its offline stand-in (livr/data/standins.py)
     standin_subtasks: tuple[str, ...] = ()  # the stand-in's subtasks, as the real data has them
     hub_sources: tuple[str, ...] = ()  # those of `sources` fetched from the Hugging Face hub
-    free_text: bool = False       # answers are free text, not a letter or an integer
-    task: str = ""                # the records' `task` (and the paper CSV's key) when not its name
+    free_text: bool = False  # answers are free text, not a letter or an integer
+    task: str = ""  # the records' `task` (and the paper CSV's key) when not its name
 
     def __post_init__(self):
         if not self.task:
@@ -105,12 +105,12 @@ class ComparisonSpec:
 
 @dataclasses.dataclass(frozen=True)
 class TrainingSet(ComparisonSpec):
-    paper: str = ""               # what the paper trains on it
+    paper: str = ""  # what the paper trains on it
 
 
 @dataclasses.dataclass(frozen=True)
 class Benchmark(ComparisonSpec):
-    scorer: str = ""              # a key of scoring.SCORERS
-    aggregate: str = ""           # a key of scoring.AGGREGATES, over meta["subtask"] (one subtask when absent)
-    paper_column: str = ""        # the column the paper reports it in
+    scorer: str = ""  # a key of scoring.SCORERS
+    aggregate: str = ""  # a key of scoring.AGGREGATES, over meta["subtask"] (one subtask when absent)
+    paper_column: str = ""  # the column the paper reports it in
     extra_metrics: tuple[str, ...] = ()

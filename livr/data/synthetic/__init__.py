@@ -39,8 +39,17 @@ from livr.data.synthetic.sampling import RejectionSamplingError
 from livr.errors import InputError
 
 __all__ = [
-    "BLINK_RED", "BOX_WIDTH", "BUILDER_VERSION", "LABEL_COLOR", "MARK_COLORS", "RejectionSamplingError",
-    "SYNTHETIC_TASKS", "build_synthetic_task", "generate_split", "reflectance_label", "srgb_to_linear",
+    "BLINK_RED",
+    "BOX_WIDTH",
+    "BUILDER_VERSION",
+    "LABEL_COLOR",
+    "MARK_COLORS",
+    "RejectionSamplingError",
+    "SYNTHETIC_TASKS",
+    "build_synthetic_task",
+    "generate_split",
+    "reflectance_label",
+    "srgb_to_linear",
 ]
 
 # The tasks whose spec names a generator (livr/data/specs/tasks/<task>.py), in spec order.

@@ -7,8 +7,8 @@ from PIL import Image, ImageDraw
 from livr.data.synthetic.drawing import DARK_NAMES, LIGHT_BACKGROUNDS, PALETTE, SHAPE_PLURAL, SHAPES, draw_shape
 from livr.data.synthetic.sampling import pick, sample_until
 
-PACKING_TRIES = 100      # fresh packings tried before giving up
-PLACEMENT_TRIES = 4000   # random positions tried within one packing
+PACKING_TRIES = 100  # fresh packings tried before giving up
+PLACEMENT_TRIES = 4000  # random positions tried within one packing
 
 
 def generate(rng, S, count):
@@ -30,8 +30,10 @@ def generate(rng, S, count):
         return boxes
 
     boxes = sample_until(
-        packing, lambda b: None if len(b) == count else f"only {len(b)} shapes fit without overlap",
-        PACKING_TRIES, f"counting: packing {count} shapes of {S} px",
+        packing,
+        lambda b: None if len(b) == count else f"only {len(b)} shapes fit without overlap",
+        PACKING_TRIES,
+        f"counting: packing {count} shapes of {S} px",
     )
     img = Image.new("RGB", (S, S), bg)
     draw = ImageDraw.Draw(img)

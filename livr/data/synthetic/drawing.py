@@ -95,8 +95,12 @@ def _label(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, k: float, s
     draw.text((tx - left, ty - t), text, fill=LABEL_COLOR, font=f)
 
 
-def mark_points(img: Image.Image, points: dict[str, tuple[float, float]], k: float,
-                colors: dict[str, tuple[int, int, int]] = MARK_COLORS) -> None:
+def mark_points(
+    img: Image.Image,
+    points: dict[str, tuple[float, float]],
+    k: float,
+    colors: dict[str, tuple[int, int, int]] = MARK_COLORS,
+) -> None:
     """A ring at each point, coloured by label from `colors`; labels first so rings are never overwritten."""
     draw = ImageDraw.Draw(img)
     for name, (x, y) in points.items():

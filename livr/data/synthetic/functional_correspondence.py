@@ -17,8 +17,8 @@ from livr.data.synthetic.sampling import pick, place_in_order, sample_until
 CATEGORIES = ("hammer", "pan", "knife", "spatula")
 ACTION = {"hammer": "Pound", "pan": "Scoop", "knife": "Cut", "spatula": "Lift"}
 ROLES = ("butt", "grip", "neck", "head")
-POSE_TRIES = 1000   # poses tried for one tool
-TOOL_TRIES = 100    # tools (length, proportions) drawn before giving up
+POSE_TRIES = 1000  # poses tried for one tool
+TOOL_TRIES = 100  # tools (length, proportions) drawn before giving up
 
 
 def _geometry(rng, k, category):
@@ -44,7 +44,9 @@ def _geometry(rng, k, category):
         head_t = 0.84
     else:  # spatula
         sh = rng.uniform(15, 18) * k
-        local.append(("poly", [(th * L - 1, -hw * 0.6), (0.68 * L, -hw * 0.6), (0.68 * L, hw * 0.6), (th * L - 1, hw * 0.6)]))
+        local.append(
+            ("poly", [(th * L - 1, -hw * 0.6), (0.68 * L, -hw * 0.6), (0.68 * L, hw * 0.6), (th * L - 1, hw * 0.6)])
+        )
         local.append(("poly", [(0.68 * L, -sh), (L, -sh), (L, sh), (0.68 * L, sh)]))
         head_t = 0.86
     return L, local, {"butt": 0.07, "grip": 0.32, "neck": th, "head": head_t}
@@ -81,8 +83,10 @@ def _tool(rng, S, k, category):
         return L, local, roles, _pose(rng, S, k, L, roles)
 
     L, local, roles, (ang, cx, cy, to_img) = sample_until(
-        attempt, lambda a: None if a[3] is not None else f"no pose in {POSE_TRIES} draws fits the tool in the image",
-        TOOL_TRIES, f"functional_correspondence: placing a {category}",
+        attempt,
+        lambda a: None if a[3] is not None else f"no pose in {POSE_TRIES} draws fits the tool in the image",
+        TOOL_TRIES,
+        f"functional_correspondence: placing a {category}",
     )
     pts = {name: to_img(t * L, 0.0) for name, t in roles.items()}
     shapes = []
@@ -93,8 +97,13 @@ def _tool(rng, S, k, category):
             t, s, r = geo
             shapes.append(("circle", (*to_img(t, s), r)))
     return {
-        "category": category, "L": L, "angle": ang, "center": (cx, cy), "roles_t": roles,
-        "shapes": shapes, "points": pts,
+        "category": category,
+        "L": L,
+        "angle": ang,
+        "center": (cx, cy),
+        "roles_t": roles,
+        "shapes": shapes,
+        "points": pts,
     }
 
 

@@ -67,9 +67,13 @@ def generate(rng, S, gold):
 
     wrong_patch, oparams = sample_until(
         distractor,
-        lambda d: None if edge_mismatch(first, d[0]) >= MIN_DISTRACTOR_MISMATCH
-        else f"edge mismatch < {MIN_DISTRACTOR_MISMATCH:g} (the distractor would fit)",
-        DISTRACTOR_TRIES, "jigsaw: distractor quadrant",
+        lambda d: (
+            None
+            if edge_mismatch(first, d[0]) >= MIN_DISTRACTOR_MISMATCH
+            else f"edge mismatch < {MIN_DISTRACTOR_MISMATCH:g} (the distractor would fit)"
+        ),
+        DISTRACTOR_TRIES,
+        "jigsaw: distractor quadrant",
     )
     cands = [None, None]
     cands[gold] = true_patch

@@ -22,8 +22,8 @@ from livr.data.synthetic.drawing import (
 from livr.data.synthetic.sampling import pick, sample_until
 
 AREA_RANGE = (0.15, 0.50)  # object box area / image area (paper: 15-50%)
-IOU_RANGE = (0.2, 0.5)     # distractor IoU with the tight box (paper: 0.2-0.5)
-MIN_BOX_SIDE = 14          # px at 112 px: a distractor box spans at least one merged token
+IOU_RANGE = (0.2, 0.5)  # distractor IoU with the tight box (paper: 0.2-0.5)
+MIN_BOX_SIDE = 14  # px at 112 px: a distractor box spans at least one merged token
 SIZE_TRIES = 10_000
 DISTRACTOR_TRIES = 100_000
 
@@ -38,7 +38,8 @@ def generate(rng, S, gold):
     w, h = sample_until(
         lambda: rng.uniform(0.35, 0.75, size=2) * S,
         lambda wh: None if lo_area <= wh[0] * wh[1] / S**2 <= hi_area else f"area outside {AREA_RANGE}",
-        SIZE_TRIES, "localization: object size",
+        SIZE_TRIES,
+        "localization: object size",
     )
     x0 = round(rng.uniform(m, S - m - w))
     y0 = round(rng.uniform(m, S - m - h))

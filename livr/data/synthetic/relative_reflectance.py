@@ -62,9 +62,14 @@ def generate(rng, S, label):
         return [0, *xs, S], [0, *ys, S]
 
     xe, ye = sample_until(
-        grid, lambda g: None if min(np.diff(g[0])) >= min_size and min(np.diff(g[1])) >= min_size
-        else f"a region narrower than {min_size} px",
-        GRID_TRIES, "relative_reflectance: region grid",
+        grid,
+        lambda g: (
+            None
+            if min(np.diff(g[0])) >= min_size and min(np.diff(g[1])) >= min_size
+            else f"a region narrower than {min_size} px"
+        ),
+        GRID_TRIES,
+        "relative_reflectance: region grid",
     )
     ncols, nrows = len(xe) - 1, len(ye) - 1
     regions = [(xe[c], ye[r], xe[c + 1], ye[r + 1]) for r in range(nrows) for c in range(ncols)]
@@ -89,7 +94,8 @@ def generate(rng, S, label):
     pa, pb = sample_until(
         lambda: (point_in(regions[ia]), point_in(regions[ib])),
         lambda p: None if math.dist(*p) >= min_dist else f"rings closer than {min_dist} px",
-        POINT_TRIES, "relative_reflectance: points A and B",
+        POINT_TRIES,
+        "relative_reflectance: points A and B",
     )
     mark_points(img, {"A": pa, "B": pb}, k)
     ya, yb = srgb_to_linear(va), srgb_to_linear(vb)

@@ -34,10 +34,15 @@ def _quadruped(rng, S, k):
     margin = ring_radius(k) + 3
     x0, y0 = sample_until(  # whole body inside the image, every keypoint ring inside too
         lambda: (rng.uniform(2, S - 2 - W), rng.uniform(2, S - 2 - H)),
-        lambda o: None if all(
-            margin <= o[0] + u * W <= S - margin and margin <= o[1] + v * H <= S - margin for u, v in kp.values()
-        ) else "a keypoint ring would leave the image",
-        PLACEMENT_TRIES, f"semantic_correspondence: placing a {W:.0f}x{H:.0f} px quadruped",
+        lambda o: (
+            None
+            if all(
+                margin <= o[0] + u * W <= S - margin and margin <= o[1] + v * H <= S - margin for u, v in kp.values()
+            )
+            else "a keypoint ring would leave the image"
+        ),
+        PLACEMENT_TRIES,
+        f"semantic_correspondence: placing a {W:.0f}x{H:.0f} px quadruped",
     )
     X = lambda u: x0 + u * W  # noqa: E731
     Y = lambda v: y0 + v * H  # noqa: E731
@@ -47,7 +52,11 @@ def _quadruped(rng, S, k):
         "head": [X(head_c[0]), Y(head_c[1]), head_r * W],
         "front_leg": [X(fl), Y(body[3] - 0.05), X(fl + leg_w), Y(1.0)],
         "back_leg": [X(bl), Y(body[3] - 0.05), X(bl + leg_w), Y(1.0)],
-        "tail": [[X(body[2] - 0.02), Y(body[1])], [X(body[2] - 0.02), Y(body[1] + 0.16)], [X(tail_tip[0]), Y(tail_tip[1])]],
+        "tail": [
+            [X(body[2] - 0.02), Y(body[1])],
+            [X(body[2] - 0.02), Y(body[1] + 0.16)],
+            [X(tail_tip[0]), Y(tail_tip[1])],
+        ],
     }
     pts = {name: (X(u), Y(v)) for name, (u, v) in kp.items()}
     return {"W": W, "H": H, "origin": (x0, y0), "parts": parts, "colors": colors, "keypoints": pts}

@@ -43,15 +43,19 @@ def generate(rng, S, gold):
             return (S / 2 + (x - S / 2) * scale + shift[0], S / 2 + (y - S / 2) * scale + shift[1])
 
         inside = [
-            i for i, (_, cx, cy, _, _) in enumerate(shapes)
-            if margin <= cx <= S - margin and margin <= cy <= S - margin
+            i
+            for i, (_, cx, cy, _, _) in enumerate(shapes)
+            if margin <= cx <= S - margin
+            and margin <= cy <= S - margin
             and all(margin <= v <= S - margin for v in warp(cx, cy))
         ]
         return scale, shift, light, warp, inside
 
     scale, shift, light, warp, inside = sample_until(
-        view, lambda v: None if len(v[4]) >= 4 else "fewer than 4 shapes markable in both views",
-        VIEW_TRIES, "visual_correspondence: second view",
+        view,
+        lambda v: None if len(v[4]) >= 4 else "fewer than 4 shapes markable in both views",
+        VIEW_TRIES,
+        "visual_correspondence: second view",
     )
     chosen = pick(rng, inside, 4)
     ref_i, distract = chosen[0], chosen[1:]

@@ -19,8 +19,13 @@ PAIR_TRIES = 1000
 
 def _scene(rng, S, k, n):
     return [
-        [pick(rng, SHAPES), float(rng.uniform(14, S - 14)), float(rng.uniform(14, S - 14)),
-         float(rng.uniform(9, 14) * k), pick(rng, DARK_NAMES)]
+        [
+            pick(rng, SHAPES),
+            float(rng.uniform(14, S - 14)),
+            float(rng.uniform(14, S - 14)),
+            float(rng.uniform(9, 14) * k),
+            pick(rng, DARK_NAMES),
+        ]
         for _ in range(n)
     ]
 

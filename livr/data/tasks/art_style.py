@@ -34,7 +34,7 @@ SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
     "n_train": 1000,
     "n_val": 250,
-    "source_split": "train",   # ArtBench-10 split the examples are drawn from
+    "source_split": "train",  # ArtBench-10 split the examples are drawn from
     **DEDUP_DEFAULTS,
 }
 
@@ -74,19 +74,37 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
             cands = [neg]
             cands.insert(pos, posi)
             rid = f"{TASK}-{split}-{k:05d}"
-            rels = [staging.add(f"images/{split}/{rid}_{m + 1}.jpg", Image.open(p).convert("RGB"))
-                    for m, p in enumerate([ref, *cands])]
+            rels = [
+                staging.add(f"images/{split}/{rid}_{m + 1}.jpg", Image.open(p).convert("RGB"))
+                for m, p in enumerate([ref, *cands])
+            ]
             choices = list(TASK_SPECS[TASK].choices)
-            recs.append(Record(
-                id=rid, task=TASK, split=split, images=rels, question=format_question(TASK, choices),
-                choices=choices, answer=LETTERS[pos], source="artbench10",
-                meta={"reference": {"style": style, "file": ref.name},
-                      "positive": {"style": style, "file": posi.name, "shown_as_image": 2 + pos},
-                      "negative": {"style": neg_style, "file": neg.name, "shown_as_image": 3 - pos}},
-            ))
+            recs.append(
+                Record(
+                    id=rid,
+                    task=TASK,
+                    split=split,
+                    images=rels,
+                    question=format_question(TASK, choices),
+                    choices=choices,
+                    answer=LETTERS[pos],
+                    source="artbench10",
+                    meta={
+                        "reference": {"style": style, "file": ref.name},
+                        "positive": {"style": style, "file": posi.name, "shown_as_image": 2 + pos},
+                        "negative": {"style": neg_style, "file": neg.name, "shown_as_image": 3 - pos},
+                    },
+                )
+            )
         splits[split] = recs
     splits["test"] = test_records
-    manifest = {"builder": TASK, "seed": seed, "params": cfg, "sources": list(SOURCES),
-                "test_source": "BLINK Art_Style val", "dropped": {"dedup_images": deduper.dropped}}
+    manifest = {
+        "builder": TASK,
+        "seed": seed,
+        "params": cfg,
+        "sources": list(SOURCES),
+        "test_source": "BLINK Art_Style val",
+        "dropped": {"dedup_images": deduper.dropped},
+    }
     write_built_task(out_dir, splits, staging, test_images, manifest)
     return Path(out_dir)

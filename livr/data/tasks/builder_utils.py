@@ -14,10 +14,10 @@ from livr.errors import InputError
 # De-dup keys every builder's cfg carries (params.yaml paper_data.<task>); the paper names the
 # three signals (CLIP embedding + perceptual hash + SSIM) but no thresholds.
 DEDUP_DEFAULTS = {
-    "phash_max_distance": 8,   # 64-bit pHash Hamming distance <= this -> near-duplicate
-    "ssim_threshold": 0.9,     # SSIM of 64x64 grayscale thumbnails >= this -> near-duplicate
-    "clip_model": None,        # e.g. openai/clip-vit-base-patch32; None = pHash + SSIM only (offline)
-    "clip_threshold": 0.95,    # CLIP image-embedding cosine >= this -> near-duplicate
+    "phash_max_distance": 8,  # 64-bit pHash Hamming distance <= this -> near-duplicate
+    "ssim_threshold": 0.9,  # SSIM of 64x64 grayscale thumbnails >= this -> near-duplicate
+    "clip_model": None,  # e.g. openai/clip-vit-base-patch32; None = pHash + SSIM only (offline)
+    "clip_threshold": 0.95,  # CLIP image-embedding cosine >= this -> near-duplicate
 }
 
 
@@ -50,8 +50,15 @@ class Deduper:
         for img in images:
             hit = self.index.match(img() if callable(img) else img)
             if hit is not None:
-                self.dropped.append({"source_image": key, "reason": "near-duplicate of a test image",
-                                     "signal": hit["reason"], "test_index": hit["test_index"], "value": hit["value"]})
+                self.dropped.append(
+                    {
+                        "source_image": key,
+                        "reason": "near-duplicate of a test image",
+                        "signal": hit["reason"],
+                        "test_index": hit["test_index"],
+                        "value": hit["value"],
+                    }
+                )
                 return False
         return True
 

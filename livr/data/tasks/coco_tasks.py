@@ -17,7 +17,9 @@ from livr.errors import InputError
 ExamplesFn = Callable[..., tuple[list, dict]]
 
 
-def build_from_coco(task: str, sources: tuple[str, ...], examples: ExamplesFn, raw_root, out_dir, cfg: dict, seed: int) -> Path:
+def build_from_coco(
+    task: str, sources: tuple[str, ...], examples: ExamplesFn, raw_root, out_dir, cfg: dict, seed: int
+) -> Path:
     if cfg["train_split"] == cfg["val_split"]:
         raise InputError(f"paper_data.{task}: train_split and val_split must differ (disjoint source images)")
     rng = random.Random(seed)
@@ -32,8 +34,12 @@ def build_from_coco(task: str, sources: tuple[str, ...], examples: ExamplesFn, r
             del inst  # the train2017 annotations take GBs
         splits["test"] = test_recs
         manifest = {
-            "builder": f"livr.data.tasks.{task}", "task": task, "seed": seed, "params": cfg,
-            "sources": list(sources), "answer_balance": {s: letter_balance(r) for s, r in splits.items()},
+            "builder": f"livr.data.tasks.{task}",
+            "task": task,
+            "seed": seed,
+            "params": cfg,
+            "sources": list(sources),
+            "answer_balance": {s: letter_balance(r) for s, r in splits.items()},
             "skipped": skipped,
             "dropped": {"near_duplicate_of_test": deduper.dropped, "n_near_duplicate_of_test": len(deduper.dropped)},
         }

@@ -27,11 +27,11 @@ from livr.errors import InputError
 TASK = "counting"
 SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
-    "n_train": 1000,        # paper: 1,000 training examples per task
-    "min_count": 2,         # paper: train counts 2..10, roughly uniform
+    "n_train": 1000,  # paper: 1,000 training examples per task
+    "min_count": 2,  # paper: train counts 2..10, roughly uniform
     "max_count": 10,
-    "n_val": None,          # None = every live official validation row (paper: 534)
-    "n_test": None,         # None = every live test row (paper: 528)
+    "n_val": None,  # None = every live official validation row (paper: 534)
+    "n_test": None,  # None = every live test row (paper: 528)
     **DEDUP_DEFAULTS,
 }
 
@@ -43,11 +43,22 @@ def _load(path: Path) -> Image.Image:
 
 def _record(split: str, row: dict, pixmo_split: str, rel: str) -> Record:
     return Record(
-        id=f"counting-{split}-{pixmo_split}-{row['row']}", task=TASK, split=split, images=[rel],
-        question=format_question(TASK, [], object_name=row["label"]), choices=[],
-        answer=str(int(row["count"])), source=f"pixmo_count:{pixmo_split}",
-        meta={"pixmo_split": pixmo_split, "pixmo_row": row["row"], "label": row["label"],
-              "count": int(row["count"]), "image_url": row["image_url"], "image_sha256": row["image_sha256"]},
+        id=f"counting-{split}-{pixmo_split}-{row['row']}",
+        task=TASK,
+        split=split,
+        images=[rel],
+        question=format_question(TASK, [], object_name=row["label"]),
+        choices=[],
+        answer=str(int(row["count"])),
+        source=f"pixmo_count:{pixmo_split}",
+        meta={
+            "pixmo_split": pixmo_split,
+            "pixmo_row": row["row"],
+            "label": row["label"],
+            "count": int(row["count"]),
+            "image_url": row["image_url"],
+            "image_sha256": row["image_sha256"],
+        },
     )
 
 
@@ -79,8 +90,9 @@ def _count_pools(raw: Path, rng: random.Random, lo: int, hi: int) -> collections
     return pools
 
 
-def _pick_train(pools: collections.defaultdict[int, list[dict]], counts: list[int], n: int, deduper: Deduper,
-                used: set[str]) -> list[dict]:
+def _pick_train(
+    pools: collections.defaultdict[int, list[dict]], counts: list[int], n: int, deduper: Deduper, used: set[str]
+) -> list[dict]:
     """Up to `n` rows, one per count in turn, skipping images used in val/test or near a test image."""
     train_rows = []
     while len(train_rows) < n and any(pools[c] for c in counts):
@@ -98,12 +110,16 @@ def _pick_train(pools: collections.defaultdict[int, list[dict]], counts: list[in
     return train_rows
 
 
-def _split_records(rng: random.Random, train_rows: list[dict], val_rows: list[dict],
-                   test_rows: list[dict]) -> tuple[dict[str, Path], dict[str, list[Record]]]:
+def _split_records(
+    rng: random.Random, train_rows: list[dict], val_rows: list[dict], test_rows: list[dict]
+) -> tuple[dict[str, Path], dict[str, list[Record]]]:
     """Each split's records (train's shuffled) and the images they use, by path in the task dir."""
     images, splits = {}, {}
-    for split, rows, psplit in (("train", train_rows, "train"), ("val", val_rows, "validation"),
-                                ("test", test_rows, "test")):
+    for split, rows, psplit in (
+        ("train", train_rows, "train"),
+        ("val", val_rows, "validation"),
+        ("test", test_rows, "test"),
+    ):
         recs = []
         for r in rows:
             rel = _rel(split, r)
@@ -140,11 +156,17 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
         )
 
     images, splits = _split_records(rng, train_rows, val_rows, test_rows)
-    dist = {s: dict(sorted(collections.Counter(r.answer for r in recs).items(), key=lambda kv: int(kv[0])))
-            for s, recs in splits.items()}
+    dist = {
+        s: dict(sorted(collections.Counter(r.answer for r in recs).items(), key=lambda kv: int(kv[0])))
+        for s, recs in splits.items()
+    }
     manifest = {
-        "builder": f"livr.data.tasks.{TASK}", "task": TASK, "seed": seed, "params": cfg,
-        "sources": list(SOURCES), "answer_distribution": dist,
+        "builder": f"livr.data.tasks.{TASK}",
+        "task": TASK,
+        "seed": seed,
+        "params": cfg,
+        "sources": list(SOURCES),
+        "answer_distribution": dist,
         "dropped": {"near_duplicate_of_test": deduper.dropped, "n_near_duplicate_of_test": len(deduper.dropped)},
     }
     write_task_dir(out_dir, splits, manifest, image_writer(images))

@@ -40,12 +40,12 @@ TASK = "functional_correspondence"
 SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
     "n_train": 1000,
-    "n_val": None,                         # None = every pair of the val images (paper: 144)
-    "n_test": None,                        # None = every pair of the test images (paper: 146)
-    "split_fractions": [0.8, 0.1, 0.1],   # images, within each action
+    "n_val": None,  # None = every pair of the val images (paper: 144)
+    "n_test": None,  # None = every pair of the test images (paper: 146)
+    "split_fractions": [0.8, 0.1, 0.1],  # images, within each action
     "num_choices": 4,
-    "prefer_cross_category": True,         # NOT SPECIFIED: pair different object categories when the action has them
-    "max_side": 768,                       # NOT SPECIFIED: longer side cap of the rendered images
+    "prefer_cross_category": True,  # NOT SPECIFIED: pair different object categories when the action has them
+    "max_side": 768,  # NOT SPECIFIED: longer side cap of the rendered images
     **DEDUP_DEFAULTS,
 }
 
@@ -63,8 +63,8 @@ def split_images(anns, fractions, rng: random.Random) -> dict[str, list]:
         n_test = max(2, round(fractions[2] * n)) if n >= 10 else 0
         n_val = max(2, round(fractions[1] * n)) if n >= 10 else 0
         out["test"] += group[:n_test]
-        out["val"] += group[n_test:n_test + n_val]
-        out["train"] += group[n_test + n_val:]
+        out["val"] += group[n_test : n_test + n_val]
+        out["train"] += group[n_test + n_val :]
     return out
 
 
@@ -111,7 +111,8 @@ def _examples(split, anns, n, cfg, rng, staging):
         raise InputError(
             f"params.yaml paper_data.{TASK}.n_{split}: {n} examples asked, but the {len(anns)} {split} images make "
             f"only {len(pairs)} usable disjoint same-action pairs (one use per image); set n_{split} to at most "
-            f"{len(pairs)} or null for all")
+            f"{len(pairs)} or null for all"
+        )
     letters = balanced_letters(rng, n, cfg["num_choices"])
     recs = []
     for k, (a, b, kp) in enumerate(pairs[:n]):
@@ -127,17 +128,31 @@ def _examples(split, anns, n, cfg, rng, staging):
         r1 = staging.add(f"images/{split}/{rid}_1.jpg", mark_points(img_a, [ref], ["REF"]))
         r2 = staging.add(f"images/{split}/{rid}_2.jpg", mark_points(img_b, options, list(LETTERS[: len(options)])))
         choices = list(TASK_SPECS[TASK].choices[: cfg["num_choices"]])
-        recs.append(Record(
-            id=rid, task=TASK, split=split, images=[r1, r2],
-            question=format_question(TASK, choices, action=a.action_name), choices=choices,
-            answer=LETTERS[pos], source="funkpoint",
-            meta={"action": a.action, "image_1": a.key, "image_2": b.key,
-                  "category_1": a.category, "category_2": b.category,
-                  "ref_kp_index": kp, "option_kp_indices": opt_idx,
-                  "scale_1": s_a, "scale_2": s_b,
-                  "ref_point": [round(v, 2) for v in ref],
-                  "options": [[round(v, 2) for v in o] for o in options]},
-        ))
+        recs.append(
+            Record(
+                id=rid,
+                task=TASK,
+                split=split,
+                images=[r1, r2],
+                question=format_question(TASK, choices, action=a.action_name),
+                choices=choices,
+                answer=LETTERS[pos],
+                source="funkpoint",
+                meta={
+                    "action": a.action,
+                    "image_1": a.key,
+                    "image_2": b.key,
+                    "category_1": a.category,
+                    "category_2": b.category,
+                    "ref_kp_index": kp,
+                    "option_kp_indices": opt_idx,
+                    "scale_1": s_a,
+                    "scale_2": s_b,
+                    "ref_point": [round(v, 2) for v in ref],
+                    "options": [[round(v, 2) for v in o] for o in options],
+                },
+            )
+        )
     return recs, {"images": len(anns), "pairs": len(pairs), "unusable_pairs": unusable, "examples": len(recs)}
 
 
@@ -148,8 +163,7 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     parts = split_images(anns, cfg["split_fractions"], rng)
     deduper = TestDeduper([Image.open(a.image).convert("RGB") for a in parts["test"]], cfg)
     for split in ("train", "val"):
-        parts[split] = [a for a in parts[split]
-                        if deduper.ok(a.key, lambda a=a: Image.open(a.image).convert("RGB"))]
+        parts[split] = [a for a in parts[split] if deduper.ok(a.key, lambda a=a: Image.open(a.image).convert("RGB"))]
     staging = Staging(out_dir)
     splits, stats = {}, {}
     try:
@@ -158,8 +172,14 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     except BaseException:
         staging.cleanup()
         raise
-    manifest = {"builder": TASK, "seed": seed, "params": cfg, "sources": list(SOURCES),
-                "images": {s: sorted(a.key for a in v) for s, v in parts.items()},
-                "pair_stats": stats, "dropped": {"dedup_images": deduper.dropped}}
+    manifest = {
+        "builder": TASK,
+        "seed": seed,
+        "params": cfg,
+        "sources": list(SOURCES),
+        "images": {s: sorted(a.key for a in v) for s, v in parts.items()},
+        "pair_stats": stats,
+        "dropped": {"dedup_images": deduper.dropped},
+    }
     write_built_task(out_dir, splits, staging, {}, manifest)
     return Path(out_dir)

@@ -33,17 +33,17 @@ from livr.errors import InputError
 TASK = "jigsaw"
 SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
-    "n_train": 1000,            # paper: 1,000 train
-    "n_val": 250,               # paper: 250 val
+    "n_train": 1000,  # paper: 1,000 train
+    "n_val": 250,  # paper: 250 val
     "train_split": "train2017",  # COCO split for train examples
-    "val_split": "val2017",      # COCO split for val examples (disjoint images from train)
-    "canvas_width": 400,        # paper: 400 px wide canvas
-    "canvas_height_min": 170,   # paper: height 170-230
+    "val_split": "val2017",  # COCO split for val examples (disjoint images from train)
+    "canvas_width": 400,  # paper: 400 px wide canvas
+    "canvas_height_min": 170,  # paper: height 170-230
     "canvas_height_max": 230,
     "min_center_distance": 1.0,  # distractor centre >= this x patch diagonal from the true centre
     "distractor_avoid_canvas": False,
     "distractor_tries": 200,
-    "min_source_side": 64,      # skip COCO images smaller than this (px) on either side
+    "min_source_side": 64,  # skip COCO images smaller than this (px) on either side
     **DEDUP_DEFAULTS,
 }
 
@@ -90,10 +90,16 @@ def make_example(img: Image.Image, cfg: dict, rng: random.Random) -> dict | None
     canvas = scaled.crop(canvas_box)
     canvas.paste((0, 0, 0), (qx, qy, W, H))
     return {
-        "canvas": canvas, "true": scaled.crop(true_box), "distractor": scaled.crop(distractor),
+        "canvas": canvas,
+        "true": scaled.crop(true_box),
+        "distractor": scaled.crop(distractor),
         "meta": {
-            "scaled_size": [rw, rh], "scale": round(scale, 6), "canvas_box": list(canvas_box),
-            "canvas_size": [W, H], "patch_size": [pw, ph], "true_box": list(true_box),
+            "scaled_size": [rw, rh],
+            "scale": round(scale, 6),
+            "canvas_box": list(canvas_box),
+            "canvas_size": [W, H],
+            "patch_size": [pw, ph],
+            "true_box": list(true_box),
             "distractor_box": list(distractor),
             "center_distance": round(math.dist(_center(distractor), tc), 3),
             "min_center_distance_px": round(min_d, 3),
@@ -130,19 +136,36 @@ def _examples(split, inst, n, cfg, rng, deduper, staged):
         pos = positions[len(recs)]
         cands = [ex["true"], ex["distractor"]] if pos == 0 else [ex["distractor"], ex["true"]]
         rid = f"jigsaw-{split}-{image_id}"
-        rels = [f"images/{split}/{image_id}_canvas.png", f"images/{split}/{image_id}_cand1.png",
-                f"images/{split}/{image_id}_cand2.png"]
+        rels = [
+            f"images/{split}/{image_id}_canvas.png",
+            f"images/{split}/{image_id}_cand1.png",
+            f"images/{split}/{image_id}_cand2.png",
+        ]
         for rel, im in zip(rels, [ex["canvas"], *cands]):
             staged.add(rel, im)
-        recs.append(Record(
-            id=rid, task=TASK, split=split, images=rels,
-            question=format_question(TASK, list(TASK_SPECS[TASK].choices)), choices=list(TASK_SPECS[TASK].choices),
-            answer=LETTERS[pos], source=f"coco2017:{inst.split}",
-            meta={"coco_split": inst.split, "coco_image_id": image_id, "file_name": info["file_name"],
-                  "true_candidate": pos + 1, **ex["meta"]},
-        ))
+        recs.append(
+            Record(
+                id=rid,
+                task=TASK,
+                split=split,
+                images=rels,
+                question=format_question(TASK, list(TASK_SPECS[TASK].choices)),
+                choices=list(TASK_SPECS[TASK].choices),
+                answer=LETTERS[pos],
+                source=f"coco2017:{inst.split}",
+                meta={
+                    "coco_split": inst.split,
+                    "coco_image_id": image_id,
+                    "file_name": info["file_name"],
+                    "true_candidate": pos + 1,
+                    **ex["meta"],
+                },
+            )
+        )
     if len(recs) < n:
-        raise InputError(f"{TASK}: only {len(recs)} {split} examples from COCO {inst.split} (wanted {n}); skipped {skipped}")
+        raise InputError(
+            f"{TASK}: only {len(recs)} {split} examples from COCO {inst.split} (wanted {n}); skipped {skipped}"
+        )
     return recs, skipped
 
 

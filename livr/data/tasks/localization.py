@@ -28,21 +28,21 @@ from livr.errors import InputError
 TASK = "localization"
 SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
-    "n_train": 1000,             # paper: 1,000 train
-    "n_val": 250,                # paper: 250 val
+    "n_train": 1000,  # paper: 1,000 train
+    "n_val": 250,  # paper: 250 val
     "train_split": "train2017",
     "val_split": "val2017",
-    "min_box_frac": 0.15,        # paper: boxes covering 15-50% of the image
+    "min_box_frac": 0.15,  # paper: boxes covering 15-50% of the image
     "max_box_frac": 0.50,
-    "min_mask_fill": 0.60,       # paper: mask fill >= 60% of the box
-    "iou_min": 0.2,              # paper: distractor IoU with the gold box in 0.2-0.5
+    "min_mask_fill": 0.60,  # paper: mask fill >= 60% of the box
+    "iou_min": 0.2,  # paper: distractor IoU with the gold box in 0.2-0.5
     "iou_max": 0.5,
-    "jitter_frac": 0.5,          # max corner shift, as a fraction of the box width / height
+    "jitter_frac": 0.5,  # max corner shift, as a fraction of the box width / height
     "jitter_tries": 500,
-    "min_distractor_side": 8,    # px; a jittered box thinner than this is redrawn
+    "min_distractor_side": 8,  # px; a jittered box thinner than this is redrawn
     "box_colors": {"A": [255, 0, 0], "B": [0, 0, 255]},
-    "box_width_frac": 0.006,     # line width as a fraction of the image's shorter side (min 2 px)
-    "label_font_frac": 0.06,     # label text height as a fraction of the shorter side (min 10 px)
+    "box_width_frac": 0.006,  # line width as a fraction of the image's shorter side (min 2 px)
+    "label_font_frac": 0.06,  # label text height as a fraction of the shorter side (min 10 px)
     **DEDUP_DEFAULTS,
 }
 
@@ -62,8 +62,12 @@ def jitter_box(gold, size, cfg, rng: random.Random):
     W, H = size
     j = cfg["jitter_frac"]
     for _ in range(int(cfg["jitter_tries"])):
-        b = [x0 + rng.uniform(-j, j) * bw, y0 + rng.uniform(-j, j) * bh,
-             x1 + rng.uniform(-j, j) * bw, y1 + rng.uniform(-j, j) * bh]
+        b = [
+            x0 + rng.uniform(-j, j) * bw,
+            y0 + rng.uniform(-j, j) * bh,
+            x1 + rng.uniform(-j, j) * bw,
+            y1 + rng.uniform(-j, j) * bh,
+        ]
         b = [min(max(b[0], 0.0), W), min(max(b[1], 0.0), H), min(max(b[2], 0.0), W), min(max(b[3], 0.0), H)]
         b = [round(v, 2) for v in b]
         if b[2] - b[0] < cfg["min_distractor_side"] or b[3] - b[1] < cfg["min_distractor_side"]:
@@ -157,18 +161,37 @@ def _examples(split, inst, n, cfg, rng, deduper, staged):
             continue
         rel = staged.add(f"images/{split}/{image_id}.png", rendered)
         name = inst.categories.get(ann["category_id"], "object")
-        recs.append(Record(
-            id=f"localization-{split}-{image_id}", task=TASK, split=split, images=[rel],
-            question=format_question(TASK, list(TASK_SPECS[TASK].choices), object_name=name),
-            choices=list(TASK_SPECS[TASK].choices), answer=LETTERS[pos], source=f"coco2017:{inst.split}",
-            meta={"coco_split": inst.split, "coco_image_id": image_id, "file_name": info["file_name"],
-                  "annotation_id": ann["id"], "category": name, "image_size": [info["width"], info["height"]],
-                  "gold_box": gold, "distractor_box": distractor, "boxes": boxes,
-                  "coverage": round(cov, 4), "mask_fill": round(fill, 4), "iou": round(v, 4)},
-        ))
+        recs.append(
+            Record(
+                id=f"localization-{split}-{image_id}",
+                task=TASK,
+                split=split,
+                images=[rel],
+                question=format_question(TASK, list(TASK_SPECS[TASK].choices), object_name=name),
+                choices=list(TASK_SPECS[TASK].choices),
+                answer=LETTERS[pos],
+                source=f"coco2017:{inst.split}",
+                meta={
+                    "coco_split": inst.split,
+                    "coco_image_id": image_id,
+                    "file_name": info["file_name"],
+                    "annotation_id": ann["id"],
+                    "category": name,
+                    "image_size": [info["width"], info["height"]],
+                    "gold_box": gold,
+                    "distractor_box": distractor,
+                    "boxes": boxes,
+                    "coverage": round(cov, 4),
+                    "mask_fill": round(fill, 4),
+                    "iou": round(v, 4),
+                },
+            )
+        )
     if len(recs) < n:
-        raise InputError(f"{TASK}: only {len(recs)} {split} examples from COCO {inst.split} "
-                         f"({len(ids)} images with a box of qualifying coverage; wanted {n}); skipped {skipped}")
+        raise InputError(
+            f"{TASK}: only {len(recs)} {split} examples from COCO {inst.split} "
+            f"({len(ids)} images with a box of qualifying coverage; wanted {n}); skipped {skipped}"
+        )
     return recs, skipped
 
 

@@ -41,14 +41,14 @@ SOURCES = TASK_SPECS[TASK].sources
 DEFAULTS = {
     "n_train": 1000,
     "n_val": 250,
-    "same_threshold": 0.10,      # rel <= this -> "About the same"
-    "same_fraction": 0.25,       # share of "About the same" examples (paper: ~1/4)
+    "same_threshold": 0.10,  # rel <= this -> "About the same"
+    "same_fraction": 0.25,  # share of "About the same" examples (paper: ~1/4)
     "eps": 1.0e-8,
-    "val_scene_fraction": 0.2,   # NOT SPECIFIED: share of MID train scenes held out for our val
+    "val_scene_fraction": 0.2,  # NOT SPECIFIED: share of MID train scenes held out for our val
     "mip": 2,
     "photo_directions": list(range(mid.N_DIRECTIONS)),  # paper: all 25 illumination directions per scene
-    "disk_radius_frac": 0.01,    # NOT SPECIFIED: disk radius as a fraction of min(albedo w, h)
-    "point_margin_frac": 0.05,   # NOT SPECIFIED: points kept this far inside the borders
+    "disk_radius_frac": 0.01,  # NOT SPECIFIED: disk radius as a fraction of min(albedo w, h)
+    "point_margin_frac": 0.05,  # NOT SPECIFIED: points kept this far inside the borders
     "min_point_dist_frac": 0.1,  # NOT SPECIFIED: A and B at least this x min(w, h) apart
     "max_side": 768,
     "max_tries": 2000,
@@ -119,15 +119,33 @@ def _split(split, scenes, directions, albedo_files, raw, cfg, rng, deduper, stag
             rid = f"{TASK}-{split}-{len(recs):05d}"
             rel_path = staging.add(f"images/{split}/{rid}.jpg", mark_points(photo, pts, ["A", "B"]))
             choices = list(TASK_SPECS[TASK].choices)
-            recs.append(Record(
-                id=rid, task=TASK, split=split, images=[rel_path], question=format_question(TASK, choices),
-                choices=choices, answer=target, source="mid",
-                meta={"scene": scene, "photo": ppath.name, "direction": direction,
-                      "albedo_size": [w, h], "disk_radius": round(radius, 3),
-                      "point_a_albedo": [round(v, 3) for v in pa], "point_b_albedo": [round(v, 3) for v in pb],
-                      "point_a": [round(v, 2) for v in pts[0]], "point_b": [round(v, 2) for v in pts[1]],
-                      "Y_a": ya, "Y_b": yb, "rel": rel, "threshold": cfg["same_threshold"]},
-            ))
+            recs.append(
+                Record(
+                    id=rid,
+                    task=TASK,
+                    split=split,
+                    images=[rel_path],
+                    question=format_question(TASK, choices),
+                    choices=choices,
+                    answer=target,
+                    source="mid",
+                    meta={
+                        "scene": scene,
+                        "photo": ppath.name,
+                        "direction": direction,
+                        "albedo_size": [w, h],
+                        "disk_radius": round(radius, 3),
+                        "point_a_albedo": [round(v, 3) for v in pa],
+                        "point_b_albedo": [round(v, 3) for v in pb],
+                        "point_a": [round(v, 2) for v in pts[0]],
+                        "point_b": [round(v, 2) for v in pts[1]],
+                        "Y_a": ya,
+                        "Y_b": yb,
+                        "rel": rel,
+                        "threshold": cfg["same_threshold"],
+                    },
+                )
+            )
     return recs, missed
 
 
@@ -148,7 +166,8 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
             raise InputError(
                 f"params.yaml paper_data.{TASK}.n_{split}: {cfg[f'n_{split}']} examples asked, but its "
                 f"{len(scene_split[split])} scenes x {len(directions)} photo_directions give {cap} "
-                f"(photograph, albedo) pairs, one example each")
+                f"(photograph, albedo) pairs, one example each"
+            )
     albedo_files = mid.albedo_index(raw)
     test_records, test_images = blink_test(raw_root, TASK)
     deduper = TestDeduper(test_images.values(), cfg)
@@ -156,14 +175,21 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     splits, shortfall = {}, {}
     try:
         for split in ("train", "val"):
-            splits[split], shortfall[split] = _split(split, scene_split[split], directions, albedo_files, raw,
-                                                     cfg, rng, deduper, staging)
+            splits[split], shortfall[split] = _split(
+                split, scene_split[split], directions, albedo_files, raw, cfg, rng, deduper, staging
+            )
     except BaseException:
         staging.cleanup()
         raise
     splits["test"] = test_records
-    manifest = {"builder": TASK, "seed": seed, "params": cfg, "sources": list(SOURCES),
-                "scenes": scene_split, "test_source": "BLINK Relative_Reflectance val",
-                "dropped": {"dedup_images": deduper.dropped, "shortfall_examples": shortfall}}
+    manifest = {
+        "builder": TASK,
+        "seed": seed,
+        "params": cfg,
+        "sources": list(SOURCES),
+        "scenes": scene_split,
+        "test_source": "BLINK Relative_Reflectance val",
+        "dropped": {"dedup_images": deduper.dropped, "shortfall_examples": shortfall},
+    }
     write_built_task(out_dir, splits, staging, test_images, manifest)
     return Path(out_dir)

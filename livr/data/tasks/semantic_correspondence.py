@@ -37,9 +37,9 @@ DEFAULTS = {
     "n_train": 1000,
     "n_val": 250,
     "source_split": "trn",
-    "min_keypoints": 4,        # valid (visible in both) keypoints a pair needs
+    "min_keypoints": 4,  # valid (visible in both) keypoints a pair needs
     "num_choices": 4,
-    "max_side": 768,           # NOT SPECIFIED: longer side cap of the rendered images
+    "max_side": 768,  # NOT SPECIFIED: longer side cap of the rendered images
     **DEDUP_DEFAULTS,
 }
 
@@ -55,8 +55,10 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     deduper = TestDeduper(test_images.values(), cfg)
 
     def usable(p) -> bool:
-        return all(deduper.ok(f"{p.category}/{q.name}", lambda q=q: Image.open(q).convert("RGB"))
-                   for q in (p.src_path, p.trg_path))
+        return all(
+            deduper.ok(f"{p.category}/{q.name}", lambda q=q: Image.open(q).convert("RGB"))
+            for q in (p.src_path, p.trg_path)
+        )
 
     staging = Staging(out_dir)
     splits, used_images = {}, set()
@@ -89,21 +91,40 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
             a = staging.add(f"images/{split}/{rid}_1.jpg", mark_points(src, [ref], ["REF"]))
             b = staging.add(f"images/{split}/{rid}_2.jpg", mark_points(trg, options, list(LETTERS[: len(options)])))
             choices = list(TASK_SPECS[TASK].choices[: cfg["num_choices"]])
-            recs.append(Record(
-                id=rid, task=TASK, split=split, images=[a, b], question=format_question(TASK, choices),
-                choices=choices, answer=LETTERS[pos], source="spair71k",
-                meta={"pair_file": p.pair_file, "category": p.category,
-                      "src_image": p.src_path.name, "trg_image": p.trg_path.name,
-                      "scale_src": s_src, "scale_trg": s_trg,
-                      "ref_kp_id": p.kps_ids[q], "option_kp_ids": [p.kps_ids[i] for i in opt_idx],
-                      "ref_point": [round(v, 2) for v in ref],
-                      "options": [[round(v, 2) for v in o] for o in options]},
-            ))
+            recs.append(
+                Record(
+                    id=rid,
+                    task=TASK,
+                    split=split,
+                    images=[a, b],
+                    question=format_question(TASK, choices),
+                    choices=choices,
+                    answer=LETTERS[pos],
+                    source="spair71k",
+                    meta={
+                        "pair_file": p.pair_file,
+                        "category": p.category,
+                        "src_image": p.src_path.name,
+                        "trg_image": p.trg_path.name,
+                        "scale_src": s_src,
+                        "scale_trg": s_trg,
+                        "ref_kp_id": p.kps_ids[q],
+                        "option_kp_ids": [p.kps_ids[i] for i in opt_idx],
+                        "ref_point": [round(v, 2) for v in ref],
+                        "options": [[round(v, 2) for v in o] for o in options],
+                    },
+                )
+            )
             k += 1
         splits[split] = recs
     splits["test"] = test_records
-    manifest = {"builder": TASK, "seed": seed, "params": cfg, "sources": list(SOURCES),
-                "test_source": "BLINK Semantic_Correspondence val",
-                "dropped": {"dedup_images": deduper.dropped, "pairs_below_min_keypoints": n_short}}
+    manifest = {
+        "builder": TASK,
+        "seed": seed,
+        "params": cfg,
+        "sources": list(SOURCES),
+        "test_source": "BLINK Semantic_Correspondence val",
+        "dropped": {"dedup_images": deduper.dropped, "pairs_below_min_keypoints": n_short},
+    }
     write_built_task(out_dir, {s: splits[s] for s in ("train", "val", "test")}, staging, test_images, manifest)
     return Path(out_dir)

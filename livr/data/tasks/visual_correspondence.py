@@ -40,12 +40,12 @@ DEFAULTS = {
     "n_val": 500,
     "n_test": 700,
     "split_fractions": [0.8, 0.1, 0.1],  # by sequence, stratified by kind (v_/i_)
-    "sequence_kinds": ["v", "i"],        # viewpoint + illumination
-    "min_index_gap": 2,                  # pairs (i, j) with j - i >= 2
+    "sequence_kinds": ["v", "i"],  # viewpoint + illumination
+    "min_index_gap": 2,  # pairs (i, j) with j - i >= 2
     "num_choices": 4,
-    "max_side": 768,                     # NOT SPECIFIED: images downscaled to this longer side
-    "point_margin_frac": 0.05,           # NOT SPECIFIED: points kept this far inside the borders
-    "distractor_min_dist_frac": 0.15,    # NOT SPECIFIED: "far away" = >= this x min(w, h) apart
+    "max_side": 768,  # NOT SPECIFIED: images downscaled to this longer side
+    "point_margin_frac": 0.05,  # NOT SPECIFIED: points kept this far inside the borders
+    "distractor_min_dist_frac": 0.15,  # NOT SPECIFIED: "far away" = >= this x min(w, h) apart
     "max_tries": 200,
     **DEDUP_DEFAULTS,
 }
@@ -60,8 +60,8 @@ def split_sequences(seqs: list, fractions, kinds, rng: random.Random) -> dict[st
         n_test = max(1, round(fractions[2] * n)) if n >= 3 else 0
         n_val = max(1, round(fractions[1] * n)) if n >= 3 else 0
         out["test"] += group[:n_test]
-        out["val"] += group[n_test:n_test + n_val]
-        out["train"] += group[n_test + n_val:]
+        out["val"] += group[n_test : n_test + n_val]
+        out["train"] += group[n_test + n_val :]
     return out
 
 
@@ -108,20 +108,32 @@ def _examples(split, seqs, n, cfg, rng, staging, deduper):
             options.insert(pos, true)
             rid = f"{TASK}-{split}-{k:05d}"
             a = staging.add(f"images/{split}/{rid}_1.jpg", mark_points(img_i, [ref], ["REF"]))
-            b = staging.add(f"images/{split}/{rid}_2.jpg",
-                            mark_points(img_j, options, list(LETTERS[: len(options)])))
+            b = staging.add(f"images/{split}/{rid}_2.jpg", mark_points(img_j, options, list(LETTERS[: len(options)])))
             choices = list(TASK_SPECS[TASK].choices[: cfg["num_choices"]])
-            records.append(Record(
-                id=rid, task=TASK, split=split, images=[a, b],
-                question=format_question(TASK, choices), choices=choices, answer=LETTERS[pos],
-                source="hpatches",
-                meta={"sequence": seq.name, "kind": seq.kind, "pair": [i, j],
-                      "scale_i": s_i, "scale_j": s_j,
-                      "homography_i_to_j": np.round(H, 10).tolist(),
-                      "ref_point": list(ref), "true_point": list(true),
-                      "options": [list(p) for p in options],
-                      "min_distractor_dist": round(min(dist(true, d) for d in distractors), 2)},
-            ))
+            records.append(
+                Record(
+                    id=rid,
+                    task=TASK,
+                    split=split,
+                    images=[a, b],
+                    question=format_question(TASK, choices),
+                    choices=choices,
+                    answer=LETTERS[pos],
+                    source="hpatches",
+                    meta={
+                        "sequence": seq.name,
+                        "kind": seq.kind,
+                        "pair": [i, j],
+                        "scale_i": s_i,
+                        "scale_j": s_j,
+                        "homography_i_to_j": np.round(H, 10).tolist(),
+                        "ref_point": list(ref),
+                        "true_point": list(true),
+                        "options": [list(p) for p in options],
+                        "min_distractor_dist": round(min(dist(true, d) for d in distractors), 2),
+                    },
+                )
+            )
             made += 1
             k += 1
         failures += count - made
@@ -140,7 +152,9 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
     for split in ("train", "val"):
         keep = []
         for s in splits_seq[split]:
-            if all(deduper.ok(f"{s.name}/{k}.ppm", lambda s=s, k=k: s.image(k)) for k in range(1, hpatches.N_IMAGES + 1)):
+            if all(
+                deduper.ok(f"{s.name}/{k}.ppm", lambda s=s, k=k: s.image(k)) for k in range(1, hpatches.N_IMAGES + 1)
+            ):
                 keep.append(s)
             else:
                 dropped_seqs.append({"sequence": s.name, "split": split, "reason": "near-duplicate of a test image"})
@@ -151,10 +165,12 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
         n = cfg[f"n_{split}"]
         splits[split], shortfall[split] = _examples(split, splits_seq[split], n, cfg, rng, staging, deduper)
     manifest = {
-        "builder": TASK, "seed": seed, "params": cfg, "sources": list(SOURCES),
+        "builder": TASK,
+        "seed": seed,
+        "params": cfg,
+        "sources": list(SOURCES),
         "sequences": {k: [s.name for s in v] for k, v in splits_seq.items()},
-        "dropped": {"dedup_images": deduper.dropped, "dedup_sequences": dropped_seqs,
-                    "shortfall_examples": shortfall},
+        "dropped": {"dedup_images": deduper.dropped, "dedup_sequences": dropped_seqs, "shortfall_examples": shortfall},
     }
     write_built_task(out_dir, splits, staging, {}, manifest)
     return Path(out_dir)

@@ -36,8 +36,8 @@ DEFAULTS = {
     "n_train": 1000,
     "n_val": 250,
     "train_source_split": "train",  # NIGHTS split for our train
-    "val_source_split": "val",      # NIGHTS split for our val
-    "min_votes": 6,                 # DreamSim keeps triplets with >= 6 agreeing votes
+    "val_source_split": "val",  # NIGHTS split for our val
+    "min_votes": 6,  # DreamSim keeps triplets with >= 6 agreeing votes
     "max_side": 512,
     **DEDUP_DEFAULTS,
 }
@@ -60,7 +60,9 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
         recs = []
         while len(recs) < n:
             if not pool:
-                raise InputError(f"{TASK}: ran out of NIGHTS {cfg[f'{split}_source_split']!r} triplets after {len(recs)}")
+                raise InputError(
+                    f"{TASK}: ran out of NIGHTS {cfg[f'{split}_source_split']!r} triplets after {len(recs)}"
+                )
             t = pool.pop()
             if t.votes < cfg["min_votes"]:
                 skipped["few_votes"] += 1
@@ -78,20 +80,44 @@ def build(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
             shown = [other]
             shown.insert(pos, closer)
             rid = f"{TASK}-{split}-{k:05d}"
-            rels = [staging.add(f"images/{split}/{rid}_{m + 1}.png", resize_max_side(Image.open(paths[name]), cfg["max_side"])[0])
-                    for m, name in enumerate(["ref", *shown])]
+            rels = [
+                staging.add(
+                    f"images/{split}/{rid}_{m + 1}.png", resize_max_side(Image.open(paths[name]), cfg["max_side"])[0]
+                )
+                for m, name in enumerate(["ref", *shown])
+            ]
             choices = list(TASK_SPECS[TASK].choices)
-            recs.append(Record(
-                id=rid, task=TASK, split=split, images=rels, question=format_question(TASK, choices),
-                choices=choices, answer=LETTERS[pos], source="nights",
-                meta={"nights_id": t.id, "nights_split": t.split, "left_vote": t.left_vote,
-                      "right_vote": t.right_vote, "votes": t.votes, "majority": closer,
-                      "shown_order": shown, "prompt": t.prompt},
-            ))
+            recs.append(
+                Record(
+                    id=rid,
+                    task=TASK,
+                    split=split,
+                    images=rels,
+                    question=format_question(TASK, choices),
+                    choices=choices,
+                    answer=LETTERS[pos],
+                    source="nights",
+                    meta={
+                        "nights_id": t.id,
+                        "nights_split": t.split,
+                        "left_vote": t.left_vote,
+                        "right_vote": t.right_vote,
+                        "votes": t.votes,
+                        "majority": closer,
+                        "shown_order": shown,
+                        "prompt": t.prompt,
+                    },
+                )
+            )
         splits[split] = recs
     splits["test"] = test_records
-    manifest = {"builder": TASK, "seed": seed, "params": cfg, "sources": list(SOURCES),
-                "test_source": "BLINK Visual_Similarity val",
-                "dropped": {"dedup_images": deduper.dropped, "skipped_triplets": skipped}}
+    manifest = {
+        "builder": TASK,
+        "seed": seed,
+        "params": cfg,
+        "sources": list(SOURCES),
+        "test_source": "BLINK Visual_Similarity val",
+        "dropped": {"dedup_images": deduper.dropped, "skipped_triplets": skipped},
+    }
     write_built_task(out_dir, splits, staging, test_images, manifest)
     return Path(out_dir)

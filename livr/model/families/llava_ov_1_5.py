@@ -52,8 +52,12 @@ def processor_class():
 
 def tiny_config(text: dict, token_ids: dict, d: TinyDims):
     return classes()[0](
-        text_config={"model_type": "qwen3", **text, "head_dim": d.hidden // d.heads,
-                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0}},
+        text_config={
+            "model_type": "qwen3",
+            **text,
+            "head_dim": d.hidden // d.heads,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0},
+        },
         vision_config=tiny_vision(d),
         **token_ids,
         tie_word_embeddings=False,  # as the 4B's config (the class default; livr/model/configs/llava-ov-1.5-4b.json)
@@ -75,8 +79,10 @@ def native_config_dict(raw: dict, source: str) -> dict:
     class sizes the head and the loss from `text_config`, so the stray value is dropped.
     """
     if raw.get("model_type") not in HUB_MODEL_TYPES:
-        raise InputError(f"{source}: config.json has model_type {raw.get('model_type')!r}; "
-                         f"LLaVA-OneVision-1.5 configs have one of {', '.join(HUB_MODEL_TYPES)}")
+        raise InputError(
+            f"{source}: config.json has model_type {raw.get('model_type')!r}; "
+            f"LLaVA-OneVision-1.5 configs have one of {', '.join(HUB_MODEL_TYPES)}"
+        )
     for key in ("text_config", "vision_config"):
         if not isinstance(raw.get(key), dict):
             raise InputError(f"{source}: config.json lacks {key}")
@@ -95,8 +101,15 @@ def load_pretrained(source: str, tokenizer, image_processor, dtype, attn: str):
         raw = json.load(f)
     config = config_cls.from_dict(native_config_dict(raw, source))
     # Shape mismatches are reported (with the others) by check_loading_info rather than raised bare.
-    model, info = model_cls.from_pretrained(source, config=config, dtype=dtype, attn_implementation=attn,
-                                            output_loading_info=True, ignore_mismatched_sizes=True, **NO_HUB_KERNELS)
+    model, info = model_cls.from_pretrained(
+        source,
+        config=config,
+        dtype=dtype,
+        attn_implementation=attn,
+        output_loading_info=True,
+        ignore_mismatched_sizes=True,
+        **NO_HUB_KERNELS,
+    )
     check_loading_info(source, info)
     check_vocab_and_pad(source, model, tokenizer)
     check_image_processor(source, model, image_processor)
@@ -113,8 +126,13 @@ def check_loading_info(source: str, info: dict) -> None:
     }
     found = {what: keys for what, keys in problems.items() if keys}
     if found:
-        detail = "; ".join(f"{len(keys)} {what}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}" for what, keys in found.items())
-        raise InputError(f"{source}: checkpoint does not load cleanly into LLaVA-OneVision-1.5 ({implementation()}): {detail}")
+        detail = "; ".join(
+            f"{len(keys)} {what}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+            for what, keys in found.items()
+        )
+        raise InputError(
+            f"{source}: checkpoint does not load cleanly into LLaVA-OneVision-1.5 ({implementation()}): {detail}"
+        )
 
 
 def check_vocab_and_pad(source: str, model, tokenizer) -> None:
@@ -122,16 +140,22 @@ def check_vocab_and_pad(source: str, model, tokenizer) -> None:
     rows_in = model.get_input_embeddings().weight.shape[0]
     rows_out = model.get_output_embeddings().weight.shape[0]
     if not rows_in == rows_out == text.vocab_size:
-        raise InputError(f"{source}: vocabulary sizes disagree: embedding table {rows_in} rows, LM head {rows_out} rows, "
-                         f"text_config.vocab_size {text.vocab_size}")
+        raise InputError(
+            f"{source}: vocabulary sizes disagree: embedding table {rows_in} rows, LM head {rows_out} rows, "
+            f"text_config.vocab_size {text.vocab_size}"
+        )
     if len(tokenizer) > rows_in:
-        raise InputError(f"{source}: the tokenizer has {len(tokenizer)} tokens but the model only {rows_in} embedding rows")
+        raise InputError(
+            f"{source}: the tokenizer has {len(tokenizer)} tokens but the model only {rows_in} embedding rows"
+        )
     pad = tokenizer.pad_token_id
     if pad is None:
         raise InputError(f"{source}: the tokenizer has no pad token; batches cannot be padded")
     if text.pad_token_id is not None and text.pad_token_id != pad:
-        raise InputError(f"{source}: text_config.pad_token_id is {text.pad_token_id} but the tokenizer pads with "
-                         f"{tokenizer.pad_token!r} (id {pad})")
+        raise InputError(
+            f"{source}: text_config.pad_token_id is {text.pad_token_id} but the tokenizer pads with "
+            f"{tokenizer.pad_token!r} (id {pad})"
+        )
     for cfg in (model.config, text, model.generation_config):
         cfg.pad_token_id = pad
 
@@ -146,6 +170,13 @@ def check_image_processor(source: str, model, image_processor) -> None:
 
 
 FAMILY = Family(
-    name="llava_ov_1_5", classes=classes, processor_class=processor_class, tiny_config=tiny_config,
-    system_prompt=True, temporal_patch_size=1, mrope=False, hub_config=native_config_dict, checked_load=load_pretrained,
+    name="llava_ov_1_5",
+    classes=classes,
+    processor_class=processor_class,
+    tiny_config=tiny_config,
+    system_prompt=True,
+    temporal_patch_size=1,
+    mrope=False,
+    hub_config=native_config_dict,
+    checked_load=load_pretrained,
 )

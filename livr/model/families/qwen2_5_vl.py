@@ -20,15 +20,24 @@ def processor_class():
 
 def tiny_config(text: dict, token_ids: dict, d: TinyDims):
     return classes()[0](
-        text_config={**text, "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]}},
-        vision_config=dict(**tiny_vision(d), temporal_patch_size=2, window_size=IMAGE_SIZE,
-                           fullatt_block_indexes=[d.vision_depth - 1]),
+        text_config={
+            **text,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]},
+        },
+        vision_config=dict(
+            **tiny_vision(d), temporal_patch_size=2, window_size=IMAGE_SIZE, fullatt_block_indexes=[d.vision_depth - 1]
+        ),
         **token_ids,
         tie_word_embeddings=True,  # as Qwen2.5-VL-3B
     )
 
 
 FAMILY = Family(
-    name="qwen2_5_vl", classes=classes, processor_class=processor_class, tiny_config=tiny_config,
-    system_prompt=True, temporal_patch_size=2, mrope=True,
+    name="qwen2_5_vl",
+    classes=classes,
+    processor_class=processor_class,
+    tiny_config=tiny_config,
+    system_prompt=True,
+    temporal_patch_size=2,
+    mrope=True,
 )

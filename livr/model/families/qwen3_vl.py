@@ -21,11 +21,21 @@ def processor_class():
 def tiny_config(text: dict, token_ids: dict, d: TinyDims):
     return classes()[0](
         text_config={
-            **text, "head_dim": d.hidden // d.heads,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6], "mrope_interleaved": True},
+            **text,
+            "head_dim": d.hidden // d.heads,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": [4, 6, 6],
+                "mrope_interleaved": True,
+            },
         },
-        vision_config=dict(**tiny_vision(d), temporal_patch_size=2, num_position_embeddings=(IMAGE_SIZE // PATCH) ** 2,
-                           deepstack_visual_indexes=[0]),
+        vision_config=dict(
+            **tiny_vision(d),
+            temporal_patch_size=2,
+            num_position_embeddings=(IMAGE_SIZE // PATCH) ** 2,
+            deepstack_visual_indexes=[0],
+        ),
         **token_ids,
         tie_word_embeddings=True,
     )
@@ -33,6 +43,11 @@ def tiny_config(text: dict, token_ids: dict, d: TinyDims):
 
 # Its chat template adds no default system prompt.
 FAMILY = Family(
-    name="qwen3_vl", classes=classes, processor_class=processor_class, tiny_config=tiny_config,
-    system_prompt=False, temporal_patch_size=2, mrope=True,
+    name="qwen3_vl",
+    classes=classes,
+    processor_class=processor_class,
+    tiny_config=tiny_config,
+    system_prompt=False,
+    temporal_patch_size=2,
+    mrope=True,
 )

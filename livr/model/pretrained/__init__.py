@@ -23,4 +23,4 @@ def rebuild_command(name: str, out: str) -> str:
 
     words = shlex.split(json.loads((shipped_dir(name) / "manifest.json").read_text())["command"])
     at = words.index("--out")
-    return shlex.join([*words[:at], "--out", out, *words[at + 2:]])
+    return shlex.join([*words[:at], "--out", out, *words[at + 2 :]])

@@ -36,11 +36,22 @@ def _pixmo(tmp_path, monkeypatch, files, base, counts, cfg, **kw):
 def test_pixmo_download_drops_dead_corrupt_and_mismatching(tmp_path, monkeypatch):
     files = Files()
     with serve(files) as base:
-        counts = {"train": [c for c in range(2, 11) for _ in range(3)] + [1, 15], "validation": [2, 3, 4],
-                  "test": [5, 6]}
-        raw, _ = _pixmo(tmp_path, monkeypatch, files, base, counts,
-                        {"train_per_count": None, "verify_sha256": True, "verify_tls": True},
-                        n_dead=2, n_corrupt=2, n_mismatch=1)
+        counts = {
+            "train": [c for c in range(2, 11) for _ in range(3)] + [1, 15],
+            "validation": [2, 3, 4],
+            "test": [5, 6],
+        }
+        raw, _ = _pixmo(
+            tmp_path,
+            monkeypatch,
+            files,
+            base,
+            counts,
+            {"train_per_count": None, "verify_sha256": True, "verify_tls": True},
+            n_dead=2,
+            n_corrupt=2,
+            n_mismatch=1,
+        )
     m = read_manifest(raw)
     assert m["rule"] == {"verify_sha256": True, "verify_tls": True}
     tr = m["counts"]["train"]
@@ -83,9 +94,15 @@ def test_pixmo_repeated_urls_fetched_once_and_mapped_to_every_row(tmp_path, monk
     path_for = lambda split, i: "/img/shared.jpg" if (split, i) in shared else f"/img/{split}/{i}.jpg"  # noqa: E731
     with serve(files) as base:
         counts = {"train": [2, 2, 3, 4, 5, 6], "validation": [2, 3], "test": [4, 5]}
-        raw, rows = _pixmo(tmp_path, monkeypatch, files, base, counts,
-                           {"workers": 8, "train_per_count": None, "verify_sha256": True},
-                           path_for=path_for)
+        raw, rows = _pixmo(
+            tmp_path,
+            monkeypatch,
+            files,
+            base,
+            counts,
+            {"workers": 8, "train_per_count": None, "verify_sha256": True},
+            path_for=path_for,
+        )
     asked = Counter(p for p, _ in files.requests)
     assert asked["/img/shared.jpg"] == 1 and set(asked.values()) == {1}
     m = read_manifest(raw)
@@ -118,13 +135,20 @@ def test_pixmo_rejects_unknown_split(tmp_path):
 def _coco_zips(tmp_path):
     src = tmp_path / "coco_src"
     for split, n, start in (("train2017", 3, 1), ("val2017", 2, 100)):
-        write_coco(src, split, [natural(start + i) for i in range(n)],
-                   lambda i, w, h: [((20, 30, 100, 80), 0.7, 0, 1), ((0, 0, 50, 50), 1.0, 1, 2)], start_id=start)
+        write_coco(
+            src,
+            split,
+            [natural(start + i) for i in range(n)],
+            lambda i, w, h: [((20, 30, 100, 80), 0.7, 0, 1), ((0, 0, 50, 50), 1.0, 1, 2)],
+            start_id=start,
+        )
     zips = tmp_path / "zips"
     zips.mkdir()
     out = {}
     for name, folder in (("train2017", "train2017"), ("val2017", "val2017"), ("annotations", "annotations")):
-        z = zip_dir(src / folder, folder, zips / (f"{name}.zip" if name != "annotations" else "annotations_trainval2017.zip"))
+        z = zip_dir(
+            src / folder, folder, zips / (f"{name}.zip" if name != "annotations" else "annotations_trainval2017.zip")
+        )
         out[name] = z
     return out
 
@@ -184,8 +208,10 @@ def test_mask_fill_polygon_and_rle():
 
 
 def test_blink_download_and_test_records(tmp_path, monkeypatch):
-    rows = {"Jigsaw": [[natural(i), natural(i + 10), natural(i + 20)] for i in range(3)],
-            "Object_Localization": [[natural(40 + i)] for i in range(2)]}
+    rows = {
+        "Jigsaw": [[natural(i), natural(i + 10), natural(i + 20)] for i in range(3)],
+        "Object_Localization": [[natural(40 + i)] for i in range(2)],
+    }
     write_blink_hub(tmp_path / "hub", rows)
     monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
     raw = tmp_path / "raw"
@@ -238,8 +264,14 @@ def test_pixmo_tls_failures_are_their_own_reason(tmp_path, monkeypatch):
     monkeypatch.setattr(pixmo_count, "download_file", fake)
     files = Files()
     with serve(files) as base:
-        raw, _ = _pixmo(tmp_path, monkeypatch, files, base, {"train": [2, 3, 4], "validation": [2], "test": [3]},
-                        {"verify_tls": True, "train_per_count": None})
+        raw, _ = _pixmo(
+            tmp_path,
+            monkeypatch,
+            files,
+            base,
+            {"train": [2, 3, 4], "validation": [2], "test": [3]},
+            {"verify_tls": True, "train_per_count": None},
+        )
     m = read_manifest(raw)
     assert m["counts"]["train"]["dropped"] == {"tls_error": 1} and set(seen) == {True}
     assert pixmo_count._session(False).verify is False

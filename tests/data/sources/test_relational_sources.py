@@ -150,8 +150,9 @@ def test_spair_parse_and_download(tmp_path):
         spair.download(raw, {"urls": [f"{base}/sp.tar.gz"], "backoff": 0})
     assert read_manifest(raw)["counts"]["pairs"] == {"trn": 180, "val": 0, "test": 0}
     bad = src / "PairAnnotation" / "trn" / "bad.json"
-    bad.write_text(json.dumps({"src_imname": "a", "trg_imname": "b", "category": "cat",
-                               "src_kps": [[1, 2]], "trg_kps": []}))
+    bad.write_text(
+        json.dumps({"src_imname": "a", "trg_imname": "b", "category": "cat", "src_kps": [[1, 2]], "trg_kps": []})
+    )
     with pytest.raises(ValueError, match="src_kps has 1 points but trg_kps has 0"):
         spair.read_pair(bad, src)
 
@@ -271,7 +272,8 @@ def test_mid_import_zip_with_wrappers_then_download(tmp_path):
     assert am["scenes"] == 5 and am["train_scenes"] == 4 and am["formats"] == [".npy", ".png"]
     assert am["files"][0]["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
     assert sorted(p.name for p in (raw / "albedo").iterdir()) == sorted(
-        ["manifest.json", "everett_kitchen1"] + [f"main_experiment{i}" for i in range(4)])
+        ["manifest.json", "everett_kitchen1"] + [f"main_experiment{i}" for i in range(4)]
+    )
     f = _mid_server(src)
     with serve(f) as base:
         mid.download(raw, {"base_url": f"{base}/multilum", "scenes_url": f"{base}/scenes.json", "backoff": 0})
@@ -311,8 +313,15 @@ def test_mid_albedo_from_a_mirror_url(tmp_path):
     f.data["/albedo.zip"] = zip_of(src / "albedo", arc_root="wrapped")
     raw = tmp_path / "raw"
     with serve(f) as base:
-        mid.download(raw, {"base_url": f"{base}/multilum", "scenes_url": f"{base}/scenes.json",
-                           "albedo_url": f"{base}/albedo.zip", "backoff": 0})
+        mid.download(
+            raw,
+            {
+                "base_url": f"{base}/multilum",
+                "scenes_url": f"{base}/scenes.json",
+                "albedo_url": f"{base}/albedo.zip",
+                "backoff": 0,
+            },
+        )
     assert read_manifest(raw)["counts"] == {"train_scenes_listed": 4, "scenes_usable": 4}
     assert read_manifest(raw / "albedo")["files"][0]["url"].endswith("/albedo.zip")
 
@@ -354,8 +363,15 @@ def test_nights_chunked_fetches_only_the_folders_needed(tmp_path, monkeypatch):
     raw = tmp_path / "raw"
     need = {"train": 6, "val": 3}
     with serve(f) as base:
-        nights.download(raw, {"url": f"{base}/nights/nights.zip", "chunks_url": f"{base}/nights/nights_chunked",
-                              "need": need, "backoff": 0})
+        nights.download(
+            raw,
+            {
+                "url": f"{base}/nights/nights.zip",
+                "chunks_url": f"{base}/nights/nights_chunked",
+                "need": need,
+                "backoff": 0,
+            },
+        )
     m = read_manifest(raw)
     by_folder = _usable_by_folder(src)
     # the folders chosen cover the need, and no chosen folder could be left out
@@ -387,13 +403,28 @@ def test_nights_chunked_needs_range_support(tmp_path):
     f.data.update(fx.nights_served(src))
     f.ignore_range = True
     with serve(f) as base, pytest.raises(DownloadError, match="Range request"):
-        nights.download(tmp_path / "raw", {"url": f"{base}/nights/nights.zip",
-                                           "chunks_url": f"{base}/nights/nights_chunked", "backoff": 0})
+        nights.download(
+            tmp_path / "raw",
+            {"url": f"{base}/nights/nights.zip", "chunks_url": f"{base}/nights/nights_chunked", "backoff": 0},
+        )
 
 
 def test_nights_choose_folders_reports_what_no_folder_can_give():
-    trips = [nights.Triplet(str(i), Path("r"), Path("l"), Path("x"), 1.0, 0.0, 6, "train", "",
-                            PurePosixPath(f"ref/{i // 2:03d}/{i % 2:03d}.png")) for i in range(6)]
+    trips = [
+        nights.Triplet(
+            str(i),
+            Path("r"),
+            Path("l"),
+            Path("x"),
+            1.0,
+            0.0,
+            6,
+            "train",
+            "",
+            PurePosixPath(f"ref/{i // 2:03d}/{i % 2:03d}.png"),
+        )
+        for i in range(6)
+    ]
     folders, short = nights.choose_folders(trips, {"train": 4, "val": 2}, 6)
     assert len(folders) == 2 and short == {"val": 2}
     folders, short = nights.choose_folders(trips, {"train": 6}, 6)

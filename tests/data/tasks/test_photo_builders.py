@@ -40,8 +40,12 @@ PLANTED_TRAIN = (0, 1)  # COCO train images with a near-duplicate planted in the
 
 def _anns(i, w, h):
     # one qualifying box (~30% of the image, 80% filled), a crowd box, a low-fill box, a tiny box
-    return [((40, 30, 0.55 * w, 0.55 * h), 0.8, 0, 1), ((0, 0, 0.6 * w, 0.6 * h), 1.0, 1, 2),
-            ((10, 10, 0.5 * w, 0.5 * h), 0.4, 0, 2), ((5, 5, 20, 20), 1.0, 0, 1)]
+    return [
+        ((40, 30, 0.55 * w, 0.55 * h), 0.8, 0, 1),
+        ((0, 0, 0.6 * w, 0.6 * h), 1.0, 1, 2),
+        ((10, 10, 0.5 * w, 0.5 * h), 0.4, 0, 2),
+        ((5, 5, 20, 20), 1.0, 0, 1),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +58,13 @@ def raw_root(tmp_path_factory):
     write_manifest(root / "coco2017", {"source": "coco2017", "fixture": True})
     # BLINK: test images; two are near-duplicates of COCO train images 0 and 1
     dup = [reencode(coco_train_image(i), (200, 150)) for i in PLANTED_TRAIN]
-    write_blink_hub(hub / "blink", {
-        "Jigsaw": [[dup[0], natural(70), natural(71)], [natural(72), natural(73), natural(74)]],
-        "Object_Localization": [[dup[1]], [natural(75)], [natural(76)]],
-    })
+    write_blink_hub(
+        hub / "blink",
+        {
+            "Jigsaw": [[dup[0], natural(70), natural(71)], [natural(72), natural(73), natural(74)]],
+            "Object_Localization": [[dup[1]], [natural(75)], [natural(76)]],
+        },
+    )
     blink.hub_snapshot, orig = fake_hub_snapshot(hub / "blink"), blink.hub_snapshot
     try:
         blink.download(root / "blink", {"configs": ["Jigsaw", "Object_Localization"]})
@@ -78,8 +85,11 @@ def raw_root(tmp_path_factory):
 
     files = Files()
     with serve(files) as base:
-        counts = {"train": [2, 2] + [c for c in range(2, 11) for _ in range(4)], "validation": [2, 3, 4, 5, 6],
-                  "test": [3, 4, 7, 9]}
+        counts = {
+            "train": [2, 2] + [c for c in range(2, 11) for _ in range(4)],
+            "validation": [2, 3, 4, 5, 6],
+            "test": [3, 4, 7, 9],
+        }
         write_pixmo_hub(hub / "pixmo", files.data, base, counts, n_dead=2, image_for=image_for)
         orig = pixmo_count.hub_snapshot
         pixmo_count.hub_snapshot = fake_hub_snapshot(hub / "pixmo")
@@ -134,7 +144,7 @@ def test_jigsaw_geometry(raw_root, tmp_path):
             assert W == 400 and 170 <= H <= 230
             canvas = np.asarray(Image.open(out / r.images[0]))
             assert canvas.shape[:2] == (H, W)
-            assert canvas[H // 2:, W // 2:].max() == 0  # bottom-right quadrant blacked out
+            assert canvas[H // 2 :, W // 2 :].max() == 0  # bottom-right quadrant blacked out
             assert canvas[: H // 2].mean() > 5
             t, d = m["true_box"], m["distractor_box"]
             cb = m["canvas_box"]

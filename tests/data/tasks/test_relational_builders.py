@@ -315,11 +315,20 @@ def test_art_style_test_split_through_blink_source(tmp_path, monkeypatch):
         rows = []
         for k in range(2):
             ref = Image.open(planted).convert("RGB") if k == 0 else fx.noise_image(777 + k, 48, 48)
-            rows.append({"idx": f"val_Art_Style_{k}", "question": "q", "sub_task": "Art_Style",
-                         "choices": ["the second image", "the third image"], "answer": "(B)",
-                         "prompt": "BLINK prompt", "image_1": png(ref),
-                         "image_2": png(fx.noise_image(900 + k, 48, 48)),
-                         "image_3": png(fx.noise_image(950 + k, 48, 48)), "image_4": None})
+            rows.append(
+                {
+                    "idx": f"val_Art_Style_{k}",
+                    "question": "q",
+                    "sub_task": "Art_Style",
+                    "choices": ["the second image", "the third image"],
+                    "answer": "(B)",
+                    "prompt": "BLINK prompt",
+                    "image_1": png(ref),
+                    "image_2": png(fx.noise_image(900 + k, 48, 48)),
+                    "image_3": png(fx.noise_image(950 + k, 48, 48)),
+                    "image_4": None,
+                }
+            )
         d = Path(local_dir) / "Art_Style"
         d.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(rows), d / "val-00000-of-00001.parquet")
