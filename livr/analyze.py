@@ -42,6 +42,7 @@ from livr.model.inputs import Collator, encode, load_images
 from livr.model.loading import load_trained, resolve_dtype
 from livr.model.masks import ANSWER, IMAGE, LATENT, POST, TEXT, answer_predictor_index
 from livr.ops.gpu_slots import job_device
+from livr.ops.hub_weights import require_checkpoint_base_weights
 from livr.settings import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ def main(args) -> int:
     tasks = {}
     for task, data_dir in zip(cfg.tasks, cfg.data_dirs):
         tasks[task] = (data_dir, read_split(data_dir, "test"))
+    require_checkpoint_base_weights(args.backbone, checkpoint)  # before any model loads
     if args.threads or cfg.threads:
         torch.set_num_threads(args.threads or cfg.threads)
     with job_device(args.device) as device:

@@ -257,14 +257,12 @@ def task_rows(records, responses: list[str]) -> list[dict]:
 def check_inputs(cfg: EvalConfig, checkpoint, out: Path) -> None:
     """Before anything is loaded or decoded: the output is a file path, the test split reads, the
     checkpoint is a finished one, and the base weights (where the checkpoint needs them) are there."""
-    from livr.model.loading import FULL_WEIGHT_MODES, read_checkpoint_meta
-    from livr.ops.hub_weights import require_backbone_weights
+    from livr.ops.hub_weights import require_checkpoint_base_weights
 
     if out.is_dir():
         raise InputError(f"{out}: is a directory; --out names the predictions .jsonl file")
     read_split(cfg.data_dir, "test")
-    if checkpoint is None or read_checkpoint_meta(checkpoint)["finetune"] not in FULL_WEIGHT_MODES:
-        require_backbone_weights(cfg.backbone)
+    require_checkpoint_base_weights(cfg.backbone, checkpoint)
 
 
 def configure(parser) -> None:

@@ -20,7 +20,8 @@ from livr import config as livr_config
 from livr.cli import main as cli
 from livr.data.synthetic import build_synthetic_task
 from livr.errors import InputError
-from livr.model.loading import load_backbone
+from livr.layout import Layout
+from livr.model.loading import CHECKPOINT_META, load_backbone
 from livr.train import save_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
@@ -555,6 +556,23 @@ def test_real_backbone_not_cached_evaluate(env, capsys, tmp_path, no_weights):
         False,
     )
     assert not out.parent.exists()
+
+
+def test_real_backbone_not_cached_analyze(env, capsys, tmp_path, no_weights):
+    params = _real_env(env, tmp_path, "table1", {"counting": _synth})
+    raw = yaml.safe_load(params.read_text())
+    raw["paths"]["runs"] = str(tmp_path / "runs")
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
+    argv = ["analyze", "--params", str(params), "--experiment", "table1", "--backbone", REAL]
+    argv += ["--train-set", "counting", "--method", "livr", "--out", str(tmp_path / "analysis.json")]
+    fails(capsys, argv, "not a finished LIVR checkpoint")  # the checkpoint, before any weights
+    ckpt = Path(Layout.of(livr_config.load_params(params)).checkpoint_dir("table1", REAL, "counting", "livr"))
+    ckpt.mkdir(parents=True)
+    meta = {"backbone": REAL, "finetune": "lora", "latents": ["<l1>"], "latent_ids": [7]}
+    meta |= {"latent_position": "after_prompt", "mask": "default"}
+    (ckpt / CHECKPOINT_META).write_text(json.dumps(meta))
+    _weights_error(capsys, argv, False)
+    assert not (tmp_path / "analysis.json").exists()
 
 
 def test_unreachable_hub_is_named_within_seconds(capsys, tmp_path, no_weights, monkeypatch):

@@ -38,3 +38,13 @@ def require_backbone_weights(name: str, random_weights_option: bool = False) -> 
         f"and {why}. Fix: `hf download {spec.hf_id}` where the hub is reachable, into that cache (then "
         f"HF_HUB_OFFLINE=1 keeps later runs off the network){alternative}"
     )
+
+
+def require_checkpoint_base_weights(name: str, checkpoint) -> None:
+    """Before loading `checkpoint` of backbone `name` (None: the base model itself): a checkpoint of
+    adapters (LoRA, latent rows) is merged into the base model, so the base's weights must be there;
+    one holding full weights needs nothing more. A missing or unfinished checkpoint is one line too."""
+    from livr.model.loading import FULL_WEIGHT_MODES, read_checkpoint_meta
+
+    if checkpoint is None or read_checkpoint_meta(checkpoint)["finetune"] not in FULL_WEIGHT_MODES:
+        require_backbone_weights(name)
