@@ -13,11 +13,6 @@ from livr.layout import RESERVED_RESULT_DIRS
 from livr.model.backbones import REGISTRY
 from livr.workflow import jobs
 
-# The software every job runs is this repository installed in one Python environment (`pip install
-# -e .`). With `--sdm conda` (e.g. on a cluster), each job runs in the existing conda environment of
-# this name, which is not built by Snakemake: create it once with `conda create -n livr python=3.11
-# pip && conda run -n livr pip install -e .`. Without it, jobs run in Snakemake's own environment.
-CONDA_ENV = "livr"
 EXP = config["experiment"]
 L = jobs.layout(config)  # every path of the workflow: L.run_dir("{exp}", ...) is a rule's pattern
 

@@ -19,8 +19,6 @@ rule build_tiny:
         L.timing("shared", "build_tiny", "{backbone}")
     wildcard_constraints:
         backbone=tiny_backbone_names(),
-    conda:
-        CONDA_ENV
     threads: 1
     shell:
         "livr build-tiny --backbone {wildcards.backbone} --out {output} > {log} 2>&1"
@@ -38,8 +36,6 @@ rule pretrain_tiny:
         L.timing("shared", "pretrain_tiny", "{backbone}")
     wildcard_constraints:
         backbone=pretrained_backbone_names(),
-    conda:
-        CONDA_ENV
     threads: 2
     params:
         command=lambda wildcards, output: rebuild_command(wildcards.backbone, output[0]),
@@ -58,8 +54,6 @@ rule synth:
         L.timing("{exp}", "synth", "{task}")
     wildcard_constraints:
         task=nine_task_names(),
-    conda:
-        CONDA_ENV
     threads: 1
     params:
         cfg=synth_settings,
@@ -78,8 +72,6 @@ rule download:
         L.log("shared", "download", "{source}"),
     benchmark:
         L.timing("shared", "download", "{source}")
-    conda:
-        CONDA_ENV
     threads: 1
     params:
         settings=source_settings,
@@ -102,8 +94,6 @@ rule build_task:
         L.timing("shared", "build_task", "{task}")
     wildcard_constraints:
         task=nine_task_names(),
-    conda:
-        CONDA_ENV
     threads: 1
     params:
         settings=build_settings,
@@ -123,8 +113,6 @@ rule synth_comparison:
         L.log("{exp}", "synth_comparison", "{name}"),
     benchmark:
         L.timing("{exp}", "synth_comparison", "{name}")
-    conda:
-        CONDA_ENV
     threads: 1
     params:
         cfg=synth_settings,
@@ -145,8 +133,6 @@ rule build_comparison:
         L.log("shared", "build_comparison", "{name}"),
     benchmark:
         L.timing("shared", "build_comparison", "{name}")
-    conda:
-        CONDA_ENV
     threads: 1
     params:
         settings=comparison_build_settings,

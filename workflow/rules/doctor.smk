@@ -19,8 +19,6 @@ rule doctor:
     log:
         L.log("{exp}", "doctor", "doctor"),
     priority: 1000
-    conda:
-        CONDA_ENV
     threads: 1
     resources:
         gpu_check="local",  # the SLURM profile sets "cluster" (set-resources: doctor)

@@ -21,8 +21,6 @@ rule evaluate:
         L.timing("{exp}", "evaluate", "{backbone}", "{train_set}", "{method}", "{task}")
     wildcard_constraints:
         method=_one_of(single_eval_methods()),
-    conda:
-        CONDA_ENV
     threads: threads_of
     resources:
         gpu=gpus_of,
@@ -53,8 +51,6 @@ for _methods in jobs.merged_eval_groups(config, EXP):
             L.timing("{exp}", "evaluate", "{backbone}", "{train_set}", _methods[0], "{task}")
         wildcard_constraints:
             exp=re.escape(EXP),
-        conda:
-            CONDA_ENV
         threads: threads_of
         resources:
             gpu=gpus_of,
@@ -80,8 +76,6 @@ rule evaluate_unselected:
         L.log("{exp}", "evaluate_unselected", "{backbone}", "{train_set}", "{method}", "{task}"),
     benchmark:
         L.timing("{exp}", "evaluate_unselected", "{backbone}", "{train_set}", "{method}", "{task}")
-    conda:
-        CONDA_ENV
     threads: threads_of
     resources:
         gpu=gpus_of,

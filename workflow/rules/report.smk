@@ -25,8 +25,6 @@ rule collect:
         L.log("{exp}", "collect", "collect"),
     benchmark:
         L.timing("{exp}", "collect", "collect")
-    conda:
-        CONDA_ENV
     threads: 1
     params:
         train_metrics=lambda wildcards: train_metrics_files(wildcards.exp),
@@ -50,8 +48,6 @@ rule tables:
         L.log("{exp}", "tables", "tables"),
     benchmark:
         L.timing("{exp}", "tables", "tables")
-    conda:
-        CONDA_ENV
     threads: 1
     params:
         out_dir=lambda wildcards: L.experiment_dir(wildcards.exp),
@@ -73,8 +69,6 @@ rule publish:
         L.log("shared", "publish", "publish"),
     benchmark:
         L.timing("shared", "publish", "publish")
-    conda:
-        CONDA_ENV
     threads: 1
     params:
         experiment=EXP,
@@ -98,8 +92,6 @@ rule report:
         L.log("{exp}", "report", "report"),
     benchmark:
         L.timing("{exp}", "report", "report")
-    conda:
-        CONDA_ENV
     threads: threads_of
     resources:
         gpu=lambda wildcards: report_gpus(wildcards.exp),
@@ -120,8 +112,6 @@ rule publish_report:
         L.log("shared", "publish_report", "publish_report"),
     benchmark:
         L.timing("shared", "publish_report", "publish_report")
-    conda:
-        CONDA_ENV
     threads: 1
     shell:
         "cp {input} {output} > {log} 2>&1"

@@ -21,8 +21,6 @@ rule train:
         L.log("{exp}", "train", "{backbone}", "{train_set}", "{method}"),
     benchmark:
         L.timing("{exp}", "train", "{backbone}", "{train_set}", "{method}")
-    conda:
-        CONDA_ENV
     threads: threads_of
     resources:
         gpu=gpus_of,
@@ -49,8 +47,6 @@ rule analyze:
         L.log("{exp}", "analyze", "{backbone}", "{train_set}", "{method}"),
     benchmark:
         L.timing("{exp}", "analyze", "{backbone}", "{train_set}", "{method}")
-    conda:
-        CONDA_ENV
     threads: threads_of
     resources:
         gpu=gpus_of,
