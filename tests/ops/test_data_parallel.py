@@ -78,5 +78,10 @@ def test_two_process_data_parallel_equals_one_process(tmp_path, tiny_models_dir)
         w2 = load_file(tmp_path / "ddp" / stage / "trainable.safetensors")
         assert w1.keys() == w2.keys() and len(w1) > 0
         worst = max(float((w1[k] - w2[k]).abs().max()) for k in w1)
-        assert worst < 1e-4, f"{stage}: trained weights differ by {worst}"
+        # float32 sums in another order (2 x 4 vs 1 x 8) move single coordinates after ~100 Adam steps
+        # (lr 2e-3; Adam gives a near-zero gradient a full-size step): under transformers 5.25 the worst
+        # element differs by 1.4e-4 after stage 2 (7.6e-6 after stage 1), the 2026-12-03 code
+        # (12bfe5d) too, where 5.24 stayed under 1e-4. A wrong loss scale would move every weight by
+        # about the learning rate per step, and the loss comparison above would fail first.
+        assert worst < 5e-4, f"{stage}: trained weights differ by {worst}"
     assert (tmp_path / "ddp" / "final" / "livr_checkpoint.json").is_file()
