@@ -119,16 +119,19 @@ PLAN_TEXT = (
 
 def make_mirage_archives(stage: Path, train_plans: list[str]) -> tuple[bytes, bytes]:
     """(train .tar.gz, test .tar.gz) in Mirage's layout: train_direct.jsonl + img/level_N/<id>/
-    map_NxN_step_0.png; test_direct.jsonl + imgs_test/levelN/img/<id>.png."""
+    map_NxN_step_0.png and the helper image map_reasoning_path.png; test_direct.jsonl +
+    imgs_test/levelN/img/<id>.png."""
     train, test = stage / "train", stage / "test"
     rows, members = [], []
     for i, plan in enumerate(train_plans):
         m = MAPS[i % len(MAPS)]
         n = len(m)
         rel = f"img/level_{n}/{i}/map_{n}x{n}_step_0.png"
+        helper = f"img/level_{n}/{i}/map_reasoning_path.png"
         (train / rel).parent.mkdir(parents=True, exist_ok=True)
         natural(i, (48, 48)).save(train / rel)
-        members.append(rel)
+        natural(700 + i, (48, 48)).save(train / helper)
+        members += [rel, helper]
         rows.append(
             {
                 "text_input": PLAN_TEXT,
@@ -265,7 +268,7 @@ def make_visual_cot(hub: Path, n: int = 6, n_parts: int = 3, missing: int = 1) -
                     {"from": "human", "value": f"<image>\nWhat is object {i}?\nProvide a short and direct response."},
                     {"from": "gpt", "value": f"<lvr>\n<answer> thing {i} </answer>"},
                 ],
-                "bboxes": [[0.1, 0.2, 0.5, 0.6]],
+                "bboxes": [[0.1, 0.2, 0.5, 0.4 + 0.05 * i]],
             }
         )
         if i < n - missing:

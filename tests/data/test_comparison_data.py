@@ -152,8 +152,13 @@ def test_mirage_download_resumes_checks_and_builds(tmp_path):
         i = int(r.meta["map_id"])
         assert r.answer == r.meta["target"] == "\\boxed{" + PLANS[i] + "}" and "<image>" not in r.question
         assert r.meta["map_desc"] == cf.MAPS[i % len(cf.MAPS)]
+        # the helper image is Mirage's map_reasoning_path.png, kept outside `images`
+        assert len(r.images) == 1 and r.helper_image not in r.images
+        assert (out / r.helper_image).read_bytes() == (
+            raw / "mirage" / "extracted" / f"img/level_{len(r.meta['map_desc'])}/{i}/map_reasoning_path.png"
+        ).read_bytes()
     test = read_split(bm.build_benchmark("mirage_vsp_test", raw, tmp_path / "vsp_test", None, 0), "test")
-    assert len(test) == 5 and all(r.task == "mirage_vsp" for r in test)
+    assert len(test) == 5 and all(r.task == "mirage_vsp" and r.helper_image is None for r in test)
     for r in test:  # the reference plan is a shortest safe plan
         assert scoring.mirage_vsp(r.answer, r)[0]
     assert [r.answer for r in test][:2] == ["\\boxed{DOWN, LEFT, LEFT, UP}", "\\boxed{UP}"]
@@ -277,6 +282,10 @@ def test_visual_cot_download_selects_subset_and_streams_parts(tmp_path, monkeypa
     recs = read_split(out, "train") + read_split(out, "val")
     assert sorted(r.meta["lvr_id"] for r in recs) == sorted(r["id"] for r in kept)
     assert all(r.choices == [] and r.answer == r.meta["target"] and "bbox" not in r.question for r in recs)
+    # each record keeps its own LVR row's box, as given (fractions of the image)
+    by_id = {f"{row['dataset']}-{row['question_id']}": row["bboxes"] for row in json.loads(ann)}
+    assert all(r.boxes == by_id[r.meta["lvr_id"]] for r in recs) and len({str(r.boxes) for r in recs}) == len(recs)
+    assert '"boxes"' in (out / "train.jsonl").read_text()
 
 
 def test_visual_cot_subset_only_extracts_needed_images(tmp_path, monkeypatch):
@@ -302,6 +311,19 @@ def test_visual_cot_rejects_rows_without_the_lvr_form():
     with pytest.raises(InputError, match=r"x:0: expected conversations \[human, gpt\]"):
         visual_cot.parse_row({"image": ["viscot/a/b.jpg"], "conversations": [{"from": "gpt", "value": "x"}]}, "x:0")
     assert visual_cot.image_key("viscot/textvqa/train_images/1.jpg") == "textvqa/train_images/1.jpg"
+    row = {
+        "image": ["viscot/a/b.jpg"],
+        "conversations": [{"from": "human", "value": "<image>\nq?"}, {"from": "gpt", "value": "<lvr>\na"}],
+    }
+    assert visual_cot.parse_row({**row, "bboxes": [[0, 0.5, 1, 1]]}, "x:0")["boxes"] == [[0.0, 0.5, 1.0, 1.0]]
+    for bad, why in (
+        (None, "'bboxes' is None; expected a non-empty list"),
+        ([[0.2, 0.1, 0.1, 0.5]], r"box \[0.2, 0.1, 0.1, 0.5\] is not a non-empty box in \[0, 1\]"),
+        ([[10, 20, 30, 40]], "is not a non-empty box in"),  # pixels, not fractions
+        ([[0.1, 0.2, 0.3]], "is not \\[x0, y0, x1, y1\\]"),
+    ):
+        with pytest.raises(InputError, match="x:7: .*" + why):
+            visual_cot.parse_row({**row, "bboxes": bad}, "x:7")
 
 
 def test_unknown_benchmark_names_the_valid_ones():
