@@ -23,7 +23,7 @@ TRAIN_DEFAULTS = {
     "n_val": 100,  # NOT SPECIFIED (Mirage has no val split): carved from train_direct
 }
 TEST_DEFAULTS: dict = {}
-_WORDS = {(0, -1): "LEFT", (1, 0): "DOWN", (0, 1): "RIGHT", (-1, 0): "UP"}
+MOVE_WORDS = {(0, -1): "LEFT", (1, 0): "DOWN", (0, 1): "RIGHT", (-1, 0): "UP"}  # (row, col) step -> Mirage's word
 
 
 def question_text(text_input: str) -> str:
@@ -43,10 +43,10 @@ def shortest_plan(map_desc: list[list[int]]) -> str:
             moves = []
             while prev[p] is not None:
                 q, step = prev[p]
-                moves.append(_WORDS[step])
+                moves.append(MOVE_WORDS[step])
                 p = q
             return ", ".join(reversed(moves))
-        for step in _WORDS:
+        for step in MOVE_WORDS:
             n = (p[0] + step[0], p[1] + step[1])
             if n in cells and n not in prev and cells[n] != -1:
                 prev[n] = (p, step)

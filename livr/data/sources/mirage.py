@@ -13,8 +13,9 @@ Verified in the repository (commit 53f26de2682025e146781c5b198ec93bdfe4c4d6):
   path drawn: ./data/vsp_spatial_planning/img/level_5/<id>/map_reasoning_path.png beside the
   question's map_5x5_step_0.png). Mirage's src/task.py puts it in the assistant turn before the
   plan; its stage 1 encodes it as the latent target. `read_rows` gives it as `helper`. That the
-  current train archive holds this train_direct.jsonl and img/ tree is NOT verified (the archive is too large for the
-  snapshot we could read); `read_rows` names what it finds when the expected file is missing.
+  current train archive holds this train_direct.jsonl and img/ tree is NOT verified (the archive
+  is too large for the snapshot we could read); `read_rows` names what it finds when the expected
+  file is missing.
 
 `download` fetches both archives from raw.githubusercontent.com at a pinned commit with livr's
 resumable downloader (sha256-checked where known), extracts them into data/raw/mirage/extracted/
