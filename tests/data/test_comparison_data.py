@@ -41,7 +41,7 @@ def test_vigorl_download_manifest_and_rows(vigorl_raw):
     m = read_manifest(raw / "vigorl")
     assert calls == ["spatial_reasoning.tar"]
     assert m["jsonl_rows"] == {
-        "extracted_spatial_reasoning/spatial_reasoning/sat2_test/sat2_test.jsonl": 1,
+        "extracted_spatial_reasoning/spatial_reasoning/sat2_test/sat2_test.jsonl": 3,
         "extracted_spatial_reasoning/spatial_reasoning/vigorl_sat2_train_RL.jsonl": 6,
         "extracted_spatial_reasoning/spatial_reasoning/vigorl_sat2_val_RL.jsonl": 3,
     }
@@ -108,7 +108,9 @@ def test_sat_builders_recompute_from_source(vigorl_raw, tmp_path):
     again = bm.build_training_set("sat32k", raw, tmp_path / "again", {"n_val": 2}, seed=3)
     assert [r.id for r in read_split(again, "val")] == [r.id for r in val]  # deterministic in the seed
     test = read_split(bm.build_benchmark("sat_val", raw, tmp_path / "satval", None, seed=0), "test")
-    assert [r.meta["target"] for r in test] == [r["answer"] for r in written["val"]]
+    # "SAT Val" is the file ViGoRL's evaluation scores (sat2_test.jsonl), not the RL val file
+    assert [r.meta["target"] for r in test] == [r["conversations"][1]["value"] for r in written["conv"]]
+    assert all(r.source == "vigorl:spatial_reasoning/sat2_test/sat2_test.jsonl" for r in test)
     assert not (tmp_path / "satval" / "train.jsonl").exists()
     with pytest.raises(InputError, match=r"paper_data.sat32k: unknown key\(s\) \['n_tset'\]"):
         bm.build_training_set("sat32k", raw, tmp_path / "x", {"n_tset": 1}, seed=0)
@@ -223,26 +225,89 @@ def test_robospatial_download_and_build(tmp_path, monkeypatch):
 
 
 # ----------------------------------------------------------------------------------- BLINK subsets
-def test_blink_subset_builders(tmp_path, monkeypatch):
-    configs = ["Relative_Depth", "Spatial_Relation", "Counting"]
+DEPTH_Q = "Which point is closer to the camera?"
+BLINK_QUESTIONS = {
+    "Relative_Depth": [DEPTH_Q] * 3,  # as in BLINK: every Relative_Depth question alike
+    "Spatial_Relation": ["Is the car left of the man?", "Is the cup on the table?"],
+    "Multi-view_Reasoning": ["How did the camera move?"],
+}
+CHOICES = ["choice 0", "choice 1"]
+VIGORL_BLINK = [  # (id, question, choices, gold) in ViGoRL's blink_validation.jsonl
+    ("val_Spatial_Relation_2", "Is the cup on the table?", CHOICES, "choice 1"),  # its id is a BLINK idx
+    ("17", "which point is  CLOSER to the camera?", CHOICES, "choice 0"),  # text only: case, spacing
+    ("18", "Is the car left of the man?", CHOICES, "choice 1"),
+    ("19", "How did the camera move?", CHOICES, "choice 0"),
+    ("20", "Which painting shares the style?", CHOICES, "choice 1"),  # another BLINK subtask: left out
+]
+
+
+def test_blink3_is_vigorl_own_file_joined_to_blink_subtasks(tmp_path, monkeypatch):
     write_blink_hub(
         tmp_path / "hub",
-        {c: [[natural(i + 10 * k, (48, 40))] for i in range(k + 2)] for k, c in enumerate(configs)},
-        n_choices={"Counting": 4},
+        {
+            c: [[natural(i + 10 * k, (48, 40))] for i in range(len(q))]
+            for k, (c, q) in enumerate(BLINK_QUESTIONS.items())
+        },
+        questions=BLINK_QUESTIONS,
     )
     monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
-    blink.download(tmp_path / "raw" / "blink", {"configs": configs})
-    out = bm.build_benchmark(
-        "blink3", tmp_path / "raw", tmp_path / "b3", {"configs": ["Relative_Depth", "Spatial_Relation"]}, 0
+    blink.download(tmp_path / "raw" / "blink", {"configs": list(BLINK_QUESTIONS)})
+    written = cf.make_vigorl_hub(tmp_path / "vhub", n_train=1, n_val=1, blink=VIGORL_BLINK)
+    monkeypatch.setattr(vigorl, "_hub_file", cf.fake_hub_file(tmp_path / "vhub"))
+    vigorl.download(tmp_path / "raw" / "vigorl")
+    out = bm.build_benchmark("blink3", tmp_path / "raw", tmp_path / "b3", None, 0)
+    recs = {r.meta["vigorl_id"]: r for r in read_split(out, "test")}
+    assert {k: (r.meta["subtask"], r.meta["blink_idx"]) for k, r in recs.items()} == {
+        "17": ("Relative_Depth", None),  # fits all three Relative_Depth rows: subtask, no single idx
+        "val_Spatial_Relation_2": ("Spatial_Relation", "val_Spatial_Relation_2"),
+        "18": ("Spatial_Relation", "val_Spatial_Relation_1"),
+        "19": ("Multi-view_Reasoning", "val_Multi-view_Reasoning_1"),
+    }
+    source = {row["id"]: row for row in written["blink"]}
+    for key, r in recs.items():  # ViGoRL's own prompt, gold text and image, untouched
+        row = source[key]
+        assert r.question == row["conversations"][0]["value"].replace("<image>", "").strip()
+        assert r.meta["target"] == row["conversations"][1]["value"] == r.choices[LETTERS.index(r.answer)]
+        extracted = vigorl.data_root(tmp_path / "raw" / "vigorl") / row["image"]
+        assert [(out / p).read_bytes() for p in r.images] == [extracted.read_bytes()]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["rows_of_other_subtasks"] == 1
+    assert manifest["subtask_sizes"] == {"Relative_Depth": 1, "Multi-view_Reasoning": 1, "Spatial_Relation": 2}
+    with pytest.raises(InputError, match=r"blink/Counting: no val-\*.parquet"):
+        bm.build_benchmark("blink3", tmp_path / "raw", tmp_path / "x", {"configs": ["Counting"]}, 0)
+
+
+def test_blink3_join_refuses_a_row_that_fits_two_subtasks():
+    from livr.data.benchmarks.blink_subsets import _text_key, match_subtask
+
+    row = {"id": "5", "question": "Which is closer?", "choices": ["A", "B"]}
+    by_text = {_text_key("which is closer?", ["a", "b"]): {"Relative_Depth": ["d1"], "Spatial_Relation": ["s1"]}}
+    with pytest.raises(InputError, match="f:1: question 'Which is closer\\?'.*Relative_Depth, Spatial_Relation"):
+        match_subtask(row, {}, by_text, "f:1")
+    assert match_subtask(row, {}, {}, "f:1") is None
+
+
+def test_blink3_names_a_subtask_without_rows(tmp_path, monkeypatch):
+    write_blink_hub(tmp_path / "hub", {"Spatial_Relation": [[natural(1, (48, 40))]]})
+    monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
+    blink.download(tmp_path / "raw" / "blink", {"configs": ["Spatial_Relation"]})
+    cf.make_vigorl_hub(tmp_path / "vhub", n_train=1, n_val=1, blink=[("3", "Other?", CHOICES, "choice 0")])
+    monkeypatch.setattr(vigorl, "_hub_file", cf.fake_hub_file(tmp_path / "vhub"))
+    vigorl.download(tmp_path / "raw" / "vigorl")
+    with pytest.raises(
+        InputError,
+        match="no row of spatial_reasoning/blink/blink_validation.jsonl matches a BLINK "
+        "val row of Spatial_Relation .*1 of 1 rows matched none",
+    ):
+        bm.build_benchmark("blink3", tmp_path / "raw", tmp_path / "x", {"configs": ["Spatial_Relation"]}, 0)
+
+
+def test_blink5_builder(tmp_path, monkeypatch):
+    write_blink_hub(
+        tmp_path / "hub", {"Counting": [[natural(i, (48, 40))] for i in range(4)]}, n_choices={"Counting": 4}
     )
-    recs = read_split(out, "test")
-    assert [r.meta["subtask"] for r in recs] == ["Relative_Depth"] * 2 + ["Spatial_Relation"] * 3
-    r = recs[1]
-    assert (
-        r.question
-        == "Question: question 1\nAnswer Choices:\nA. choice 0\nB. choice 1\nAnswer with the text of the option."
-    )
-    assert r.answer == "B" and r.meta["target"] == "choice 1"
+    monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
+    blink.download(tmp_path / "raw" / "blink", {"configs": ["Counting"]})
     recs5 = read_split(
         bm.build_benchmark("blink5", tmp_path / "raw", tmp_path / "b5", {"configs": ["Counting"]}, 0), "test"
     )
