@@ -50,7 +50,7 @@ DEFAULTS = {
     "annotations_file": "lvr_viscot_train.json",
     "annotations_sha256": None,  # Google Drive publishes none
     "repo_id": "deepcs233/Visual-CoT",
-    "revision": None,
+    "revision": "041786024efbac07ab71767ee080c4cbbfb82400",  # the commit that uploaded cot_images_tar_split/
     "image_parts": [f"cot_images_tar_split/cot_images_{i:02d}" for i in range(13)],
     "subset_size": 20000,  # NOT SPECIFIED by the paper: rows kept (seeded); null = every row
     "selection_seed": 0,
