@@ -8,9 +8,12 @@ nothing about the real benchmarks.
 
 Scenes: a red and a blue square on a grey canvas; the question asks where the red one is relative
 to the blue one (left/right, above/below) or which is larger, in each benchmark's wording (ViGoRL's
-option-text form, LVR's letter form, RoboSpatial's yes/no, Visual-CoT's free text). Mirage VSP:
-an N x N grid (N = 3 or 4) with start (green), goal (yellow), holes (black) and ice (light blue);
-the answer is a shortest hole-free plan, "\\boxed{RIGHT, DOWN}".
+option-text form, LVR's letter form, RoboSpatial's yes/no, Visual-CoT's free text; ViGoRL's
+BLINK-3 file is stood in for by its SAT form). Visual-CoT records carry LVR's `boxes`: the red
+square's box. Mirage VSP: an N x N grid (N = 3 or 4) with start (green), goal (yellow), holes
+(black) and ice (light blue); the answer is a shortest hole-free plan, "\\boxed{RIGHT, DOWN}";
+training records carry Mirage's `helper_image`: the map with a PATH mark on every cell the plan
+visits.
 
 Every example has its own random stream keyed by (seed, name, split, index): rebuilding with the
 same seed gives identical files.
