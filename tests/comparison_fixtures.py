@@ -62,10 +62,13 @@ def sat_problem(question: str, choices: list[str], n_images: int) -> str:
     )
 
 
-def make_vigorl_hub(hub: Path, n_train: int = 6, n_val: int = 3) -> dict:
+def make_vigorl_hub(hub: Path, n_train: int = 6, n_val: int = 3, blink: list[tuple] = ()) -> dict:
     """hub/spatial_reasoning.tar holding spatial_reasoning/vigorl_sat2_{train,val}_RL.jsonl (RL
-    rows: problem, answer, images | image_paths), sat2_test/sat2_test.jsonl (conversation rows) and
-    the images they name (paths relative to the data root). Returns the rows written."""
+    rows: problem, answer, images | image_paths), sat2_test/sat2_test.jsonl (conversation rows),
+    blink/blink_validation.jsonl (conversation rows, as ViGoRL's data_loader reads them: id, image,
+    conversations; one per (id, question, choices, gold) of `blink`; the prompt is worded like
+    ViGoRL's SAT rows, which for its BLINK file is NOT verified) and the images they name (paths
+    relative to the data root). Returns the rows written."""
     stage = hub / "stage"
     base = stage / "spatial_reasoning"
     members, written = [], {}
@@ -85,21 +88,47 @@ def make_vigorl_hub(hub: Path, n_train: int = 6, n_val: int = 3) -> dict:
         (stage / rel).write_text("".join(json.dumps(r) + "\n" for r in rows))
         members.append(rel)
         written[split] = rows
-    conv = {
-        "id": 0,
-        "image": "spatial_reasoning/sat2_test/images/0_merged.png",
-        "conversations": [
-            {"from": "human", "value": sat_problem("Is it left?", ["left", "right"], 1)},
-            {"from": "gpt", "value": "left"},
-        ],
-        "source": "SAT2_base",
-    }
     (base / "sat2_test/images").mkdir(parents=True, exist_ok=True)
-    natural(9999, (64, 48)).save(base / "sat2_test/images/0_merged.png")
-    (base / "sat2_test/sat2_test.jsonl").write_text(json.dumps(conv) + "\n")
-    members += ["spatial_reasoning/sat2_test/images/0_merged.png", "spatial_reasoning/sat2_test/sat2_test.jsonl"]
+    conv = []
+    for k, (gold, other) in enumerate((("left", "right"), ("right", "left"), ("left", "right"))):
+        rel = f"spatial_reasoning/sat2_test/images/{k}_merged.png"
+        natural(9999 - k, (64, 48)).save(stage / rel)
+        members.append(rel)
+        conv.append(
+            {
+                "id": k,
+                "image": rel,
+                "conversations": [
+                    {"from": "human", "value": sat_problem(f"Is it {gold} ({k})?", sorted([gold, other]), 1)},
+                    {"from": "gpt", "value": gold},
+                ],
+                "source": "SAT2_base",
+            }
+        )
+    (base / "sat2_test/sat2_test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in conv))
+    members.append("spatial_reasoning/sat2_test/sat2_test.jsonl")
+    written["conv"] = conv
+    rows = []
+    for k, (row_id, question, choices, gold) in enumerate(blink):
+        rel = f"spatial_reasoning/blink/images/{k}.png"
+        (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+        natural(7000 + k, (64, 48)).save(stage / rel)
+        members.append(rel)
+        rows.append(
+            {
+                "id": row_id,
+                "image": rel,
+                "conversations": [
+                    {"from": "human", "value": sat_problem(question, choices, 1)},
+                    {"from": "gpt", "value": gold},
+                ],
+            }
+        )
+    if rows:
+        (base / "blink/blink_validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        members.append("spatial_reasoning/blink/blink_validation.jsonl")
+    written["blink"] = rows
     (hub / "spatial_reasoning.tar").write_bytes(tar_bytes(stage, members))
-    written["conv"] = [conv]
     return written
 
 
@@ -119,16 +148,19 @@ PLAN_TEXT = (
 
 def make_mirage_archives(stage: Path, train_plans: list[str]) -> tuple[bytes, bytes]:
     """(train .tar.gz, test .tar.gz) in Mirage's layout: train_direct.jsonl + img/level_N/<id>/
-    map_NxN_step_0.png; test_direct.jsonl + imgs_test/levelN/img/<id>.png."""
+    map_NxN_step_0.png and the helper image map_reasoning_path.png; test_direct.jsonl +
+    imgs_test/levelN/img/<id>.png."""
     train, test = stage / "train", stage / "test"
     rows, members = [], []
     for i, plan in enumerate(train_plans):
         m = MAPS[i % len(MAPS)]
         n = len(m)
         rel = f"img/level_{n}/{i}/map_{n}x{n}_step_0.png"
+        helper = f"img/level_{n}/{i}/map_reasoning_path.png"
         (train / rel).parent.mkdir(parents=True, exist_ok=True)
         natural(i, (48, 48)).save(train / rel)
-        members.append(rel)
+        natural(700 + i, (48, 48)).save(train / helper)
+        members += [rel, helper]
         rows.append(
             {
                 "text_input": PLAN_TEXT,
@@ -265,7 +297,7 @@ def make_visual_cot(hub: Path, n: int = 6, n_parts: int = 3, missing: int = 1) -
                     {"from": "human", "value": f"<image>\nWhat is object {i}?\nProvide a short and direct response."},
                     {"from": "gpt", "value": f"<lvr>\n<answer> thing {i} </answer>"},
                 ],
-                "bboxes": [[0.1, 0.2, 0.5, 0.6]],
+                "bboxes": [[0.1, 0.2, 0.5, 0.4 + 0.05 * i]],
             }
         )
         if i < n - missing:

@@ -55,10 +55,13 @@ BLINK_PROMPTS = {
 }
 
 
-def write_blink_hub(hub_dir: Path, test_images: dict[str, list[list[Image.Image]]], n_choices=None) -> Path:
+def write_blink_hub(
+    hub_dir: Path, test_images: dict[str, list[list[Image.Image]]], n_choices=None, questions=None
+) -> Path:
     """A BLINK-style hub snapshot: <Config>/val-00000-of-00001.parquet written with `datasets` and
     the hub's features (idx, question, sub_task, image_1..4 as Image, choices, answer, prompt,
-    explanation). test_images: config -> list of rows, each a list of 1..4 images."""
+    explanation). test_images: config -> list of rows, each a list of 1..4 images; questions:
+    config -> the rows' questions (default "question <i>")."""
     import datasets
 
     feats = datasets.Features(
@@ -78,7 +81,7 @@ def write_blink_hub(hub_dir: Path, test_images: dict[str, list[list[Image.Image]
         cols = {k: [] for k in feats}
         for i, imgs in enumerate(rows):
             cols["idx"].append(f"val_{config}_{i + 1}")
-            cols["question"].append(f"question {i}")
+            cols["question"].append((questions or {}).get(config, [f"question {j}" for j in range(len(rows))])[i])
             cols["sub_task"].append(config.replace("_", " "))
             for k in range(1, 5):
                 im = imgs[k - 1] if k - 1 < len(imgs) else None

@@ -11,6 +11,14 @@ A built task lives in one directory:
 wording); images always come first in the user turn, in `images` order. `answer` is a bare
 letter "A".."E" for choice tasks (the letter indexes `choices`), an integer as text for counting,
 or free text for the FREE_TEXT_TASKS.
+
+Two optional fields carry what only the latent-reconstruction methods (LVR, Mirage) read; SFT and
+LIVR never see them, and a record without them is written without the key:
+- `boxes`: [[x0, y0, x1, y1], ...], the region(s) of images[0] the answer rests on, as fractions
+  of that image's width (x) and height (y), origin top-left, 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+  (LVR's convention: its bboxes are multiplied by the patch grid's width and height).
+- `helper_image`: a path (relative to the task dir, like `images`) of an image shown to the
+  method's training target only, never in the question (Mirage's map with the path drawn).
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from livr.data.registry import COMPARISON_SPECS, TASK_SPECS
+from livr.data.registry import COMPARISON_SPECS, TASK_SPECS, TRAINING_SETS
 from livr.errors import InputError
 from livr.io import atomic_dir, json_error, write_json
 
@@ -46,9 +54,15 @@ class Record:
     answer: str
     source: str
     meta: dict = dataclasses.field(default_factory=dict)
+    boxes: list[list[float]] | None = None
+    helper_image: str | None = None
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in OPTIONAL_FIELDS or v is not None}
+
+
+# The optional fields above; `require_fields` checks a training set has the ones a method needs.
+OPTIONAL_FIELDS = ("boxes", "helper_image")
 
 
 class DatasetError(InputError):
@@ -63,8 +77,12 @@ def validate_record(rec: Record, where: str, task_dir: Path | None = None) -> No
     if not rec.images:
         raise DatasetError(f"{where}: key 'images' is empty; every record needs at least one image")
     _check_answer(rec, where)
+    if rec.boxes is not None:
+        _check_boxes(rec, where)
+    if rec.helper_image is not None and (not isinstance(rec.helper_image, str) or not rec.helper_image):
+        raise DatasetError(f"{where}: key 'helper_image' is {rec.helper_image!r}; it must be an image path")
     if task_dir is not None:
-        for rel in rec.images:
+        for rel in rec.images + ([rec.helper_image] if rec.helper_image else []):
             p = task_dir / rel
             if not p.is_file():
                 raise DatasetError(f"{where}: image {rel!r} is missing (looked for {p})")
@@ -88,6 +106,41 @@ def _check_answer(rec: Record, where: str) -> None:
         )
 
 
+def _check_boxes(rec: Record, where: str) -> None:
+    """A non-empty list of [x0, y0, x1, y1] fractions of images[0], each box of positive size."""
+    if len(rec.images) != 1:
+        raise DatasetError(f"{where}: key 'boxes' needs exactly one image (boxes refer to it); got {len(rec.images)}")
+    if not isinstance(rec.boxes, list) or not rec.boxes:
+        raise DatasetError(f"{where}: key 'boxes' is {rec.boxes!r}; expected a non-empty list of [x0, y0, x1, y1]")
+    for box in rec.boxes:
+        ok = (
+            isinstance(box, list)
+            and len(box) == 4
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in box)
+        )
+        if not ok or not (0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1):
+            raise DatasetError(
+                f"{where}: key 'boxes' holds {box!r}; each box is [x0, y0, x1, y1], fractions of the image "
+                "with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1"
+            )
+
+
+def require_fields(task_dir: str | Path, split: str, records: list[Record], fields: list[str]) -> None:
+    """Refuse a training set that lacks a field a method trains on (LVR: "boxes", Mirage:
+    "helper_image"): one error naming the dataset dir, the first row without it and the field."""
+    unknown = sorted(set(fields) - set(OPTIONAL_FIELDS))
+    if unknown:
+        raise InputError(f"required field(s) {unknown} unknown; valid: {', '.join(OPTIONAL_FIELDS)}")
+    for lineno, rec in enumerate(records, 1):
+        for field in fields:
+            if getattr(rec, field) is None:
+                carriers = [n for n, spec in TRAINING_SETS.items() if field in spec.carries]
+                raise DatasetError(
+                    f"{task_dir}: {split}.jsonl row {lineno} (id {rec.id!r}) has no {field!r}, which this method "
+                    f"trains on; training sets that carry it: {', '.join(carriers) or 'none'}"
+                )
+
+
 def read_split(task_dir: str | Path, split: str, check_images: bool = True) -> list[Record]:
     """Read and validate one split; errors name the file, line and key."""
     task_dir = Path(task_dir)
@@ -107,7 +160,7 @@ def read_split(task_dir: str | Path, split: str, check_images: bool = True) -> l
                 row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise DatasetError(f"{where}: {json_error(e)}") from None
-            missing = fields - {"meta"} - row.keys()
+            missing = fields - {"meta", *OPTIONAL_FIELDS} - row.keys()
             if missing:
                 raise DatasetError(f"{where}: missing key(s) {sorted(missing)}")
             unknown = row.keys() - fields

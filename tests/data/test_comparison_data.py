@@ -41,7 +41,7 @@ def test_vigorl_download_manifest_and_rows(vigorl_raw):
     m = read_manifest(raw / "vigorl")
     assert calls == ["spatial_reasoning.tar"]
     assert m["jsonl_rows"] == {
-        "extracted_spatial_reasoning/spatial_reasoning/sat2_test/sat2_test.jsonl": 1,
+        "extracted_spatial_reasoning/spatial_reasoning/sat2_test/sat2_test.jsonl": 3,
         "extracted_spatial_reasoning/spatial_reasoning/vigorl_sat2_train_RL.jsonl": 6,
         "extracted_spatial_reasoning/spatial_reasoning/vigorl_sat2_val_RL.jsonl": 3,
     }
@@ -108,7 +108,9 @@ def test_sat_builders_recompute_from_source(vigorl_raw, tmp_path):
     again = bm.build_training_set("sat32k", raw, tmp_path / "again", {"n_val": 2}, seed=3)
     assert [r.id for r in read_split(again, "val")] == [r.id for r in val]  # deterministic in the seed
     test = read_split(bm.build_benchmark("sat_val", raw, tmp_path / "satval", None, seed=0), "test")
-    assert [r.meta["target"] for r in test] == [r["answer"] for r in written["val"]]
+    # "SAT Val" is the file ViGoRL's evaluation scores (sat2_test.jsonl), not the RL val file
+    assert [r.meta["target"] for r in test] == [r["conversations"][1]["value"] for r in written["conv"]]
+    assert all(r.source == "vigorl:spatial_reasoning/sat2_test/sat2_test.jsonl" for r in test)
     assert not (tmp_path / "satval" / "train.jsonl").exists()
     with pytest.raises(InputError, match=r"paper_data.sat32k: unknown key\(s\) \['n_tset'\]"):
         bm.build_training_set("sat32k", raw, tmp_path / "x", {"n_tset": 1}, seed=0)
@@ -152,8 +154,13 @@ def test_mirage_download_resumes_checks_and_builds(tmp_path):
         i = int(r.meta["map_id"])
         assert r.answer == r.meta["target"] == "\\boxed{" + PLANS[i] + "}" and "<image>" not in r.question
         assert r.meta["map_desc"] == cf.MAPS[i % len(cf.MAPS)]
+        # the helper image is Mirage's map_reasoning_path.png, kept outside `images`
+        assert len(r.images) == 1 and r.helper_image not in r.images
+        assert (out / r.helper_image).read_bytes() == (
+            raw / "mirage" / "extracted" / f"img/level_{len(r.meta['map_desc'])}/{i}/map_reasoning_path.png"
+        ).read_bytes()
     test = read_split(bm.build_benchmark("mirage_vsp_test", raw, tmp_path / "vsp_test", None, 0), "test")
-    assert len(test) == 5 and all(r.task == "mirage_vsp" for r in test)
+    assert len(test) == 5 and all(r.task == "mirage_vsp" and r.helper_image is None for r in test)
     for r in test:  # the reference plan is a shortest safe plan
         assert scoring.mirage_vsp(r.answer, r)[0]
     assert [r.answer for r in test][:2] == ["\\boxed{DOWN, LEFT, LEFT, UP}", "\\boxed{UP}"]
@@ -218,26 +225,89 @@ def test_robospatial_download_and_build(tmp_path, monkeypatch):
 
 
 # ----------------------------------------------------------------------------------- BLINK subsets
-def test_blink_subset_builders(tmp_path, monkeypatch):
-    configs = ["Relative_Depth", "Spatial_Relation", "Counting"]
+DEPTH_Q = "Which point is closer to the camera?"
+BLINK_QUESTIONS = {
+    "Relative_Depth": [DEPTH_Q] * 3,  # as in BLINK: every Relative_Depth question alike
+    "Spatial_Relation": ["Is the car left of the man?", "Is the cup on the table?"],
+    "Multi-view_Reasoning": ["How did the camera move?"],
+}
+CHOICES = ["choice 0", "choice 1"]
+VIGORL_BLINK = [  # (id, question, choices, gold) in ViGoRL's blink_validation.jsonl
+    ("val_Spatial_Relation_2", "Is the cup on the table?", CHOICES, "choice 1"),  # its id is a BLINK idx
+    ("17", "which point is  CLOSER to the camera?", CHOICES, "choice 0"),  # text only: case, spacing
+    ("18", "Is the car left of the man?", CHOICES, "choice 1"),
+    ("19", "How did the camera move?", CHOICES, "choice 0"),
+    ("20", "Which painting shares the style?", CHOICES, "choice 1"),  # another BLINK subtask: left out
+]
+
+
+def test_blink3_is_vigorl_own_file_joined_to_blink_subtasks(tmp_path, monkeypatch):
     write_blink_hub(
         tmp_path / "hub",
-        {c: [[natural(i + 10 * k, (48, 40))] for i in range(k + 2)] for k, c in enumerate(configs)},
-        n_choices={"Counting": 4},
+        {
+            c: [[natural(i + 10 * k, (48, 40))] for i in range(len(q))]
+            for k, (c, q) in enumerate(BLINK_QUESTIONS.items())
+        },
+        questions=BLINK_QUESTIONS,
     )
     monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
-    blink.download(tmp_path / "raw" / "blink", {"configs": configs})
-    out = bm.build_benchmark(
-        "blink3", tmp_path / "raw", tmp_path / "b3", {"configs": ["Relative_Depth", "Spatial_Relation"]}, 0
+    blink.download(tmp_path / "raw" / "blink", {"configs": list(BLINK_QUESTIONS)})
+    written = cf.make_vigorl_hub(tmp_path / "vhub", n_train=1, n_val=1, blink=VIGORL_BLINK)
+    monkeypatch.setattr(vigorl, "_hub_file", cf.fake_hub_file(tmp_path / "vhub"))
+    vigorl.download(tmp_path / "raw" / "vigorl")
+    out = bm.build_benchmark("blink3", tmp_path / "raw", tmp_path / "b3", None, 0)
+    recs = {r.meta["vigorl_id"]: r for r in read_split(out, "test")}
+    assert {k: (r.meta["subtask"], r.meta["blink_idx"]) for k, r in recs.items()} == {
+        "17": ("Relative_Depth", None),  # fits all three Relative_Depth rows: subtask, no single idx
+        "val_Spatial_Relation_2": ("Spatial_Relation", "val_Spatial_Relation_2"),
+        "18": ("Spatial_Relation", "val_Spatial_Relation_1"),
+        "19": ("Multi-view_Reasoning", "val_Multi-view_Reasoning_1"),
+    }
+    source = {row["id"]: row for row in written["blink"]}
+    for key, r in recs.items():  # ViGoRL's own prompt, gold text and image, untouched
+        row = source[key]
+        assert r.question == row["conversations"][0]["value"].replace("<image>", "").strip()
+        assert r.meta["target"] == row["conversations"][1]["value"] == r.choices[LETTERS.index(r.answer)]
+        extracted = vigorl.data_root(tmp_path / "raw" / "vigorl") / row["image"]
+        assert [(out / p).read_bytes() for p in r.images] == [extracted.read_bytes()]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["rows_of_other_subtasks"] == 1
+    assert manifest["subtask_sizes"] == {"Relative_Depth": 1, "Multi-view_Reasoning": 1, "Spatial_Relation": 2}
+    with pytest.raises(InputError, match=r"blink/Counting: no val-\*.parquet"):
+        bm.build_benchmark("blink3", tmp_path / "raw", tmp_path / "x", {"configs": ["Counting"]}, 0)
+
+
+def test_blink3_join_refuses_a_row_that_fits_two_subtasks():
+    from livr.data.benchmarks.blink_subsets import _text_key, match_subtask
+
+    row = {"id": "5", "question": "Which is closer?", "choices": ["A", "B"]}
+    by_text = {_text_key("which is closer?", ["a", "b"]): {"Relative_Depth": ["d1"], "Spatial_Relation": ["s1"]}}
+    with pytest.raises(InputError, match="f:1: question 'Which is closer\\?'.*Relative_Depth, Spatial_Relation"):
+        match_subtask(row, {}, by_text, "f:1")
+    assert match_subtask(row, {}, {}, "f:1") is None
+
+
+def test_blink3_names_a_subtask_without_rows(tmp_path, monkeypatch):
+    write_blink_hub(tmp_path / "hub", {"Spatial_Relation": [[natural(1, (48, 40))]]})
+    monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
+    blink.download(tmp_path / "raw" / "blink", {"configs": ["Spatial_Relation"]})
+    cf.make_vigorl_hub(tmp_path / "vhub", n_train=1, n_val=1, blink=[("3", "Other?", CHOICES, "choice 0")])
+    monkeypatch.setattr(vigorl, "_hub_file", cf.fake_hub_file(tmp_path / "vhub"))
+    vigorl.download(tmp_path / "raw" / "vigorl")
+    with pytest.raises(
+        InputError,
+        match="no row of spatial_reasoning/blink/blink_validation.jsonl matches a BLINK "
+        "val row of Spatial_Relation .*1 of 1 rows matched none",
+    ):
+        bm.build_benchmark("blink3", tmp_path / "raw", tmp_path / "x", {"configs": ["Spatial_Relation"]}, 0)
+
+
+def test_blink5_builder(tmp_path, monkeypatch):
+    write_blink_hub(
+        tmp_path / "hub", {"Counting": [[natural(i, (48, 40))] for i in range(4)]}, n_choices={"Counting": 4}
     )
-    recs = read_split(out, "test")
-    assert [r.meta["subtask"] for r in recs] == ["Relative_Depth"] * 2 + ["Spatial_Relation"] * 3
-    r = recs[1]
-    assert (
-        r.question
-        == "Question: question 1\nAnswer Choices:\nA. choice 0\nB. choice 1\nAnswer with the text of the option."
-    )
-    assert r.answer == "B" and r.meta["target"] == "choice 1"
+    monkeypatch.setattr(blink, "hub_snapshot", fake_hub_snapshot(tmp_path / "hub"))
+    blink.download(tmp_path / "raw" / "blink", {"configs": ["Counting"]})
     recs5 = read_split(
         bm.build_benchmark("blink5", tmp_path / "raw", tmp_path / "b5", {"configs": ["Counting"]}, 0), "test"
     )
@@ -277,6 +347,10 @@ def test_visual_cot_download_selects_subset_and_streams_parts(tmp_path, monkeypa
     recs = read_split(out, "train") + read_split(out, "val")
     assert sorted(r.meta["lvr_id"] for r in recs) == sorted(r["id"] for r in kept)
     assert all(r.choices == [] and r.answer == r.meta["target"] and "bbox" not in r.question for r in recs)
+    # each record keeps its own LVR row's box, as given (fractions of the image)
+    by_id = {f"{row['dataset']}-{row['question_id']}": row["bboxes"] for row in json.loads(ann)}
+    assert all(r.boxes == by_id[r.meta["lvr_id"]] for r in recs) and len({str(r.boxes) for r in recs}) == len(recs)
+    assert '"boxes"' in (out / "train.jsonl").read_text()
 
 
 def test_visual_cot_subset_only_extracts_needed_images(tmp_path, monkeypatch):
@@ -302,6 +376,19 @@ def test_visual_cot_rejects_rows_without_the_lvr_form():
     with pytest.raises(InputError, match=r"x:0: expected conversations \[human, gpt\]"):
         visual_cot.parse_row({"image": ["viscot/a/b.jpg"], "conversations": [{"from": "gpt", "value": "x"}]}, "x:0")
     assert visual_cot.image_key("viscot/textvqa/train_images/1.jpg") == "textvqa/train_images/1.jpg"
+    row = {
+        "image": ["viscot/a/b.jpg"],
+        "conversations": [{"from": "human", "value": "<image>\nq?"}, {"from": "gpt", "value": "<lvr>\na"}],
+    }
+    assert visual_cot.parse_row({**row, "bboxes": [[0, 0.5, 1, 1]]}, "x:0")["boxes"] == [[0.0, 0.5, 1.0, 1.0]]
+    for bad, why in (
+        (None, "'bboxes' is None; expected a non-empty list"),
+        ([[0.2, 0.1, 0.1, 0.5]], r"box \[0.2, 0.1, 0.1, 0.5\] is not a non-empty box in \[0, 1\]"),
+        ([[10, 20, 30, 40]], "is not a non-empty box in"),  # pixels, not fractions
+        ([[0.1, 0.2, 0.3]], "is not \\[x0, y0, x1, y1\\]"),
+    ):
+        with pytest.raises(InputError, match="x:7: .*" + why):
+            visual_cot.parse_row({**row, "bboxes": bad}, "x:7")
 
 
 def test_unknown_benchmark_names_the_valid_ones():

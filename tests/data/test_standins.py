@@ -133,6 +133,48 @@ def test_mirage_maps_are_drawn_as_described_and_plans_reach_the_goal(built, name
         assert mirage_vsp(r.meta["target"], r)[0] and r.meta["answer_is_reference_plan"] == (split == "test")
 
 
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_viscot_box_is_exactly_the_red_square(built, split):
+    for r in read_split(built["viscot"], split):
+        img = np.asarray(Image.open(built["viscot"] / r.images[0]).convert("RGB"))
+        h, w, _ = img.shape
+        (box,) = r.boxes
+        x0, y0, x1, y1 = (round(v * n) for v, n in zip(box, (w, h, w, h)))
+        assert np.allclose(np.array(box) * [w, h, w, h], [x0, y0, x1, y1])  # pixel edges, not rounded
+        inside = np.zeros((h, w), bool)
+        inside[y0:y1, x0:x1] = True
+        assert np.array_equal(np.all(img == RED, axis=-1), inside), r.id
+
+
+def _path_cells(grid: list[list[int]], plan: str) -> set[tuple[int, int]]:
+    """The cells a plan visits, start included, walked here independently of the stand-in's code."""
+    r, c = next((i, j) for i, row in enumerate(grid) for j, v in enumerate(row) if v == 1)
+    cells = {(r, c)}
+    for word in plan.split(", "):
+        dr, dc = {"LEFT": (0, -1), "RIGHT": (0, 1), "UP": (-1, 0), "DOWN": (1, 0)}[word]
+        r, c = r + dr, c + dc
+        cells.add((r, c))
+    return cells
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_mirage_helper_image_differs_from_the_map_exactly_along_the_path(built, split):
+    recs = read_split(built["mirage_vsp"], split)
+    assert all(r.helper_image and r.helper_image not in r.images for r in recs)
+    for r in recs:
+        grid, plan = r.meta["map_desc"], r.meta["target"].removeprefix("\\boxed{").removesuffix("}")
+        img = np.asarray(Image.open(built["mirage_vsp"] / r.images[0]).convert("RGB"))
+        helper = np.asarray(Image.open(built["mirage_vsp"] / r.helper_image).convert("RGB"))
+        step = img.shape[0] // len(grid)
+        ys, xs = np.nonzero(np.any(img != helper, axis=-1))
+        changed = {(int(y) // step, int(x) // step) for y, x in zip(ys, xs)}
+        assert changed == _path_cells(grid, plan), r.id
+        for i, j in changed:  # each path cell's own tile colour is still around the mark
+            assert tuple(helper[i * step + 2, j * step + 2]) == TILE[grid[i][j]]
+    # the benchmark's test rows carry no helper image
+    assert all(r.helper_image is None for r in read_split(built["mirage_vsp_test"], "test"))
+
+
 def test_same_seed_same_files(tmp_path):
     def digest(d: Path) -> dict:
         return {

@@ -1,6 +1,7 @@
 """Mirage's Visual Spatial Planning (the paper's Mirage comparison): the training set `mirage_vsp`
-(Mirage's train_direct rows with the helper image dropped: map image + question -> the plan
-"\\boxed{...}" Mirage trains on) and the benchmark `mirage_vsp` test split (test_direct, 400 maps,
+(Mirage's train_direct rows: map image + question -> the plan "\\boxed{...}" Mirage trains on; the
+helper image, the map with the path drawn, is kept in the record's `helper_image`, outside
+`images`, so only Mirage's latent target sees it) and the benchmark `mirage_vsp` test split (test_direct, 400 maps,
 scored by simulating the plan, `mirage_vsp` scorer). Mirage's text puts the map at "<image>"
 inside the question; the record format puts images first, so the placeholder is removed. Test
 rows have no gold plan: the answer recorded is a shortest safe plan found by breadth-first search
@@ -22,7 +23,7 @@ TRAIN_DEFAULTS = {
     "n_val": 100,  # NOT SPECIFIED (Mirage has no val split): carved from train_direct
 }
 TEST_DEFAULTS: dict = {}
-_WORDS = {(0, -1): "LEFT", (1, 0): "DOWN", (0, 1): "RIGHT", (-1, 0): "UP"}
+MOVE_WORDS = {(0, -1): "LEFT", (1, 0): "DOWN", (0, 1): "RIGHT", (-1, 0): "UP"}  # (row, col) step -> Mirage's word
 
 
 def question_text(text_input: str) -> str:
@@ -42,10 +43,10 @@ def shortest_plan(map_desc: list[list[int]]) -> str:
             moves = []
             while prev[p] is not None:
                 q, step = prev[p]
-                moves.append(_WORDS[step])
+                moves.append(MOVE_WORDS[step])
                 p = q
             return ", ".join(reversed(moves))
-        for step in _WORDS:
+        for step in MOVE_WORDS:
             n = (p[0] + step[0], p[1] + step[1])
             if n in cells and n not in prev and cells[n] != -1:
                 prev[n] = (p, step)
@@ -82,7 +83,7 @@ def build_train(raw_root, out_dir, cfg: dict | None, seed: int) -> Path:
             plan = extract_boxed_content(r["text_output"])
             if plan == "None":
                 raise InputError(f"Mirage train row {r['row']}: no \\boxed{{...}} plan in text_output")
-            col.add(_record(split, r, "\\boxed{" + plan + "}", False), [r["image"]])
+            col.add(_record(split, r, "\\boxed{" + plan + "}", False), [r["image"]], helper=r["helper"])
     return col.write(
         out_dir,
         {

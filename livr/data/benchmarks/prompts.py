@@ -2,9 +2,9 @@
 other rows were produced with it.
 
 - `vigorl`: ViGoRL's SAT-2 prompt ("Question: ...\\nAnswer Choices:\\nA. x\\nB. y\\nAnswer with
-  the text of the option.", as its RL files hold it, see livr/data/sources/vigorl.py). SAT rows
-  keep their own text; BLINK-3 is rendered in the same form (ViGoRL's own BLINK file could not be
-  read offline, so its exact wording is not verified).
+  the text of the option.", as its RL files hold it, see livr/data/sources/vigorl.py). SAT and
+  BLINK-3 rows keep ViGoRL's own text (BLINK-3 comes from ViGoRL's blink_validation.jsonl); this
+  form words the offline stand-ins and BLINK-5 when paper_data.blink5.prompt is `vigorl`.
 - `lvr`: LVR's evaluation (VincentLeebang/lvr evaluation/evaluation.py): BLINK's `question` +
   "\\nOptions:\\n" + one "A. choice\\n" line per choice + the instruction; MMVP's Question +
   "\\nOptions:\\n" + its Options with "(a)"/"(b)" turned into "A."/"B." + the instruction; V*'s

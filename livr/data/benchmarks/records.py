@@ -27,16 +27,19 @@ class Collector:
         self.splits: dict[str, list[Record]] = {}
         self.images: dict[str, object] = {}
 
-    def add(self, rec: Record, sources: list) -> None:
-        """`sources`: image Paths (copied) or PIL images (saved as PNG), in question order."""
-        rels = []
-        for k, src in enumerate(sources):
-            suffix = Path(src).suffix.lower() if isinstance(src, Path) else ".png"
-            rel = f"images/{rec.split}/{safe_id(rec.id)}_{k}{suffix or '.png'}"
-            self.images[rel] = src
-            rels.append(rel)
-        rec.images = rels
+    def add(self, rec: Record, sources: list, helper=None) -> None:
+        """`sources`: image Paths (copied) or PIL images (saved as PNG), in question order;
+        `helper`: one more such image, kept outside `images` as the record's helper_image."""
+        rec.images = [self._place(rec, str(k), src) for k, src in enumerate(sources)]
+        if helper is not None:
+            rec.helper_image = self._place(rec, "helper", helper)
         self.splits.setdefault(rec.split, []).append(rec)
+
+    def _place(self, rec: Record, tag: str, src) -> str:
+        suffix = Path(src).suffix.lower() if isinstance(src, Path) else ".png"
+        rel = f"images/{rec.split}/{safe_id(rec.id)}_{tag}{suffix or '.png'}"
+        self.images[rel] = src
+        return rel
 
     def write(self, out_dir, manifest: dict) -> Path:
         for split, recs in self.splits.items():

@@ -1,8 +1,12 @@
 """SAT-2 as ViGoRL released it (Table 3): the training set `sat32k` (ViGoRL's train file, with our
-own validation rows carved from it) and the benchmark `sat_val` (ViGoRL's 1k val file, which the
-paper reports as "SAT Val"). ViGoRL's rows carry no reasoning chains or intermediate images; the
-question keeps ViGoRL's wording and the training target is the option's text, which ViGoRL's
-scorer (`vigorl_option_text`) checks."""
+own validation rows carved from it) and the benchmark `sat_val`, the paper's "SAT Val": ViGoRL's
+spatial_reasoning/sat2_test/sat2_test.jsonl, the file ViGoRL's own evaluation scores
+(scripts/evaluation/eval_spatial.sh). Table 3's other rows are ViGoRL's numbers, so ours is scored
+on the same rows; vigorl_sat2_val_RL.jsonl (the "1k val sampled by ViGoRL") is the set its GRPO
+run validates on during training (src/trainer/rl/examples/run_vigorl.sh), not a reported one.
+ViGoRL's rows carry no reasoning chains or intermediate images; the question keeps ViGoRL's
+wording and the training target is the option's text, which ViGoRL's scorer
+(`vigorl_option_text`) checks."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ TRAIN_DEFAULTS = {
     "n_val": 500,  # NOT SPECIFIED: our checkpoint-selection rows, carved from the train file
 }
 TEST_DEFAULTS = {
-    "file": "spatial_reasoning/vigorl_sat2_val_RL.jsonl",  # ViGoRL's 1k val = the paper's "SAT Val"
+    "file": "spatial_reasoning/sat2_test/sat2_test.jsonl",  # what ViGoRL's evaluation scores = "SAT Val"
     "n_test": None,  # None = all
 }
 

@@ -29,7 +29,8 @@ from livr.errors import InputError
 SOURCE = "blink"
 DEFAULTS = {
     "repo_id": "BLINK-Benchmark/BLINK",
-    "revision": None,  # a commit sha pins the exact data; None = the hub's main branch
+    # the commit with every subtask as the papers of 2024-25 had it; None = the hub's main branch (docs/DATA.md)
+    "revision": "cbb5717ea541ba92bbf9a63b99972493a1a133b8",
     # The nine subtasks the paper uses (Counting is downloaded for completeness; the paper's
     # counting test set is PixMo-Count).
     "configs": [

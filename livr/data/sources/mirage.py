@@ -9,10 +9,13 @@ Verified in the repository (commit 53f26de2682025e146781c5b198ec93bdfe4c4d6):
   {text_input, image_input: "./data/vsp_spatial_planning/imgs_test/level3/img/31.png", map_id,
   map_desc: [[...]]} with 1 = start, 2 = goal, -1 = hole, 0 = ice.
 - train_direct.jsonl (as committed at e24a33e, 1,000 rows) has the same keys plus text_output,
-  the plan as "\\boxed{LEFT, UP}", and image_output (Mirage's helper image, unused by LIVR), with
-  images under ./data/vsp_spatial_planning/img/level_5/<id>/. That the current train archive holds
-  this train_direct.jsonl and img/ tree is NOT verified (the archive is too large for the
-  snapshot we could read); `read_rows` names what it finds when the expected file is missing.
+  the plan as "\\boxed{LEFT, UP}", and image_output, Mirage's helper image (the map with the
+  path drawn: ./data/vsp_spatial_planning/img/level_5/<id>/map_reasoning_path.png beside the
+  question's map_5x5_step_0.png). Mirage's src/task.py puts it in the assistant turn before the
+  plan; its stage 1 encodes it as the latent target. `read_rows` gives it as `helper`. That the
+  current train archive holds this train_direct.jsonl and img/ tree is NOT verified (the archive
+  is too large for the snapshot we could read); `read_rows` names what it finds when the expected
+  file is missing.
 
 `download` fetches both archives from raw.githubusercontent.com at a pinned commit with livr's
 resumable downloader (sha256-checked where known), extracts them into data/raw/mirage/extracted/
@@ -84,7 +87,8 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
 
 
 def read_rows(raw_dir, split: str) -> list[dict]:
-    """Rows of train_direct.jsonl / test_direct.jsonl with `image` made an absolute path."""
+    """Rows of train_direct.jsonl / test_direct.jsonl with `image` (and, for train, the helper
+    image `helper`) as absolute paths."""
     if split not in SPLIT_FILES:
         raise InputError(f"mirage: unknown split {split!r}; valid: {', '.join(SPLIT_FILES)}")
     raw_dir = Path(raw_dir)
@@ -101,13 +105,22 @@ def read_rows(raw_dir, split: str) -> list[dict]:
     for i, (where, row) in enumerate(json_lines(path)):
         missing = [
             k
-            for k in ("text_input", "image_input", "map_desc") + (("text_output",) if split == "train" else ())
+            for k in ("text_input", "image_input", "map_desc")
+            + (("text_output", "image_output") if split == "train" else ())
             if k not in row
         ]
         if missing:
             raise InputError(f"{where}: missing key(s) {missing}; has {sorted(row)}")
-        image = path.parent / row["image_input"].removeprefix(REPO_PREFIX)
-        if not image.is_file():
-            raise InputError(f"{where}: image {row['image_input']!r} not found (looked for {image})")
-        out.append({**row, "row": i, "image": image})
+        found = {"image": _local(path, row["image_input"], where)}
+        if split == "train":
+            found["helper"] = _local(path, row["image_output"], where)
+        out.append({**row, "row": i, **found})
     return out
+
+
+def _local(jsonl: Path, repo_path: str, where: str) -> Path:
+    """A row's "./data/vsp_spatial_planning/..." image path, found beside the extracted jsonl."""
+    image = jsonl.parent / repo_path.removeprefix(REPO_PREFIX)
+    if not image.is_file():
+        raise InputError(f"{where}: image {repo_path!r} not found (looked for {image})")
+    return image

@@ -23,7 +23,8 @@ from livr.data.sources._common import hub_snapshot
 from livr.errors import InputError
 
 SOURCE = "mmvp"
-DEFAULTS = {"repo_id": "MMVP/MMVP", "revision": None}
+# docs/DATA.md says where the revision's sha was found
+DEFAULTS = {"repo_id": "MMVP/MMVP", "revision": "37eafecab8a3940c50c2ade5b36de69dbc99a8cf"}
 DISK_GB = 0.1  # estimate: 300 JPEGs and Questions.csv
 IMAGES = "MMVP Images"
 COLUMNS = ("Index", "Question", "Options", "Correct Answer")

@@ -24,7 +24,7 @@ from livr.io import write_jsonl
 SOURCE = "robospatial_home"
 DEFAULTS = {
     "repo_id": "chanhee-luke/RoboSpatial-Home",
-    "revision": None,
+    "revision": "7ef1b43b20087ef284e0e9017ef51dd143814c59",  # docs/DATA.md: where the sha is from
     "splits": ["configuration", "compatibility"],
 }  # the paper's 228 VQA questions
 DISK_GB = 1  # estimate: the images of the configured splits, re-saved as PNG

@@ -8,8 +8,12 @@ Verified:
   {dataset, split, question_id, image: ["viscot/flickr30k/2618322793.jpg"], conversations:
   [{from: human, value: "<image>\\n<question>\\nProvide a short and direct response."},
   {from: gpt, value: "<lvr>\\n<answer> <answer text> </answer>"}], bboxes: [[x0, y0, x1, y1]]}
-  (same README). LIVR removes the boxes and the latent/CoT part: a record is the question and the
-  answer text.
+  (same README). The boxes are fractions of the image: LVR's bbox_to_token_idxs
+  (src/dataset/lvr_sft_dataset_packed.py @637a9f7) multiplies x by the 14 px patch grid's width and
+  y by its height (floor for x0/y0, ceil for x1/y1), so they are resolution-free, origin top-left.
+  Its rows put one `<lvr>` in the answer and its code pairs placeholders with boxes in order, so
+  only a row's first box is ever used. LIVR drops the `<lvr>` part (a record is the question and
+  the answer text); the rows keep the boxes for LVR (record field `boxes`, which SFT/LIVR never read).
 - Visual-CoT's images are one tar split into 13 parts of ~10.7 GB,
   cot_images_tar_split/cot_images_00 .. _12 (hub file listing).
 NOT verified offline: that Google Drive serves the json at the URL below without a browser (set
@@ -46,7 +50,7 @@ DEFAULTS = {
     "annotations_file": "lvr_viscot_train.json",
     "annotations_sha256": None,  # Google Drive publishes none
     "repo_id": "deepcs233/Visual-CoT",
-    "revision": None,
+    "revision": "041786024efbac07ab71767ee080c4cbbfb82400",  # the commit that uploaded cot_images_tar_split/
     "image_parts": [f"cot_images_tar_split/cot_images_{i:02d}" for i in range(13)],
     "subset_size": 20000,  # NOT SPECIFIED by the paper: rows kept (seeded); null = every row
     "selection_seed": 0,
@@ -76,8 +80,23 @@ def image_key(lvr_path: str) -> str:
     return str(PurePosixPath(*parts[1:]))
 
 
+def parse_boxes(bboxes, where: str) -> list[list[float]]:
+    """LVR's `bboxes` -> [[x0, y0, x1, y1], ...] fractions of the image; anything else is an error."""
+    if not isinstance(bboxes, list) or not bboxes:
+        raise InputError(f"{where}: 'bboxes' is {bboxes!r}; expected a non-empty list of [x0, y0, x1, y1]")
+    out = []
+    for box in bboxes:
+        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
+            raise InputError(f"{where}: box {box!r} is not [x0, y0, x1, y1]")
+        x0, y0, x1, y1 = (float(v) for v in box)
+        if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
+            raise InputError(f"{where}: box {box!r} is not a non-empty box in [0, 1] fractions of the image")
+        out.append([x0, y0, x1, y1])
+    return out
+
+
 def parse_row(row: dict, where: str) -> dict:
-    """One LVR row -> {id, dataset, question, answer, images (LVR paths)}; boxes and <lvr> dropped."""
+    """One LVR row -> {id, dataset, question, answer, images (LVR paths), boxes}; <lvr> dropped."""
     conv = row.get("conversations") or []
     if len(conv) < 2 or conv[0].get("from") != "human" or conv[1].get("from") != "gpt":
         raise InputError(f"{where}: expected conversations [human, gpt], got {[c.get('from') for c in conv]}")
@@ -93,7 +112,14 @@ def parse_row(row: dict, where: str) -> dict:
     if not question or not answer:
         raise InputError(f"{where}: empty question or answer")
     qid = f"{row.get('dataset', 'viscot')}-{row.get('question_id', where.rsplit(':', 1)[-1])}"
-    return {"id": qid, "dataset": row.get("dataset"), "question": question, "answer": answer, "images": images}
+    return {
+        "id": qid,
+        "dataset": row.get("dataset"),
+        "question": question,
+        "answer": answer,
+        "images": images,
+        "boxes": parse_boxes(row.get("bboxes"), where),
+    }
 
 
 def _annotations(raw_dir: Path, cfg: dict) -> Path:
@@ -229,7 +255,7 @@ def download(raw_dir, cfg: dict | None = None) -> Path:
 
 
 def read_rows(raw_dir) -> list[dict]:
-    """The kept rows {id, dataset, question, answer, images (absolute paths)}."""
+    """The kept rows {id, dataset, question, answer, images (absolute paths), boxes}."""
     raw_dir = Path(raw_dir)
     require_manifest(raw_dir, SOURCE)
     rows = [json.loads(line) for line in (raw_dir / "rows" / "train.jsonl").read_text().splitlines() if line.strip()]

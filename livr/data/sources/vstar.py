@@ -26,7 +26,8 @@ from livr.errors import InputError
 from livr.io import json_lines
 
 SOURCE = "vstar"
-DEFAULTS = {"repo_id": "craigwu/vstar_bench", "revision": None}
+# main at the ground-truth label commit of May 2024 (PR #3); earlier commits lack those labels
+DEFAULTS = {"repo_id": "craigwu/vstar_bench", "revision": "d9ae62c903da0c98336e85c5ee89cd863b04b4da"}
 DISK_GB = 0.5  # estimate: 191 high-resolution images with their .json files
 CATEGORIES = ("direct_attributes", "relative_position")
 _CHOICE = re.compile(r"^\(([A-E])\)\s*(.*)$")

@@ -106,6 +106,9 @@ class ComparisonSpec:
 @dataclasses.dataclass(frozen=True)
 class TrainingSet(ComparisonSpec):
     paper: str = ""  # what the paper trains on it
+    # optional record fields (livr/data/schema.py OPTIONAL_FIELDS) on every train/val row it
+    # builds, real and stand-in: what a latent-reconstruction method can train on
+    carries: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

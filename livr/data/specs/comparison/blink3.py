@@ -1,4 +1,5 @@
-"""BLINK-3 (relative depth, multi-view reasoning, spatial relation) in ViGoRL's form, a Table 3 benchmark."""
+"""BLINK-3 (relative depth, multi-view reasoning, spatial relation) as ViGoRL's own evaluation file has it, a Table 3
+benchmark; the `blink` source's val rows tell each row's subtask."""
 
 from livr.data.specs import Benchmark
 
@@ -6,8 +7,8 @@ SPEC = Benchmark(
     name="blink3",
     order=2,
     images=2,
-    sources=("blink",),
-    hub_sources=("blink",),
+    sources=("vigorl", "blink"),
+    hub_sources=("vigorl", "blink"),
     builder="livr.data.benchmarks.blink_subsets:build_blink3",
     defaults="livr.data.benchmarks.blink_subsets:BLINK3_DEFAULTS",
     standin="vigorl",

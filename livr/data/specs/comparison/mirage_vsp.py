@@ -11,5 +11,6 @@ SPEC = TrainingSet(
     defaults="livr.data.benchmarks.mirage_vsp:TRAIN_DEFAULTS",
     standin="mirage",
     free_text=True,
+    carries=("helper_image",),
     paper="Mirage comparison: VSP spatial planning",
 )

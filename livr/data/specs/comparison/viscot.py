@@ -12,5 +12,6 @@ SPEC = TrainingSet(
     defaults="livr.data.benchmarks.visual_cot:DEFAULTS",
     standin="free_text",
     free_text=True,
+    carries=("boxes",),
     paper="Table 4: Qwen2.5-VL-7B on LVR's Visual-CoT training set",
 )
