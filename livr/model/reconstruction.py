@@ -28,6 +28,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from livr.evaluate import cache_kwarg
+
 # The official special tokens: LVR's block is <|lvr_start|> N x <|lvr|> <|lvr_latent_end|><|lvr_end|>,
 # Mirage's <|latent_start|> K x <|latent_pad|> <|latent_end|>; the middle token is the latent.
 LVR_TOKENS = ("<|lvr_start|>", "<|lvr|>", "<|lvr_latent_end|>", "<|lvr_end|>")
@@ -194,6 +196,7 @@ class _Rollout:
         self.latent_mask, self.use_cache = latent_mask, use_cache
         self.found: dict[tuple[int, int], torch.Tensor] = {}
         self.rows, self.hidden = LatentRows(backbone), FinalHidden(backbone)
+        self.cache_name = cache_kwarg(backbone)
 
     def run(self, start: int, stop: int, past):
         """The final hidden states of positions [start, stop) (after `past`, which holds [0, start)), with
@@ -206,6 +209,6 @@ class _Rollout:
         width = self.backbone.get_input_embeddings().weight.shape[1]
         values = torch.stack(values) if values else torch.zeros(0, width)
         with self.rows.replacing(mask[:, start:stop], values), self.hidden.recording():
-            args = _columns(self.inputs, start, stop, past)
-            out = self.model(**args, past_key_values=past, use_cache=self.use_cache, logits_to_keep=1)
-        return self.hidden.value, getattr(out, "past_key_values", None)
+            args = {**_columns(self.inputs, start, stop, past), self.cache_name: past}
+            out = self.model(**args, use_cache=self.use_cache, logits_to_keep=1)
+        return self.hidden.value, out.get(self.cache_name) if self.use_cache else None
