@@ -95,7 +95,7 @@ class Training:
     mirage_latents: int = field(
         metadata={"help": "Mirage's K: latent positions per example, each a chunk mean of the helper image (4)."}
     )
-    num_latents: int = field(metadata={"help": "K: latent tokens inserted per example."})
+    num_latents: int = field(metadata={"help": "K: LIVR's latent tokens inserted per example."})
     use_latents: bool = field(
         metadata={"help": ("false: train without latent tokens (the mask-only and image-x2 controls).")}
     )
@@ -105,7 +105,8 @@ class Training:
     latent_position: str = field(
         metadata={
             "help": (
-                "Where the latents go: after_prompt (right after the assistant header, the paper's) | before_question"
+                "Where LIVR's latents go (LVR's and Mirage's block always opens the assistant turn): after_prompt "
+                "(right after the assistant header, the paper's) | before_question"
                 " (after the images, before the question: ablation) | start (before everything: prompt tuning's soft "
                 "prompt)."
             )

@@ -19,7 +19,9 @@ ahead of the step, so a job holds batches, not its data set.
 
 Validation runs under the mask of the stage being trained and scores teacher-forced exact match:
 a sequence counts as correct when the argmax at every labelled position is the gold token, which
-is exactly when greedy decoding would produce the gold answer. One forward pass, no decoding.
+is exactly when greedy decoding would produce the gold answer. One forward pass, no decoding
+(LVR and Mirage: their latent rows first rolled out from the model's own hidden states, as decoding
+feeds them; never their teacher-forced targets).
 The kept checkpoint is the best by that accuracy in the last stage (`select: best_val`) or
 the last one (`select: final`); the other one is written to unselected/, so every cell is also
 evaluated with it and a conclusion can be checked against checkpoint selection. The last stage

@@ -97,17 +97,21 @@ def test_mirage_stage1_loss_by_hand():
     assert math.isclose(float(got), expected, rel_tol=1e-6)
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_models_dir):
-    model, processor = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
+def _tiny(models_dir, backbone=BACKBONE):
+    model, processor = load_backbone(backbone, models_dir, {}, torch.float32, "sdpa", "cpu")
     add_tokens(model, processor, list(special_tokens("mirage")), seed=0)
     model.eval()
-    return model, processor
+    return model, processor, backbone
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_models_dir):
+    return _tiny(tiny_models_dir)
 
 
 def _mirage_batch(tiny, tmp_path, questions):
-    model, processor = tiny
-    spec = get_backbone(BACKBONE)
+    model, processor, backbone = tiny
+    spec = get_backbone(backbone)
     examples = []
     for i, q in enumerate(questions):
         Image.new("RGB", (112, 112), (40 * i, 90, 200)).save(tmp_path / f"q{i}.png")
@@ -120,7 +124,7 @@ def _mirage_batch(tiny, tmp_path, questions):
 
 
 def test_labels_cover_exactly_the_answer(tiny, tmp_path):
-    model, processor = tiny
+    model, processor, _ = tiny
     examples, batch = _mirage_batch(tiny, tmp_path, ["How many?"])
     ids, labels = examples[0].input_ids, examples[0].labels
     answer = processor.tokenizer("0<|im_end|>", add_special_tokens=False)["input_ids"]
@@ -132,7 +136,7 @@ def test_labels_cover_exactly_the_answer(tiny, tmp_path):
 
 
 def test_latent_rows_hook_replaces_the_pad_rows_of_the_model_input(tiny, tmp_path):
-    model, _ = tiny
+    model, _, _ = tiny
     _, batch = _mirage_batch(tiny, tmp_path, ["How many?"])
     mask = batch.pop("latent_mask")
     inputs = {k: v for k, v in batch.items() if not k.startswith("helper_") and k != "labels"}
@@ -154,8 +158,11 @@ def test_latent_rows_hook_replaces_the_pad_rows_of_the_model_input(tiny, tmp_pat
     assert hidden.value.shape == (*mask.shape, model.config.text_config.hidden_size)
 
 
-def test_rollout_with_and_without_the_cache_agree(tiny, tmp_path):
-    model, _ = tiny
+# every family: Qwen3-VL's deepstack and LLaVA-OV-1.5's 1D positions included
+@pytest.mark.parametrize("backbone", ["tiny-qwen2.5-vl", "tiny-qwen3-vl", "tiny-llava-ov-1.5"])
+def test_rollout_with_and_without_the_cache_agree(backbone, tiny_models_dir, tmp_path):
+    tiny = _tiny(tiny_models_dir, backbone)
+    model = tiny[0]
     # prompts of different lengths: the rows' latents sit at different positions (right padding)
     _, batch = _mirage_batch(tiny, tmp_path, ["How many?", "How many red squares are in this picture, counted?"])
     mask = batch.pop("latent_mask")
@@ -169,7 +176,8 @@ def test_rollout_with_and_without_the_cache_agree(tiny, tmp_path):
     (grad_plain,) = torch.autograd.grad(plain.sum(), emb)
     assert cached.shape == (8, emb.shape[1])
     torch.testing.assert_close(cached, plain, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(grad_cached, grad_plain, rtol=1e-4, atol=1e-5)
+    # float32 sums in another order: a few of 10^5 gradient elements differ by ~4e-5 (LLaVA-OV-1.5)
+    torch.testing.assert_close(grad_cached, grad_plain, rtol=1e-4, atol=1e-4)
     # the definition, one latent at a time: the first latent of row 1 is h at the position before it
     with torch.no_grad(), FinalHidden(model).recording() as hidden:
         model(**inputs)
