@@ -156,8 +156,8 @@ class ReconTrainer(LivrTrainer):
         sources = {k: inputs.pop(k) for k in TARGET_SOURCES if k in inputs}
         if not model.training or self.objective == "mirage_stage2":
             model_inputs = {k: v for k, v in inputs.items() if k != "labels"}
-            # gradient checkpointing turns the model's KV cache off: then the rollout recomputes prefixes
-            use_cache = not self.args.gradient_checkpointing
+            # gradient checkpointing turns the model's KV cache off in training: then the rollout recomputes prefixes
+            use_cache = not (model.training and self.args.gradient_checkpointing)
             values = roll_out_latents(model, self.backbone, model_inputs, latent_mask, use_cache)
             with self.rows.replacing(latent_mask, values):
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)

@@ -10,6 +10,7 @@ import torch
 
 from livr import config as livr_config
 from livr.errors import InputError
+from livr.model.latents import add_tokens
 from livr.model.loading import load_backbone, load_trained
 from livr.settings import Stage, TrainConfig, replace
 from livr.train import check_inputs, train_cell
@@ -97,7 +98,6 @@ def test_recon_trainer_loss_is_the_objective_on_the_filled_rows(objective, recon
     from livr.data.schema import read_split
     from livr.model.backbones import get_backbone
     from livr.model.inputs import load_images
-    from livr.model.latents import add_tokens
     from livr.model.recon_inputs import ReconCollator, encode_recon
     from livr.model.reconstruction import FinalHidden, LatentRows, chunk_means, roll_out_latents, special_tokens
     from livr.stage_trainer import ReconTrainer
@@ -149,3 +149,23 @@ def test_recon_trainer_loss_is_the_objective_on_the_filled_rows(objective, recon
             with LatentRows(model).replacing(mask, own):
                 torch.testing.assert_close(eval_loss, model(**inputs).loss, rtol=1e-4, atol=1e-5)
             assert not torch.allclose(eval_loss, ce)
+
+
+@pytest.mark.slow  # minutes on a contended CPU: the stage-2 rollout recomputes prefixes under checkpointing
+def test_mirage_with_lora_and_gradient_checkpointing(recon_dir, tiny_models_dir, tmp_path):
+    """The declared deviation (LoRA; the block's token rows train through peft's trainable tokens) with
+    gradient checkpointing, under which the stage-2 rollout runs without the KV cache."""
+    cfg = cfg_for("mirage", recon_dir, finetune="lora", lr=5e-2, gradient_checkpointing=True)
+    meta = train_cell(cfg, tmp_path / "run", tiny_models_dir)
+    assert [s["stage"] for s in meta["stages"]] == ["stage1", "stage2"]
+    base, _ = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
+    trained, _, _ = load_trained(
+        BACKBONE, tmp_path / "run" / "final", tiny_models_dir, {}, torch.float32, "sdpa", "cpu"
+    )
+    ids = meta["recon"]["token_ids"]
+    vocab = base.get_input_embeddings().weight.shape[0]
+    emb = trained.get_input_embeddings().weight
+    assert torch.equal(emb[:vocab], base.get_input_embeddings().weight), "the original rows stay frozen"
+    init, init_proc = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
+    init_rows = init.get_input_embeddings().weight[add_tokens(init, init_proc, meta["recon"]["tokens"], cfg.seed)]
+    assert not torch.allclose(emb[ids], init_rows), "the block's token rows train"
