@@ -84,7 +84,7 @@ from livr.model.inputs import Collator, latent_token_strings
 from livr.model.latents import add_latent_tokens, add_tokens
 from livr.model.loading import CHECKPOINT_META, FULL_WEIGHT_MODES, load_backbone, peft_wrapping, resolve_dtype
 from livr.model.processors import save_processor
-from livr.model.recon_inputs import ReconCollator, ReconSplit, require_field
+from livr.model.recon_inputs import REQUIRED_FIELD, ReconCollator, ReconSplit
 from livr.model.reconstruction import RECON_METHODS, special_tokens
 from livr.model.vision_cache import VisionFeatureCache, vision_frozen
 from livr.ops.distributed import effective_batch, is_main_process
@@ -434,14 +434,14 @@ def encoded_split(cfg: TrainConfig, split: str, processor, spec, latents: list[s
 def check_inputs(cfg: TrainConfig) -> None:
     """The data, then the backbone's weights, before anything is loaded: a missing piece is one line.
     LVR and Mirage refuse a training set without the field their targets come from."""
-    from livr.data.schema import read_split
+    from livr.data.schema import read_split, require_fields
     from livr.ops.hub_weights import require_backbone_weights
 
     for data_dir in cfg.data_dirs:
         for split in ("train", "val"):
             records = read_split(data_dir, split)
             if cfg.train in RECON_METHODS:
-                require_field(records, cfg.train, f"{data_dir}/{split}.jsonl")
+                require_fields(data_dir, split, records, [REQUIRED_FIELD[cfg.train]])
     require_backbone_weights(cfg.backbone)
 
 

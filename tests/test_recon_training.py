@@ -27,7 +27,7 @@ def recon_dir(task_dir, tmp_path_factory):
     for split in ("train", "val", "test"):
         rows = [json.loads(line) for line in (d / f"{split}.jsonl").read_text().splitlines()]
         for row in rows:
-            row["meta"] = {**row.get("meta", {}), "boxes": [[0.1, 0.2, 0.45, 0.6]], "helper_image": row["images"][0]}
+            row.update(boxes=[[0.1, 0.2, 0.45, 0.6]], helper_image=row["images"][0])
         (d / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return d
 
@@ -74,7 +74,7 @@ def test_recon_training_trains_the_language_model_only(method, stages, recon_dir
 
 @pytest.mark.parametrize(("method", "field"), [("lvr", "boxes"), ("mirage", "helper_image")])
 def test_a_training_set_without_the_field_is_refused(method, field, task_dir):
-    with pytest.raises(InputError, match=rf"train\.jsonl: record .* has no '{field}'; method '{method}' needs it"):
+    with pytest.raises(InputError, match=rf"train\.jsonl row 1 \(id .*\) has no '{field}', which this method trains"):
         check_inputs(cfg_for(method, task_dir))
 
 

@@ -23,31 +23,15 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from livr.data.schema import Record
+from livr.data.schema import Record, require_fields
 from livr.errors import InputError
 from livr.model.encoded_split import EncodedSplit
 from livr.model.inputs import Collator, Encoded, encode, load_images
 from livr.model.reconstruction import box_token_indices, latent_block, latent_token
 
-# The record field each method's targets come from (the data builders write it; livr/data/).
+# The record field each method's targets come from (livr/data/schema.py Record; the builders write it).
 REQUIRED_FIELD = {"lvr": "boxes", "mirage": "helper_image"}
 MERGE = 2  # every registered family merges 2x2 patches into one visual token
-
-
-def record_field(record: Record, name: str):
-    """A training-only field of a record (outside what SFT and LIVR read), or None."""
-    return getattr(record, name, None) or record.meta.get(name)
-
-
-def require_field(records, method: str, where: str) -> None:
-    """Refuse a training set whose records lack the field `method` builds its targets from."""
-    name = REQUIRED_FIELD[method]
-    for i, rec in enumerate(records):
-        if not record_field(rec, name):
-            raise InputError(
-                f"{where}: record {rec.id!r} (row {i + 1}) has no {name!r}; method {method!r} needs it on every "
-                f"training and validation record (its latent targets come from it)"
-            )
 
 
 @dataclasses.dataclass
@@ -63,14 +47,14 @@ def image_grid(processor, image: Image.Image) -> tuple[int, int]:
 
 def encode_recon(record: Record, images, task_dir: Path, processor, spec, method: str, num_latents: int):
     if method == "lvr":
-        box = record_field(record, "boxes")[0]
+        box = record.boxes[0]
         rows = box_token_indices(box, *image_grid(processor, images[0]))
         if not rows:
             raise InputError(f"{task_dir}: record {record.id!r}: box {box} covers no visual token")
         targets = {"box_tokens": torch.tensor(rows)}
         n = len(rows)
     else:
-        helper = load_images(dataclasses.replace(record, images=[record_field(record, "helper_image")]), task_dir)
+        helper = load_images(dataclasses.replace(record, images=[record.helper_image]), task_dir)
         vision = processor.image_processor(images=helper, return_tensors="pt")
         targets = {"helper_pixel_values": vision["pixel_values"], "helper_image_grid_thw": vision["image_grid_thw"]}
         n = num_latents
@@ -85,7 +69,8 @@ class ReconSplit(EncodedSplit):
         super().__init__(data_dirs, split, processor, spec, [], "after_prompt", **kwargs)
         self.method, self.num_latents = method, num_latents
         for data_dir in data_dirs:
-            require_field([r for r, d in self.items if d == Path(data_dir)], method, f"{data_dir}/{split}.jsonl")
+            records = [r for r, d in self.items if d == Path(data_dir)]
+            require_fields(data_dir, split, records, [REQUIRED_FIELD[method]])
 
     def __getitem__(self, i: int) -> ReconEncoded:
         if self.kept is not None and i in self.kept:

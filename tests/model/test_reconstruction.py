@@ -116,7 +116,7 @@ def _mirage_batch(tiny, tmp_path, questions):
     for i, q in enumerate(questions):
         Image.new("RGB", (112, 112), (40 * i, 90, 200)).save(tmp_path / f"q{i}.png")
         Image.new("RGB", (112, 112), (200, 40 * i, 90)).save(tmp_path / f"h{i}.png")
-        rec = Record(f"r{i}", "counting", "train", [f"q{i}.png"], q, [], str(i), "test", {"helper_image": f"h{i}.png"})
+        rec = Record(f"r{i}", "counting", "train", [f"q{i}.png"], q, [], str(i), "test", helper_image=f"h{i}.png")
         with Image.open(tmp_path / f"q{i}.png") as im:
             examples.append(encode_recon(rec, [im.convert("RGB")], tmp_path, processor, spec, "mirage", 4))
     collator = ReconCollator(model, processor.tokenizer.pad_token_id, spec, processor.tokenizer, "mirage")
