@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 TRAINABLE = "trainable.safetensors"
 COMPLETE = "livr_complete.json"  # written last into a Trainer checkpoint: it is whole
-STAGE_NAMES = ("sft", "stage1", "stage2")  # the stage directories a run can have
+STAGE_NAMES = ("sft", "lvr", "stage1", "stage2")  # the stage directories a run can have
 # The last stage's two candidate weights: the best validation accuracy's and the last step's. One is
 # kept (final/, by `select`), the other goes to unselected/; both are evaluated.
 WEIGHT_FILES = {"best_val": "best.safetensors", "last": "last.safetensors"}

@@ -25,6 +25,10 @@ SCHEMA = resources.files("livr.schemas").joinpath("params.schema.yaml")
 # Keys of a `methods:` entry that are not training overrides.
 METHOD_KEYS = frozenset({"train", "checkpoint_of", "eval_latents", "eval_mask"})
 EVAL_KEYS_FROM_METHOD = ("eval_latents", "eval_mask")
+# The latent-reconstruction methods (livr/model/reconstruction.py) and the fine-tuning they allow:
+# the official full LM fine-tuning (full_lm), or LoRA as a declared deviation.
+RECON_TRAIN = ("lvr", "mirage")
+RECON_FINETUNE = ("full_lm", "lora")
 
 
 class ConfigError(InputError):
@@ -96,6 +100,8 @@ def _check_method(params: dict, name: str, method: dict, training_schema: dict, 
     """One entry of `methods`: its training overrides and its `checkpoint_of` reference."""
     overrides = {k: v for k, v in method.items() if k not in METHOD_KEYS}
     _check_schema(overrides, training_schema, f"{where}: methods.{name}")
+    if method["train"] in RECON_TRAIN:  # checked with the defaults too: no experiment lists them yet
+        _check_recon_recipe(method["train"], {**params["training"], **overrides}, f"{where}: methods.{name}")
     if "checkpoint_of" in method:
         _check_names([method["checkpoint_of"]], params["methods"], f"{where}: methods.{name}.checkpoint_of", "methods")
         if method["train"] != "none":
@@ -147,6 +153,9 @@ def _check_experiment_method(params: dict, exp: dict, m: str, at: str) -> None:
 
 def _check_recipe(train: str, cfg: dict, at: str) -> None:
     """Training recipes that would silently train something else than their name says."""
+    if train in RECON_TRAIN:
+        _check_recon_recipe(train, cfg, at)
+        return
     uses_latents = train == "livr" and cfg["use_latents"]
     if train == "livr":
         stage1, stage2 = cfg["livr_stage_epochs"]
@@ -176,6 +185,17 @@ def _check_recipe(train: str, cfg: dict, at: str) -> None:
         )
     if cfg["shared_latent"] and not uses_latents:
         raise ConfigError(f"{at}: shared_latent: true needs latent tokens (train: livr, use_latents: true)")
+
+
+def _check_recon_recipe(train: str, cfg: dict, at: str) -> None:
+    """LVR and Mirage: their targets come from the frozen vision path, and something must train."""
+    if cfg["finetune"] not in RECON_FINETUNE:
+        raise ConfigError(
+            f"{at}: train: {train} needs finetune {' or '.join(RECON_FINETUNE)} (got {cfg['finetune']!r}): its latent "
+            "targets are the frozen vision tower's features, and prompt tuning would train only the block's rows"
+        )
+    if train == "mirage" and sum(cfg["mirage_stage_epochs"]) <= 0:
+        raise ConfigError(f"{at}: mirage_stage_epochs {list(cfg['mirage_stage_epochs'])} must add up to more than 0")
 
 
 def _check_names(names, valid, where: str, kind: str) -> None:

@@ -70,7 +70,32 @@ class Training:
             "help": ("LIVR epochs of stage 1 (bottleneck mask) and stage 2 (standard mask); a stage of 0 is skipped.")
         }
     )
-    num_latents: int = field(metadata={"help": "K: latent tokens inserted per example."})
+    lvr_epochs: float = field(
+        metadata={
+            "help": (
+                "Epochs of LVR (train: lvr; one stage). Its latent count per example is the box's merged visual "
+                "tokens, not num_latents."
+            )
+        }
+    )
+    lvr_loss_weight: float = field(
+        metadata={"help": "LVR: weight of the MSE between h[p-1] and the latent's box feature (LVR's 0.1)."}
+    )
+    mirage_stage_epochs: tuple[float, float] = field(
+        metadata={
+            "help": (
+                "Mirage epochs of stage 1 (latents teacher-forced with the helper image's compressed features) and "
+                "stage 2 (latents are the model's own hidden states); a stage of 0 is skipped."
+            )
+        }
+    )
+    mirage_ce_weight: float = field(
+        metadata={"help": "Mirage stage 1: weight of the answer's CE beside (1 - cosine) (Mirage's 0.1)."}
+    )
+    mirage_latents: int = field(
+        metadata={"help": "Mirage's K: latent positions per example, each a chunk mean of the helper image (4)."}
+    )
+    num_latents: int = field(metadata={"help": "K: LIVR's latent tokens inserted per example."})
     use_latents: bool = field(
         metadata={"help": ("false: train without latent tokens (the mask-only and image-x2 controls).")}
     )
@@ -80,7 +105,8 @@ class Training:
     latent_position: str = field(
         metadata={
             "help": (
-                "Where the latents go: after_prompt (right after the assistant header, the paper's) | before_question"
+                "Where LIVR's latents go (LVR's and Mirage's block always opens the assistant turn): after_prompt "
+                "(right after the assistant header, the paper's) | before_question"
                 " (after the images, before the question: ablation) | start (before everything: prompt tuning's soft "
                 "prompt)."
             )
@@ -172,7 +198,7 @@ class TrainConfig(Training):
     train_set: str = field(metadata={"help": "What the model is trained on: a task or a mixture."})
     tasks: tuple[str, ...] = field(metadata={"help": "The datasets trained on (a mixture's tasks; a task itself)."})
     method: str = field(metadata={"help": "params.yaml method name."})
-    train: str = field(metadata={"help": "The method's training kind: sft | livr."})
+    train: str = field(metadata={"help": "The method's training kind: sft | livr | lvr | mirage."})
     data_dirs: tuple[str, ...] = field(metadata={"help": "Built dataset directory of each of `tasks`."})
 
     @classmethod
@@ -196,9 +222,16 @@ class TrainConfig(Training):
 
     def stages(self) -> list[Stage]:
         """SFT: one stage. LIVR: Stage 1 under the bottleneck mask, then Stage 2 under the standard
-        mask; a stage of 0 epochs is skipped. Checkpoints are kept by the last stage's rule."""
+        mask. LVR: one stage. Mirage: Stage 1 teacher-forced, Stage 2 on its own latents. A stage of 0
+        epochs is skipped. Checkpoints are kept by the last stage's rule."""
         if self.train == "sft":
             plan = [Stage("sft", self.sft_epochs, None)]
+        elif self.train == "lvr":
+            plan = [Stage("lvr", self.lvr_epochs, None, objective="lvr")]
+        elif self.train == "mirage":
+            s1, s2 = self.mirage_stage_epochs
+            stages = (("stage1", s1, "mirage_stage1"), ("stage2", s2, "mirage_stage2"))
+            plan = [Stage(n, e, None, objective=o) for n, e, o in stages if e > 0]
         else:
             s1, s2 = self.livr_stage_epochs
             plan = [Stage(n, e, m) for n, e, m in (("stage1", s1, self.mask), ("stage2", s2, None)) if e > 0]
@@ -223,6 +256,15 @@ class Stage:
     epochs: float = field(metadata={"help": "Epochs of this stage."})
     mask: str | None = field(metadata={"help": "A bottleneck variant, or None for the standard causal mask."})
     last: bool = field(default=False, metadata={"help": "The stage whose checkpoint is kept (best-val or final)."})
+    objective: str = field(
+        default="ce",
+        metadata={
+            "help": (
+                "ce (the answer's cross-entropy) | lvr | mirage_stage1 | mirage_stage2 (livr/stage_trainer.py "
+                "ReconTrainer)."
+            )
+        },
+    )
 
 
 @dataclasses.dataclass(frozen=True)

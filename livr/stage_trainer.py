@@ -32,6 +32,14 @@ from livr.checkpoints import (
 )
 from livr.io import write_json
 from livr.model.inputs import IGNORE, labelled_positions, sequences_correct
+from livr.model.reconstruction import (
+    FinalHidden,
+    LatentRows,
+    chunk_means,
+    lvr_loss,
+    mirage_stage1_loss,
+    roll_out_latents,
+)
 
 log = logging.getLogger("livr.train")
 
@@ -121,3 +129,56 @@ class KeepBest(TrainerCallback):
         if acc is not None and (best is None or acc > best):
             save_trainable_state(self.model, self.path)
             write_json(self.record, {"accuracy": acc, "step": state.global_step, "epoch": state.epoch})
+
+
+# The batch keys a target is built from (livr/model/recon_inputs.py ReconCollator); not model inputs.
+TARGET_SOURCES = ("latent_rows", "helper_pixel_values", "helper_image_grid_thw")
+
+
+class ReconTrainer(LivrTrainer):
+    """LVR's and Mirage's objectives (livr/model/reconstruction.py) on LivrTrainer's CE.
+
+    Training: `lvr` and `mirage_stage1` fill the latent rows with their targets from the frozen vision
+    path (no gradient: the vision tower and projector do not train) and add their latent loss to the
+    CE; `mirage_stage2` fills them with the model's own rollout, CE only. Validation always uses the
+    rollout, as decoding does: no teacher-forced latent reaches the validation accuracy.
+    """
+
+    def __init__(self, *args, backbone, objective: str, lvr_loss_weight: float, mirage_ce_weight: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.backbone, self.objective = backbone, objective
+        self.lvr_loss_weight, self.mirage_ce_weight = lvr_loss_weight, mirage_ce_weight
+        self.rows, self.hidden = LatentRows(backbone), FinalHidden(backbone)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        inputs = dict(inputs)
+        latent_mask = inputs.pop("latent_mask")
+        sources = {k: inputs.pop(k) for k in TARGET_SOURCES if k in inputs}
+        if not model.training or self.objective == "mirage_stage2":
+            model_inputs = {k: v for k, v in inputs.items() if k != "labels"}
+            # gradient checkpointing turns the model's KV cache off in training: then the rollout recomputes prefixes
+            use_cache = not (model.training and self.args.gradient_checkpointing)
+            values = roll_out_latents(model, self.backbone, model_inputs, latent_mask, use_cache)
+            with self.rows.replacing(latent_mask, values):
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        with torch.no_grad():
+            targets = self.targets(inputs, sources, latent_mask)
+        with self.rows.replacing(latent_mask, targets), self.hidden.recording():
+            ce, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
+        if self.objective == "lvr":
+            loss = lvr_loss(ce, self.hidden.value, latent_mask, targets, self.lvr_loss_weight)
+        else:
+            loss = mirage_stage1_loss(ce, self.hidden.value, latent_mask, targets, self.mirage_ce_weight)
+        return (loss, outputs) if return_outputs else loss
+
+    def targets(self, inputs: dict, sources: dict, latent_mask: torch.Tensor) -> torch.Tensor:
+        """The latent rows' targets, [n, H] in row-major order: LVR's box tokens among the batch's image
+        features; Mirage's K chunk means of each helper image's features. Through the vision cache
+        when one is installed (it shadows get_image_features)."""
+        features = self.backbone.model.get_image_features
+        if self.objective == "lvr":
+            out = features(inputs["pixel_values"], inputs["image_grid_thw"])
+            return torch.cat(out.pooler_output)[sources["latent_rows"].to(inputs["pixel_values"].device)]
+        out = features(sources["helper_pixel_values"], sources["helper_image_grid_thw"])
+        per_row = latent_mask.sum(1).tolist()  # one helper image per example
+        return torch.cat([chunk_means(f, k) for f, k in zip(out.pooler_output, per_row)])

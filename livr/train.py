@@ -1,11 +1,14 @@
-"""`livr train`: one cell, SFT or LIVR, on the HF Trainer.
+"""`livr train`: one cell, SFT, LIVR or a compared latent-reconstruction method, on the HF Trainer.
 
-- sft:  one stage, standard mask, no latents.
-- livr: Stage 1 with the bottleneck mask, then Stage 2 with the standard mask; warm-up + cosine
-        restart in each stage, and Stage 2 starts from Stage 1's final weights. Latent tokens
-        are in the input in both stages.
-Loss is cross-entropy on the answer (+ end-of-turn) tokens only, in every stage; the LM head runs
-on those positions alone (livr/stage_trainer.py).
+- sft:    one stage, standard mask, no latents.
+- livr:   Stage 1 with the bottleneck mask, then Stage 2 with the standard mask; warm-up + cosine
+          restart in each stage, and Stage 2 starts from Stage 1's final weights. Latent tokens
+          are in the input in both stages.
+- lvr:    one stage; the latents are teacher-forced with the box's visual tokens (+ their MSE loss).
+- mirage: Stage 1 teacher-forced with the helper image's compressed tokens (+ a cosine loss), Stage 2
+          on the model's own latents (livr/model/reconstruction.py, livr/stage_trainer.py ReconTrainer).
+Cross-entropy is on the answer (+ end-of-turn) tokens only, in every stage; the LM head runs on
+those positions alone (livr/stage_trainer.py).
 
 Compute only what changes: where no vision weight trains (LoRA, full_lm, prompt tuning), each image's
 vision features are computed once per job and reused by every epoch, validation and stage
@@ -16,7 +19,9 @@ ahead of the step, so a job holds batches, not its data set.
 
 Validation runs under the mask of the stage being trained and scores teacher-forced exact match:
 a sequence counts as correct when the argmax at every labelled position is the gold token, which
-is exactly when greedy decoding would produce the gold answer. One forward pass, no decoding.
+is exactly when greedy decoding would produce the gold answer. One forward pass, no decoding
+(LVR and Mirage: their latent rows first rolled out from the model's own hidden states, as decoding
+feeds them; never their teacher-forced targets).
 The kept checkpoint is the best by that accuracy in the last stage (`select: best_val`) or
 the last one (`select: final`); the other one is written to unselected/, so every cell is also
 evaluated with it and a conclusion can be checked against checkpoint selection. The last stage
@@ -76,9 +81,11 @@ from livr.io import atomic_dir, progress_enabled, write_json, write_jsonl
 from livr.model.backbones import Backbone, get_backbone
 from livr.model.encoded_split import EncodedSplit
 from livr.model.inputs import Collator, latent_token_strings
-from livr.model.latents import add_latent_tokens
+from livr.model.latents import add_latent_tokens, add_tokens
 from livr.model.loading import CHECKPOINT_META, FULL_WEIGHT_MODES, load_backbone, peft_wrapping, resolve_dtype
 from livr.model.processors import save_processor
+from livr.model.recon_inputs import REQUIRED_FIELD, ReconCollator, ReconSplit
+from livr.model.reconstruction import RECON_METHODS, special_tokens
 from livr.model.vision_cache import VisionFeatureCache, vision_frozen
 from livr.ops.distributed import effective_batch, is_main_process
 from livr.ops.gpu_slots import job_device
@@ -97,8 +104,14 @@ class TrainData:
     pad_id: int
     spec: Backbone
     dtype: torch.dtype
+    recon: str | None = None  # lvr | mirage: their batches carry the latent targets' sources
+    tokenizer: object = None
 
     def collator(self, mask: str | None) -> Collator:
+        if self.recon is not None:
+            return ReconCollator(
+                self.model, self.pad_id, self.spec, self.tokenizer, self.recon, padding_side="right", dtype=self.dtype
+            )
         return Collator(self.model, self.pad_id, self.spec, mask, padding_side="right", dtype=self.dtype)
 
 
@@ -206,9 +219,25 @@ def run_stage(model, cfg: TrainConfig, stage: Stage, data: TrainData, out_dir: P
         return summary
     # one optimizer step consumes per-device batch x grad_accum x world size examples
     steps_per_epoch = math.ceil(len(data.train) / effective_batch(cfg.batch_size, cfg.grad_accum))
-    from livr.stage_trainer import KeepBest, LivrTrainer, LogProgress, argmax_logits, exact_match_accuracy
+    from livr.stage_trainer import (
+        KeepBest,
+        LivrTrainer,
+        LogProgress,
+        ReconTrainer,
+        argmax_logits,
+        exact_match_accuracy,
+    )
 
-    trainer = LivrTrainer(
+    recon = {}
+    if stage.objective != "ce":  # LVR's and Mirage's objectives (livr/model/reconstruction.py)
+        recon = dict(
+            backbone=data.model,
+            objective=stage.objective,
+            lvr_loss_weight=cfg.lvr_loss_weight,
+            mirage_ce_weight=cfg.mirage_ce_weight,
+        )
+    trainer = (ReconTrainer if recon else LivrTrainer)(
+        **recon,
         model=model,
         args=training_arguments(cfg, stage, stage_dir, steps_per_epoch, device),
         train_dataset=data.train,
@@ -338,22 +367,15 @@ def train_cell(
         cfg.backbone, models_dir, cfg.backbone_settings, dtype, cfg.attn_implementation, device
     )
     latent_ids, latents = [], []
+    recon = cfg.train if cfg.train in RECON_METHODS else None
     if cfg.uses_latents:
         # K positions; with `shared_latent` all K hold the one new token (one trained embedding row)
         latents = latent_token_strings(cfg.distinct_latents) * (cfg.num_latents // cfg.distinct_latents)
         latent_ids = add_latent_tokens(model, processor, cfg.distinct_latents, cfg.seed)
+    elif recon:
+        latent_ids = add_tokens(model, processor, list(special_tokens(recon)), cfg.seed)
     splits = {
-        split: EncodedSplit(
-            cfg.data_dirs,
-            split,
-            processor,
-            spec,
-            latents,
-            cfg.latent_position,
-            limit,
-            keep=cfg.keep_encoded,
-            image_copies=cfg.image_copies,
-        )
+        split: encoded_split(cfg, split, processor, spec, latents, limit)
         for split, limit in (("train", cfg.max_train_examples), ("val", cfg.max_val_examples))
     }
     splits["train"][0], splits["val"][0]  # a broken record or image fails now, not inside a worker
@@ -361,7 +383,8 @@ def train_cell(
     if is_main_process():  # one writer under data parallelism
         discard_stale_run(out_dir, cfg)
         write_json(out_dir / "config.json", json.loads(cfg.as_json()))
-    data = TrainData(splits["train"], splits["val"], model, processor.tokenizer.pad_token_id, spec, dtype)
+    tokenizer = processor.tokenizer
+    data = TrainData(splits["train"], splits["val"], model, tokenizer.pad_token_id, spec, dtype, recon, tokenizer)
     model = apply_finetune_mode(model, cfg, latent_ids)
     plan = cfg.stages()
     cache = open_vision_cache(data.model, cfg, out_dir)
@@ -384,6 +407,8 @@ def train_cell(
         "latent_position": cfg.latent_position,
         "mask": cfg.mask,
         "image_copies": cfg.image_copies,
+        # LVR / Mirage: the latent block's tokens (block start, latent, end) for the latent-mode decoder
+        "recon": {"method": recon, "tokens": list(special_tokens(recon)), "token_ids": latent_ids} if recon else None,
         "stages": summaries,
     }
     kept = summaries[-1]["kept_weights"]
@@ -399,14 +424,24 @@ def train_cell(
     return {**meta, "weights": kept}
 
 
+def encoded_split(cfg: TrainConfig, split: str, processor, spec, latents: list[str], limit: int | None):
+    common = dict(limit=limit, keep=cfg.keep_encoded, image_copies=cfg.image_copies)
+    if cfg.train in RECON_METHODS:
+        return ReconSplit(cfg.data_dirs, split, processor, spec, cfg.train, cfg.mirage_latents, **common)
+    return EncodedSplit(cfg.data_dirs, split, processor, spec, latents, cfg.latent_position, **common)
+
+
 def check_inputs(cfg: TrainConfig) -> None:
-    """The data, then the backbone's weights, before anything is loaded: a missing piece is one line."""
-    from livr.data.schema import read_split
+    """The data, then the backbone's weights, before anything is loaded: a missing piece is one line.
+    LVR and Mirage refuse a training set without the field their targets come from."""
+    from livr.data.schema import read_split, require_fields
     from livr.ops.hub_weights import require_backbone_weights
 
     for data_dir in cfg.data_dirs:
         for split in ("train", "val"):
-            read_split(data_dir, split)
+            records = read_split(data_dir, split)
+            if cfg.train in RECON_METHODS:
+                require_fields(data_dir, split, records, [REQUIRED_FIELD[cfg.train]])
     require_backbone_weights(cfg.backbone)
 
 

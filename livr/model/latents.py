@@ -14,7 +14,13 @@ from livr.model.inputs import latent_token_strings
 
 
 def add_latent_tokens(model, processor, k: int, seed: int) -> list[int]:
-    """Add K latent tokens to the tokenizer and K new embedding rows to the model; return their ids.
+    """Add K latent tokens to the tokenizer and K new embedding rows to the model; return their ids."""
+    return add_tokens(model, processor, latent_token_strings(k), seed)
+
+
+def add_tokens(model, processor, tokens: list[str], seed: int) -> list[int]:
+    """Add `tokens` as special tokens and new embedding rows (LIVR's latents, LVR's and Mirage's block
+    tokens); return their ids.
 
     Rows are drawn from N(0, std of the existing rows) with `seed`, so SFT and LIVR runs differ
     only in what LIVR adds. Growing the embedding table initialises the new rows from torch's
@@ -22,9 +28,8 @@ def add_latent_tokens(model, processor, k: int, seed: int) -> list[int]:
     initialisation) are the same as in an SFT run of the same seed, which adds no rows.
     """
     tok = processor.tokenizer
-    latents = latent_token_strings(k)
-    tok.add_special_tokens({"additional_special_tokens": latents}, replace_extra_special_tokens=False)
-    ids = tok.convert_tokens_to_ids(latents)
+    tok.add_special_tokens({"additional_special_tokens": list(tokens)}, replace_extra_special_tokens=False)
+    ids = tok.convert_tokens_to_ids(list(tokens))
     emb = model.get_input_embeddings()
     if max(ids) >= emb.weight.shape[0]:
         with torch.random.fork_rng(devices=[]):  # CPU generator; rows on an accelerator are redrawn below anyway
