@@ -23,17 +23,22 @@ UMass-Embodied-AGI/Mirage@53f26de (transformers/src/transformers/generation/util
   forced. Its loop keeps one latent flag for the whole batch (written for batch size 1); here each row
   has its own. A start token argmaxed inside latent mode is not special here (Mirage would feed it).
 Latent steps are positions, not tokens: they do not count against `max_new_tokens` and are not in
-the returned token ids (the start and `then` tokens are).
+the returned token ids (the start and `then` tokens are). A method declares its mode with token
+strings (`lvr_decoding`, `mirage_decoding`); a checkpoint's metadata carries it as `latent_decoding`,
+resolved against the checkpoint's tokenizer (resolve_latent_mode).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+from pathlib import Path
 
 import torch
 
+from livr.data.schema import Record
 from livr.errors import InputError
+from livr.model.inputs import Collator, encode, load_images
 from livr.model.masks import ANSWER, LATENT, PAD, attention_mask_4d
 
 LATENT_STEP = -1  # in a decoded row's `inputs`: a position whose input was the fed-back hidden state
@@ -55,25 +60,47 @@ class LatentMode:
             raise InputError(f"latent mode: steps must be >= 1, got {self.steps}")
 
 
-def resolve_token(tokenizer, token: str, what: str) -> int:
-    """The id of a special token the latent mode needs; an error naming it when the tokenizer lacks it."""
-    tid = tokenizer.convert_tokens_to_ids(token)
-    if tid is None or tid == tokenizer.unk_token_id or tokenizer.convert_ids_to_tokens(tid) != token:
-        raise InputError(f"{what}: the tokenizer has no token {token!r} (added by the method's training)")
-    return tid
+# The declarative form a method and its checkpoint metadata (`latent_decoding`) carry: token strings,
+# resolved against the checkpoint's own tokenizer by resolve_latent_mode.
+LATENT_DECODING_KEYS = ("start", "steps", "stop", "then")
 
 
-def lvr_mode(tokenizer, steps: int) -> LatentMode:
+def lvr_decoding(steps: int) -> dict:
     """LVR's decoding: exactly `steps` latents after `<|lvr_start|>` (its paper evaluates 4, 8 and 16),
     then the model's own tokens."""
-    return LatentMode(resolve_token(tokenizer, "<|lvr_start|>", "LVR decoding"), steps)
+    return {"start": "<|lvr_start|>", "steps": steps, "stop": None, "then": []}
 
 
-def mirage_mode(tokenizer, max_steps: int = 8) -> LatentMode:
+def mirage_decoding(max_steps: int = 8) -> dict:
     """Mirage's decoding: latents after `<|latent_start|>` until the greedy token is `<|latent_end|>`
     or `max_steps` latents; then `<|latent_end|>` is fed."""
-    end = resolve_token(tokenizer, "<|latent_end|>", "Mirage decoding")
-    return LatentMode(resolve_token(tokenizer, "<|latent_start|>", "Mirage decoding"), max_steps, end, (end,))
+    return {"start": "<|latent_start|>", "steps": max_steps, "stop": "<|latent_end|>", "then": ["<|latent_end|>"]}
+
+
+def resolve_latent_mode(spec: dict | None, tokenizer, where: str) -> LatentMode | None:
+    """The LatentMode of a declarative `latent_decoding` (None: no latent mode); `where` names its
+    source (a checkpoint's metadata) in errors."""
+    if spec is None:
+        return None
+    unknown = set(spec) - set(LATENT_DECODING_KEYS)
+    if unknown or "start" not in spec or "steps" not in spec:
+        raise InputError(
+            f"{where}: latent_decoding {spec!r}: keys are {', '.join(LATENT_DECODING_KEYS)} (start and steps required)"
+        )
+
+    def token_id(token: str) -> int:
+        tid = tokenizer.convert_tokens_to_ids(token)
+        if tid is None or tokenizer.convert_ids_to_tokens(tid) != token:
+            raise InputError(f"{where}: latent_decoding names {token!r}, a token its tokenizer does not have")
+        return tid
+
+    stop = spec.get("stop")
+    return LatentMode(
+        token_id(spec["start"]),
+        int(spec["steps"]),
+        None if stop is None else token_id(stop),
+        tuple(token_id(t) for t in spec.get("then") or ()),
+    )
 
 
 @dataclasses.dataclass
@@ -212,3 +239,46 @@ def next_input(state: _RowState, greedy: int, latent: LatentMode | None) -> int:
     if latent is not None and token == latent.start_id:
         state.latents = 0
     return token
+
+
+@dataclasses.dataclass(frozen=True)
+class Decoding:
+    """How a split is decoded into responses: the same for a test cell (livr/evaluate.py) and for
+    validation during training (livr/stage_trainer.py DecodedValidation)."""
+
+    latents: tuple[str, ...]  # LIVR's latent tokens in the prompt (none: the no-latents variant, other methods)
+    latent_position: str
+    suppress_ids: tuple[int, ...]  # LIVR's latent ids: inputs, never outputs
+    mask: str | None  # None: standard; a bottleneck variant
+    image_copies: int
+    batch_size: int
+    max_new_tokens: int
+    latent_mode: LatentMode | None = None
+
+
+def decode_responses(model, processor, spec, items: list[tuple[Record, Path]], how: Decoding, dtype) -> list[str]:
+    """Greedy responses (special tokens dropped) of `items`, (record, its task directory) pairs, in order."""
+    tok = processor.tokenizer
+    collator = Collator(model, tok.pad_token_id, spec, how.mask, padding_side="left", dtype=dtype)
+    stop_ids = sorted({tok.convert_tokens_to_ids(spec.end_of_turn), tok.eos_token_id, tok.pad_token_id})
+    responses = []
+    for start in range(0, len(items), how.batch_size):
+        encoded = [
+            encode(
+                r,
+                load_images(r, data_dir) * how.image_copies,
+                processor,
+                spec,
+                list(how.latents),
+                how.latent_position,
+                with_answer=False,
+            )
+            for r, data_dir in items[start : start + how.batch_size]
+        ]
+        batch, roles = collator.collate(encoded)
+        batch.pop("labels")
+        outputs = greedy_decode(
+            model, batch, roles, how.mask, how.max_new_tokens, stop_ids, list(how.suppress_ids), how.latent_mode
+        )
+        responses += [tok.decode(ids, skip_special_tokens=True) for ids in outputs]
+    return responses

@@ -30,11 +30,10 @@ from livr.answers import extract_answer_with_method
 from livr.data.benchmarks import BENCHMARKS
 from livr.data.benchmarks.predictions import benchmark_accuracy, prediction_rows
 from livr.data.schema import read_split
-from livr.decoding import greedy_decode
+from livr.decoding import Decoding, decode_responses, resolve_latent_mode
 from livr.errors import InputError
 from livr.io import write_json, write_jsonl
 from livr.model.backbones import get_backbone
-from livr.model.inputs import Collator, encode, load_images
 from livr.model.loading import load_trained, resolve_dtype
 from livr.model.vision_cache import VisionFeatureCache
 from livr.ops.gpu_slots import job_device
@@ -125,29 +124,19 @@ def decode_cell(
     records = read_split(cfg.data_dir, "test")
     if cfg.max_test_examples:
         records = records[: cfg.max_test_examples]
-    tok = processor.tokenizer
-    collator = Collator(model, tok.pad_token_id, spec, mask, padding_side="left", dtype=dtype)
-    stop_ids = sorted({tok.convert_tokens_to_ids(spec.end_of_turn), tok.eos_token_id, tok.pad_token_id})
-    responses = []
-    for start in range(0, len(records), cfg.batch_size):
-        chunk = records[start : start + cfg.batch_size]
-        encoded = [
-            encode(
-                r,
-                load_images(r, cfg.data_dir) * copies,
-                processor,
-                spec,
-                latents,
-                meta["latent_position"],
-                with_answer=False,
-            )
-            for r in chunk
-        ]
-        batch, roles = collator.collate(encoded)
-        batch.pop("labels")
-        outputs = greedy_decode(model, batch, roles, mask, cfg.max_new_tokens, stop_ids, meta["latent_ids"])
-        responses += [tok.decode(ids, skip_special_tokens=True) for ids in outputs]
-    rows = prediction_rows(cfg.task, records, responses) if cfg.task in BENCHMARKS else task_rows(records, responses)
+    how = Decoding(
+        latents=tuple(latents),
+        latent_position=meta["latent_position"],
+        suppress_ids=tuple(meta["latent_ids"]),
+        mask=mask,
+        image_copies=copies,
+        batch_size=cfg.batch_size,
+        max_new_tokens=cfg.max_new_tokens,
+        latent_mode=resolve_latent_mode(meta.get("latent_decoding"), processor.tokenizer, f"{checkpoint} metadata"),
+    )
+    data_dir = Path(cfg.data_dir)
+    responses = decode_responses(model, processor, spec, [(r, data_dir) for r in records], how, dtype)
+    rows = scored_rows(cfg.task, records, responses)
     n_correct = sum(r["correct"] for r in rows)
     summary = {
         "experiment": cfg.experiment,
@@ -176,6 +165,11 @@ def decode_cell(
     write_jsonl(out_path, rows)
     write_json(out_path.with_suffix(".json"), summary)
     return summary
+
+
+def scored_rows(task: str, records, responses: list[str]) -> list[dict]:
+    """Prediction rows of `task`: a comparison benchmark's by its own scorer, else the nine tasks' (task_rows)."""
+    return prediction_rows(task, records, responses) if task in BENCHMARKS else task_rows(records, responses)
 
 
 def task_rows(records, responses: list[str]) -> list[dict]:

@@ -17,6 +17,8 @@ ahead of the step, so a job holds batches, not its data set.
 Validation runs under the mask of the stage being trained and scores teacher-forced exact match:
 a sequence counts as correct when the argmax at every labelled position is the gold token, which
 is exactly when greedy decoding would produce the gold answer. One forward pass, no decoding.
+A method that decodes in latent steps validates by greedy decoding instead (TrainData's
+`decoded_validation`: livr/stage_trainer.py), as its test cells decode.
 The kept checkpoint is the best by that accuracy in the last stage (`select: best_val`) or
 the last one (`select: final`); the other one is written to unselected/, so every cell is also
 evaluated with it and a conclusion can be checked against checkpoint selection. The last stage
@@ -59,6 +61,7 @@ import shutil
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -84,6 +87,9 @@ from livr.ops.distributed import effective_batch, is_main_process
 from livr.ops.gpu_slots import job_device
 from livr.settings import Stage, TrainConfig
 
+if TYPE_CHECKING:
+    from livr.stage_trainer import DecodedValidation
+
 log = logging.getLogger(__name__)
 
 
@@ -97,6 +103,8 @@ class TrainData:
     pad_id: int
     spec: Backbone
     dtype: torch.dtype
+    # A method that decodes in latent steps validates by decoding (livr/stage_trainer.py); None: teacher forcing
+    decoded_validation: DecodedValidation | None = None
 
     def collator(self, mask: str | None) -> Collator:
         return Collator(self.model, self.pad_id, self.spec, mask, padding_side="right", dtype=self.dtype)
@@ -217,6 +225,7 @@ def run_stage(model, cfg: TrainConfig, stage: Stage, data: TrainData, out_dir: P
         compute_metrics=exact_match_accuracy,
         preprocess_logits_for_metrics=argmax_logits,
         callbacks=[KeepBest(model, stage_dir), LogProgress(stage.name)],
+        decoded_validation=data.decoded_validation,
     )
     from transformers.trainer_callback import PrinterCallback
 
