@@ -19,7 +19,8 @@ UMass-Embodied-AGI/Mirage@53f26de (transformers/src/transformers/generation/util
   (no LVR head in the released recipe: LVR_HEAD=False); the token argmaxed at the N-th latent is fed
   as a token; stop tokens are ignored while in latent mode.
 - Mirage: after `<|latent_start|>` is fed, each step's argmax is checked: `<|latent_end|>` leaves latent
-  mode (and is fed), anything else is replaced by the hidden state; after 8 latents `<|latent_end|>` is
+  mode (and is fed), anything else is replaced by the hidden state (its patched Qwen2.5-VL forward
+  returns the final post-norm state, `outputs[0]`, as `hidden_states`); after 8 latents `<|latent_end|>` is
   forced. Its loop keeps one latent flag for the whole batch (written for batch size 1); here each row
   has its own. A start token argmaxed inside latent mode is not special here (Mirage would feed it).
 Latent steps are positions, not tokens: they do not count against `max_new_tokens` and are not in
