@@ -9,9 +9,9 @@ A trained cell is evaluated twice, by two jobs: with the checkpoint its run kept
 the other candidate (unselected/, `--unselected`); the sidecar names which weights (base, best_val
 or last) and whether they are the kept ones.
 
-Decoding is a plain greedy loop over the KV cache with explicit position ids and the chosen mask
-(standard, or the Stage-1 bottleneck for the paper's mask-at-test-time analysis), so the same
-code serves every mask. Latent tokens are suppressed at every step: they are inputs, never outputs.
+Decoding is livr/decoding.py's greedy loop over the KV cache with explicit position ids and the
+chosen mask (standard, or the Stage-1 bottleneck for the paper's mask-at-test-time analysis), so the
+same code serves every mask. Latent tokens are suppressed at every step: they are inputs, never outputs.
 
 The nine tasks' answers are read by livr/answers.py; an evaluation-only benchmark of the comparison
 experiments (livr/data/benchmarks) is judged by its own scorer, and its rows also carry the
@@ -20,7 +20,6 @@ record's subtask (and MMVP's pair) for the database's aggregates.
 
 from __future__ import annotations
 
-import inspect
 import time
 from pathlib import Path
 
@@ -31,71 +30,14 @@ from livr.answers import extract_answer_with_method
 from livr.data.benchmarks import BENCHMARKS
 from livr.data.benchmarks.predictions import benchmark_accuracy, prediction_rows
 from livr.data.schema import read_split
+from livr.decoding import Decoding, decode_responses, resolve_latent_mode
 from livr.errors import InputError
 from livr.io import write_json, write_jsonl
 from livr.model.backbones import get_backbone
-from livr.model.inputs import Collator, encode, load_images
 from livr.model.loading import load_trained, resolve_dtype
-from livr.model.masks import ANSWER, PAD, attention_mask_4d
 from livr.model.vision_cache import VisionFeatureCache
 from livr.ops.gpu_slots import job_device
 from livr.settings import EvalConfig, resolve_training
-
-
-def cache_kwarg(model) -> str:
-    """The forward's name for the KV cache: transformers 5.24 renamed `past_key_values` to `cache`
-    (the old name warns, and goes in 5.40); hub remote code may still take the old one."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a PeftModel takes **kwargs
-    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
-
-
-@torch.no_grad()
-def greedy_decode(
-    model,
-    batch: dict,
-    roles: torch.Tensor,
-    mask: str | None,
-    max_new_tokens: int,
-    stop_ids: list[int],
-    suppress_ids: list[int],
-) -> list[list[int]]:
-    """Greedy decoding of a left-padded batch; returns the new token ids of each row (stop token excluded)."""
-    device = model.device
-    batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
-    roles = roles.to(device)
-    B = roles.shape[0]
-    out = model(**batch, use_cache=True)
-    cache_name = cache_kwarg(model)
-    past = out[cache_name]
-    positions = batch["position_ids"][..., -1:]
-    finished = torch.zeros(B, dtype=torch.bool, device=device)
-    stop = torch.tensor(stop_ids, device=device)
-    generated: list[list[int]] = [[] for _ in range(B)]
-    logits = out.logits[:, -1]
-    for step in range(max_new_tokens):
-        if suppress_ids:
-            logits[:, suppress_ids] = torch.finfo(logits.dtype).min
-        token = logits.argmax(-1)
-        for i in range(B):
-            if not finished[i] and not torch.isin(token[i], stop):
-                generated[i].append(int(token[i]))
-        finished |= torch.isin(token, stop)
-        if finished.all() or step == max_new_tokens - 1:  # no forward pass for a token never decoded
-            break
-        roles = torch.cat([roles, torch.full((B, 1), ANSWER, device=device, dtype=roles.dtype)], dim=1)
-        positions = positions + 1
-        if mask is None:
-            attn = (roles != PAD).long()
-        else:
-            attn = attention_mask_4d(roles, mask, logits.dtype if logits.is_floating_point() else torch.float32)[
-                :, :, -1:
-            ]
-        out = model(
-            input_ids=token[:, None], position_ids=positions, attention_mask=attn, use_cache=True, **{cache_name: past}
-        )
-        past = out[cache_name]
-        logits = out.logits[:, -1]
-    return generated
 
 
 def evaluated_weights(checkpoint, meta: dict) -> tuple[str, bool]:
@@ -182,29 +124,19 @@ def decode_cell(
     records = read_split(cfg.data_dir, "test")
     if cfg.max_test_examples:
         records = records[: cfg.max_test_examples]
-    tok = processor.tokenizer
-    collator = Collator(model, tok.pad_token_id, spec, mask, padding_side="left", dtype=dtype)
-    stop_ids = sorted({tok.convert_tokens_to_ids(spec.end_of_turn), tok.eos_token_id, tok.pad_token_id})
-    responses = []
-    for start in range(0, len(records), cfg.batch_size):
-        chunk = records[start : start + cfg.batch_size]
-        encoded = [
-            encode(
-                r,
-                load_images(r, cfg.data_dir) * copies,
-                processor,
-                spec,
-                latents,
-                meta["latent_position"],
-                with_answer=False,
-            )
-            for r in chunk
-        ]
-        batch, roles = collator.collate(encoded)
-        batch.pop("labels")
-        outputs = greedy_decode(model, batch, roles, mask, cfg.max_new_tokens, stop_ids, meta["latent_ids"])
-        responses += [tok.decode(ids, skip_special_tokens=True) for ids in outputs]
-    rows = prediction_rows(cfg.task, records, responses) if cfg.task in BENCHMARKS else task_rows(records, responses)
+    how = Decoding(
+        latents=tuple(latents),
+        latent_position=meta["latent_position"],
+        suppress_ids=tuple(meta["latent_ids"]),
+        mask=mask,
+        image_copies=copies,
+        batch_size=cfg.batch_size,
+        max_new_tokens=cfg.max_new_tokens,
+        latent_mode=resolve_latent_mode(meta.get("latent_decoding"), processor.tokenizer, f"{checkpoint} metadata"),
+    )
+    data_dir = Path(cfg.data_dir)
+    responses = decode_responses(model, processor, spec, [(r, data_dir) for r in records], how, dtype)
+    rows = scored_rows(cfg.task, records, responses)
     n_correct = sum(r["correct"] for r in rows)
     summary = {
         "experiment": cfg.experiment,
@@ -233,6 +165,11 @@ def decode_cell(
     write_jsonl(out_path, rows)
     write_json(out_path.with_suffix(".json"), summary)
     return summary
+
+
+def scored_rows(task: str, records, responses: list[str]) -> list[dict]:
+    """Prediction rows of `task`: a comparison benchmark's by its own scorer, else the nine tasks' (task_rows)."""
+    return prediction_rows(task, records, responses) if task in BENCHMARKS else task_rows(records, responses)
 
 
 def task_rows(records, responses: list[str]) -> list[dict]:

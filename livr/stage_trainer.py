@@ -4,6 +4,10 @@ A module of its own because importing transformers' Trainer costs seconds of CPU
 imports this module when a stage starts, so `livr train --help` and the command's up-front checks
 answer before it.
 
+Validation is teacher-forced exact match (one forward pass), except for a method that decodes in
+latent steps (LVR, Mirage: livr/decoding.py): teacher forcing would feed it the target latents, so its
+validation accuracy is that of greedy decoding, the test's own code and scorer (DecodedValidation).
+
 The LM head runs only where a label is: a training or validation step projects the few answer
 positions onto the vocabulary, not all ~1,000 (LivrTrainer.compute_loss). The loss and the
 teacher-forced validation accuracy are those of full logits, to float tolerance
@@ -30,6 +34,7 @@ from livr.checkpoints import (
     mark_checkpoint_complete,
     save_trainable_state,
 )
+from livr.decoding import Decoding, decode_responses
 from livr.io import write_json
 from livr.model.inputs import IGNORE, labelled_positions, sequences_correct
 from livr.model.reconstruction import (
@@ -60,10 +65,50 @@ def exact_match_accuracy(eval_pred) -> dict:
     return {"accuracy": float(100.0 * sequences_correct(eval_pred.predictions, eval_pred.label_ids).mean())}
 
 
+class DecodedValidation:
+    """Validation accuracy by greedy decoding the split as a test cell decodes its test split
+    (decode_responses with the same Decoding), each record scored by its task's test scorer."""
+
+    def __init__(self, processor, spec, items: list[tuple], how: Decoding, dtype: torch.dtype):
+        self.processor, self.spec, self.items, self.how, self.dtype = processor, spec, items, how, dtype
+
+    def responses(self, model) -> list[str]:
+        return decode_responses(model, self.processor, self.spec, self.items, self.how, self.dtype)
+
+    def accuracy(self, model) -> float:
+        from livr.evaluate import scored_rows
+
+        responses = self.responses(model)
+        correct = [
+            row["correct"]
+            for (record, _), response in zip(self.items, responses)
+            for row in scored_rows(record.task, [record], [response])
+        ]
+        return 100.0 * sum(correct) / len(correct)
+
+
 class LivrTrainer(Trainer):
     """Checkpoints hold the trained tensors only (LoRA + latent rows, or every weight in full
     mode) under their in-memory names, so resuming restores exactly what trains, whatever
-    key renaming `save_pretrained` applies to a backbone."""
+    key renaming `save_pretrained` applies to a backbone. With `decoded_validation`, validation
+    decodes (see the module's docstring) instead of the teacher-forced pass."""
+
+    def __init__(self, *args, decoded_validation: DecodedValidation | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decoded_validation = decoded_validation
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
+        if self.decoded_validation is None:
+            return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
+        training = self.model.training
+        self.model.eval()
+        try:
+            metrics = {f"{metric_key_prefix}_accuracy": self.decoded_validation.accuracy(self.model)}
+        finally:
+            self.model.train(training)
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
+        return metrics
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         # The model's own causal-LM loss over the labelled positions' logits: `logits_to_keep` (a

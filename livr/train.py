@@ -21,7 +21,8 @@ Validation runs under the mask of the stage being trained and scores teacher-for
 a sequence counts as correct when the argmax at every labelled position is the gold token, which
 is exactly when greedy decoding would produce the gold answer. One forward pass, no decoding
 (LVR and Mirage: their latent rows first rolled out from the model's own hidden states, as decoding
-feeds them; never their teacher-forced targets).
+feeds them; never their teacher-forced targets). Given a `decoded_validation` (TrainData;
+livr/stage_trainer.py), validation decodes greedily instead, exactly as the test cells do.
 The kept checkpoint is the best by that accuracy in the last stage (`select: best_val`) or
 the last one (`select: final`); the other one is written to unselected/, so every cell is also
 evaluated with it and a conclusion can be checked against checkpoint selection. The last stage
@@ -64,6 +65,7 @@ import shutil
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -91,6 +93,9 @@ from livr.ops.distributed import effective_batch, is_main_process
 from livr.ops.gpu_slots import job_device
 from livr.settings import Stage, TrainConfig
 
+if TYPE_CHECKING:
+    from livr.stage_trainer import DecodedValidation
+
 log = logging.getLogger(__name__)
 
 
@@ -106,6 +111,8 @@ class TrainData:
     dtype: torch.dtype
     recon: str | None = None  # lvr | mirage: their batches carry the latent targets' sources
     tokenizer: object = None
+    # Validation by greedy decoding, as the test cells decode (livr/stage_trainer.py); None: teacher forcing
+    decoded_validation: DecodedValidation | None = None
 
     def collator(self, mask: str | None) -> Collator:
         if self.recon is not None:
@@ -246,6 +253,7 @@ def run_stage(model, cfg: TrainConfig, stage: Stage, data: TrainData, out_dir: P
         compute_metrics=exact_match_accuracy,
         preprocess_logits_for_metrics=argmax_logits,
         callbacks=[KeepBest(model, stage_dir), LogProgress(stage.name)],
+        decoded_validation=data.decoded_validation,
     )
     from transformers.trainer_callback import PrinterCallback
 

@@ -359,15 +359,15 @@ def test_missing_default_checkpoint_names_the_training_job(env, capsys, tmp_path
 def test_output_naming_no_valid_answer_counts_as_wrong(env, capsys, tmp_path, monkeypatch):
     from transformers import AutoTokenizer
 
-    import livr.evaluate as ev
+    import livr.decoding as decoding
 
     tok = AutoTokenizer.from_pretrained(env["models"] / BACKBONE)
     texts = ["(E) surely", "banana", "", "A or B"]
 
-    def fake_decode(model, batch, roles, mask, max_new_tokens, stop_ids, suppress_ids):
+    def fake_decode(model, batch, roles, mask, max_new_tokens, stop_ids, suppress_ids, latent=None):
         return [tok.encode(texts[i % len(texts)], add_special_tokens=False) for i in range(roles.shape[0])]
 
-    monkeypatch.setattr(ev, "greedy_decode", fake_decode)
+    monkeypatch.setattr(decoding, "greedy_decode", fake_decode)
     out = tmp_path / "cell.jsonl"
     assert cli(eval_argv(env, out)) == 0
     assert "0.00% (0/3, 3 unparsable)" in capsys.readouterr().out

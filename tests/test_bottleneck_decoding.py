@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from livr.data.schema import Record
-from livr.evaluate import greedy_decode
+from livr.decoding import greedy_decode
 from livr.model.backbones import REGISTRY, get_backbone
 from livr.model.inputs import IGNORE, Collator, encode, latent_token_strings
 from livr.model.latents import add_latent_tokens

@@ -8,7 +8,8 @@ import torch
 
 from livr import config as livr_config
 from livr.data.schema import read_split
-from livr.evaluate import evaluate_cell, greedy_decode
+from livr.decoding import greedy_decode
+from livr.evaluate import evaluate_cell
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, latent_token_strings, load_images
 from livr.model.latents import add_latent_tokens

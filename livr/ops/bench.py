@@ -49,8 +49,8 @@ import torch
 
 from livr.data.schema import read_split
 from livr.data.synthetic import build_synthetic_task
+from livr.decoding import greedy_decode
 from livr.errors import InputError
-from livr.evaluate import greedy_decode
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, labelled_positions, latent_token_strings, load_images
 from livr.model.latents import add_latent_tokens

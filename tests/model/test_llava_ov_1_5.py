@@ -20,8 +20,9 @@ from test_bottleneck import images, two_image_record
 from livr import config as livr_config
 from livr.data.schema import read_split
 from livr.data.synthetic import build_synthetic_task
+from livr.decoding import greedy_decode
 from livr.errors import InputError
-from livr.evaluate import evaluate_cell, greedy_decode
+from livr.evaluate import evaluate_cell
 from livr.model.backbones import REGISTRY, get_backbone
 from livr.model.families.llava_ov_1_5 import check_vocab_and_pad, load_pretrained, native_config_dict
 from livr.model.inputs import Collator, encode, latent_token_strings, load_images

@@ -7,7 +7,7 @@ from safetensors.torch import load_file
 from test_training import cfg_for
 
 from livr.data.schema import read_split
-from livr.evaluate import greedy_decode
+from livr.decoding import greedy_decode
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, load_images
 from livr.model.loading import load_backbone
