@@ -39,7 +39,8 @@ class Training:
         metadata={
             "help": (
                 "What trains: lora (LoRA on the LM's attention and MLP projections, the paper's) | full (every "
-                "weight; only for tiny random-weight backbones, which LoRA cannot teach) | prompt (only the latent "
+                "weight; only for tiny random-weight backbones, which LoRA cannot teach) | full_lm (every language-"
+                "model weight, vision tower and projector frozen: LVR's and Mirage's recipe) | prompt (only the latent "
                 "tokens' embedding rows: prompt tuning)."
             )
         }

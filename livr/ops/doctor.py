@@ -4,7 +4,9 @@ One table, a row per check: backbone weights (in the Hugging Face cache, else is
 reachable), each data source (downloaded; else is its host reachable, or is its manual step done), the built datasets,
 GPUs against each backbone's memory need (livr/ops/job_memory.py) and free disk for what is still to
 be downloaded. Status: `ready`; `pending` (the workflow will fetch or build it, nothing blocks);
-`MISSING` (blocks: the row says the exact command or edit that fixes it). Exit status 1 when
+`WARNING` (does not block, but a job is likely to fail: e.g. under `--gpus cluster`, a training job
+estimated above one 80 GB GPU; the row says what to do); `MISSING` (blocks: the row says the exact
+command or edit that fixes it). Exit status 1 when
 anything is MISSING, 0 otherwise; `--stamp PATH` writes a small JSON file only when nothing is
 missing (the Snakemake rule `doctor` makes the GPU jobs of real backbones wait for it).
 
@@ -31,7 +33,7 @@ from livr.model.backbones import REGISTRY
 from livr.model.pretrained import shipped_dir
 from livr.settings import resolve_training
 
-READY, PENDING, MISSING = "ready", "pending", "MISSING"
+READY, PENDING, WARNING, MISSING = "ready", "pending", "WARNING", "MISSING"
 HUB_SOURCES = hub_sources()  # sources whose files come from the hub (their specs' hub_sources)
 PROBE_TIMEOUT = 5.0
 
@@ -275,7 +277,7 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
 
     # GPUs against each real backbone's training need
     if real:
-        rows += gpu_checks(_training_need(params, exp_name, real), gpus, params_file)
+        rows += gpu_checks(exp_name, _training_need(params, exp_name, real), gpus, params_file)
 
     # disk for pending downloads (data) and weights (HF cache)
     if pending_gb:
@@ -389,7 +391,8 @@ def _synthetic_data_checks(params: dict, exp_name: str, tasks: list[str]) -> lis
 
 def _training_need(params: dict, exp_name: str, real: list[str]) -> dict[str, tuple]:
     """Per real backbone, its most memory-hungry training job over the experiment's train sets and trained
-    methods: (estimated GiB, images per example, sequence length, max_pixels), as `gpu_checks` takes it."""
+    methods: (estimated GiB, images per example, sequence length, max_pixels, method or None, its
+    resolved training settings), as `gpu_checks` takes it."""
     from livr.ops.job_memory import gpu_memory_gib, job_images
 
     need = {}
@@ -399,11 +402,9 @@ def _training_need(params: dict, exp_name: str, real: list[str]) -> dict[str, tu
             images = job_images(lc.train_data(params, exp_name, ts))  # what it trains on, as the job's own request
             for m in lc.trained_methods(params, exp_name) or [None]:
                 training = resolve_training(params, exp_name, m)
-                est = gpu_memory_gib(
-                    b, pixels, images, training, latents=bool(m) and params["methods"][m]["train"] == "livr"
-                )
+                est = gpu_memory_gib(b, pixels, images, training, params["methods"][m]["train"] if m else None)
                 if est["total"] > need.get(b, (0,))[0]:
-                    need[b] = (est["total"], images, est["sequence"], pixels)
+                    need[b] = (est["total"], images, est["sequence"], pixels, m, training)
     return need
 
 
@@ -419,18 +420,24 @@ def _disk_check(path: Path, need_gb: float, alternative: str) -> Check:
     )
 
 
-def gpu_checks(need: dict, gpus: str, params_file: str) -> list[Check]:
+def gpu_checks(exp: str, need: dict, gpus: str, params_file: str) -> list[Check]:
+    """A row per real backbone: its largest training job against this machine's GPUs (local), or only
+    its need (cluster; a WARNING when that is more than one 80 GB GPU, with what to do)."""
+    from livr.ops.job_memory import fit_advice
+
     biggest = max(v[0] for v in need.values())
     rows = []
     if gpus == "cluster":
-        for b, (gib, images, seq, pixels) in need.items():
+        for b, (gib, images, seq, pixels, method, training) in need.items():
+            advice = fit_advice(exp, b, method, gib, training, params_file=params_file)
             rows.append(
                 Check(
                     "gpu",
                     b,
-                    PENDING,
+                    WARNING if advice else PENDING,
                     f"jobs run on cluster nodes: each needs 1 GPU with >= {gib:.0f} GiB "
-                    f"(estimate; {images} images x max_pixels {pixels}, {seq} tokens)",
+                    f"(estimate; {_job(method, images, pixels, seq)})",
+                    advice or "",
                 )
             )
         return rows
@@ -449,19 +456,24 @@ def gpu_checks(need: dict, gpus: str, params_file: str) -> list[Check]:
             )
         ]
     rows.append(Check("gpu", "devices", READY, f"{len(found)} visible: " + ", ".join(f"{g:.0f} GiB" for g in found)))
-    for b, (gib, images, seq, pixels) in need.items():
+    for b, (gib, images, seq, pixels, method, training) in need.items():
         ok = max(found) >= gib
+        fix = fit_advice(exp, b, method, gib, training, max(found), "this machine's largest GPU", params_file)
         rows.append(
             Check(
                 "gpu",
                 b,
                 READY if ok else MISSING,
-                f"training needs ~{gib:.1f} GiB (estimate; {images} images x max_pixels {pixels}, "
-                f"{seq} tokens); largest GPU {max(found):.0f} GiB",
-                "" if ok else f"lower backbones.{b}.max_pixels in {params_file}, or use a GPU with >= {gib:.0f} GiB",
+                f"training needs ~{gib:.1f} GiB (estimate; {_job(method, images, pixels, seq)}); "
+                f"largest GPU {max(found):.0f} GiB",
+                fix or "",
             )
         )
     return rows
+
+
+def _job(method: str | None, images: int, pixels: int, seq: int) -> str:
+    return (f"method {method}, " if method else "") + f"{images} images x max_pixels {pixels}, {seq} tokens"
 
 
 def _free_gb(path: Path) -> float:
@@ -482,9 +494,11 @@ def format_table(rows: list[Check]) -> str:
         if r.fix:
             lines.append(" " * (sum(w) + 6) + "fix: " + r.fix)
     n_missing = sum(r.status == MISSING for r in rows)
+    warned = sum(r.status == WARNING for r in rows)
     lines.append(
         f"{n_missing} missing, {sum(r.status == PENDING for r in rows)} pending (the workflow does them), "
-        f"{sum(r.status == READY for r in rows)} ready"
+        + (f"{warned} warnings (they do not block), " if warned else "")
+        + f"{sum(r.status == READY for r in rows)} ready"
     )
     return "\n".join(lines)
 

@@ -5,12 +5,20 @@ From the shipped architecture config (livr/model/configs/<backbone>.json), the p
 training estimate with the GPUs it finds; the SLURM profile's `mem_mb` / GPU requests can follow
 from `host_memory_gib` and `gpu_memory_gib` (a job is sized by its most demanding task).
 
-GPU, one training step at per-device batch b (bf16 weights; LoRA or, for `finetune: full`, every
-LM weight trainable):
-  weights      P x 2 bytes (P: every parameter, vision tower included; bf16)
-  trainable    T x 16 bytes (fp32 weight, gradient and AdamW's two moments; T: the LoRA matrices
-               r x (d_in + d_out) on each target projection of each LM layer, plus K latent rows)
-  sequence     S = images x max_pixels / (patch x merge)^2 + TEXT_TOKENS + K
+GPU, one training step at per-device batch b, weights in the training `dtype` (w bytes: 2 for bf16):
+  weights      P x w bytes (P: every parameter, vision tower included)
+  trainable    LoRA and prompt tuning: T x 16 bytes (peft keeps its adapter matrices and trainable
+               token rows in fp32: weight, gradient and AdamW's two moments; T: the LoRA matrices
+               r x (d_in + d_out) on each target projection of each LM layer, plus K latent rows; prompt:
+               the K rows only). Full-weight modes (`full`: every weight; `full_lm`: the language model,
+               vision tower and projector frozen, as LVR and Mirage train): T x 3w bytes, a gradient and
+               AdamW's two moments in the weights' own dtype. The model is loaded in `dtype` and the
+               Trainer's bf16 flag only autocasts; torch's AdamW makes its moments like the parameter and
+               nothing keeps an fp32 master copy (DeepSpeed's bf16 recipe, which LVR's official code uses,
+               keeps one and its moments in fp32: 16 bytes per trainable weight, not 8).
+               Qwen2.5-VL-7B, full_lm, bf16: its 7.6e9 LM weights x (2 + 6) bytes = 57 GiB on their own.
+  sequence     S = images x max_pixels / (patch x merge)^2 + TEXT_TOKENS + latent positions: LIVR's K;
+               LVR's box tokens, at most one image's merged tokens, + its 3 markers; Mirage's K + 2
   activations  with gradient checkpointing: one hidden state per layer, b x L x S x h x 2 bytes,
                plus one layer's recompute, b x S x (10 h + 4 I) x 2 bytes; without it, L times
                the recompute term
@@ -18,6 +26,7 @@ LM weight trainable):
                takes it; the scores are never materialised)
   logits       b x S x V x 12 bytes (bf16 logits, their fp32 copy in the loss, its gradient)
   vision       the frozen tower's forward (no activations kept): b x patches x 8 vh x 2 bytes
+               (Mirage's stage 1 also encodes the helper image: one more image's patches)
   overhead     CUDA context and allocator: 1 GiB + 10 %
 Host RAM of that job: the runtime (Python, torch, CUDA libraries: 3 GiB), the model as loaded on
 the CPU before it moves to the GPU (P x 2 bytes; `livr.model.loading.load_backbone`), and the one
@@ -26,6 +35,12 @@ setting `dataloader_workers`; livr/model/encoded_split.py encodes examples there
 (WORKER_HOST_GIB) and the batches it prefetches (PREFETCH of them). Examples are encoded lazily, so
 none of this grows with the data set (`livr bench-data` measures that on tiny backbones).
 The SLURM profile's `mem_mb` of train and evaluate jobs is `job_mem_mb` (the rules' resources).
+
+`fit_advice` turns a training estimate above one 80 GB GPU (ONE_GPU_GIB) into one line naming the
+experiment, backbone and method and what to do; `livr doctor` prints it. Data parallelism does not
+help there: each process holds the whole model and optimizer (no DeepSpeed or FSDP sharding is
+wired in). Time: a full-weight step does about 6 x N x T FLOPs against LoRA's 4 x N x T (N the LM's
+parameters, T the tokens; `livr bench`'s FLOP model), so full_lm costs about 1.5x LoRA's step time.
 """
 
 from __future__ import annotations
@@ -44,6 +59,12 @@ FRAGMENTATION = 1.10  # caching-allocator slack
 WORKER_HOST_GIB = 0.5  # estimate: a forked DataLoader worker's own heap (the processor, PIL, numpy buffers)
 PREFETCH = 2  # batches each worker encodes ahead (torch's default prefetch_factor)
 TINY_JOB_MB = 2000  # tiny backbones on CPU: `livr bench-data` measures ~0.6 GB peak
+ONE_GPU_GIB = 79.0  # an "80 GB" A100 / H100 as torch reports it (79.1-79.6 GiB)
+DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
+ADAPTER_STATE_BYTES = 16  # peft's fp32 adapter weight, its gradient and AdamW's two moments
+FULL_WEIGHT_MODES = ("full", "full_lm")  # as livr.model.loading's (not imported: it pulls in torch)
+LVR_MARKERS = 3  # <|lvr_start|>, then <|lvr_latent_end|><|lvr_end|> around the box tokens
+MIRAGE_MARKERS = 2  # <|latent_start|> ... <|latent_end|>
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,29 +160,48 @@ def sequence_length(a: Architecture, max_pixels: int, images: int, latents: int)
     return images * tokens_per_image(a, max_pixels) + TEXT_TOKENS + latents
 
 
-def gpu_memory_gib(
-    backbone: str, max_pixels: int, images: int, training: Training, latents: bool = True
-) -> dict[str, float]:
-    """The GPU memory of one training step (see the module docstring), by term and in total.
-    `training`: the resolved training settings; `latents`: whether the job adds the K latents."""
+def latent_positions(a: Architecture, max_pixels: int, train: str | None, training: Training) -> int:
+    """The sequence positions a method adds (`train`: the method's training kind; None or sft: none)."""
+    if train == "livr":
+        return training.num_latents if training.use_latents else 0
+    if train == "lvr":  # the box's merged tokens: at most the whole image
+        return tokens_per_image(a, max_pixels) + LVR_MARKERS
+    if train == "mirage":
+        return training.mirage_latents + MIRAGE_MARKERS
+    return 0
+
+
+def trainable_bytes(a: Architecture, training: Training, latents: int) -> int:
+    """Bytes of what training adds per trainable weight (see the module docstring)."""
+    if training.finetune in FULL_WEIGHT_MODES:
+        n = param_count(a)
+        weights = n["total"] if training.finetune == "full" else n["lm"]
+        return weights * 3 * DTYPE_BYTES[training.dtype]
+    rows = latents * a.hidden
+    if training.finetune == "prompt":
+        return rows * ADAPTER_STATE_BYTES
+    return (lora_params(a, training.lora_r, training.lora_targets) + rows) * ADAPTER_STATE_BYTES
+
+
+def gpu_memory_gib(backbone: str, max_pixels: int, images: int, training: Training, train: str | None) -> dict:
+    """The GPU memory of one training step (see the module docstring), by term and in total, and the
+    sequence length. `training`: the resolved training settings; `train`: the method's training kind
+    (sft, livr, lvr, mirage), which sets the latent positions."""
     a = architecture(backbone)
     n = param_count(a)
     b = training.batch_size
-    k = training.num_latents if latents and training.use_latents else 0
+    k = latent_positions(a, max_pixels, train, training)
     s = sequence_length(a, max_pixels, images, k)
-    if training.finetune == "full":
-        trainable = n["lm"]
-    else:
-        trainable = lora_params(a, training.lora_r, training.lora_targets) + k * a.hidden
     layer_act = b * s * (10 * a.hidden + 4 * a.intermediate) * 2
     if training.gradient_checkpointing:
         act = b * a.layers * s * a.hidden * 2 + layer_act
     else:
         act = a.layers * layer_act
-    patches = images * max_pixels // a.patch**2
+    encoded = images + (1 if train == "mirage" else 0)  # Mirage's helper image goes through the tower too
+    patches = encoded * max_pixels // a.patch**2
     terms = {
-        "weights": n["total"] * 2,
-        "trainable": trainable * 16,
+        "weights": n["total"] * DTYPE_BYTES[training.dtype],
+        "trainable": trainable_bytes(a, training, k),
         "activations": act,
         "mask": b * s * s * 2,
         "logits": b * s * a.vocab * 12,
@@ -189,6 +229,42 @@ def job_mem_mb(backbone: str, max_pixels: int | None, images: int, batch_size: i
     if max_pixels is None:
         return TINY_JOB_MB
     return 1024 * math.ceil(host_memory_gib(backbone, max_pixels, images, batch_size, workers))
+
+
+def fit_advice(
+    exp: str,
+    backbone: str,
+    method: str | None,
+    need_gib: float,
+    training: Training,
+    gpu_gib: float = ONE_GPU_GIB,
+    gpu: str = "one 80 GB GPU",
+    params_file: str = "params.yaml",
+) -> str | None:
+    """One line when a training job's estimate does not fit `gpu` (`gpu_gib`): what it needs and what to
+    do (the keys to set in `params_file`); None when it fits. `method`: the trained method (None: the
+    experiment trains nothing)."""
+    if need_gib <= gpu_gib:
+        return None
+    full = training.finetune in FULL_WEIGHT_MODES
+    why = (
+        f"finetune: {training.finetune} keeps a gradient and AdamW's two moments of every trainable weight"
+        if full
+        else "weights, LoRA state, activations and logits"
+    )
+    todo = [f"a GPU with >= {math.ceil(need_gib)} GiB (an H200 has 141 GB)"]
+    if full and method:
+        todo.append(f"`finetune: lora` on methods.{method} (a declared deviation from its recipe)")
+    if not training.gradient_checkpointing:
+        todo.append("`gradient_checkpointing: true`")
+    todo.append(f"a lower backbones.{backbone}.max_pixels")
+    todo[1:] = [f"{t} in {params_file}" for t in todo[1:]]
+    what = f"method {method}" if method else "no trained method"
+    return (
+        f"experiment {exp}, {backbone}, {what}: training needs ~{need_gib:.0f} GiB ({why}), more than "
+        f"{gpu} ({gpu_gib:.0f} GiB); use " + ", or ".join(todo) + " (data parallelism does not shard it: "
+        "no DeepSpeed or FSDP here)"
+    )
 
 
 def job_images(tasks) -> int:

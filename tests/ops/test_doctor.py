@@ -178,16 +178,46 @@ def test_gpu_smaller_than_the_estimate_is_missing_with_the_knob_to_turn(tmp_path
     p = params_at(tmp_path)
     params = _all_in_place(tmp_path, p)
     rows = rows_by(doctor.run_checks(params, "table2", params_file=str(p)))
-    need = gpu_memory_gib(
-        "qwen3-vl-4b", params["backbones"]["qwen3-vl-4b"]["max_pixels"], 2, resolve_training(params, "table2", "livr")
-    )["total"]
+    training = resolve_training(params, "table2", "livr")
+    need = gpu_memory_gib("qwen3-vl-4b", params["backbones"]["qwen3-vl-4b"]["max_pixels"], 2, training, "livr")
     row = rows[("gpu", "qwen3-vl-4b")]
-    assert row.status == doctor.MISSING and f"~{need:.1f} GiB" in row.detail  # multitask6: at most 2 images
-    assert row.fix.startswith("lower backbones.qwen3-vl-4b.max_pixels")
+    assert row.status == doctor.MISSING and f"~{need['total']:.1f} GiB" in row.detail  # multitask6: at most 2 images
+    assert "(estimate; method livr, 2 images x max_pixels" in row.detail
+    assert row.fix.startswith(f"experiment table2, qwen3-vl-4b, method livr: training needs ~{need['total']:.0f} GiB")
+    assert "more than this machine's largest GPU (12 GiB)" in row.fix
+    assert f"a lower backbones.qwen3-vl-4b.max_pixels in {p}" in row.fix
     assert rows[("gpu", "devices")].detail == "2 visible: 12 GiB, 12 GiB"
     # under a cluster executor the need is reported, not checked here
     rows = rows_by(doctor.run_checks(params, "table2", gpus="cluster", params_file=str(p)))
     assert rows[("gpu", "qwen3-vl-4b")].status == doctor.PENDING and ("gpu", "devices") not in rows
+
+
+def test_full_lm_over_one_80_gb_gpu_is_named_with_what_to_do(tmp_path, monkeypatch):
+    # table4 with LVR (full LM fine-tuning) at four times the pixel budget: ~85 GiB, over one 80 GB GPU
+    params = yaml.safe_load(params_at(tmp_path).read_text())
+    params["experiments"]["table4"]["methods"] = ["zero_shot", "sft", "livr", "lvr"]
+    params["backbones"]["qwen2.5-vl-7b"]["max_pixels"] *= 4
+    need = doctor._training_need(params, "table4", ["qwen2.5-vl-7b"])
+    gib, images, seq, pixels, method, training = need["qwen2.5-vl-7b"]
+    assert (method, training.finetune, images) == ("lvr", "full_lm", 1) and 80 < gib < 100
+    # cluster: a WARNING that does not block, its one line naming experiment, backbone and method
+    (row,) = doctor.gpu_checks("table4", need, "cluster", "my.yaml")
+    assert row.status == doctor.WARNING and f">= {gib:.0f} GiB (estimate; method lvr, 1 images" in row.detail
+    assert row.fix.startswith(f"experiment table4, qwen2.5-vl-7b, method lvr: training needs ~{gib:.0f} GiB")
+    assert "`finetune: lora` on methods.lvr (a declared deviation from its recipe) in my.yaml" in row.fix
+    assert "1 warnings (they do not block)" in doctor.format_table([row])
+    # a machine with one 80 GB GPU: MISSING with the same advice; an H200 runs it
+    monkeypatch.setattr(doctor, "visible_gpus", lambda: [79.2])
+    row = rows_by(doctor.gpu_checks("table4", need, "local", "my.yaml"))[("gpu", "qwen2.5-vl-7b")]
+    assert row.status == doctor.MISSING and "more than this machine's largest GPU (79 GiB)" in row.fix
+    monkeypatch.setattr(doctor, "visible_gpus", lambda: [139.8])
+    row = rows_by(doctor.gpu_checks("table4", need, "local", "my.yaml"))[("gpu", "qwen2.5-vl-7b")]
+    assert row.status == doctor.READY and row.fix == ""
+    # at the shipped pixel budget LVR fits one 80 GB GPU (~70 GiB): no warning
+    params["backbones"]["qwen2.5-vl-7b"]["max_pixels"] //= 4
+    need = doctor._training_need(params, "table4", ["qwen2.5-vl-7b"])
+    (row,) = doctor.gpu_checks("table4", need, "cluster", "my.yaml")
+    assert row.status == doctor.PENDING and need["qwen2.5-vl-7b"][4] == "lvr" and row.fix == ""
 
 
 def test_pending_downloads_need_disk(tmp_path, hf_cache, monkeypatch):
