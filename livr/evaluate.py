@@ -211,6 +211,7 @@ def decode_cell(
         "backbone": cfg.backbone,
         "train_set": cfg.train_set,
         "method": cfg.method,
+        "seed": cfg.seed,
         "task": cfg.task,
         "n": len(rows),
         "n_correct": n_correct,
@@ -275,7 +276,7 @@ def configure(parser) -> None:
     parser.add_argument(
         "--checkpoint",
         help="trained model directory (default: the checkpoint method's "
-        "runs/<exp>/<backbone>/<train_set>/<method>/final, or .../unselected with --unselected)",
+        "runs/<exp>/<backbone>/<train_set>/<method>/seed<S>/final, or .../unselected with --unselected)",
     )
     parser.add_argument(
         "--unselected",
@@ -312,7 +313,7 @@ def variant_cells(params: dict, args) -> list[tuple[EvalConfig, Path]]:
         livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, method, task=args.task)
         cfgs.append(
             EvalConfig.resolve(
-                params, args.experiment, args.backbone, args.train_set, method, args.task, args.unselected
+                params, args.experiment, args.backbone, args.train_set, method, args.task, args.unselected, args.seed
             )
         )
     first = cfgs[0]

@@ -425,7 +425,7 @@ def configure(parser) -> None:
 def main(args) -> int:
     params = livr_config.load_params(args.params)
     livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, args.method, trained=True)
-    cfg = TrainConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method)
+    cfg = TrainConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method, args.seed)
     check_inputs(cfg)
     with job_device(args.device) as device:
         meta = train_cell(
@@ -433,7 +433,8 @@ def main(args) -> int:
         )
     last = meta["stages"][-1]
     print(
-        f"trained {args.backbone}/{args.train_set}/{args.method}: {last['steps']} steps in the last stage, "
+        f"trained {args.backbone}/{args.train_set}/{args.method} (seed {cfg.seed}): {last['steps']} steps in the "
+        "last stage, "
         f"best val accuracy {last['best_val_accuracy']}, last {last['last_val_accuracy']}; kept the {meta['weights']} "
         "weights"
     )
