@@ -309,11 +309,14 @@ def variant_cells(params: dict, args) -> list[tuple[EvalConfig, Path]]:
     if len(set(outs)) < len(outs) or len(set(methods)) < len(methods):
         raise InputError("--method/--out and --variant: each method and each predictions file once")
     cfgs = []
-    for method in methods:
+    for i, method in enumerate(methods):
         livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, method, task=args.task)
+        # --seed is --method's; a variant on the base model is refused below as on another checkpoint
+        on_base = i > 0 and livr_config.checkpoint_method(params, method) is None
+        seed = None if on_base else args.seed
         cfgs.append(
             EvalConfig.resolve(
-                params, args.experiment, args.backbone, args.train_set, method, args.task, args.unselected, args.seed
+                params, args.experiment, args.backbone, args.train_set, method, args.task, args.unselected, seed
             )
         )
     first = cfgs[0]

@@ -203,6 +203,7 @@ def test_bad_analysis_file_is_rejected_naming_file_and_key(tmp_path):
                 "backbone": "b",
                 "train_set": TASK,
                 "method": "livr",
+                "seed": 42,
                 "weights": "last",
                 "attention": [
                     {

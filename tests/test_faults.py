@@ -196,7 +196,7 @@ def test_torn_checkpoints_are_never_resumed_from(tmp_path):
 def test_changed_settings_discard_stale_stage_state(tmp_path):
     run = tmp_path / "run"
     params = livr_config.load_params(REPO / "params.yaml")
-    cfg = TrainConfig.resolve(params, "ci", BACKBONE, TASK, "livr")
+    cfg = TrainConfig.resolve(params, "ci", BACKBONE, TASK, "livr", 42)
     for name in ("stage1", "stage2", "final"):
         (run / name).mkdir(parents=True)
     (run / "config.json").write_text(cfg.as_json())
@@ -256,6 +256,7 @@ def _cell(root: Path, method: str) -> Path:
                 "train_set": TASK,
                 "method": method,
                 "task": TASK,
+                "seed": 42,
                 "weights": "best_val",
                 "selected": True,
                 "n": 4,

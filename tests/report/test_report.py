@@ -104,6 +104,7 @@ def write_cell(root: Path, backbone: str, task: str, method: str, records, selec
                 "method": method,
                 "task": task,
                 "weights": "base" if method == "zero_shot" else "best_val" if selected else "last",
+                "seed": None if method == "zero_shot" else 42,
                 "selected": selected,
                 "n": len(rows),
                 # as `livr evaluate` writes them: the evaluated model, and how (the test-time variants)
@@ -190,6 +191,7 @@ def write_analysis(root: Path, backbone: str, task: str, records) -> Path:
                 "backbone": backbone,
                 "train_set": task,
                 "method": "livr",
+                "seed": 42,
                 "weights": "best_val",
                 "attention": [
                     {
