@@ -24,7 +24,7 @@ always validates at least once (at its end, if it is shorter than one validation
 LIVR run needs a Stage 2 (livr/config.py refuses one without): Stage-1 validation is measured
 under the bottleneck, and a checkpoint picked there would be evaluated under the standard mask.
 
-Layout of the output directory (runs/<exp>/<backbone>/<train_set>/<method>/):
+Layout of the output directory (runs/<exp>/<backbone>/<train_set>/<method>/seed<S>/):
     config.json            the resolved settings
     <stage>/checkpoints/   Trainer checkpoints: trained tensors + optimizer, scheduler, RNG
                            (a killed job resumes from the latest complete one: see below)
