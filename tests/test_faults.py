@@ -304,7 +304,7 @@ def test_evaluate_never_pairs_new_predictions_with_an_old_sidecar(tmp_path, tiny
     assert not out.with_suffix(".json").exists(), "no sidecar: the cell does not look finished"
 
 
-@pytest.mark.parametrize("exp", ["demo", "ablations"])
+@pytest.mark.parametrize("exp", ["demo", "ablations", "demo_seeds"])  # demo_seeds: three seeds of each run
 def test_no_two_snakemake_jobs_write_the_same_file(tmp_path, exp):
     from workflow_helpers import copy_repo, run, tool
 
