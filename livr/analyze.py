@@ -150,14 +150,16 @@ def configure(parser) -> None:
         parser, "the train set whose model is analysed", "a trained method with latent tokens"
     )
     parser.add_argument(
-        "--out", required=True, help="the analysis JSON (results/analysis/<exp>/<backbone>/<train_set>/<method>.json)"
+        "--out",
+        required=True,
+        help="the analysis JSON (results/analysis/<exp>/<backbone>/<train_set>/<method>/seed<S>.json)",
     )
 
 
 def main(args) -> int:
     params = livr_config.load_params(args.params)
     livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, args.method, trained=True)
-    cfg = TrainConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method)
+    cfg = TrainConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method, args.seed)
     if not cfg.uses_latents:
         raise livr_config.ConfigError(
             f"method {args.method!r} trains no latent tokens: nothing to analyse "
@@ -165,7 +167,7 @@ def main(args) -> int:
         )
     settings = params["analysis"]
     layout = Layout.of(params)
-    checkpoint = layout.checkpoint_dir(cfg.experiment, args.backbone, args.train_set, args.method)
+    checkpoint = layout.checkpoint_dir(cfg.experiment, args.backbone, args.train_set, args.method, cfg.seed)
     tasks = {}
     for task, data_dir in zip(cfg.tasks, cfg.data_dirs):
         tasks[task] = (data_dir, read_split(data_dir, "test"))
@@ -191,6 +193,7 @@ def main(args) -> int:
             "backbone": args.backbone,
             "train_set": args.train_set,
             "method": args.method,
+            "seed": cfg.seed,
             "checkpoint": checkpoint,
             "weights": weights,
             "settings": settings,

@@ -26,7 +26,7 @@ COMMANDS = {
     "collect": ("livr.results.collect", "build results/livr.duckdb from every per-cell file (one process, atomic)"),
     "tables": ("livr.results.tables", "write the paper's tables as CSV from the results database"),
     "sql": ("livr.results.sql", "run an SQL query over the results database"),
-    "cells": ("livr.config", "list an experiment's cells (backbone x train set x method x task)"),
+    "cells": ("livr.config", "list an experiment's cells (backbone x train set x method x seed x task)"),
     "bench": (
         "livr.ops.bench",
         "performance: SFT vs LIVR step time, eval time and memory, side by side (PERFORMANCE.md)",

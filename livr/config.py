@@ -29,6 +29,8 @@ EVAL_KEYS_FROM_METHOD = ("eval_latents", "eval_mask")
 # the official full LM fine-tuning (full_lm), or LoRA as a declared deviation.
 RECON_TRAIN = ("lvr", "mirage")
 RECON_FINETUNE = ("full_lm", "lora")
+DEFAULT_SEEDS = (42,)  # the paper's single training seed (Appendix B)
+MAX_SEED = 2**31 - 1  # within numpy's seeding range and the results database's INTEGER column
 
 
 class ConfigError(InputError):
@@ -37,12 +39,14 @@ class ConfigError(InputError):
 
 @dataclasses.dataclass(frozen=True)
 class Cell:
-    """One evaluation: a backbone trained on `train_set` with `method`, tested on `task`."""
+    """One evaluation: a backbone trained on `train_set` with `method` at training seed `seed`
+    (None: the untrained base model), tested on `task`."""
 
     backbone: str
     train_set: str
     method: str
     task: str
+    seed: int | None = None
 
 
 def _schema() -> dict:
@@ -81,6 +85,12 @@ def load_params(path: str | Path = "params.yaml", overrides: dict | None = None)
 
 
 def validate_params(params: dict, where: str = "params.yaml") -> None:
+    exps = params.get("experiments") if isinstance(params.get("experiments"), dict) else {}
+    for at, training in [("training", params.get("training"))] + [
+        (f"experiments.{n}.training", e.get("training")) for n, e in exps.items() if isinstance(e, dict)
+    ]:
+        if isinstance(training, dict) and "seed" in training:
+            raise ConfigError(f"{where}: {at}.seed: the training seed is set per experiment (experiments.<name>.seeds)")
     schema = _schema()
     _check_schema(params, schema, where)
     training_schema = {**schema["$defs"]["training"], "$defs": schema["$defs"]}
@@ -109,7 +119,8 @@ def _check_method(params: dict, name: str, method: dict, training_schema: dict, 
 
 
 def _check_experiment(params: dict, exp: dict, mixtures: dict, at: str) -> None:
-    """One entry of `experiments`: the names it lists, what it trains on, then each of its methods."""
+    """One entry of `experiments`: the names it lists, its seeds, what it trains on, then each of its methods."""
+    _check_seeds(exp.get("seeds", list(DEFAULT_SEEDS)), f"{at}.seeds")
     _check_names(exp["backbones"], REGISTRY, f"{at}.backbones", "backbones")
     _check_names(exp.get("tasks", []), TASKS, f"{at}.tasks", "tasks")
     _check_names(exp.get("mixtures", []), mixtures, f"{at}.mixtures", "mixtures")
@@ -149,6 +160,16 @@ def _check_experiment_method(params: dict, exp: dict, m: str, at: str) -> None:
             f"{sum(cfg['livr_stage_epochs'])}, but sft_epochs is {cfg['sft_epochs']}; LIVR trains as long as "
             "SFT in total (paper Sec. 4), so the two stages must add up to sft_epochs"
         )
+
+
+def _check_seeds(seeds: list, at: str) -> None:
+    """Training seeds: distinct integers in numpy's seeding range (each one names a run directory)."""
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= MAX_SEED:
+            raise ConfigError(f"{at}: {s!r} is not a seed; expected a list of distinct integers 0..{MAX_SEED}")
+    dups = sorted({s for s in seeds if seeds.count(s) > 1})
+    if dups:
+        raise ConfigError(f"{at}: seed(s) {', '.join(map(str, dups))} listed twice; each seed trains once")
 
 
 def _check_recipe(train: str, cfg: dict, at: str) -> None:
@@ -213,7 +234,8 @@ def check_cell(
     task: str | None = None,
     trained: bool = False,
 ) -> None:
-    """The names of one job must belong to the experiment; errors list the valid values."""
+    """The names of one job must belong to the experiment; errors list the valid values (the seed:
+    `check_seed`)."""
     exp_name = selected(params, exp_name)
     exp = experiment(params, exp_name)
     at = f"experiment {exp_name!r}"
@@ -233,6 +255,40 @@ def check_cell(
         raise ConfigError(
             f"task {task!r} is not evaluated for train set {train_set!r}; valid tasks: {', '.join(sets[train_set])}"
         )
+
+
+def seeds(params: dict, exp_name: str | None = None) -> list[int]:
+    """The training seeds of an experiment's trained cells (params.yaml `experiments.<name>.seeds`)."""
+    return list(experiment(params, exp_name).get("seeds", DEFAULT_SEEDS))
+
+
+def method_seeds(params: dict, exp_name: str | None, method: str) -> list[int | None]:
+    """The seeds a method's cells are evaluated at: each training seed for a trained method and for a
+    test-time variant of one (`checkpoint_of`: its model's seed); [None] for the untrained base model."""
+    return seeds(params, exp_name) if checkpoint_method(params, method) is not None else [None]
+
+
+def check_seed(params: dict, exp_name: str | None, method: str, seed: int | None) -> int | None:
+    """A job's --seed for `method`: None for the base model; for a trained checkpoint one of the
+    experiment's seeds (the only one when not given). Errors name the valid seeds."""
+    exp_name = selected(params, exp_name)
+    valid = seeds(params, exp_name)
+    if checkpoint_method(params, method) is None:
+        if seed is not None:
+            raise ConfigError(f"--seed {seed}: method {method!r} evaluates the untrained base model, which has no seed")
+        return None
+    if seed is None:
+        if len(valid) > 1:
+            raise ConfigError(
+                f"method {method!r}: experiment {exp_name!r} trains seeds {', '.join(map(str, valid))}; give --seed"
+            )
+        return valid[0]
+    if seed not in valid:
+        raise ConfigError(
+            f"--seed {seed} is not in experiment {exp_name!r}; valid seeds (experiments.{exp_name}.seeds): "
+            f"{', '.join(map(str, valid))}"
+        )
+    return seed
 
 
 def training_overrides(params: dict, method: str) -> dict:
@@ -285,12 +341,14 @@ def dataset_kind(name: str) -> str:
 
 
 def cells(params: dict, exp_name: str | None = None) -> list[Cell]:
+    """Every evaluated cell: a trained model's (and its test-time variants') once per seed, the base model's once."""
     exp = experiment(params, exp_name)
     return [
-        Cell(b, ts, m, t)
+        Cell(b, ts, m, t, s)
         for b in exp["backbones"]
         for ts, tasks in train_sets(params, exp_name).items()
         for m in exp["methods"]
+        for s in method_seeds(params, exp_name, m)
         for t in tasks
     ]
 
@@ -345,6 +403,12 @@ def add_cell_arguments(parser, train_set_help: str, method_help: str) -> None:
     parser.add_argument("--backbone", required=True)
     parser.add_argument("--train-set", required=True, help=train_set_help)
     parser.add_argument("--method", required=True, help=method_help)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="training seed of the trained model, one of the experiment's `seeds` (default: its only one; "
+        "a cell of the untrained base model has none)",
+    )
     parser.add_argument("--models-dir", help="where tiny backbones are built (default: params paths.models)")
     parser.add_argument(
         "--device",
@@ -365,5 +429,5 @@ def main(args) -> int:
         if args.json:
             print(json.dumps(dataclasses.asdict(c)))
         else:
-            print(f"{c.backbone}\t{c.train_set}\t{c.method}\t{c.task}")
+            print(f"{c.backbone}\t{c.train_set}\t{c.method}\t{'' if c.seed is None else c.seed}\t{c.task}")
     return 0

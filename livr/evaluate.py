@@ -143,6 +143,7 @@ def decode_cell(
         "backbone": cfg.backbone,
         "train_set": cfg.train_set,
         "method": cfg.method,
+        "seed": cfg.seed,
         "task": cfg.task,
         "n": len(rows),
         "n_correct": n_correct,
@@ -212,7 +213,7 @@ def configure(parser) -> None:
     parser.add_argument(
         "--checkpoint",
         help="trained model directory (default: the checkpoint method's "
-        "runs/<exp>/<backbone>/<train_set>/<method>/final, or .../unselected with --unselected)",
+        "runs/<exp>/<backbone>/<train_set>/<method>/seed<S>/final, or .../unselected with --unselected)",
     )
     parser.add_argument(
         "--unselected",
@@ -245,11 +246,14 @@ def variant_cells(params: dict, args) -> list[tuple[EvalConfig, Path]]:
     if len(set(outs)) < len(outs) or len(set(methods)) < len(methods):
         raise InputError("--method/--out and --variant: each method and each predictions file once")
     cfgs = []
-    for method in methods:
+    for i, method in enumerate(methods):
         livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, method, task=args.task)
+        # --seed is --method's; a variant on the base model is refused below as on another checkpoint
+        on_base = i > 0 and livr_config.checkpoint_method(params, method) is None
+        seed = None if on_base else args.seed
         cfgs.append(
             EvalConfig.resolve(
-                params, args.experiment, args.backbone, args.train_set, method, args.task, args.unselected
+                params, args.experiment, args.backbone, args.train_set, method, args.task, args.unselected, seed
             )
         )
     first = cfgs[0]

@@ -9,19 +9,25 @@ roots come from params.yaml `paths:`; logs and job timings sit under fixed roots
     data/built/paper/<task>/  data/built/synthetic/<exp>/<task>/   built datasets
     data/built/comparison/<name>/  data/built/synthetic/<exp>/comparison/<name>/   comparison training
                                                                sets and benchmarks, their offline stand-ins
-    runs/<exp>/<backbone>/<train_set>/<method>/{final/,unselected/,metrics.jsonl,config.json,<stage>/}
-    results/cells/<exp>/<backbone>/<train_set>/<method>/<task>{,.unselected}.jsonl (+ .json sidecar)
-    results/analysis/<exp>/<backbone>/<train_set>/<method>.json   attention shares, t-SNE points
+    runs/<exp>/<backbone>/<train_set>/<method>/seed<S>/{final/,unselected/,metrics.jsonl,config.json,<stage>/}
+    results/cells/<exp>/<backbone>/<train_set>/<method>[/seed<S>]/<task>{,.unselected}.jsonl (+ .json sidecar)
+    results/analysis/<exp>/<backbone>/<train_set>/<method>/seed<S>.json   attention shares, t-SNE points
     results/<exp>/{livr.duckdb,<table>.csv,metrics/,val_curves/,report.html,doctor.json}
     logs/<exp>/<step>/<job>.log   timings/<exp>/<step>/<job>.tsv   (shared data steps: <exp> = shared)
 
+<S> is the training seed (params.yaml `experiments.<exp>.seeds`): every trained run, and every cell
+of a trained checkpoint (its test-time variants included), has a seed<S> level; the untrained base
+model's cells (seed None) have none. A job's parts are those of its path (`job_parts`).
+
 Every method returns a string and passes its arguments through unchanged, so Snakemake patterns
-come from the same functions: `layout.run_dir("{exp}", "{backbone}", "{train_set}", "{method}")`.
+come from the same functions: `layout.run_dir("{exp}", "{backbone}", "{train_set}", "{method}", "{seed}")`
+(the wildcard `seed` is the bare number).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 LOGS = "logs"
@@ -32,9 +38,24 @@ METRICS = "metrics"  # per-experiment DVC metrics: one JSON per cell and per pai
 VAL_CURVES = "val_curves"  # per-experiment DVC plots: one CSV of validation accuracy per backbone and train set
 REPORT = "report.html"
 DOCTOR = "doctor.json"  # the preflight's stamp, written only when nothing an experiment needs is missing
+SEED_DIR = re.compile(r"seed(\d+)")  # the seed level of a path: seed<S>
 RESERVED_RESULT_DIRS = frozenset(
     {"cells", "figures", "analysis", "bench"}
 )  # directories under results/ that are not experiments
+
+
+def seed_dir(seed: int | str) -> str:
+    return f"seed{seed}"
+
+
+def seed_parts(seed: int | str | None) -> list[str]:
+    """The seed level of a path: none for the untrained base model."""
+    return [] if seed is None else [seed_dir(seed)]
+
+
+def job_parts(backbone: str, train_set: str, method: str, seed: int | str | None, *task: str) -> list[str]:
+    """The parts naming a training, evaluation or analysis job (its log, timing and DVC item)."""
+    return [backbone, train_set, method, *seed_parts(seed), *task]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,39 +97,42 @@ class Layout:
         return f"{self.data}/built/{suite}/{exp}/comparison/{name}"
 
     # ---- training runs
-    def run_dir(self, exp: str, backbone: str, train_set: str, method: str) -> str:
-        return f"{self.runs}/{exp}/{backbone}/{train_set}/{method}"
+    def run_dir(self, exp: str, backbone: str, train_set: str, method: str, seed: int | str) -> str:
+        return f"{self.runs}/{exp}/{backbone}/{train_set}/{method}/{seed_dir(seed)}"
 
-    def checkpoint_dir(self, exp: str, backbone: str, train_set: str, method: str) -> str:
+    def checkpoint_dir(self, exp: str, backbone: str, train_set: str, method: str, seed: int | str) -> str:
         """The kept model, written last and atomically by `livr train`: the run's declared output."""
-        return self.run_dir(exp, backbone, train_set, method) + "/final"
+        return self.run_dir(exp, backbone, train_set, method, seed) + "/final"
 
-    def unselected_checkpoint_dir(self, exp: str, backbone: str, train_set: str, method: str) -> str:
+    def unselected_checkpoint_dir(self, exp: str, backbone: str, train_set: str, method: str, seed: int | str) -> str:
         """The checkpoint the run's `select` rule did not keep (the last step's weights where it kept the
         best-val ones, and the reverse), written beside final/ so both can be evaluated."""
-        return self.run_dir(exp, backbone, train_set, method) + "/unselected"
+        return self.run_dir(exp, backbone, train_set, method, seed) + "/unselected"
 
-    def train_metrics(self, exp: str, backbone: str, train_set: str, method: str) -> str:
+    def train_metrics(self, exp: str, backbone: str, train_set: str, method: str, seed: int | str) -> str:
         """Written by `livr train` before final/, so present whenever final/ is."""
-        return self.run_dir(exp, backbone, train_set, method) + "/metrics.jsonl"
+        return self.run_dir(exp, backbone, train_set, method, seed) + "/metrics.jsonl"
 
-    # ---- evaluation cells and results
-    def cell_file(self, exp: str, backbone: str, train_set: str, method: str, task: str) -> str:
-        return f"{self.results}/cells/{exp}/{backbone}/{train_set}/{method}/{task}.jsonl"
+    # ---- evaluation cells and results (seed None: a cell of the untrained base model)
+    def cell_dir(self, exp: str, backbone: str, train_set: str, method: str, seed: int | str | None) -> str:
+        return "/".join([f"{self.results}/cells/{exp}", *job_parts(backbone, train_set, method, seed)])
 
-    def cell_summary(self, exp: str, backbone: str, train_set: str, method: str, task: str) -> str:
-        return f"{self.results}/cells/{exp}/{backbone}/{train_set}/{method}/{task}.json"
+    def cell_file(self, exp: str, backbone: str, train_set: str, method: str, seed, task: str) -> str:
+        return f"{self.cell_dir(exp, backbone, train_set, method, seed)}/{task}.jsonl"
 
-    def unselected_cell_file(self, exp: str, backbone: str, train_set: str, method: str, task: str) -> str:
+    def cell_summary(self, exp: str, backbone: str, train_set: str, method: str, seed, task: str) -> str:
+        return f"{self.cell_dir(exp, backbone, train_set, method, seed)}/{task}.json"
+
+    def unselected_cell_file(self, exp: str, backbone: str, train_set: str, method: str, seed, task: str) -> str:
         """The same cell evaluated with the run's unselected checkpoint."""
-        return f"{self.results}/cells/{exp}/{backbone}/{train_set}/{method}/{task}.unselected.jsonl"
+        return f"{self.cell_dir(exp, backbone, train_set, method, seed)}/{task}.unselected.jsonl"
 
-    def unselected_cell_summary(self, exp: str, backbone: str, train_set: str, method: str, task: str) -> str:
-        return f"{self.results}/cells/{exp}/{backbone}/{train_set}/{method}/{task}.unselected.json"
+    def unselected_cell_summary(self, exp: str, backbone: str, train_set: str, method: str, seed, task: str) -> str:
+        return f"{self.cell_dir(exp, backbone, train_set, method, seed)}/{task}.unselected.json"
 
-    def analysis_file(self, exp: str, backbone: str, train_set: str, method: str) -> str:
+    def analysis_file(self, exp: str, backbone: str, train_set: str, method: str, seed: int | str) -> str:
         """`livr analyze` of one trained model with latents: attention shares and t-SNE points."""
-        return f"{self.results}/analysis/{exp}/{backbone}/{train_set}/{method}.json"
+        return f"{self.results}/analysis/{exp}/{backbone}/{train_set}/{method}/{seed_dir(seed)}.json"
 
     def experiment_dir(self, exp: str) -> str:
         return f"{self.results}/{exp}"
@@ -133,20 +157,29 @@ class Layout:
         return "/".join([TIMINGS, exp, step, *job]) + ".tsv"
 
 
-RUN_KEYS = ("experiment", "backbone", "train_set", "method")
-TIMING_KEYS = ("experiment", "step", "backbone", "train_set", "method", "task")
+RUN_KEYS = ("experiment", "backbone", "train_set", "method", "seed")
+TIMING_KEYS = ("experiment", "step", "backbone", "train_set", "method", "seed", "task")
 
 
-def run_of_metrics(path: str | Path) -> dict[str, str | None]:
-    """The run a `metrics.jsonl` belongs to, read from its path (<exp>/<backbone>/<train_set>/<method>/
-    above the file, whatever the runs root is)."""
-    parts = Path(path).parts[-5:-1]
-    return dict(zip(RUN_KEYS, parts)) if len(parts) == 4 else dict.fromkeys(RUN_KEYS)
+def seed_of(part: str) -> int | None:
+    """The seed a path part names (seed<S>), else None."""
+    m = SEED_DIR.fullmatch(part)
+    return int(m.group(1)) if m else None
 
 
-def timing_job(path: str | Path) -> tuple[str, dict[str, str | None]]:
+def run_of_metrics(path: str | Path) -> dict[str, str | int | None]:
+    """The run a `metrics.jsonl` belongs to, read from its path (<exp>/<backbone>/<train_set>/<method>/seed<S>/
+    above the file, whatever the runs root is); every key None if the path is not laid out so."""
+    parts = Path(path).parts[-6:-1]
+    if len(parts) != 5 or seed_of(parts[4]) is None:
+        return dict.fromkeys(RUN_KEYS)
+    return {**dict(zip(RUN_KEYS, parts[:4])), "seed": seed_of(parts[4])}
+
+
+def timing_job(path: str | Path) -> tuple[str, dict[str, str | int | None]]:
     """(job, identity) of a job-timing file: the job is its path below timings/ without .tsv;
-    the identity names (experiment, step, backbone, train_set, method, task) as far as it goes."""
+    the identity names (experiment, step, backbone, train_set, method, seed, task) as far as it goes
+    (seed: the seed<S> part after the method, None where there is none)."""
     path = Path(path)
     parts = path.parts
     if TIMINGS not in parts[:-1]:
@@ -154,4 +187,7 @@ def timing_job(path: str | Path) -> tuple[str, dict[str, str | None]]:
     i = len(parts) - 1 - parts[::-1].index(TIMINGS)
     below = Path(*parts[i + 1 :])
     names = [*below.parts[:-1], below.stem]
+    seed = seed_of(names[5]) if len(names) > 5 else None
+    if len(names) > 5:
+        names = [*names[:5], seed, *names[6:]] if seed is not None else [*names[:5], None, *names[5:]]
     return str(below.with_suffix("")), {k: (names[j] if j < len(names) else None) for j, k in enumerate(TIMING_KEYS)}

@@ -64,7 +64,6 @@ class Training:
     max_grad_norm: float = field(
         metadata={"help": ("Gradient-norm clipping threshold (NOT SPECIFIED by the paper: the HF default).")}
     )
-    seed: int = field(metadata={"help": "Seed of the data order, the LoRA initialisation and the latent rows."})
     sft_epochs: float = field(metadata={"help": "Epochs of direct SFT (one stage, standard mask)."})
     livr_stage_epochs: tuple[float, float] = field(
         metadata={
@@ -199,15 +198,27 @@ class TrainConfig(Training):
     train_set: str = field(metadata={"help": "What the model is trained on: a task or a mixture."})
     tasks: tuple[str, ...] = field(metadata={"help": "The datasets trained on (a mixture's tasks; a task itself)."})
     method: str = field(metadata={"help": "params.yaml method name."})
+    seed: int = field(
+        metadata={
+            "help": (
+                "Training seed (one of the experiment's `seeds`): data order, LoRA initialisation, latent rows and "
+                "dropout."
+            )
+        }
+    )
     train: str = field(metadata={"help": "The method's training kind: sft | livr | lvr | mirage."})
     data_dirs: tuple[str, ...] = field(metadata={"help": "Built dataset directory of each of `tasks`."})
 
     @classmethod
-    def resolve(cls, params: dict, exp: str | None, backbone: str, train_set: str, method: str) -> TrainConfig:
+    def resolve(
+        cls, params: dict, exp: str | None, backbone: str, train_set: str, method: str, seed: int | str | None = None
+    ) -> TrainConfig:
+        """`seed`: one of the experiment's seeds (None: its only one); a Snakemake wildcard's string is read as int."""
         exp = lc.selected(params, exp)
         spec = params["methods"][method]
         if spec["train"] == "none":
             raise lc.ConfigError(f"method {method!r} does not train (train: none)")
+        seed = lc.check_seed(params, exp, method, None if seed is None else int(seed))
         tasks = lc.train_data(params, exp, train_set)
         return cls(
             **dataclasses.asdict(resolve_training(params, exp, method)),
@@ -217,6 +228,7 @@ class TrainConfig(Training):
             train_set=train_set,
             tasks=tuple(tasks),
             method=method,
+            seed=seed,
             train=spec["train"],
             data_dirs=tuple(lc.task_dir(params, exp, t) for t in tasks),
         )
@@ -288,6 +300,7 @@ class EvalConfig:
     checkpoint_method: str | None = field(
         metadata={"help": ("The method whose checkpoint is evaluated; None: the base model.")}
     )
+    seed: int | None = field(metadata={"help": "The evaluated checkpoint's training seed; None: the base model."})
     unselected: bool = field(
         metadata={"help": ("Evaluate the checkpoint the run did not keep (unselected/), not final/.")}
     )
@@ -322,8 +335,11 @@ class EvalConfig:
         method: str,
         task: str,
         unselected: bool = False,
+        seed: int | str | None = None,
     ) -> EvalConfig:
+        """`seed`: the checkpoint's training seed (None: the experiment's only one; the base model has none)."""
         exp = lc.selected(params, exp)
+        seed = lc.check_seed(params, exp, method, None if seed is None else int(seed))
         merged = {**params["evaluation"], **lc.experiment(params, exp).get("evaluation", {})}
         merged.update({k: v for k, v in params["methods"][method].items() if k in lc.EVAL_KEYS_FROM_METHOD})
         src = lc.checkpoint_method(params, method)
@@ -340,8 +356,9 @@ class EvalConfig:
             method=method,
             task=task,
             checkpoint_method=src,
+            seed=seed,
             unselected=unselected,
-            checkpoint=where(exp, backbone, train_set, src) if src else None,
+            checkpoint=where(exp, backbone, train_set, src, seed) if src else None,
             data_dir=lc.task_dir(params, exp, task),
             **merged,
             dtype=training.dtype,

@@ -30,7 +30,7 @@ always validates at least once (at its end, if it is shorter than one validation
 LIVR run needs a Stage 2 (livr/config.py refuses one without): Stage-1 validation is measured
 under the bottleneck, and a checkpoint picked there would be evaluated under the standard mask.
 
-Layout of the output directory (runs/<exp>/<backbone>/<train_set>/<method>/):
+Layout of the output directory (runs/<exp>/<backbone>/<train_set>/<method>/seed<S>/):
     config.json            the resolved settings
     <stage>/checkpoints/   Trainer checkpoints: trained tensors + optimizer, scheduler, RNG
                            (a killed job resumes from the latest complete one: see below)
@@ -468,7 +468,7 @@ def configure(parser) -> None:
 def main(args) -> int:
     params = livr_config.load_params(args.params)
     livr_config.check_cell(params, args.experiment, args.backbone, args.train_set, args.method, trained=True)
-    cfg = TrainConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method)
+    cfg = TrainConfig.resolve(params, args.experiment, args.backbone, args.train_set, args.method, args.seed)
     check_inputs(cfg)
     with job_device(args.device) as device:
         meta = train_cell(
@@ -476,7 +476,8 @@ def main(args) -> int:
         )
     last = meta["stages"][-1]
     print(
-        f"trained {args.backbone}/{args.train_set}/{args.method}: {last['steps']} steps in the last stage, "
+        f"trained {args.backbone}/{args.train_set}/{args.method} (seed {cfg.seed}): {last['steps']} steps in the "
+        "last stage, "
         f"best val accuracy {last['best_val_accuracy']}, last {last['last_val_accuracy']}; kept the {meta['weights']} "
         "weights"
     )

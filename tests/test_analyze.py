@@ -18,6 +18,7 @@ from livr.analyze import analyze_model
 from livr.cli import main as cli
 from livr.data.schema import read_split
 from livr.data.synthetic import build_synthetic_task
+from livr.layout import Layout
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, load_images
 from livr.model.loading import load_trained
@@ -50,7 +51,7 @@ def setup(tiny_models_dir, tmp_path_factory):
     params = livr_config.load_params(params_path)
     data = Path(livr_config.task_dir(params, EXP, TASK))
     build_synthetic_task(TASK, data, n_train=1, n_val=1, n_test=N_TEST, seed=5)
-    checkpoint = root / "runs" / EXP / BACKBONE / TASK / "livr" / "final"
+    checkpoint = Path(Layout(runs=str(root / "runs")).checkpoint_dir(EXP, BACKBONE, TASK, "livr", 42))
     make_livr_checkpoint(
         BACKBONE, "full", tiny_models_dir, checkpoint, 0, image_copies=1, weights="best_val", selected=True
     )
@@ -105,7 +106,7 @@ def test_attention_share_and_tsne_points(setup):
 
 
 def test_analyze_collect_tables_and_report(setup, tmp_path, capsys):
-    out = setup["root"] / "results" / "analysis" / EXP / BACKBONE / TASK / "livr.json"
+    out = setup["root"] / Layout().analysis_file(EXP, BACKBONE, TASK, "livr", 42)
     assert (
         cli(
             [
@@ -203,6 +204,7 @@ def test_bad_analysis_file_is_rejected_naming_file_and_key(tmp_path):
                 "backbone": "b",
                 "train_set": TASK,
                 "method": "livr",
+                "seed": 42,
                 "weights": "last",
                 "attention": [
                     {

@@ -60,12 +60,12 @@ def fails(capsys, argv: list[str], *needles: str) -> str:
 
 
 def train_argv(env, out, params=None, **kw) -> list[str]:
-    opts = {"backbone": BACKBONE, "train-set": TASK, "method": "sft", "experiment": "ci", **kw}
+    opts = {"backbone": BACKBONE, "train-set": TASK, "method": "sft", "experiment": "ci", "seed": "42", **kw}
     return [
         "train",
         "--params",
         str(params or env["params"]),
-        *[a for k, v in opts.items() for a in (f"--{k}", v)],
+        *[a for k, v in opts.items() if v is not None for a in (f"--{k}", v)],
         "--out",
         str(out),
     ]
@@ -77,7 +77,7 @@ def eval_argv(env, out, **kw) -> list[str]:
         "evaluate",
         "--params",
         str(env["params"]),
-        *[a for k, v in opts.items() for a in (f"--{k}", v)],
+        *[a for k, v in opts.items() if v is not None for a in (f"--{k}", v)],
         "--out",
         str(out),
     ]
@@ -96,6 +96,8 @@ def eval_argv(env, out, **kw) -> list[str]:
         ({"train-set": "sudoku"}, ["train set 'sudoku'", "valid train sets: relative_reflectance, counting"]),
         ({"method": "magic"}, ["method 'magic'", "valid trained methods: sft, livr"]),
         ({"method": "zero_shot"}, ["method 'zero_shot' is not a trained method", "sft, livr"]),
+        ({"seed": "7"}, ["--seed 7 is not in experiment 'ci'", "valid seeds (experiments.ci.seeds): 42, 43"]),
+        ({"seed": None}, ["method 'sft': experiment 'ci' trains seeds 42, 43; give --seed"]),
     ],
 )
 def test_train_refuses_unknown_names(env, capsys, tmp_path, kw, needles):
@@ -116,6 +118,9 @@ def test_train_refuses_unknown_names(env, capsys, tmp_path, kw, needles):
         ),
         ({"task": "counting"}, ["task 'counting' is not evaluated for train set 'relative_reflectance'"]),
         ({"backbone": "gpt-9"}, ["backbone 'gpt-9'", "valid backbones: tiny-qwen2.5-vl"]),
+        ({"seed": "42"}, ["--seed 42: method 'zero_shot' evaluates the untrained base model, which has no seed"]),
+        ({"method": "livr"}, ["method 'livr': experiment 'ci' trains seeds 42, 43; give --seed"]),
+        ({"method": "livr", "seed": "44"}, ["--seed 44 is not in experiment 'ci'", "valid seeds"]),
     ],
 )
 def test_evaluate_refuses_unknown_names(env, capsys, tmp_path, kw, needles):
@@ -130,7 +135,7 @@ def test_evaluate_refuses_unknown_names(env, capsys, tmp_path, kw, needles):
             "sft={out}",
             [
                 "--variant sft: evaluates",
-                "/sft/final, not --method livr's",
+                "/sft/seed42/final, not --method livr's",
                 "only methods on one checkpoint share a job",
             ],
         ),
@@ -145,7 +150,9 @@ def test_evaluate_refuses_a_variant_on_another_checkpoint(env, capsys, tmp_path,
     refused before anything is loaded or written."""
     fails(
         capsys,
-        eval_argv(env, tmp_path / "cell.jsonl", method="livr", variant=variant.format(out=tmp_path / "v.jsonl")),
+        eval_argv(
+            env, tmp_path / "cell.jsonl", method="livr", seed="42", variant=variant.format(out=tmp_path / "v.jsonl")
+        ),
         *needles,
     )
     assert not list(tmp_path.iterdir())
@@ -342,15 +349,15 @@ def test_missing_or_corrupt_checkpoint(env, capsys, tmp_path, full_checkpoint, b
     shutil.copytree(full_checkpoint, ck)
     needles = breaker(ck)
     out = tmp_path / "cells" / "cell.jsonl"
-    fails(capsys, eval_argv(env, out, method="sft", checkpoint=str(ck)), str(ck), *needles)
+    fails(capsys, eval_argv(env, out, method="sft", seed="42", checkpoint=str(ck)), str(ck), *needles)
     assert not out.parent.exists() or not list(out.parent.iterdir())
 
 
 def test_missing_default_checkpoint_names_the_training_job(env, capsys, tmp_path):
     fails(
         capsys,
-        eval_argv(env, tmp_path / "cell.jsonl", method="livr"),
-        "runs/ci/tiny-qwen2.5-vl/relative_reflectance/livr/final",
+        eval_argv(env, tmp_path / "cell.jsonl", method="livr", seed="43"),
+        "runs/ci/tiny-qwen2.5-vl/relative_reflectance/livr/seed43/final",
         "rerun its training job",
     )
 
@@ -405,6 +412,7 @@ def test_names_with_quotes_are_data_not_sql(capsys, tmp_path):
                 "train_set": TASK,
                 "method": method,
                 "task": TASK,
+                "seed": None,
                 "weights": "base",
                 "selected": True,
                 "n": 1,
@@ -566,7 +574,7 @@ def test_real_backbone_not_cached_analyze(env, capsys, tmp_path, no_weights):
     argv = ["analyze", "--params", str(params), "--experiment", "table1", "--backbone", REAL]
     argv += ["--train-set", "counting", "--method", "livr", "--out", str(tmp_path / "analysis.json")]
     fails(capsys, argv, "not a finished LIVR checkpoint")  # the checkpoint, before any weights
-    ckpt = Path(Layout.of(livr_config.load_params(params)).checkpoint_dir("table1", REAL, "counting", "livr"))
+    ckpt = Path(Layout.of(livr_config.load_params(params)).checkpoint_dir("table1", REAL, "counting", "livr", 42))
     ckpt.mkdir(parents=True)
     meta = {"backbone": REAL, "finetune": "lora", "latents": ["<l1>"], "latent_ids": [7]}
     meta |= {"latent_position": "after_prompt", "mask": "default"}
@@ -744,6 +752,7 @@ def test_sql_help_lists_every_table_and_view_of_the_database(env, capsys, tmp_pa
                 "train_set": TASK,
                 "method": "zero_shot",
                 "task": TASK,
+                "seed": None,
                 "weights": "base",
                 "selected": True,
                 "n": 1,

@@ -62,7 +62,7 @@ def test_training_labels_are_the_records_target(standins, tiny_models_dir):
 
 def test_full_lm_trains_the_language_model_and_freezes_vision(standins, tiny_models_dir, tmp_path):
     params = livr_config.load_params("params.yaml")
-    cfg = TrainConfig.resolve(params, "ci", BACKBONE, "sat32k", "livr")
+    cfg = TrainConfig.resolve(params, "ci", BACKBONE, "sat32k", "livr", 42)
     assert cfg.data_dirs == ("data/built/synthetic/ci/comparison/sat32k",)
     cfg = replace(
         cfg,
@@ -100,7 +100,7 @@ def test_full_lm_mode_marks_only_language_model_weights_trainable(tiny_models_di
     for backbone in ("tiny-qwen3-vl", "tiny-llava-ov-1.5"):
         model, _ = load_backbone(backbone, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
         params = livr_config.load_params("params.yaml")
-        cfg = replace(TrainConfig.resolve(params, "ci", BACKBONE, "sat32k", "sft"), finetune="full_lm")
+        cfg = replace(TrainConfig.resolve(params, "ci", BACKBONE, "sat32k", "sft", 42), finetune="full_lm")
         apply_finetune_mode(model, cfg, [])
         trainable = {n for n, p in model.named_parameters() if p.requires_grad}
         assert trainable and all(

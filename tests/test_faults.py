@@ -196,7 +196,7 @@ def test_torn_checkpoints_are_never_resumed_from(tmp_path):
 def test_changed_settings_discard_stale_stage_state(tmp_path):
     run = tmp_path / "run"
     params = livr_config.load_params(REPO / "params.yaml")
-    cfg = TrainConfig.resolve(params, "ci", BACKBONE, TASK, "livr")
+    cfg = TrainConfig.resolve(params, "ci", BACKBONE, TASK, "livr", 42)
     for name in ("stage1", "stage2", "final"):
         (run / name).mkdir(parents=True)
     (run / "config.json").write_text(cfg.as_json())
@@ -256,6 +256,7 @@ def _cell(root: Path, method: str) -> Path:
                 "train_set": TASK,
                 "method": method,
                 "task": TASK,
+                "seed": 42,
                 "weights": "best_val",
                 "selected": True,
                 "n": 4,
@@ -303,7 +304,7 @@ def test_evaluate_never_pairs_new_predictions_with_an_old_sidecar(tmp_path, tiny
     assert not out.with_suffix(".json").exists(), "no sidecar: the cell does not look finished"
 
 
-@pytest.mark.parametrize("exp", ["demo", "ablations"])
+@pytest.mark.parametrize("exp", ["demo", "ablations", "demo_seeds"])  # demo_seeds: three seeds of each run
 def test_no_two_snakemake_jobs_write_the_same_file(tmp_path, exp):
     from workflow_helpers import copy_repo, run, tool
 

@@ -19,8 +19,9 @@ def test_params_file_validates_and_every_experiment_has_cells():
         for c in cells:
             src = livr_config.checkpoint_method(params, c.method)
             if src:
-                TrainConfig.resolve(params, name, c.backbone, c.train_set, src)
-            EvalConfig.resolve(params, name, c.backbone, c.train_set, c.method, c.task)
+                assert TrainConfig.resolve(params, name, c.backbone, c.train_set, src, c.seed).seed == c.seed
+            ev = EvalConfig.resolve(params, name, c.backbone, c.train_set, c.method, c.task, seed=c.seed)
+            assert ev.seed == c.seed and (c.seed is None) == (src is None)
 
 
 def test_training_settings_are_the_schemas_training_keys():
@@ -65,7 +66,7 @@ def test_evaluation_takes_precision_and_kernel_from_the_run_it_evaluates():
     assert (e.dtype, e.attn_implementation, e.checkpoint) == (
         "float16",
         "eager",
-        "runs/table1/qwen3-vl-4b/counting/livr/final",
+        "runs/table1/qwen3-vl-4b/counting/livr/seed42/final",
     )
     z = EvalConfig.resolve(params, "table1", "qwen3-vl-4b", "counting", "zero_shot", "counting")
     assert (z.dtype, z.attn_implementation, z.checkpoint) == ("bfloat16", "sdpa", None)

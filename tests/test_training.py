@@ -22,7 +22,7 @@ BACKBONE = "tiny-qwen2.5-vl"  # ties input and output embeddings, like Qwen2.5-V
 
 def cfg_for(method, task_dir, **overrides):
     params = livr_config.load_params("params.yaml")
-    cfg = TrainConfig.resolve(params, "ci", BACKBONE, "relative_reflectance", method)
+    cfg = TrainConfig.resolve(params, "ci", BACKBONE, "relative_reflectance", method, 42)
     return replace(
         cfg,
         **{

@@ -99,11 +99,11 @@ def test_the_kept_and_the_other_checkpoint_are_both_written_and_evaluated(task_d
         assert torch.equal(model.get_input_embeddings().weight, files[weights][emb]), name
         params = livr_config.load_params("params.yaml")
         ecfg = replace(
-            EvalConfig.resolve(params, "ci", BACKBONE, TASK, "livr", TASK, unselected=not selected),
+            EvalConfig.resolve(params, "ci", BACKBONE, TASK, "livr", TASK, unselected=not selected, seed=42),
             data_dir=str(task_dir),
             dtype="float32",
         )
-        assert ecfg.checkpoint.endswith(f"/livr/{name}")
+        assert ecfg.checkpoint.endswith(f"/livr/seed42/{name}")
         out = tmp_path / "cells" / ("t.jsonl" if selected else "t.unselected.jsonl")
         summary = evaluate_cell(ecfg, run / name, out, tiny_models_dir)
         assert (summary["weights"], summary["selected"], summary["checkpoint_method"]) == (weights, selected, "livr")
@@ -120,7 +120,7 @@ def test_the_kept_and_the_other_checkpoint_are_both_written_and_evaluated(task_d
 def test_prompt_tuning_trains_only_the_soft_prompt_rows(task_dir, tiny_models_dir, tmp_path):
     params = livr_config.load_params("params.yaml")
     cfg = replace(
-        TrainConfig.resolve(params, "ci", BACKBONE, TASK, "prompt_tuning"),
+        TrainConfig.resolve(params, "ci", BACKBONE, TASK, "prompt_tuning", 42),
         data_dirs=[str(task_dir)],
         batch_size=4,
         grad_accum=1,

@@ -13,20 +13,22 @@ from livr.report.html import esc, img_tag, parsed_html, png_uri, warning
 LIVR, BASELINE = "livr", "sft"
 
 
-def livr_cells(con, experiment: str) -> pd.DataFrame:
+def livr_cells(con, experiment: str, seed: int) -> pd.DataFrame:
     return con.execute(
-        "SELECT backbone, train_set, task FROM runs WHERE experiment = ? AND method = ? AND selected "
+        "SELECT backbone, train_set, task FROM runs WHERE experiment = ? AND method = ? AND seed = ? AND selected "
         "ORDER BY backbone, train_set, task",
-        [experiment, LIVR],
+        [experiment, LIVR, seed],
     ).fetchdf()
 
 
-def predictions_of(con, experiment: str, backbone: str, train_set: str, task: str) -> dict[tuple[str, str], dict]:
-    """(method, id) -> prediction row, for LIVR and SFT."""
+def predictions_of(
+    con, experiment: str, backbone: str, train_set: str, task: str, seed: int
+) -> dict[tuple[str, str], dict]:
+    """(method, id) -> prediction row, for LIVR and SFT at training seed `seed`."""
     frame = con.execute(
         "SELECT method, id, raw_output, parsed, correct, gold FROM predictions WHERE experiment = ? AND backbone = ? "
-        "AND train_set = ? AND task = ? AND method IN (?, ?) AND selected",
-        [experiment, backbone, train_set, task, LIVR, BASELINE],
+        "AND train_set = ? AND task = ? AND method IN (?, ?) AND seed = ? AND selected",
+        [experiment, backbone, train_set, task, LIVR, BASELINE, seed],
     ).fetchdf()
     frame = frame.astype(object).where(frame.notna(), None)
     return {(r["method"], r["id"]): r for r in frame.to_dict("records")}
@@ -53,6 +55,7 @@ def attention_section(
         return "", 0
     import torch
 
+    from livr import config as lc
     from livr.attention_maps import example_figure, latent_image_attention
     from livr.layout import Layout
     from livr.model.backbones import get_backbone
@@ -64,7 +67,8 @@ def attention_section(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if threads:
         torch.set_num_threads(threads)
-    cells = livr_cells(con, experiment)
+    seed = lc.seeds(params, experiment)[0]  # the maps of one model: the experiment's first seed
+    cells = livr_cells(con, experiment, seed)
     if cells.empty:
         return "", 0
     layout = Layout.of(params)
@@ -72,14 +76,14 @@ def attention_section(
     for backbone, cells_of in cells.groupby("backbone", sort=True):  # one grid of figures per backbone
         parts.append(f'<h3>{esc(backbone)}</h3><div class="grid">')
         for train_set, group in cells_of.groupby("train_set", sort=True):
-            checkpoint = Path(layout.checkpoint_dir(experiment, backbone, train_set, LIVR))
+            checkpoint = Path(layout.checkpoint_dir(experiment, backbone, train_set, LIVR, seed))
             if not checkpoint.is_dir():
                 warnings.append(
                     f"{checkpoint}: LIVR checkpoint not found; no attention maps for {backbone}/{train_set}"
                 )
                 parts.append(warning(warnings[-1]))
                 continue
-            cfg = TrainConfig.resolve(params, experiment, backbone, train_set, LIVR)
+            cfg = TrainConfig.resolve(params, experiment, backbone, train_set, LIVR, seed)
             model, processor, meta = load_trained(
                 backbone,
                 checkpoint,
@@ -98,7 +102,7 @@ def attention_section(
                     )
                     parts.append(warning(warnings[-1]))
                     continue
-                preds = predictions_of(con, experiment, backbone, train_set, task)
+                preds = predictions_of(con, experiment, backbone, train_set, task, seed)
                 chosen = [r for r in records.values() if (LIVR, r.id) in preds][:n_examples]
                 cell = esc(task) + ("" if train_set == task else f" (trained on {esc(train_set)})")
                 for rec in chosen:

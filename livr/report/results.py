@@ -11,7 +11,7 @@ import pandas as pd
 from livr.data.registry import TASK_SPECS
 from livr.data.schema import TASKS
 from livr.report.html import details, esc, frame_html, img_tag, label, missing, number, png_uri, pyplot, with_interval
-from livr.results.tables import ROW_LABELS, TRAINING_CURVES_SQL, write_tables
+from livr.results.tables import ROW_LABELS, TRAINING_CURVES_SQL, shown_seed, write_tables
 
 MAIN_TABLES = {"table1": "Table 1: single-task training", "table2": "Table 2: multi-task training"}
 OTHER_TITLES = {
@@ -235,7 +235,7 @@ def paired_deltas(con, experiment: str, baseline: str) -> pd.DataFrame:
 def training_curves(con, experiment: str) -> str:
     """Per (backbone, train set): validation accuracy and training loss of each method against
     epochs, LIVR's stage 2 after its stage 1 (dotted line: the stage boundary)."""
-    rows = con.execute(TRAINING_CURVES_SQL, {"experiment": experiment}).fetchdf()
+    rows = con.execute(TRAINING_CURVES_SQL, {"experiment": experiment, "seed": shown_seed(con, experiment)}).fetchdf()
     if rows.empty:
         return ""
     plt = pyplot()

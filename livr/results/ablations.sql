@@ -5,12 +5,14 @@
 -- paper's defaults (method `livr`) on the same backbone and task, ours and the paper's.
 -- Rows: every paper ablation row whose method we ran, for each of our backbones mapped to its
 -- backbone, in the CSV's order (`row_order`) within each ablation.
--- $weights: the weights compared (schema.sql shows_weights; 'selected' = what each run kept).
+-- $weights: the weights compared (schema.sql shows_weights; 'selected' = what each run kept); $seed: the
+-- training seed (schema.sql shows_seed).
 WITH ours AS (
     SELECT m.backbone, coalesce(b.paper_backbone, m.backbone) AS paper_backbone, m.method, m.task, m.accuracy
     FROM metrics m
     LEFT JOIN backbone_map b ON b.backbone = m.backbone
     WHERE m.experiment = $experiment AND m.train_set = m.task AND shows_weights(m.weights, m.selected, $weights)
+      AND shows_seed(m.seed, $seed)
 )
 SELECT
     p.ablation, p.variant, p.method, o.backbone, o.paper_backbone, p.task,

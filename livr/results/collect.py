@@ -22,14 +22,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="TSV",
         help="job timings: the TSVs Snakemake's `benchmark:` directive writes per job "
-        "(timings/<exp>/<step>/<backbone>/<train_set>/<method>[/<task>].tsv)",
+        "(timings/<exp>/<step>/<backbone>/<train_set>/<method>[/seed<S>][/<task>].tsv)",
     )
     parser.add_argument(
         "--train-metrics",
         nargs="*",
         default=[],
         metavar="JSONL",
-        help="metrics.jsonl files written by training runs (runs/<exp>/<backbone>/<train_set>/<method>/...)",
+        help="metrics.jsonl files written by training runs (runs/<exp>/<backbone>/<train_set>/<method>/seed<S>/...)",
     )
     parser.add_argument(
         "--datasets",
@@ -44,7 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         default=[],
         metavar="JSON",
-        help="`livr analyze` files (results/analysis/<exp>/<backbone>/<train_set>/<method>.json)",
+        help="`livr analyze` files (results/analysis/<exp>/<backbone>/<train_set>/<method>/seed<S>.json)",
     )
     parser.add_argument(
         "--paper", default=PAPER_CSV, help="the paper's numbers (default: the packaged paper_results.csv)"

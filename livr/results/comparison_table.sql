@@ -3,7 +3,8 @@
 -- or a number it copied from ViGoRL / LVR / Mirage) and ours (view eval_set_metrics: each
 -- benchmark's number by its own aggregate) for the experiment's cells whose benchmark reports a
 -- column of that table. Our backbone maps to the paper's through the temp table `backbone_map`
--- (unmapped: its own name). `row_order` keeps the paper's row order (its CSV order).
+-- (unmapped: its own name). `row_order` keeps the paper's row order (its CSV order). $seed: the
+-- training seed shown (schema.sql shows_seed).
 WITH columns AS (
     SELECT DISTINCT task FROM paper WHERE table_name = $table
 ),
@@ -18,7 +19,8 @@ ours AS (
            m.train_set, m.method, m.paper_task AS "column", m.accuracy, NULL AS row_order
     FROM eval_set_metrics m
     LEFT JOIN backbone_map b ON b.backbone = m.backbone
-    WHERE m.experiment = $experiment AND m.selected AND m.paper_task IN (SELECT task FROM columns)
+    WHERE m.experiment = $experiment AND m.selected AND shows_seed(m.seed, $seed)
+      AND m.paper_task IN (SELECT task FROM columns)
 )
 SELECT * FROM theirs WHERE EXISTS (SELECT 1 FROM ours)
 UNION ALL BY NAME

@@ -17,6 +17,7 @@ from typing import Iterable, Iterator
 import duckdb
 import pyarrow as pa
 
+from livr.config import MAX_SEED
 from livr.data.benchmarks import BENCHMARKS
 from livr.data.benchmarks.predictions import recheck
 from livr.data.registry import TASK_SPECS
@@ -31,7 +32,8 @@ PAPER_DATASETS_CSV = Path(str(resources.files("livr.results") / "paper_datasets.
 SCHEMA_SQL = resources.files("livr.results").joinpath("schema.sql").read_text()
 
 CELL_KEYS = ("experiment", "backbone", "train_set", "method", "task")
-RUNS_TABLE_KEYS = (*CELL_KEYS, "weights")  # a `runs` row: one cell at one weights (its primary key)
+# a `runs` row: one cell at one training seed (None: the base model) and weights (its key)
+RUNS_TABLE_KEYS = (*CELL_KEYS, "seed", "weights")
 SIDECAR_REQUIRED = (*RUNS_TABLE_KEYS, "selected", "n", "n_correct", "n_unparsed", "accuracy")
 WEIGHTS = ("base", "best_val", "last")  # what a cell evaluated (schema.sql)
 WEIGHT_CHOICES = ("selected", "best_val", "last")  # what a table shows (schema.sql shows_weights)
@@ -108,7 +110,17 @@ def _read_sidecar(sidecar_path: Path) -> dict:
         )
     if sidecar["weights"] not in WEIGHTS:
         raise InputError(f"{sidecar_path}: key 'weights' is {sidecar['weights']!r}; valid: {', '.join(WEIGHTS)}")
-    if not isinstance(sidecar["selected"], bool) or (sidecar["weights"] == "base" and not sidecar["selected"]):
+    seed, base = sidecar["seed"], sidecar["weights"] == "base"
+    if (
+        (seed is not None)
+        if base
+        else (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED)
+    ):
+        raise InputError(
+            f"{sidecar_path}: key 'seed' is {seed!r}; expected "
+            + ("null for the base model" if base else f"the training seed of the evaluated weights (0..{MAX_SEED})")
+        )
+    if not isinstance(sidecar["selected"], bool) or (base and not sidecar["selected"]):
         raise InputError(
             f"{sidecar_path}: key 'selected' is {sidecar['selected']!r}; expected true or false "
             "(true for the base model)"
@@ -240,7 +252,7 @@ def read_paper_datasets(path: str | Path = PAPER_DATASETS_CSV) -> list[dict]:
         ]
 
 
-ANALYSIS_KEYS = ("experiment", "backbone", "train_set", "method", "weights", "attention", "tsne")
+ANALYSIS_KEYS = ("experiment", "backbone", "train_set", "method", "seed", "weights", "attention", "tsne")
 ATTENTION_KEYS = ("task", "n", "answer_to_latent", "answer_to_image", "predictor_to_latent", "predictor_to_image")
 TSNE_KEYS = ("task", "id", "kind", "position", "x", "y")
 
@@ -257,7 +269,9 @@ def read_analysis(path: str | Path) -> tuple[list[dict], list[dict]]:
     missing = [k for k in ANALYSIS_KEYS if not isinstance(data, dict) or k not in data]
     if missing:
         raise InputError(f"{path}: missing key(s) {missing}; an analysis file has {list(ANALYSIS_KEYS)}")
-    model = {k: data[k] for k in ("experiment", "backbone", "train_set", "method")}
+    if isinstance(data["seed"], bool) or not isinstance(data["seed"], int):
+        raise InputError(f"{path}: key 'seed' is {data['seed']!r}; expected the analysed model's training seed")
+    model = {k: data[k] for k in ("experiment", "backbone", "train_set", "method", "seed")}
     return _attention_rows(data, model, path), _tsne_rows(data, model, path)
 
 
@@ -441,32 +455,44 @@ def paired_deltas(predictions: list[dict], sources: dict[tuple[str, str], str] |
     """Every method against each baseline (livr/results/stats.py BASELINES), and every test-time
     variant against the model it evaluates (`sources`), evaluated in the same cell (experiment,
     backbone, train set, task), on the examples both were evaluated on, for each choice of weights
-    (WEIGHT_CHOICES)."""
+    (WEIGHT_CHOICES), per training seed: trained methods only at the same seed (LIVR seed s against
+    SFT seed s), the base model (no seed) against each seed's."""
     sources = sources or {}
-    by_cell: dict[tuple, dict[str, dict[str, bool]]] = {}
+    by_cell: dict[tuple, dict[tuple[str, int | None], dict[str, bool]]] = {}
     for p in predictions:
         for choice in WEIGHT_CHOICES:
             if shows_weights(p["weights"], p["selected"], choice):
                 key = (p["experiment"], p["backbone"], p["train_set"], p["task"], choice)
-                by_cell.setdefault(key, {}).setdefault(p["method"], {})[p["id"]] = p["correct"]
+                by_cell.setdefault(key, {}).setdefault((p["method"], p["seed"]), {})[p["id"]] = p["correct"]
     rows = []
-    for key, methods in sorted(by_cell.items()):
-        pairs = {(m, b) for b in BASELINES if b in methods for m in methods if m != b}
-        pairs |= {(m, sources[(key[0], m)]) for m in methods if sources.get((key[0], m)) in methods}
-        for method, baseline in sorted(pairs):
-            correct = methods[method]
-            ids = sorted(set(correct) & set(methods[baseline]))
-            if not ids:
-                continue
-            stats = paired_bootstrap([correct[i] for i in ids], [methods[baseline][i] for i in ids])
-            rows.append(
-                {
-                    **dict(zip(("experiment", "backbone", "train_set", "task", "weights"), key)),
-                    "method": method,
-                    "baseline": baseline,
-                    **stats,
-                }
-            )
+    for key, cell in sorted(by_cell.items()):
+        for seed in sorted({s for _, s in cell if s is not None}) or [None]:
+            methods = {m: correct for (m, s), correct in cell.items() if s is None or s == seed}
+            rows += _deltas_of(key, seed, methods, sources)
+    return rows
+
+
+def _deltas_of(key: tuple, seed: int | None, methods: dict[str, dict[str, bool]], sources: dict) -> list[dict]:
+    """paired_deltas' rows of one cell, weights choice and training seed."""
+    rows = []
+    pairs = {(m, b) for b in BASELINES if b in methods for m in methods if m != b}
+    pairs |= {(m, sources[(key[0], m)]) for m in methods if sources.get((key[0], m)) in methods}
+    for method, baseline in sorted(pairs):
+        correct = methods[method]
+        ids = sorted(set(correct) & set(methods[baseline]))
+        if not ids:
+            continue
+        stats = paired_bootstrap([correct[i] for i in ids], [methods[baseline][i] for i in ids])
+        stats["bootstrap_seed"] = stats.pop("seed")  # `seed` is the training seed here
+        rows.append(
+            {
+                **dict(zip(("experiment", "backbone", "train_set", "task", "weights"), key)),
+                "method": method,
+                "seed": seed,
+                "baseline": baseline,
+                **stats,
+            }
+        )
     return rows
 
 

@@ -6,6 +6,13 @@
 --   selected the weights the run kept by its `select` rule (final/); false for the other candidate
 --            (unselected/), evaluated so a conclusion can be checked against checkpoint selection.
 -- Every trained cell thus has two rows: filter on `selected` (what the paper reports) or on `weights`.
+--
+-- `seed` (runs, predictions and every table keyed like them): the training seed of the evaluated
+-- weights (params.yaml experiments.<name>.seeds; a test-time variant has its model's), NULL for the
+-- untrained base model. A cell trained at several seeds has a row per seed: group or join on `seed`
+-- so seeds are never mixed. Key columns cannot be NULL in a DuckDB primary key, so these tables have
+-- a unique index on the key with coalesce(seed, -1) instead (seeds are >= 0, livr/config.py; -1 stands
+-- for "no seed" only there), and a CHECK that the seed is NULL exactly for the base weights.
 
 -- One row per evaluated cell and weights, from the cell's sidecar .json (counts checked against its .jsonl).
 CREATE TABLE runs (
@@ -13,6 +20,7 @@ CREATE TABLE runs (
     backbone VARCHAR NOT NULL,
     train_set VARCHAR NOT NULL,
     method VARCHAR NOT NULL,
+    seed INTEGER,                      -- training seed; NULL for the base model (zero-shot)
     task VARCHAR NOT NULL,
     weights VARCHAR NOT NULL,          -- base | best_val | last
     selected BOOLEAN NOT NULL,         -- the run's kept weights (base: true)
@@ -26,8 +34,9 @@ CREATE TABLE runs (
     seconds DOUBLE,
     settings JSON,                     -- the sidecar's eval settings
     path VARCHAR NOT NULL,             -- the cell's .jsonl
-    PRIMARY KEY (experiment, backbone, train_set, method, task, weights)
+    CHECK ((weights = 'base') = (seed IS NULL))
 );
+CREATE UNIQUE INDEX runs_key ON runs (experiment, backbone, train_set, method, coalesce(seed, -1), task, weights);
 
 -- One row per test example per cell and weights.
 CREATE TABLE predictions (
@@ -35,6 +44,7 @@ CREATE TABLE predictions (
     backbone VARCHAR NOT NULL,
     train_set VARCHAR NOT NULL,
     method VARCHAR NOT NULL,
+    seed INTEGER,                      -- as in runs
     task VARCHAR NOT NULL,
     weights VARCHAR NOT NULL,
     selected BOOLEAN NOT NULL,
@@ -47,8 +57,10 @@ CREATE TABLE predictions (
     subtask VARCHAR,                   -- benchmark cells: the record's subtask (the benchmark's name when it
                                        -- has none); NULL for the nine tasks
     pair INTEGER,                      -- MMVP's question pair (1..150); NULL elsewhere
-    PRIMARY KEY (experiment, backbone, train_set, method, task, weights, id)
+    CHECK ((weights = 'base') = (seed IS NULL))
 );
+CREATE UNIQUE INDEX predictions_key
+    ON predictions (experiment, backbone, train_set, method, coalesce(seed, -1), task, weights, id);
 
 -- Whether a row belongs to a table of `choice` weights: 'selected' (what each run kept, as the
 -- paper reports), or 'best_val' / 'last' (every trained cell at those weights); the base model's
@@ -56,23 +68,27 @@ CREATE TABLE predictions (
 CREATE MACRO shows_weights(weights, selected, choice) AS
     weights = 'base' OR (choice = 'selected' AND selected) OR weights = choice;
 
+-- Whether a row belongs to the tables of training seed `shown` (livr/results/tables.py shows one
+-- seed per table): the base model's rows (no seed) belong to every seed's.
+CREATE MACRO shows_seed(seed, shown) AS seed IS NULL OR seed = shown;
+
 -- Accuracy recomputed from the predictions themselves: the tables read this, not the sidecars.
 -- ci_low/ci_high: the 95% Wilson score interval of the accuracy (percent; livr/results/stats.py).
 CREATE VIEW metrics AS
 WITH counts AS (
     SELECT
-        experiment, backbone, train_set, method, task, weights, selected,
+        experiment, backbone, train_set, method, seed, task, weights, selected,
         count(*) AS n,
         count(*) FILTER (WHERE correct) AS n_correct,
         count(*) FILTER (WHERE parsed IS NULL) AS n_unparsed
     FROM predictions
-    GROUP BY experiment, backbone, train_set, method, task, weights, selected
+    GROUP BY experiment, backbone, train_set, method, seed, task, weights, selected
 ),
 w AS (
     SELECT *, n_correct / n AS p, 1.959963984540054 AS z FROM counts
 )
 SELECT
-    experiment, backbone, train_set, method, task, weights, selected, n, n_correct, n_unparsed,
+    experiment, backbone, train_set, method, seed, task, weights, selected, n, n_correct, n_unparsed,
     100.0 * p AS accuracy,
     100.0 * ((p + z * z / (2 * n)) - z * sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n) AS ci_low,
     100.0 * ((p + z * z / (2 * n)) + z * sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n) AS ci_high
@@ -82,7 +98,8 @@ FROM w;
 -- checkpoint it evaluates, runs.checkpoint_method) on the same test examples of one cell, with a paired
 -- bootstrap 95% interval (livr/results/stats.py: percentile, examples resampled with replacement),
 -- for each choice of weights (see shows_weights): both at what their runs kept, both at best_val,
--- both at last.
+-- both at last; and per training seed: A and B trained at the same seed (a base-model side pairs
+-- with each seed of the other).
 CREATE TABLE paired_deltas (
     experiment VARCHAR NOT NULL,
     backbone VARCHAR NOT NULL,
@@ -90,6 +107,7 @@ CREATE TABLE paired_deltas (
     task VARCHAR NOT NULL,
     weights VARCHAR NOT NULL,          -- selected | best_val | last
     method VARCHAR NOT NULL,           -- A
+    seed INTEGER,                      -- the training seed of both trained sides (NULL: neither trains)
     baseline VARCHAR NOT NULL,         -- B: sft, livr, or the variant's checkpoint method
     n INTEGER NOT NULL,                -- examples both were evaluated on
     delta DOUBLE NOT NULL,             -- accuracy points, A - B
@@ -98,13 +116,14 @@ CREATE TABLE paired_deltas (
     a_only INTEGER NOT NULL,           -- examples A gets right and B wrong
     b_only INTEGER NOT NULL,
     samples INTEGER NOT NULL,          -- bootstrap resamples
-    seed INTEGER NOT NULL,
-    PRIMARY KEY (experiment, backbone, train_set, task, weights, method, baseline)
+    bootstrap_seed INTEGER NOT NULL    -- the resampling's random seed (livr/results/stats.py)
 );
+CREATE UNIQUE INDEX paired_deltas_key
+    ON paired_deltas (experiment, backbone, train_set, task, weights, method, coalesce(seed, -1), baseline);
 
 -- Job timings: one row per measurement in the TSV Snakemake's `benchmark:` directive writes per job
 -- (wall time, memory, I/O); the job is read from its path
--- (timings/<experiment>/<step>/<backbone>/<train_set>/<method>[/<task>].tsv).
+-- (timings/<experiment>/<step>/<backbone>/<train_set>/<method>[/seed<S>][/<task>].tsv).
 CREATE TABLE job_timings (
     path VARCHAR NOT NULL,
     job VARCHAR NOT NULL,              -- path below timings/, without .tsv
@@ -113,6 +132,7 @@ CREATE TABLE job_timings (
     backbone VARCHAR,
     train_set VARCHAR,
     method VARCHAR,
+    seed INTEGER,                      -- the job's training seed; NULL for base-model and shared jobs
     task VARCHAR,
     repeat INTEGER NOT NULL,           -- row number in the TSV (Snakemake's `repeat`)
     s DOUBLE,
@@ -129,7 +149,7 @@ CREATE TABLE job_timings (
 );
 
 -- One row per line of a training run's metrics.jsonl; the run is read from its path
--- (runs/<experiment>/<backbone>/<train_set>/<method>/...).
+-- (runs/<experiment>/<backbone>/<train_set>/<method>/seed<S>/...).
 CREATE TABLE train_metrics (
     path VARCHAR NOT NULL,
     line INTEGER NOT NULL,
@@ -137,6 +157,7 @@ CREATE TABLE train_metrics (
     backbone VARCHAR,
     train_set VARCHAR,
     method VARCHAR,
+    seed INTEGER,
     step BIGINT,
     epoch DOUBLE,
     stage VARCHAR,
@@ -173,6 +194,7 @@ CREATE TABLE attention_shares (
     backbone VARCHAR NOT NULL,
     train_set VARCHAR NOT NULL,
     method VARCHAR NOT NULL,
+    seed INTEGER NOT NULL,             -- the analysed model's training seed
     task VARCHAR NOT NULL,
     weights VARCHAR NOT NULL,          -- the analysed checkpoint's (the kept one)
     n INTEGER NOT NULL,                -- test examples
@@ -180,7 +202,7 @@ CREATE TABLE attention_shares (
     answer_to_image DOUBLE NOT NULL,
     predictor_to_latent DOUBLE NOT NULL,
     predictor_to_image DOUBLE NOT NULL,
-    PRIMARY KEY (experiment, backbone, train_set, method, task)
+    PRIMARY KEY (experiment, backbone, train_set, method, seed, task)
 );
 
 -- `livr analyze` (paper Appendix C): 2D t-SNE of final-layer hidden states of latent, image and
@@ -190,6 +212,7 @@ CREATE TABLE tsne_points (
     backbone VARCHAR NOT NULL,
     train_set VARCHAR NOT NULL,
     method VARCHAR NOT NULL,
+    seed INTEGER NOT NULL,             -- the analysed model's training seed
     task VARCHAR NOT NULL,
     id VARCHAR NOT NULL,               -- test record
     kind VARCHAR NOT NULL,             -- latent | image | text
@@ -231,7 +254,7 @@ CREATE TABLE eval_sets (
 -- where the cell has no pairs, or any pair lacks one of its questions.
 CREATE VIEW eval_set_metrics AS
 WITH per_subtask AS (
-    SELECT p.experiment, p.backbone, p.train_set, p.method, p.task, p.weights, p.selected, p.subtask,
+    SELECT p.experiment, p.backbone, p.train_set, p.method, p.seed, p.task, p.weights, p.selected, p.subtask,
            count(*) AS n,
            count(*) FILTER (WHERE p.correct) AS n_correct,
            count(*) FILTER (WHERE p.parsed IS NULL) AS n_unparsed
@@ -240,19 +263,20 @@ WITH per_subtask AS (
     GROUP BY ALL
 ),
 pair_rows AS (
-    SELECT experiment, backbone, train_set, method, task, weights, pair, count(*) AS n, bool_and(correct) AS both_right
+    SELECT experiment, backbone, train_set, method, seed, task, weights, pair, count(*) AS n,
+           bool_and(correct) AS both_right
     FROM predictions
     WHERE pair IS NOT NULL
     GROUP BY ALL
 ),
 pairs AS (
-    SELECT experiment, backbone, train_set, method, task, weights,
+    SELECT experiment, backbone, train_set, method, seed, task, weights,
            CASE WHEN bool_and(n = 2) THEN 100.0 * avg(both_right::INTEGER) END AS pair_accuracy
     FROM pair_rows
     GROUP BY ALL
 )
 SELECT
-    s.experiment, s.backbone, s.train_set, s.method, s.task AS eval_set, s.weights, s.selected,
+    s.experiment, s.backbone, s.train_set, s.method, s.seed, s.task AS eval_set, s.weights, s.selected,
     e.task AS paper_task, e.aggregate,
     sum(s.n)::INTEGER AS n, sum(s.n_correct)::INTEGER AS n_correct, sum(s.n_unparsed)::INTEGER AS n_unparsed,
     count(*) AS n_subtasks,
@@ -263,12 +287,12 @@ FROM per_subtask s
 JOIN eval_sets e ON e.name = s.task
 LEFT JOIN pairs pr
     ON pr.experiment = s.experiment AND pr.backbone = s.backbone AND pr.train_set = s.train_set
-   AND pr.method = s.method AND pr.task = s.task AND pr.weights = s.weights
-GROUP BY s.experiment, s.backbone, s.train_set, s.method, s.task, s.weights, s.selected, e.task, e.aggregate;
+   AND pr.method = s.method AND pr.seed IS NOT DISTINCT FROM s.seed AND pr.task = s.task AND pr.weights = s.weights
+GROUP BY s.experiment, s.backbone, s.train_set, s.method, s.seed, s.task, s.weights, s.selected, e.task, e.aggregate;
 
 -- Per-subtask accuracy of every benchmark cell (percent), at each of its weights.
 CREATE VIEW subtask_metrics AS
-SELECT experiment, backbone, train_set, method, task AS eval_set, weights, selected, subtask, count(*) AS n,
+SELECT experiment, backbone, train_set, method, seed, task AS eval_set, weights, selected, subtask, count(*) AS n,
        count(*) FILTER (WHERE correct) AS n_correct,
        100.0 * count(*) FILTER (WHERE correct) / count(*) AS accuracy
 FROM predictions

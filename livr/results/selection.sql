@@ -2,9 +2,10 @@
 -- (a run keeps its best-validation or its last-step checkpoint, params `select`, and the other is
 -- evaluated too), which one its run kept, and the difference to Direct SFT at the same weights
 -- (paired bootstrap, table paired_deltas). A conclusion that holds at `best_val` but not at `last`
--- (or the reverse) hangs on checkpoint selection. Accuracy in percent, unrounded.
+-- (or the reverse) hangs on checkpoint selection. Accuracy in percent, unrounded. $seed: the
+-- training seed shown.
 WITH m AS (
-    SELECT * FROM metrics WHERE experiment = $experiment AND weights <> 'base'
+    SELECT * FROM metrics WHERE experiment = $experiment AND weights <> 'base' AND seed = $seed
 ),
 cells AS (
     SELECT backbone, train_set, method, task,
@@ -16,7 +17,7 @@ cells AS (
     GROUP BY backbone, train_set, method, task
 ),
 vs_sft AS (
-    SELECT * FROM paired_deltas WHERE experiment = $experiment AND baseline = 'sft'
+    SELECT * FROM paired_deltas WHERE experiment = $experiment AND baseline = 'sft' AND seed = $seed
 )
 SELECT c.backbone, c.train_set, c.method, c.task, c.n, c.kept, c.best_val, c.last,
        b.delta AS best_val_minus_sft, b.ci_low AS best_val_minus_sft_ci_low, b.ci_high AS best_val_minus_sft_ci_high,

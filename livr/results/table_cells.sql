@@ -8,10 +8,12 @@
 -- interval; a delta's interval is the paired bootstrap of table paired_deltas. Means carry no n
 -- and no interval. Only the nine tasks (table `tasks`): benchmark cells of the comparison
 -- experiments go to their own tables (comparison_table.sql). $weights: the weights shown
--- (schema.sql shows_weights; 'selected' = what each run kept, as the paper reports).
+-- (schema.sql shows_weights; 'selected' = what each run kept, as the paper reports); $seed: the
+-- training seed shown (schema.sql shows_seed).
 WITH m AS (
     SELECT * FROM metrics
     WHERE experiment = $experiment AND task IN (SELECT task FROM tasks) AND shows_weights(weights, selected, $weights)
+      AND shows_seed(seed, $seed)
 ),
 slots AS (  -- every (backbone, group, task) the table has a column value for
     SELECT DISTINCT backbone, CASE WHEN $mixture THEN train_set ELSE '' END AS train_set, task
@@ -41,6 +43,7 @@ delta AS (
            d.task, d.delta AS accuracy, d.n, d.ci_low, d.ci_high
     FROM paired_deltas d
     WHERE d.experiment = $experiment AND d.method = 'livr' AND d.baseline = 'sft' AND d.weights = $weights
+      AND shows_seed(d.seed, $seed)
       AND (d.train_set <> d.task) = $mixture AND d.task IN (SELECT task FROM tasks)
 ),
 per_task AS (

@@ -37,6 +37,10 @@ holds every cell's accuracy (n, interval) and every paired difference against SF
 small JSON each, so `dvc metrics show` is a table with a row per cell (and `dvc metrics diff`);
 val_curves/<backbone>__<train_set>.csv the validation accuracy of each trained method against
 epochs, for `dvc plots show`.
+
+Seeds: an experiment trained at several seeds (params.yaml `seeds`) has a row per seed in the
+database; every file here shows one seed, the smallest (`shown_seed`), beside the base model's
+cells, so seeds are never mixed (LIVR seed s is compared with SFT seed s).
 """
 
 from __future__ import annotations
@@ -128,6 +132,12 @@ def parse_backbone_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
+def shown_seed(con, experiment: str) -> int | None:
+    """The training seed the tables, selection and curves show: the experiment's smallest (the only one
+    for a single-seed experiment, so its tables read as before seeds existed); None when nothing trained."""
+    return con.execute("SELECT min(seed) FROM runs WHERE experiment = ?", [experiment]).fetchone()[0]
+
+
 def write_tables(
     db: str | Path,
     experiment: str,
@@ -151,7 +161,7 @@ def write_tables(
         for name, mixture in TABLES.items():
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE table_cells AS " + TABLE_CELLS_SQL,
-                {"experiment": experiment, "mixture": mixture, "weights": weights},
+                {"experiment": experiment, "mixture": mixture, "weights": weights, "seed": shown_seed(con, experiment)},
             )
             long = con.execute(
                 "SELECT backbone, train_set, method, task, round(accuracy, 2) AS accuracy FROM table_cells"
@@ -171,7 +181,9 @@ def write_tables(
             write_text(path, comparison_table(con, experiment, name).to_csv(index=False, float_format="%.2f"))
             written.append(path)
         written += _write_ablations(con, experiment, out_dir, weights)
-        selection = con.execute(SELECTION_SQL, {"experiment": experiment, "tasks": list(TASKS)}).fetchdf()
+        selection = con.execute(
+            SELECTION_SQL, {"experiment": experiment, "tasks": list(TASKS), "seed": shown_seed(con, experiment)}
+        ).fetchdf()
         write_text(out_dir / SELECTION, selection.to_csv(index=False, float_format="%.2f"))
         written.append(out_dir / SELECTION)
         written += _write_attention_shares(con, experiment, out_dir, paper_backbones or {})
@@ -183,6 +195,7 @@ def write_tables(
 
 
 def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[Path]:
+    seed = shown_seed(con, experiment)
     # the connection has no file access: the CSV is read here and inserted
     con.execute(
         "CREATE OR REPLACE TEMP TABLE paper_ablations (ablation VARCHAR, variant VARCHAR, method VARCHAR, "
@@ -206,13 +219,13 @@ def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[
         return []
     ours = con.execute(
         "SELECT backbone, method, task, round(accuracy, 2) AS accuracy FROM metrics "
-        "WHERE experiment = ? AND train_set = task AND shows_weights(weights, selected, ?) "
+        "WHERE experiment = ? AND train_set = task AND shows_weights(weights, selected, ?) AND shows_seed(seed, ?) "
         "AND (method IN (SELECT method FROM paper_ablations) OR method = 'sft') "
         "ORDER BY backbone, method, list_position(?, task)",
-        [experiment, weights, list(TASKS)],
+        [experiment, weights, seed, list(TASKS)],
     ).fetchdf()
     vs_paper = con.execute(
-        ABLATIONS_SQL, {"experiment": experiment, "tasks": list(TASKS), "weights": weights}
+        ABLATIONS_SQL, {"experiment": experiment, "tasks": list(TASKS), "weights": weights, "seed": seed}
     ).fetchdf()
     frames = {"ablations": ours, "ablations_vs_paper": vs_paper}
     for table in PAPER_LAYOUT_TABLES:
@@ -222,7 +235,8 @@ def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[
         }
         if (methods - set(REFERENCE_METHODS)) & ran:
             long = con.execute(
-                PAPER_TABLES_SQL, {"experiment": experiment, "table": table, "weights": weights, "tasks": list(TASKS)}
+                PAPER_TABLES_SQL,
+                {"experiment": experiment, "table": table, "weights": weights, "tasks": list(TASKS), "seed": seed},
             ).fetchdf()
             frames[table] = paper_layout(long)
             frames[f"{table}_long"] = long.drop(columns="row_order")
@@ -258,7 +272,9 @@ def comparison_table(con, experiment: str, table: str) -> pd.DataFrame:
             "SELECT task FROM paper WHERE table_name = ? GROUP BY task ORDER BY min(rowid)", [table]
         ).fetchall()
     ]
-    long = con.execute(COMPARISON_TABLE_SQL, {"experiment": experiment, "table": table}).fetchdf()
+    long = con.execute(
+        COMPARISON_TABLE_SQL, {"experiment": experiment, "table": table, "seed": shown_seed(con, experiment)}
+    ).fetchdf()
     if long.empty:
         return pd.DataFrame(columns=[*COMPARISON_KEYS, *columns])
     long = long.fillna({"reported_by": "", "train_set": ""})
@@ -306,9 +322,9 @@ def attention_shares_frame(con, experiment: str, paper_backbones: dict[str, str]
     (livr/results/paper_analyses.csv) for the mapped paper backbone; empty without analyses."""
     frame = con.execute(
         "SELECT backbone, train_set, method, task, weights, n, answer_to_latent, answer_to_image, predictor_to_latent, "
-        "predictor_to_image FROM attention_shares WHERE experiment = ? "
+        "predictor_to_image FROM attention_shares WHERE experiment = ? AND seed = ? "
         "ORDER BY backbone, train_set, method, list_position(?, task)",
-        [experiment, list(TASKS)],
+        [experiment, shown_seed(con, experiment), list(TASKS)],
     ).fetchdf()
     frame.insert(1, "paper_backbone", [paper_backbones.get(b, b) for b in frame["backbone"]])
     paper = pd.read_csv(PAPER_ANALYSES_CSV)
@@ -336,22 +352,23 @@ def write_metrics(con, experiment: str, out_dir: Path) -> Path:
     accuracy, n, ci_low, ci_high (and for a comparison benchmark its own number: benchmark_accuracy,
     aggregate[, pair_accuracy]); <backbone>/<train_set>/<method>-<baseline>/<task>.json: the paired
     difference, delta, n, ci_low, ci_high."""
+    seed = shown_seed(con, experiment)
     cells = con.execute(
         "SELECT backbone, train_set, method, task, accuracy, n, ci_low, ci_high FROM metrics WHERE experiment = ? "
-        "AND selected ORDER BY ALL",
-        [experiment],
+        "AND selected AND shows_seed(seed, ?) ORDER BY ALL",
+        [experiment, seed],
     ).fetchall()
     deltas = con.execute(
         "SELECT backbone, train_set, task, method, baseline, delta, n, ci_low, ci_high FROM paired_deltas "
-        "WHERE experiment = ? AND weights = 'selected' ORDER BY ALL",
-        [experiment],
+        "WHERE experiment = ? AND weights = 'selected' AND shows_seed(seed, ?) ORDER BY ALL",
+        [experiment, seed],
     ).fetchall()
     benchmarks = {
         tuple(b[:4]): b[4:]
         for b in con.execute(
             "SELECT backbone, train_set, method, eval_set, accuracy, aggregate, pair_accuracy FROM eval_set_metrics "
-            "WHERE experiment = ? AND selected ORDER BY ALL",
-            [experiment],
+            "WHERE experiment = ? AND selected AND shows_seed(seed, ?) ORDER BY ALL",
+            [experiment, seed],
         ).fetchall()
     }
     files = {}
@@ -382,7 +399,8 @@ def write_metrics(con, experiment: str, out_dir: Path) -> Path:
 def write_val_curves(con, experiment: str, out_dir: Path) -> Path:
     """One CSV per (backbone, train set): epoch, then one column of validation accuracy per trained
     method (LIVR's stage 2 continues stage 1's epochs). Empty directory when nothing was trained."""
-    long = con.execute(TRAINING_CURVES_SQL, {"experiment": experiment}).fetchdf().dropna(subset=["val_accuracy"])
+    long = con.execute(TRAINING_CURVES_SQL, {"experiment": experiment, "seed": shown_seed(con, experiment)})
+    long = long.fetchdf().dropna(subset=["val_accuracy"])
     with atomic_dir(out_dir) as tmp:
         for (backbone, train_set), group in long.groupby(["backbone", "train_set"], sort=True):
             wide = group.pivot_table(index="epoch", columns="method", values="val_accuracy", aggfunc="last")

@@ -1,12 +1,12 @@
 -- Training loss and validation accuracy of every training run of one experiment against epochs,
 -- with each LIVR stage's epochs laid after the previous stage's (the Trainer counts epochs per
 -- stage). Output (backbone, train_set, method, stage, epoch, loss, val_accuracy), one row per
--- logged step or validation.
+-- logged step or validation, of the runs at training seed $seed.
 WITH rows AS (
     SELECT backbone, train_set, method, stage, epoch, line, loss,
            TRY_CAST(raw->>'eval_accuracy' AS DOUBLE) AS val_accuracy
     FROM train_metrics
-    WHERE experiment = $experiment AND epoch IS NOT NULL
+    WHERE experiment = $experiment AND seed = $seed AND epoch IS NOT NULL
 ),
 stages AS (
     SELECT backbone, train_set, method, stage, max(epoch) AS stage_epochs, min(line) AS first_line

@@ -28,6 +28,7 @@ import yaml
 
 from livr import config as lc
 from livr.data.sources import SOURCES as SOURCE_MODULES
+from livr.layout import job_parts
 from livr.model.backbones import REGISTRY
 from livr.model.pretrained import rebuild_command
 from livr.workflow import jobs
@@ -72,10 +73,10 @@ def _variants(L, exp: str, job: jobs.EvalJob, where: str) -> dict:
     and their names, predictions and sidecars in the fixed slots of dvc.yaml's evaluate stage
     (variantN, outN, summaryN; unused slots repeat the job's own method and files)."""
     slots = VARIANT_SLOTS
-    variants = [(m, (exp, job.backbone, job.train_set, m, job.task)) for m in job.methods[1:]]
+    variants = [(m, (exp, job.backbone, job.train_set, m, job.seed, job.task)) for m in job.methods[1:]]
     if len(variants) > slots:
         raise ValueError(f"{where}: {len(variants)} test-time variants, dvc.yaml's evaluate stage has {slots} slots")
-    own = (job.method, (exp, job.backbone, job.train_set, job.method, job.task))
+    own = (job.method, (exp, job.backbone, job.train_set, job.method, job.seed, job.task))
     padded = variants + [own] * (slots - len(variants))
     # the command's --out and --variant arguments (never empty: DVC reads an empty interpolation as a changed command)
     out = {"outs": " ".join([L.cell_file(*own[1]), *(f"--variant {m}={L.cell_file(*cell)}" for m, cell in variants)])}
@@ -115,17 +116,18 @@ def dvc_cells(params: dict, exp: str) -> dict:
         for s in jobs.sources(params, exp)
     }
     train = {}
-    for b, ts, m in jobs.train_jobs(params, exp):
+    for b, ts, m, seed in jobs.train_jobs(params, exp):
         deps = jobs.train_inputs(params, exp, b, ts, m) + jobs.preflight_inputs(params, exp, b)
-        train[f"{b}__{ts}__{m}"] = {
+        train["__".join(job_parts(b, ts, m, seed))] = {
             "backbone": b,
             "train_set": ts,
             "method": m,
-            "run_dir": L.run_dir(exp, b, ts, m),
+            "seed": seed,
+            "run_dir": L.run_dir(exp, b, ts, m, seed),
             "threads": jobs.job_threads(params, exp),
-            "out": L.checkpoint_dir(exp, b, ts, m),
-            "unselected": L.unselected_checkpoint_dir(exp, b, ts, m),
-            **_slots("train", deps, f"train {b}/{ts}/{m}"),
+            "out": L.checkpoint_dir(exp, b, ts, m, seed),
+            "unselected": L.unselected_checkpoint_dir(exp, b, ts, m, seed),
+            **_slots("train", deps, f"train {'/'.join(job_parts(b, ts, m, seed))}"),
         }
 
     def cell_job(c, stage: str, out: str, summary: str, deps: list[str]) -> dict:
@@ -133,7 +135,12 @@ def dvc_cells(params: dict, exp: str) -> dict:
             "backbone": c.backbone,
             "train_set": c.train_set,
             "method": c.method,
+            "seed": c.seed,
             "task": c.task,
+            # the command's cell options: a cell of the base model has no --seed
+            "cell_args": " ".join(
+                [f"--method {c.method}", *([] if c.seed is None else [f"--seed {c.seed}"]), f"--task {c.task}"]
+            ),
             "out": out,
             "summary": summary,
             "threads": jobs.job_threads(params, exp),
@@ -142,40 +149,42 @@ def dvc_cells(params: dict, exp: str) -> dict:
 
     evaluate, evaluate_unselected = {}, {}
     for j in jobs.evaluate_jobs(params, exp):
-        cell = (exp, j.backbone, j.train_set, j.method, j.task)
-        evaluate["__".join(cell[1:])] = {
+        cell = (exp, j.backbone, j.train_set, j.method, j.seed, j.task)
+        evaluate["__".join(job_parts(*cell[1:]))] = {
             **cell_job(
                 j,
                 "evaluate",
                 L.cell_file(*cell),
                 L.cell_summary(*cell),
-                jobs.eval_inputs(params, *cell) + jobs.preflight_inputs(params, exp, j.backbone),
+                jobs.eval_inputs(params, exp, j.backbone, j.train_set, j.method, j.task, seed=j.seed)
+                + jobs.preflight_inputs(params, exp, j.backbone),
             ),
-            **_variants(L, exp, j, f"evaluate {'/'.join(cell[1:])}"),
+            **_variants(L, exp, j, f"evaluate {'/'.join(job_parts(*cell[1:]))}"),
         }
     for c in jobs.unselected_eval_jobs(params, exp):
-        cell = (exp, c.backbone, c.train_set, c.method, c.task)
-        evaluate_unselected["__".join(cell[1:])] = cell_job(
+        cell = (exp, c.backbone, c.train_set, c.method, c.seed, c.task)
+        evaluate_unselected["__".join(job_parts(*cell[1:]))] = cell_job(
             c,
             "evaluate_unselected",
             L.unselected_cell_file(*cell),
             L.unselected_cell_summary(*cell),
-            jobs.eval_inputs(params, *cell, unselected=True),
+            jobs.eval_inputs(params, exp, c.backbone, c.train_set, c.method, c.task, seed=c.seed, unselected=True),
         )
     analyze = {}
-    for b, ts, m in jobs.analysis_jobs(params, exp):
-        deps = jobs.analysis_inputs(params, exp, b, ts, m) + jobs.preflight_inputs(params, exp, b)
-        analyze[f"{b}__{ts}__{m}"] = {
+    for b, ts, m, seed in jobs.analysis_jobs(params, exp):
+        deps = jobs.analysis_inputs(params, exp, b, ts, m, seed) + jobs.preflight_inputs(params, exp, b)
+        analyze["__".join(job_parts(b, ts, m, seed))] = {
             "backbone": b,
             "train_set": ts,
             "method": m,
-            "out": L.analysis_file(exp, b, ts, m),
+            "seed": seed,
+            "out": L.analysis_file(exp, b, ts, m, seed),
             "threads": jobs.job_threads(params, exp),
-            **_slots("analyze", deps, f"analyze {b}/{ts}/{m}"),
+            **_slots("analyze", deps, f"analyze {'/'.join(job_parts(b, ts, m, seed))}"),
         }
-    cell_outs = [L.cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in jobs.eval_jobs(params, exp)] + [
-        v["out"] for v in evaluate_unselected.values()
-    ]
+    cell_outs = [
+        L.cell_file(exp, c.backbone, c.train_set, c.method, c.seed, c.task) for c in jobs.eval_jobs(params, exp)
+    ] + [v["out"] for v in evaluate_unselected.values()]
     return {
         "experiment": exp,
         # the stamp of the guard stage, which every other stage depends on (runs first)
@@ -204,7 +213,7 @@ def dvc_cells(params: dict, exp: str) -> dict:
             "cells": " ".join(cell_outs),
             "analyses": " ".join(v["out"] for v in analyze.values()),
             "analyses_dir": f"{L.results}/analysis/{exp}",
-            "train_metrics": " ".join(L.train_metrics(exp, b, ts, m) for b, ts, m in jobs.train_jobs(params, exp)),
+            "train_metrics": " ".join(L.train_metrics(exp, *job) for job in jobs.train_jobs(params, exp)),
             "paper_backbones": " ".join(jobs.paper_backbone_args(params, exp)),
             "datasets": " ".join(jobs.task_dir(params, exp, t) for t in lc.tasks_of(params, exp)),
             "db": L.database(exp),

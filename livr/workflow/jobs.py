@@ -92,38 +92,41 @@ def datasets(params: dict, exp: str, kind: str) -> list[str]:
     return [d for d in lc.datasets_of(params, exp) if (lc.dataset_kind(d) == "task") == (kind == "task")]
 
 
-def train_jobs(params: dict, exp: str) -> list[tuple[str, str, str]]:
-    """(backbone, train_set, method) of every training run."""
+def train_jobs(params: dict, exp: str) -> list[tuple[str, str, str, int]]:
+    """(backbone, train_set, method, seed) of every training run: each trained method once per seed."""
     return [
-        (b, ts, m)
+        (b, ts, m, s)
         for b in backbones(params, exp)
         for ts in lc.train_sets(params, exp)
         for m in lc.trained_methods(params, exp)
+        for s in lc.seeds(params, exp)
     ]
 
 
 def eval_jobs(params: dict, exp: str) -> list[lc.Cell]:
-    """Every evaluated cell (each has its predictions file, written by one `evaluate_jobs` job)."""
+    """Every evaluated cell, at each of its seeds (each has its predictions file, written by one
+    `evaluate_jobs` job)."""
     return lc.cells(params, exp)
 
 
 @dataclass(frozen=True)
 class EvalJob:
-    """One `livr evaluate` process: the cells of `methods` on one backbone, train set and test
-    task. The first method names the job (its log, benchmark and DVC item); the others are
-    `--variant`s on its checkpoint."""
+    """One `livr evaluate` process: the cells of `methods` on one backbone, train set, training seed
+    (None: the base model) and test task. The first method names the job (its log, benchmark and DVC
+    item); the others are `--variant`s on its checkpoint."""
 
     backbone: str
     train_set: str
     methods: tuple[str, ...]
     task: str
+    seed: int | None = None
 
     @property
     def method(self) -> str:
         return self.methods[0]
 
     def cells(self) -> list[lc.Cell]:
-        return [lc.Cell(self.backbone, self.train_set, m, self.task) for m in self.methods]
+        return [lc.Cell(self.backbone, self.train_set, m, self.task, self.seed) for m in self.methods]
 
 
 def eval_groups(params: dict, exp: str) -> list[tuple[str, ...]]:
@@ -145,11 +148,13 @@ def merged_eval_groups(params: dict, exp: str) -> list[tuple[str, ...]]:
 
 
 def evaluate_jobs(params: dict, exp: str) -> list[EvalJob]:
-    """The evaluation jobs: each of `eval_groups` per backbone, train set and test task, so every
-    cell of `eval_jobs` is written by exactly one job."""
+    """The evaluation jobs: each of `eval_groups` per backbone, train set, seed and test task, so every
+    cell of `eval_jobs` is written by exactly one job (a test-time variant at its model's seed)."""
     groups = {g[0]: g for g in eval_groups(params, exp)}
     return [
-        EvalJob(c.backbone, c.train_set, groups[c.method], c.task) for c in lc.cells(params, exp) if c.method in groups
+        EvalJob(c.backbone, c.train_set, groups[c.method], c.task, c.seed)
+        for c in lc.cells(params, exp)
+        if c.method in groups
     ]
 
 
@@ -161,20 +166,22 @@ def unselected_eval_jobs(params: dict, exp: str) -> list[lc.Cell]:
     return [c for c in lc.cells(params, exp) if lc.checkpoint_method(params, c.method) is not None]
 
 
-def analysis_jobs(params: dict, exp: str) -> list[tuple[str, str, str]]:
-    """(backbone, train_set, method) of every trained model with latent tokens (`livr analyze`), on
+def analysis_jobs(params: dict, exp: str) -> list[tuple[str, str, str, int]]:
+    """(backbone, train_set, method, seed) of every trained model with latent tokens (`livr analyze`), on
     the nine tasks (the paper's analyses; comparison training sets have no test split of their own);
     none when the experiment sets `analyze: false`."""
     if not lc.experiment(params, exp).get("analyze", True):
         return []
     return [
-        (b, ts, m)
-        for b, ts, m in train_jobs(params, exp)
-        if set(lc.train_sets(params, exp)[ts]) <= set(TASKS) and TrainConfig.resolve(params, exp, b, ts, m).uses_latents
+        (b, ts, m, s)
+        for b, ts, m, s in train_jobs(params, exp)
+        if set(lc.train_sets(params, exp)[ts]) <= set(TASKS)
+        and TrainConfig.resolve(params, exp, b, ts, m, s).uses_latents
     ]
 
 
-def train_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str) -> list[str]:
+def train_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str, seed=None) -> list[str]:
+    """What a training run reads (the same for every seed)."""
     deps = [task_dir(params, exp, t) for t in lc.train_data(params, exp, train_set)]
     if is_tiny(backbone):
         deps.append(model_input(params, backbone))
@@ -182,28 +189,36 @@ def train_inputs(params: dict, exp: str, backbone: str, train_set: str, method: 
 
 
 def eval_inputs(
-    params: dict, exp: str, backbone: str, train_set: str, method: str, task: str, unselected: bool = False
+    params: dict,
+    exp: str,
+    backbone: str,
+    train_set: str,
+    method: str,
+    task: str,
+    seed=None,
+    unselected: bool = False,
 ) -> list[str]:
+    """What an evaluation reads: the test data, the checkpoint at `seed` (a trained one's), the backbone."""
     deps = [task_dir(params, exp, task)]
     src = lc.checkpoint_method(params, method)
     if src is not None:
         where = layout(params).unselected_checkpoint_dir if unselected else layout(params).checkpoint_dir
-        deps.append(where(exp, backbone, train_set, src))
+        deps.append(where(exp, backbone, train_set, src, seed))
     if is_tiny(backbone):
         deps.append(model_input(params, backbone))
     return deps
 
 
-def train_mem_mb(params: dict, exp: str, backbone: str, train_set: str, method: str) -> int:
+def train_mem_mb(params: dict, exp: str, backbone: str, train_set: str, method: str, seed) -> int:
     """A training job's memory request (livr/ops/job_memory.py: the documented estimate)."""
-    cfg = TrainConfig.resolve(params, exp, backbone, train_set, method)
+    cfg = TrainConfig.resolve(params, exp, backbone, train_set, method, seed)
     pixels = None if is_tiny(backbone) else lc.backbone_settings(params, backbone)["max_pixels"]
     return job_mem_mb(backbone, pixels, job_images(cfg.tasks), cfg.batch_size, cfg.dataloader_workers)
 
 
-def eval_mem_mb(params: dict, exp: str, backbone: str, train_set: str, method: str, task: str) -> int:
+def eval_mem_mb(params: dict, exp: str, backbone: str, train_set: str, method: str, task: str, seed=None) -> int:
     """An evaluation job's memory request: one batch of its test examples, encoded in the job."""
-    cfg = EvalConfig.resolve(params, exp, backbone, train_set, method, task)
+    cfg = EvalConfig.resolve(params, exp, backbone, train_set, method, task, seed=seed)
     pixels = None if is_tiny(backbone) else lc.backbone_settings(params, backbone)["max_pixels"]
     return job_mem_mb(backbone, pixels, job_images([task]), cfg.batch_size, 0)
 
@@ -233,12 +248,12 @@ def doctor_settings(params: dict, exp: str) -> str:
     )
 
 
-def analysis_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str) -> list[str]:
+def analysis_inputs(params: dict, exp: str, backbone: str, train_set: str, method: str, seed) -> list[str]:
     """What `livr analyze` reads: the run's data and backbone, and its checkpoint (the preflight gate is added by
     the front ends, as for train and evaluate)."""
     return [
         *train_inputs(params, exp, backbone, train_set, method),
-        layout(params).checkpoint_dir(exp, backbone, train_set, method),
+        layout(params).checkpoint_dir(exp, backbone, train_set, method, seed),
     ]
 
 
@@ -247,27 +262,39 @@ def settings_json(obj: dict) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
-def train_settings(params: dict, exp: str, backbone: str, train_set: str, method: str) -> str:
-    return TrainConfig.resolve(params, exp, backbone, train_set, method).as_json()
+def train_settings(params: dict, exp: str, backbone: str, train_set: str, method: str, seed) -> str:
+    return TrainConfig.resolve(params, exp, backbone, train_set, method, seed).as_json()
 
 
 def eval_settings(
-    params: dict, exp: str, backbone: str, train_set: str, method: str, task: str, unselected: bool = False
+    params: dict,
+    exp: str,
+    backbone: str,
+    train_set: str,
+    method: str,
+    task: str,
+    seed=None,
+    unselected: bool = False,
 ) -> str:
-    return EvalConfig.resolve(params, exp, backbone, train_set, method, task, unselected).as_json()
+    return EvalConfig.resolve(params, exp, backbone, train_set, method, task, unselected, seed).as_json()
 
 
 def group_eval_settings(
-    params: dict, exp: str, backbone: str, train_set: str, methods: tuple[str, ...], task: str
+    params: dict, exp: str, backbone: str, train_set: str, methods: tuple[str, ...], task: str, seed
 ) -> str:
     """A merged evaluation job's rerun trigger: the resolved settings of each of its cells."""
-    return settings_json({m: json.loads(eval_settings(params, exp, backbone, train_set, m, task)) for m in methods})
+    return settings_json(
+        {m: json.loads(eval_settings(params, exp, backbone, train_set, m, task, seed)) for m in methods}
+    )
 
 
-def analysis_settings(params: dict, exp: str, backbone: str, train_set: str, method: str) -> str:
+def analysis_settings(params: dict, exp: str, backbone: str, train_set: str, method: str, seed) -> str:
     """The analysed run's settings and params.yaml `analysis:` (the analyze job's rerun trigger)."""
     return settings_json(
-        {"train": json.loads(train_settings(params, exp, backbone, train_set, method)), "analysis": params["analysis"]}
+        {
+            "train": json.loads(train_settings(params, exp, backbone, train_set, method, seed)),
+            "analysis": params["analysis"],
+        }
     )
 
 

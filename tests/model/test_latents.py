@@ -38,7 +38,7 @@ def test_sft_and_livr_get_identical_lora_initialisation(tiny_models_dir, tmp_pat
     params = livr_config.load_params("params.yaml")
     lora = {}
     for method in ("sft", "livr"):
-        cfg = TrainConfig.resolve(params, "ci", BACKBONE, "relative_reflectance", method)
+        cfg = TrainConfig.resolve(params, "ci", BACKBONE, "relative_reflectance", method, 42)
         cfg = replace(cfg, data_dirs=[str(data)], finetune="lora", lora_dropout=0.0)
         lora[method] = _initial_lora(monkeypatch, cfg, tiny_models_dir, tmp_path)
     sft, livr = lora["sft"], lora["livr"]

@@ -147,7 +147,7 @@ def test_lora_targets_the_language_model_only(tiny_models_dir):
     model, processor = load_backbone(NAME, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     ids = add_latent_tokens(model, processor, 2, seed=0)
     params = livr_config.load_params("params.yaml")
-    cfg = replace(TrainConfig.resolve(params, "ci", NAME, "counting", "livr"), finetune="lora")
+    cfg = replace(TrainConfig.resolve(params, "ci", NAME, "counting", "livr", 42), finetune="lora")
     peft_model = apply_finetune_mode(model, cfg, ids)
     wrapped = sorted({n.rsplit(".lora_A", 1)[0] for n, _ in peft_model.named_parameters() if ".lora_A" in n})
     layers = model.config.get_text_config().num_hidden_layers
@@ -311,7 +311,7 @@ def task_dir(tmp_path_factory):
 def test_livr_training_trains_lora_and_latents_and_reloads(task_dir, tiny_models_dir, tmp_path):
     params = livr_config.load_params("params.yaml")
     cfg = replace(
-        TrainConfig.resolve(params, "ci", NAME, "relative_reflectance", "livr"),
+        TrainConfig.resolve(params, "ci", NAME, "relative_reflectance", "livr", 42),
         data_dirs=[str(task_dir)],
         finetune="lora",
         lr=5e-2,
@@ -346,7 +346,7 @@ def test_checkpoint_reloads_to_the_same_predictions(task_dir, tiny_models_dir, t
     latents = latent_token_strings(4)
     ids = add_latent_tokens(model, processor, 4, seed=0)
     params = livr_config.load_params("params.yaml")
-    cfg = replace(TrainConfig.resolve(params, "ci", NAME, "relative_reflectance", "livr"), finetune=finetune)
+    cfg = replace(TrainConfig.resolve(params, "ci", NAME, "relative_reflectance", "livr", 42), finetune=finetune)
     model = apply_finetune_mode(model, cfg, ids)
     torch.manual_seed(0)
     with torch.no_grad():

@@ -17,7 +17,7 @@ from livr.train import train_cell
 
 params_path, data, models, out, per_device = sys.argv[1:6]
 params = livr_config.load_params(params_path)
-cfg = TrainConfig.resolve(params, "ci", "tiny-qwen2.5-vl", "relative_reflectance", "livr")
+cfg = TrainConfig.resolve(params, "ci", "tiny-qwen2.5-vl", "relative_reflectance", "livr", 42)
 cfg = replace(cfg, data_dirs=[data], finetune="full", lr=1e-3, batch_size=int(per_device), grad_accum=1,
               livr_stage_epochs=[2, 2], num_latents=4, evals_per_epoch=1, select="final")
 train_cell(cfg, out, models, "cpu", threads=1)

@@ -33,6 +33,7 @@ from livr.cli import main as cli
 from livr.data.schema import TASKS as ALL_TASKS
 from livr.data.schema import read_split
 from livr.data.synthetic import build_synthetic_task
+from livr.layout import Layout
 from livr.model.backbones import REGISTRY, get_backbone
 from livr.model.inputs import latent_token_strings, load_images
 from livr.model.latents import add_latent_tokens
@@ -104,6 +105,7 @@ def write_cell(root: Path, backbone: str, task: str, method: str, records, selec
                 "method": method,
                 "task": task,
                 "weights": "base" if method == "zero_shot" else "best_val" if selected else "last",
+                "seed": None if method == "zero_shot" else 42,
                 "selected": selected,
                 "n": len(rows),
                 # as `livr evaluate` writes them: the evaluated model, and how (the test-time variants)
@@ -123,7 +125,7 @@ def write_cell(root: Path, backbone: str, task: str, method: str, records, selec
 
 
 def write_metrics(runs: Path, backbone: str, task: str, method: str) -> Path:
-    path = runs / EXP / backbone / task / method / "metrics.jsonl"
+    path = Path(Layout(runs=str(runs)).train_metrics(EXP, backbone, task, method, 42))
     path.parent.mkdir(parents=True, exist_ok=True)
     stages = [("stage1", "default"), ("stage2", "standard")] if method == "livr" else [("sft", "standard")]
     lines = []
@@ -190,6 +192,7 @@ def write_analysis(root: Path, backbone: str, task: str, records) -> Path:
                 "backbone": backbone,
                 "train_set": task,
                 "method": "livr",
+                "seed": 42,
                 "weights": "best_val",
                 "attention": [
                     {
@@ -247,7 +250,11 @@ def render(
     for b, (backbone, finetune) in enumerate(backbones.items()):
         for t, task in enumerate(tasks):
             make_livr_checkpoint(
-                backbone, finetune, models, root / "runs" / EXP / backbone / task / "livr" / "final", seed=10 * b + t
+                backbone,
+                finetune,
+                models,
+                Path(Layout(runs=str(root / "runs")).checkpoint_dir(EXP, backbone, task, "livr", 42)),
+                seed=10 * b + t,
             )
             for method in ("zero_shot", "sft", "livr") + (mechanism if b == 0 else ()):
                 cells.append(write_cell(root / "results", backbone, task, method, records[task]))
@@ -429,7 +436,7 @@ def test_attention_maps_cover_every_livr_cell_and_differ(setup):
 @pytest.mark.parametrize("backbone", list(BACKBONES))
 def test_attention_grids_differ_across_examples(setup, backbone):
     params, task = setup["params"], "visual_correspondence"
-    ckpt = Path(params["paths"]["runs"]) / EXP / backbone / task / "livr" / "final"
+    ckpt = Path(Layout.of(params).checkpoint_dir(EXP, backbone, task, "livr", 42))
     model, processor, meta = load_trained(backbone, ckpt, setup["models"], {}, torch.float32, "eager", "cpu")
     d = Path(livr_config.task_dir(params, EXP, task))
     results = []

@@ -117,14 +117,8 @@ def test_tables_show_either_checkpoint_and_selection_puts_both_side_by_side(tmp_
     assert cli(["collect", "--cells", *map(str, cells), "--out", str(db)]) == 0
 
     def accuracy(method, suffix):
-        rows = [
-            json.loads(line)
-            for line in (
-                tmp_path / "cells" / "sel" / "tiny-x" / "localization" / method / f"localization{suffix}.jsonl"
-            )
-            .read_text()
-            .splitlines()
-        ]
+        (path,) = [p for p in cells if method in p.parts and p.name == f"localization{suffix}.jsonl"]
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
         return 100 * sum(r["correct"] for r in rows) / len(rows)
 
     kept = {m: accuracy(m, "") for m in ("zero_shot", "sft", "livr")}

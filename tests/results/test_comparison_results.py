@@ -62,6 +62,7 @@ def write_cell(root: Path, exp, train_set, method, name, records, responses) -> 
                 "method": method,
                 "task": name,
                 "weights": "base" if method == "zero_shot" else "best_val",
+                "seed": None if method == "zero_shot" else 42,
                 "selected": True,
                 "n": len(rows),
                 "n_correct": k,

@@ -13,6 +13,7 @@ import pytest
 from livr.answers import extract_answer_with_method
 from livr.cli import main as cli
 from livr.data.schema import TASKS
+from livr.layout import Layout, job_parts
 from livr.results.db import PAPER_CSV, build_database
 from livr.results.tables import write_tables
 
@@ -24,12 +25,21 @@ METHODS = ("zero_shot", "sft", "livr")
 MISSING = ("tiny-b", "relative_reflectance", "relative_reflectance", "livr")  # one cell never run
 
 
-def make_cell(root: Path, exp, backbone, train_set, method, task, n=12, seed=0, weights=None, selected=True) -> Path:
-    """Write one cell's predictions and sidecar as `livr evaluate` does; return the .jsonl path.
-    `weights`: base for zero-shot, else best_val unless given; `selected=False` writes the cell as
-    evaluated with the run's unselected checkpoint (<task>.unselected.jsonl), with other predictions."""
+def make_cell(
+    root: Path, exp, backbone, train_set, method, task, n=12, seed=0, weights=None, selected=True, train_seed=42
+) -> Path:
+    """Write one cell's predictions and sidecar as `livr evaluate` does, where livr/layout.py puts them;
+    return the .jsonl path. `weights`: base for zero-shot, else best_val unless given; `selected=False`
+    writes the cell as evaluated with the run's unselected checkpoint (<task>.unselected.jsonl), with
+    other predictions. `seed` seeds the made-up predictions; `train_seed` is the trained weights' seed
+    (none for the base model), which changes them too unless it is the default 42."""
     weights = weights or ("base" if method == "zero_shot" else "best_val")
-    rng = random.Random(f"{seed}-{exp}-{backbone}-{train_set}-{method}-{task}" + ("" if selected else f"-{weights}"))
+    train_seed = None if weights == "base" else train_seed
+    rng = random.Random(
+        f"{seed}-{exp}-{backbone}-{train_set}-{method}-{task}"
+        + ("" if selected else f"-{weights}")
+        + ("" if train_seed in (None, 42) else f"-{train_seed}")
+    )
     rows = []
     for i in range(n):
         if task == "counting":
@@ -50,15 +60,9 @@ def make_cell(root: Path, exp, backbone, train_set, method, task, n=12, seed=0, 
                 "correct": parsed == gold,
             }
         )
-    path = (
-        root
-        / "cells"
-        / exp
-        / backbone
-        / train_set
-        / method
-        / (f"{task}.jsonl" if selected else f"{task}.unselected.jsonl")
-    )
+    layout = Layout(results=str(root))
+    where = layout.cell_file if selected else layout.unselected_cell_file
+    path = Path(where(exp, backbone, train_set, method, train_seed, task))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     n_correct = sum(r["correct"] for r in rows)
@@ -69,6 +73,7 @@ def make_cell(root: Path, exp, backbone, train_set, method, task, n=12, seed=0, 
                 "backbone": backbone,
                 "train_set": train_set,
                 "method": method,
+                "seed": train_seed,
                 "task": task,
                 "weights": weights,
                 "selected": selected,
@@ -78,7 +83,8 @@ def make_cell(root: Path, exp, backbone, train_set, method, task, n=12, seed=0, 
                 "accuracy": round(100 * n_correct / n, 2),
                 "checkpoint": None
                 if method == "zero_shot"
-                else f"runs/{exp}/{backbone}/{train_set}/{method}/" + ("final" if selected else "unselected"),
+                else f"runs/{exp}/{backbone}/{train_set}/{method}/seed{train_seed}/"
+                + ("final" if selected else "unselected"),
                 "settings": {"max_new_tokens": 16, "batch_size": 4},
                 "seconds": 1.5 + seed,
             }
@@ -110,14 +116,14 @@ def read_cell_files(cells):
 @pytest.fixture
 def built(tmp_path):
     cells = make_cells(tmp_path)
-    timing = tmp_path / "timings" / EXP / "train" / "tiny-a" / "counting" / "sft.tsv"
+    timing = tmp_path / Layout.timing(EXP, "train", *job_parts("tiny-a", "counting", "sft", 42))
     timing.parent.mkdir(parents=True)
     timing.write_text(
         "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
         "12.5\t0:00:12\t512.1\t900.0\t400.0\t410.0\t1.0\t2.0\t95.5\t11.9\n"
         "13.0\t0:00:13\t-\t901.0\t401.0\t411.0\t1.5\t2.5\t90.0\t12.1\n"
     )
-    metrics = tmp_path / "runs" / EXP / "tiny-a" / "counting" / "livr" / "metrics.jsonl"
+    metrics = Path(Layout(runs=str(tmp_path / "runs")).train_metrics(EXP, "tiny-a", "counting", "livr", 42))
     metrics.parent.mkdir(parents=True)
     metrics.write_text(
         '{"step": 10, "epoch": 0.5, "stage": 1, "loss": 2.5, "lr": 0.001}\n\n'
@@ -153,18 +159,19 @@ def test_runs_and_predictions_hold_what_the_files_hold(built):
     files = read_cell_files(built["cells"])
     runs = query(
         built["db"],
-        "SELECT experiment, backbone, train_set, method, task, n, n_correct, n_unparsed, "
+        "SELECT experiment, backbone, train_set, method, seed, task, n, n_correct, n_unparsed, "
         "accuracy, checkpoint, seconds, settings, path FROM runs",
     )
     assert len(runs) == len(files)
     by_path = {r[-1]: r for r in runs}
     for path, (side, rows) in zip(built["cells"], files):
         r = by_path[str(path)]
-        assert r[:11] == (
+        assert r[:12] == (
             side["experiment"],
             side["backbone"],
             side["train_set"],
             side["method"],
+            side["seed"],
             side["task"],
             side["n"],
             side["n_correct"],
@@ -173,7 +180,7 @@ def test_runs_and_predictions_hold_what_the_files_hold(built):
             side["checkpoint"],
             side["seconds"],
         )
-        assert json.loads(r[11]) == side["settings"]
+        assert json.loads(r[12]) == side["settings"]
         stored = query(
             built["db"],
             "SELECT id, raw_output, parsed, parse_method, gold, correct FROM predictions "
@@ -206,18 +213,19 @@ def test_metrics_view_recomputes_accuracy(built):
 def test_job_timings_train_metrics_and_paper_are_stored(built):
     timings = query(
         built["db"],
-        "SELECT path, job, experiment, step, backbone, train_set, method, task, repeat, "
+        "SELECT path, job, experiment, step, backbone, train_set, method, seed, task, repeat, "
         "s, hms, max_rss, cpu_time FROM job_timings ORDER BY repeat",
     )
     assert timings == [
         (
             str(built["timing"]),
-            "demo/train/tiny-a/counting/sft",
+            "demo/train/tiny-a/counting/sft/seed42",
             EXP,
             "train",
             "tiny-a",
             "counting",
             "sft",
+            42,
             None,
             0,
             12.5,
@@ -227,12 +235,13 @@ def test_job_timings_train_metrics_and_paper_are_stored(built):
         ),
         (
             str(built["timing"]),
-            "demo/train/tiny-a/counting/sft",
+            "demo/train/tiny-a/counting/sft/seed42",
             EXP,
             "train",
             "tiny-a",
             "counting",
             "sft",
+            42,
             None,
             1,
             13.0,
@@ -243,12 +252,12 @@ def test_job_timings_train_metrics_and_paper_are_stored(built):
     ]
     metrics = query(
         built["db"],
-        "SELECT line, experiment, backbone, train_set, method, step, epoch, stage, loss, "
+        "SELECT line, experiment, backbone, train_set, method, seed, step, epoch, stage, loss, "
         "raw->>'lr', raw->>'eval_accuracy' FROM train_metrics ORDER BY line",
     )
     assert metrics == [
-        (1, EXP, "tiny-a", "counting", "livr", 10, 0.5, "1", 2.5, "0.001", None),
-        (3, EXP, "tiny-a", "counting", "livr", 20, 1.0, "2", None, None, "41.0"),
+        (1, EXP, "tiny-a", "counting", "livr", 42, 10, 0.5, "1", 2.5, "0.001", None),
+        (3, EXP, "tiny-a", "counting", "livr", 42, 20, 1.0, "2", None, None, "41.0"),
     ]
     with open(PAPER_CSV) as f:
         paper = list(csv.DictReader(f))
@@ -538,7 +547,8 @@ def test_sql_prints_results_and_refuses_writes(built, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    n_a = sum(1 for c in built["cells"] if c.parts[-5:-3] == (EXP, "tiny-a"))
+    sides = [side for side, _ in read_cell_files(built["cells"])]
+    n_a = sum(side["experiment"] == EXP and side["backbone"] == "tiny-a" for side in sides)
     assert out.split("\n")[0].split() == ["backbone", "n"] and f"tiny-a {n_a}" in " ".join(out.split())
     assert cli(["sql", "SELECT task, n FROM runs WHERE experiment = 'other'", "--db", str(built["db"]), "--csv"]) == 0
     assert capsys.readouterr().out == "task,n\njigsaw,12\n"
@@ -603,3 +613,93 @@ def test_dataset_sizes_are_stored_and_shown_beside_the_papers(tmp_path):
         )
         == 2
     )
+
+
+def test_cells_at_several_seeds_keep_their_seed_and_are_never_mixed(tmp_path):
+    """sft and livr at seeds 42 and 43, zero-shot once: every row carries the seed its sidecar names
+    (NULL for the base model), LIVR - SFT pairs the same seed, the tables show seed 42 alone."""
+    task, seeds = "counting", (42, 43)
+    cells = [make_cell(tmp_path, "s", "tiny-a", task, "zero_shot", task, n=40)]
+    cells += [
+        make_cell(tmp_path, "s", "tiny-a", task, m, task, n=40, train_seed=s) for m in ("sft", "livr") for s in seeds
+    ]
+    assert "seed43" in cells[-1].parts and "zero_shot" in cells[0].parts  # the layout's seed level
+    db = tmp_path / "seeds.duckdb"
+    assert cli(["collect", "--cells", *map(str, cells), "--out", str(db)]) == 0
+    files = {(side["method"], side["seed"]): rows for side, rows in read_cell_files(cells)}
+    assert set(files) == {("zero_shot", None), *((m, s) for m in ("sft", "livr") for s in seeds)}
+    runs = query(db, "SELECT method, seed, weights, path FROM runs ORDER BY ALL")
+    assert {(m, s) for m, s, _, _ in runs} == set(files) and len(runs) == len(files)
+    assert all((w == "base") == (s is None) for _, s, w, _ in runs)
+    for (method, seed), rows in files.items():
+        stored = query(
+            db,
+            "SELECT id, correct FROM predictions WHERE method = ? AND seed IS NOT DISTINCT FROM ? ORDER BY id",
+            [method, seed],
+        )
+        assert stored == sorted((r["id"], r["correct"]) for r in rows)
+        ((acc,),) = query(
+            db, "SELECT accuracy FROM metrics WHERE method = ? AND seed IS NOT DISTINCT FROM ?", [method, seed]
+        )
+        assert acc == pytest.approx(100 * sum(r["correct"] for r in rows) / len(rows))
+    assert files[("livr", 42)] != files[("livr", 43)], "the fixture's seeds must differ for this test to mean anything"
+
+    def delta(a, b):
+        right = {x["id"]: x["correct"] for x in files[b]}
+        return 100 * sum(x["correct"] - right[x["id"]] for x in files[a]) / len(files[a])
+
+    deltas = query(
+        db,
+        "SELECT method, baseline, seed, delta FROM paired_deltas WHERE weights = 'selected' AND baseline = 'sft'",
+    )
+    assert sorted(deltas, key=str) == sorted(
+        [("livr", "sft", s, pytest.approx(delta(("livr", s), ("sft", s)))) for s in seeds]
+        + [("zero_shot", "sft", s, pytest.approx(delta(("zero_shot", None), ("sft", s)))) for s in seeds],
+        key=str,
+    )
+    # the tables show one seed: the smallest, exactly as a database of that seed alone
+    alone = tmp_path / "alone.duckdb"
+    assert cli(["collect", "--cells", *(str(c) for c in cells if "seed43" not in c.parts), "--out", str(alone)]) == 0
+    for name, source in (("both", db), ("alone", alone)):
+        assert cli(["tables", "--db", str(source), "--experiment", "s", "--out-dir", str(tmp_path / name)]) == 0
+    for table in ("table1.csv", "table1_vs_paper.csv", "selection.csv"):
+        assert (tmp_path / "both" / table).read_text() == (tmp_path / "alone" / table).read_text(), table
+    livr42 = 100 * sum(r["correct"] for r in files[("livr", 42)]) / 40
+    assert f"tiny-a,LIVR,{livr42:.2f}," in (tmp_path / "both" / "table1.csv").read_text()
+
+
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        ({"seed": 42, "weights": "base"}, "key 'seed' is 42; expected null for the base model"),
+        ({"seed": None}, "key 'seed' is None; expected the training seed of the evaluated weights"),
+        ({"seed": "42"}, "key 'seed' is '42'; expected the training seed"),
+    ],
+)
+def test_a_sidecar_s_seed_must_match_its_weights(tmp_path, capsys, edit, needle):
+    path = make_cell(tmp_path, "s", "tiny-a", "counting", "sft", "counting")
+    sidecar = path.with_suffix(".json")
+    sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), **edit}))
+    assert cli(["collect", "--cells", str(path), "--out", str(tmp_path / "db.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert str(sidecar) in err and needle in err
+
+
+def test_the_same_cell_at_the_same_seed_is_refused_twice(tmp_path, capsys):
+    a = make_cell(tmp_path / "a", "s", "tiny-a", "counting", "zero_shot", "counting")
+    b = make_cell(tmp_path / "b", "s", "tiny-a", "counting", "zero_shot", "counting")
+    c = make_cell(tmp_path / "c", "s", "tiny-a", "counting", "sft", "counting", train_seed=43)
+    d = make_cell(tmp_path / "d", "s", "tiny-a", "counting", "sft", "counting", train_seed=44)
+    assert cli(["collect", "--cells", str(a), str(c), str(d), "--out", str(tmp_path / "ok.duckdb")]) == 0
+    capsys.readouterr()
+    assert cli(["collect", "--cells", str(a), str(b), "--out", str(tmp_path / "db.duckdb")]) == 2
+    assert f"already read from {a}" in capsys.readouterr().err
+    # the database's own key refuses it too (seed NULL included: coalesce(seed, -1) in its unique index)
+    con = duckdb.connect(str(tmp_path / "ok.duckdb"))
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO runs SELECT * FROM runs WHERE seed IS NULL")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("UPDATE runs SET seed = 43 WHERE seed = 44")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("UPDATE runs SET seed = NULL WHERE seed = 44")  # trained weights without a seed
+    con.close()

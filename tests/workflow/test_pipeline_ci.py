@@ -12,10 +12,18 @@ import sys
 import pytest
 from workflow_helpers import copy_repo, run, set_experiment, snakemake_dry_run, tool
 
+from livr.layout import Layout
+
 pytestmark = pytest.mark.slow
 CI_TASKS = {"relative_reflectance", "counting"}
 TRAIN_SET, BENCHMARKS = "sat32k", ("blink3", "mmvp")
 METHODS = ("zero_shot", "sft", "livr")
+SEEDS = (42, 43)  # params.yaml experiments.ci.seeds; the tables show the smallest
+L, BACKBONE = Layout(), "tiny-qwen2.5-vl"
+
+
+def seeds_of(method):
+    return (None,) if method == "zero_shot" else SEEDS
 
 
 def check_comparison_results(repo):
@@ -28,17 +36,19 @@ def check_comparison_results(repo):
 
     con = duckdb.connect(str(repo / "results" / "ci" / "livr.duckdb"), read_only=True)
     sql = {
-        (m, e): (acc, pairs)
-        for m, e, acc, pairs in con.execute(
-            "SELECT method, eval_set, accuracy, pair_accuracy FROM eval_set_metrics WHERE train_set = ? AND selected",
+        (m, s, e): (acc, pairs)
+        for m, s, e, acc, pairs in con.execute(
+            "SELECT method, seed, eval_set, accuracy, pair_accuracy FROM eval_set_metrics "
+            "WHERE train_set = ? AND selected",
             [TRAIN_SET],
         ).fetchall()
     }
     con.close()
-    assert set(sql) == {(m, e) for m in METHODS for e in BENCHMARKS}
-    for (method, name), (accuracy, pairs) in sql.items():
+    assert set(sql) == {(m, s, e) for m in METHODS for s in seeds_of(m) for e in BENCHMARKS}
+    for (method, seed, name), (accuracy, pairs) in sql.items():
         records = read_split(repo / "data" / "built" / "synthetic" / "ci" / "comparison" / name, "test")
-        cell = repo / "results" / "cells" / "ci" / "tiny-qwen2.5-vl" / TRAIN_SET / method / f"{name}.jsonl"
+        cell = repo / L.cell_file("ci", BACKBONE, TRAIN_SET, method, seed, name)
+        assert json.loads(cell.with_suffix(".json").read_text())["seed"] == seed
         rows = [json.loads(line) for line in cell.read_text().splitlines()]
         assert [r["id"] for r in rows] == [r.id for r in records]
         truth = bm.summarize(name, bm.score(name, records, [r["raw_output"] for r in rows]))
@@ -49,10 +59,11 @@ def check_comparison_results(repo):
             rows = list(csv.DictReader(f))
         ours = [r for r in rows if r["source"] == "ours"]
         assert [r["method"] for r in ours] == list(METHODS) and all(r["train_set"] == TRAIN_SET for r in ours)
-        assert [float(r[column]) for r in ours] == [round(sql[m, column][0], 2) for m in METHODS]
+        assert [float(r[column]) for r in ours] == [round(sql[m, seeds_of(m)[0], column][0], 2) for m in METHODS]
         assert {r["reported_by"] for r in rows if r["source"] == "paper"} >= {"livr"}
     assert (repo / "results" / "mirage_vsp.csv").read_text().count("\n") == 1  # no Mirage cells in ci: header only
-    assert (repo / "runs" / "ci" / "tiny-qwen2.5-vl" / TRAIN_SET / "livr" / "final").is_dir()
+    for seed in SEEDS:
+        assert (repo / L.checkpoint_dir("ci", BACKBONE, TRAIN_SET, "livr", seed)).is_dir()
 
 
 def _table_text(path):
@@ -69,25 +80,38 @@ def test_snakemake_ci_end_to_end(tmp_path):
     for task in CI_TASKS:
         assert task in text, f"{task} missing from table1.csv: {text}"
     assert (repo / "results" / "ci" / "livr.duckdb").is_file()
-    assert (repo / "runs" / "ci" / "tiny-qwen2.5-vl" / "counting" / "livr" / "metrics.jsonl").is_file()
+    for seed in SEEDS:
+        assert (repo / L.train_metrics("ci", BACKBONE, "counting", "livr", seed)).is_file()
     check_comparison_results(repo)
     # every trained cell at both checkpoints, and the analyses of the LIVR models trained on the nine
     # tasks (not the comparison training set), in the database
     import duckdb
 
     con = duckdb.connect(str(repo / "results" / "ci" / "livr.duckdb"), read_only=True)
-    weights = con.execute("SELECT method, weights, selected, count(*) FROM runs GROUP BY ALL ORDER BY ALL").fetchall()
+    weights = con.execute(
+        "SELECT method, seed, weights, selected, count(*) FROM runs GROUP BY ALL ORDER BY ALL NULLS LAST"
+    ).fetchall()
     n = len(CI_TASKS) + len(BENCHMARKS)  # the nine-task cells and the comparison cells
     assert weights == [
-        ("livr", "best_val", True, n),
-        ("livr", "last", False, n),
-        ("sft", "best_val", True, n),
-        ("sft", "last", False, n),
-        ("zero_shot", "base", True, n),
+        *((m, s, w, w == "best_val", n) for m in ("livr", "sft") for s in SEEDS for w in ("best_val", "last")),
+        ("zero_shot", None, "base", True, n),  # once: the untrained model has no seed
     ]
-    shares = con.execute("SELECT method, task, answer_to_latent FROM attention_shares ORDER BY task").fetchall()
-    assert [(m, t) for m, t, _ in shares] == [("livr", "counting"), ("livr", "relative_reflectance")]
-    assert all(0 < s < 1 for _, _, s in shares)
+    shares = con.execute(
+        "SELECT method, seed, task, answer_to_latent FROM attention_shares ORDER BY task, seed"
+    ).fetchall()
+    assert [(m, s, t) for m, s, t, _ in shares] == [
+        ("livr", s, t) for t in ("counting", "relative_reflectance") for s in SEEDS
+    ]
+    assert all(0 < x < 1 for *_, x in shares)
+    # the seed drives training: the same run's losses differ between seeds
+    losses = con.execute(
+        "SELECT seed, list(loss ORDER BY line) FROM train_metrics WHERE method = 'sft' AND train_set = 'counting' "
+        "AND loss IS NOT NULL GROUP BY seed ORDER BY seed"
+    ).fetchall()
+    assert [s for s, _ in losses] == list(SEEDS) and losses[0][1] != losses[1][1]
+    # job timings name each trained job's seed; the zero-shot ones none
+    timed = con.execute("SELECT DISTINCT step, method, seed FROM job_timings WHERE step = 'evaluate'").fetchall()
+    assert sorted(timed, key=str) == sorted([("evaluate", m, s) for m in METHODS for s in seeds_of(m)], key=str)
     assert con.execute("SELECT count(DISTINCT kind) FROM tsne_points").fetchone() == (3,)
     con.close()
     assert (repo / "results" / "ci" / "selection.csv").is_file()
@@ -97,15 +121,16 @@ def test_snakemake_ci_end_to_end(tmp_path):
     params = (repo / "params.yaml").read_text()
     (repo / "params.yaml").write_text(params.replace("  sft: {train: sft}\n", "  sft: {train: sft, lr: 7.7e-4}\n"))
     jobs = snakemake_dry_run(repo, "ci")
+    tested = [(t, t) for t in CI_TASKS] + [(TRAIN_SET, b) for b in BENCHMARKS]
     assert {o[0] for r, o in jobs if r == "train"} == {
-        f"runs/ci/tiny-qwen2.5-vl/{t}/sft/final" for t in (*CI_TASKS, TRAIN_SET)
+        f"runs/ci/tiny-qwen2.5-vl/{t}/sft/seed{s}/final" for t in (*CI_TASKS, TRAIN_SET) for s in SEEDS
     }
     assert {o[0] for r, o in jobs if r == "evaluate"} == {
-        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.jsonl" for t in CI_TASKS
-    } | {f"results/cells/ci/tiny-qwen2.5-vl/{TRAIN_SET}/sft/{b}.jsonl" for b in BENCHMARKS}
+        f"results/cells/ci/tiny-qwen2.5-vl/{ts}/sft/seed{s}/{t}.jsonl" for ts, t in tested for s in SEEDS
+    }
     assert {o[0] for r, o in jobs if r == "evaluate_unselected"} == {
-        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.unselected.jsonl" for t in CI_TASKS
-    } | {f"results/cells/ci/tiny-qwen2.5-vl/{TRAIN_SET}/sft/{b}.unselected.jsonl" for b in BENCHMARKS}
+        f"results/cells/ci/tiny-qwen2.5-vl/{ts}/sft/seed{s}/{t}.unselected.jsonl" for ts, t in tested for s in SEEDS
+    }
     assert {r for r, _ in jobs} == {"train", "evaluate", "evaluate_unselected", "collect", "tables", "publish"}
 
 
@@ -118,5 +143,7 @@ def test_dvc_ci_end_to_end(tmp_path):
     for task in CI_TASKS:
         assert task in text
     check_comparison_results(repo)
+    for seed in SEEDS:  # each seed's run, under the path DVC's job list gave it
+        assert (repo / L.train_metrics("ci", BACKBONE, "counting", "sft", seed)).is_file()
     status = run([tool("dvc"), "status"], repo)
     assert "Data and pipelines are up to date" in status.stdout, status.stdout

@@ -6,6 +6,7 @@ real thing."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib
 import importlib.util
 import re
@@ -17,6 +18,7 @@ from workflow_helpers import REPO, copy_repo, dry_run_jobs, run, set_experiment,
 
 from livr import config as lc
 from livr.data.schema import TASKS
+from livr.settings import EvalConfig, TrainConfig
 from livr.workflow import dvc_cells
 from livr.workflow import jobs as livr_jobs
 
@@ -71,6 +73,20 @@ BAD = {
         lambda p: p["experiments"]["ci"]["training"].update(livr_stage_epochs=[0, 0]),
         ["experiments.ci", "livr_stage_epochs", "[0, 0]"],
     ),
+    "duplicate seed": (
+        lambda p: p["experiments"]["ci"].update(seeds=[42, 43, 42]),
+        ["experiments.ci.seeds", "seed(s) 42 listed twice"],
+    ),
+    "non-integer seed": (
+        lambda p: p["experiments"]["ci"].update(seeds=[42, "7"]),
+        ["experiments.ci.seeds", "'7' is not a seed", "distinct integers"],
+    ),
+    "fractional seed": (lambda p: p["experiments"]["ci"].update(seeds=[1.5]), ["experiments.ci.seeds", "1.5"]),
+    "no seed": (lambda p: p["experiments"]["ci"].update(seeds=[]), ["experiments.ci.seeds"]),
+    "training seed": (
+        lambda p: p["training"].update(seed=42),
+        ["training.seed", "experiments.<name>.seeds"],
+    ),
     "stage split with three stages": (
         lambda p: p["training"].update(livr_stage_epochs=[1, 2, 3]),
         ["training.livr_stage_epochs", "too long"],
@@ -87,7 +103,9 @@ def test_invalid_params_name_key_and_valid_values(case):
         assert text in str(err.value), f"{case}: {text!r} not in {err.value}"
 
 
-@pytest.mark.parametrize("case", ["unknown backbone", "negative lr", "K < 1", "stage split adds up to nothing"])
+@pytest.mark.parametrize(
+    "case", ["unknown backbone", "negative lr", "K < 1", "stage split adds up to nothing", "duplicate seed"]
+)
 def test_snakemake_dry_run_fails_cleanly_on_invalid_params(repo, case):
     mutate, expected = BAD[case]
     (repo / "params.yaml").write_text(yaml.safe_dump(_with(mutate), sort_keys=False))
@@ -120,26 +138,37 @@ def test_snakemake_rejects_config_overrides_the_jobs_would_not_see(repo):
 
 
 def expected_jobs(params, exp):
+    """Every cell, run, unselected cell and analysis file of `exp`: a trained method (and a test-time variant
+    of one, `checkpoint_of`) at each of the experiment's seeds (default [42]), the base model once."""
     L = livr_jobs.layout(params)
-    cells = {L.cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in lc.cells(params, exp)}
+    seeds = params["experiments"][exp].get("seeds", [42])
+
+    def seeds_of(method):
+        spec = params["methods"][method]
+        return seeds if spec["train"] != "none" or spec.get("checkpoint_of") else [None]
+
+    names = {(c.backbone, c.train_set, c.method, c.task) for c in lc.cells(params, exp)}  # each seed's the same
+    cells = {L.cell_file(exp, b, ts, m, s, t) for b, ts, m, t in names for s in seeds_of(m)}
     trained = [
-        (b, ts, m)
+        (b, ts, m, s)
         for b in params["experiments"][exp]["backbones"]
         for ts in lc.train_sets(params, exp)
         for m in lc.trained_methods(params, exp)
+        for s in seeds
     ]
     runs = {L.checkpoint_dir(exp, *t) for t in trained}
     # every cell evaluated from a checkpoint, again with the unselected one; every model with latents analysed
     # (unless the experiment opts out of either, as the demo does for time)
     settings = params["experiments"][exp]
     unselected = {
-        L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.task)
-        for c in lc.cells(params, exp)
-        if lc.checkpoint_method(params, c.method) and settings.get("evaluate_unselected", True)
+        L.unselected_cell_file(exp, b, ts, m, s, t)
+        for b, ts, m, t in names
+        for s in seeds_of(m)
+        if lc.checkpoint_method(params, m) and settings.get("evaluate_unselected", True)
     }
     analyses = {
-        L.analysis_file(exp, b, ts, m)
-        for b, ts, m in trained
+        L.analysis_file(exp, b, ts, m, s)
+        for b, ts, m, s in trained
         if settings.get("analyze", True)
         and params["methods"][m]["train"] == "livr"
         and set(lc.train_sets(params, exp)[ts]) <= set(TASKS)
@@ -153,9 +182,10 @@ def expected_jobs(params, exp):
 
 
 def evaluate_rules(exp):
-    """The rules of the evaluation jobs: `evaluate`, and `evaluate_<method>` for a trained method whose
-    test-time variants are decoded in its job."""
-    return {"evaluate"} | {f"evaluate_{g[0]}" for g in livr_jobs.merged_eval_groups(PARAMS, exp)}
+    """The rules of the evaluation jobs: `evaluate` (a trained checkpoint, per seed), `evaluate_base` (the
+    untrained model, once), and `evaluate_<method>` for a trained method whose test-time variants are decoded
+    in its job."""
+    return {"evaluate", "evaluate_base"} | {f"evaluate_{g[0]}" for g in livr_jobs.merged_eval_groups(PARAMS, exp)}
 
 
 def test_evaluation_jobs_group_a_checkpoint_s_variants():
@@ -190,14 +220,12 @@ def test_snakemake_dry_run_lists_every_cell(repo, exp):
     evaluate = [o for r, o in jobs if r in evaluate_rules(exp)]
     predictions = [p for o in evaluate for p in o if p.endswith(".jsonl")]
     assert sorted(predictions) == sorted(cells), "every cell's predictions written by exactly one job"
+    variants = {m for g in livr_jobs.merged_eval_groups(PARAMS, exp) for m in g[1:]}
+    assert len(lc.cells(PARAMS, exp)) == len(cells)
     assert (
         len(evaluate)
         == len(livr_jobs.evaluate_jobs(PARAMS, exp))
-        == len(cells)
-        - sum(
-            (len(g) - 1) * len(cells) // len(PARAMS["experiments"][exp]["methods"])
-            for g in livr_jobs.merged_eval_groups(PARAMS, exp)
-        )
+        == len(cells) - sum(c.method in variants for c in lc.cells(PARAMS, exp))
     )
     assert {o[0] for r, o in jobs if r == "train"} == runs
     assert {o[1] for r, o in jobs if r == "train"} == {r.replace("/final", "/unselected") for r in runs}
@@ -224,6 +252,127 @@ def test_snakemake_dry_run_lists_every_cell(repo, exp):
     )
 
 
+def _at_seeds(exp, seeds):
+    params = copy.deepcopy(PARAMS)
+    params["experiments"][exp]["seeds"] = seeds
+    lc.validate_params(params)
+    return params
+
+
+def test_trained_cells_expand_per_seed_untrained_ones_run_once():
+    """demo_seeds: every trained run and every cell of a trained checkpoint (its test-time variants
+    too, at their model's seed) once per seed; zero-shot once; the seed in every path and setting."""
+    params, seeds = _at_seeds("demo", [7, 8, 9]), [7, 8, 9]
+    one = livr_jobs.train_jobs(PARAMS, "demo")
+    assert all(s == 42 for *_, s in one), "the default seed is the paper's"
+    runs = livr_jobs.train_jobs(params, "demo")
+    assert runs == [(b, ts, m, s) for b, ts, m, _ in one for s in seeds]
+    cells = lc.cells(params, "demo")
+    base = lc.cells(PARAMS, "demo")
+    assert [c for c in cells if c.method == "zero_shot"] == [c for c in base if c.method == "zero_shot"]
+    assert all(c.seed is None for c in cells if c.method == "zero_shot")
+    trained = [c for c in base if c.method != "zero_shot"]
+    seeded = [c for c in cells if c.method != "zero_shot"]
+    assert len(seeded) == 3 * len(trained)
+    assert set(seeded) == {dataclasses.replace(c, seed=s) for c in trained for s in seeds}
+    L = livr_jobs.layout(params)
+    for job in livr_jobs.evaluate_jobs(params, "demo"):
+        if job.method == "livr":  # the variants decode the LIVR checkpoint of the job's own seed
+            assert job.methods == ("livr", "livr_eval_no_latents", "livr_eval_stage1_mask") and job.seed in seeds
+            for c in job.cells():
+                ev = EvalConfig.resolve(params, "demo", c.backbone, c.train_set, c.method, c.task, seed=c.seed)
+                assert ev.seed == job.seed
+                assert ev.checkpoint == L.checkpoint_dir("demo", c.backbone, c.train_set, "livr", job.seed)
+                assert ev.checkpoint.endswith(f"/livr/seed{job.seed}/final")
+        else:
+            assert job.seed is None if job.method == "zero_shot" else job.seed in seeds
+    cfgs = {s: TrainConfig.resolve(params, "demo", *one[0][:3], s) for s in seeds}
+    assert [cfgs[s].seed for s in seeds] == seeds
+    assert len({livr_jobs.train_settings(params, "demo", *one[0][:3], s) for s in seeds}) == 3, "a rerun trigger each"
+    # a job's seed must be one of the experiment's; with several, it must be given
+    with pytest.raises(lc.ConfigError, match=r"--seed 42 is not in experiment 'demo'; valid seeds .*: 7, 8, 9"):
+        TrainConfig.resolve(params, "demo", *one[0][:3], 42)
+    with pytest.raises(lc.ConfigError, match="trains seeds 7, 8, 9; give --seed"):
+        TrainConfig.resolve(params, "demo", *one[0][:3])
+    with pytest.raises(lc.ConfigError, match="untrained base model, which has no seed"):
+        EvalConfig.resolve(params, "demo", one[0][0], "counting", "zero_shot", "counting", seed=7)
+
+
+def test_demo_seeds_is_the_demo_at_three_seeds():
+    demo, seeds = PARAMS["experiments"]["demo"], PARAMS["experiments"]["demo_seeds"]
+    assert "seeds" not in demo and lc.seeds(PARAMS, "demo") == [42]
+    assert seeds["seeds"] == [42, 43, 44]
+    assert {k: v for k, v in seeds.items() if k != "seeds"} == demo
+    assert lc.seeds(PARAMS, "ci") == [42, 43]
+
+
+def test_dvc_job_lists_carry_the_seed():
+    params = _at_seeds("ci", [5, 6])
+    cells = dvc_cells.dvc_cells(params, "ci")
+    L = livr_jobs.layout(params)
+    train = cells["train"]["tiny-qwen2.5-vl__counting__livr__seed6"]
+    assert (train["seed"], train["run_dir"], train["out"]) == (
+        6,
+        L.run_dir("ci", "tiny-qwen2.5-vl", "counting", "livr", 6),
+        "runs/ci/tiny-qwen2.5-vl/counting/livr/seed6/final",
+    )
+    assert len(cells["train"]) == 3 * 2 * 2 and len(cells["analyze"]) == 2 * 2
+    ev = cells["evaluate"]["tiny-qwen2.5-vl__sat32k__sft__seed5__mmvp"]
+    assert ev["cell_args"] == "--method sft --seed 5 --task mmvp"
+    assert ev["out"] == "results/cells/ci/tiny-qwen2.5-vl/sat32k/sft/seed5/mmvp.jsonl"
+    assert "runs/ci/tiny-qwen2.5-vl/sat32k/sft/seed5/final" in ev.values()
+    zs = cells["evaluate"]["tiny-qwen2.5-vl__sat32k__zero_shot__mmvp"]
+    assert zs["seed"] is None and zs["cell_args"] == "--method zero_shot --task mmvp"
+    assert zs["out"] == "results/cells/ci/tiny-qwen2.5-vl/sat32k/zero_shot/mmvp.jsonl"
+    assert len([k for k in cells["evaluate"] if "__zero_shot__" in k]) == 4
+    un = cells["evaluate_unselected"]["tiny-qwen2.5-vl__counting__livr__seed6__counting"]
+    assert un["out"] == "results/cells/ci/tiny-qwen2.5-vl/counting/livr/seed6/counting.unselected.jsonl"
+    assert "runs/ci/tiny-qwen2.5-vl/counting/livr/seed6/unselected" in un.values()
+    assert cells["report"]["train_metrics"].split() == [
+        L.train_metrics("ci", *job) for job in livr_jobs.train_jobs(params, "ci")
+    ]
+
+
+def _table1_at_three_seeds(repo):
+    params = _at_seeds("table1", [42, 43, 44])
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return params
+
+
+def test_table1_dry_run_at_three_seeds(repo):
+    params = _table1_at_three_seeds(repo)
+    proc = run([tool("snakemake"), "-n", "-p", "results/table1.csv", "--config", "experiment=table1"], repo)
+    jobs = dry_run_jobs(proc.stdout)
+    cells, runs, _, _ = expected_jobs(params, "table1")
+    assert len(runs) == 3 * 9 * 2 * 3 and len(cells) == 3 * 9 * (1 + 2 * 3)
+    assert {o[0] for r, o in jobs if r == "train"} == runs
+    assert {o[0] for r, o in jobs if r in evaluate_rules("table1")} == cells
+    assert len([o for r, o in jobs if r == "evaluate_base"]) == 3 * 9, "zero-shot once, not per seed"
+    # the seed is a wildcard of the trained jobs, in their logs and timings, and passed to the CLI
+    train = re.findall(r"^rule train:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S)
+    assert {re.search(r"seed=(\d+)", b).group(1) for b in train} == {"42", "43", "44"}
+    assert all(re.search(r"log: logs/table1/train/.*/seed(\d+)\.log", b) for b in train)
+    assert re.search(r"livr train .* --seed 4[234] ", proc.stdout)
+    assert re.search(r"livr evaluate .* --seed 4[234] --task ", proc.stdout)
+
+
+def test_table1_slurm_dry_run_at_three_seeds(repo):
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        pytest.skip("snakemake-executor-plugin-slurm not installed (pip install -e '.[slurm]')")
+    params = _table1_at_three_seeds(repo)
+    proc = run(
+        [tool("snakemake"), "-n", "--cores", "16", "--workflow-profile", "workflow/profiles/slurm"]
+        + ["results/table1.csv", "--config", "experiment=table1"],
+        repo,
+    )
+    cells, runs, _, _ = expected_jobs(params, "table1")
+    jobs = dry_run_jobs(proc.stdout)
+    assert {o[0] for r, o in jobs if r == "train"} == runs
+    assert {o[0] for r, o in jobs if r in evaluate_rules("table1")} == cells
+    for body in re.findall(r"^rule (?:train|evaluate|evaluate_base):\n(.*?)(?=^\S|\Z)", proc.stdout, re.M | re.S):
+        assert "gpu=1" in body and "slurm_partition=PLACEHOLDER_gpu" in body and "cpus_per_task=8" in body
+
+
 def test_paper_counts():
     """Table 1: 3 backbones x 9 tasks x 3 methods; Table 2: 6 tasks of one mixture x 3 methods."""
     assert len(lc.cells(PARAMS, "table1")) == 81
@@ -245,9 +394,12 @@ def test_comparison_experiments_cells_settings_and_paths(exp, backbones, train_s
     from livr.settings import EvalConfig, TrainConfig
 
     assert lc.cells(PARAMS, exp) == [
-        lc.Cell(b, train_set, m, e) for b in backbones for m in ("zero_shot", "sft", "livr") for e in eval_sets
+        lc.Cell(b, train_set, m, e, None if m == "zero_shot" else 42)
+        for b in backbones
+        for m in ("zero_shot", "sft", "livr")
+        for e in eval_sets
     ]
-    assert livr_jobs.train_jobs(PARAMS, exp) == [(b, train_set, m) for b in backbones for m in ("sft", "livr")]
+    assert livr_jobs.train_jobs(PARAMS, exp) == [(b, train_set, m, 42) for b in backbones for m in ("sft", "livr")]
     for b in backbones:
         cfg = TrainConfig.resolve(PARAMS, exp, b, train_set, "livr")
         assert cfg.tasks == (train_set,) and cfg.data_dirs == (f"data/built/comparison/{train_set}",)
@@ -255,7 +407,7 @@ def test_comparison_experiments_cells_settings_and_paths(exp, backbones, train_s
             ev = EvalConfig.resolve(PARAMS, exp, b, train_set, "livr", e)
             assert (
                 ev.data_dir == f"data/built/comparison/{e}"
-                and ev.checkpoint == f"runs/{exp}/{b}/{train_set}/livr/final"
+                and ev.checkpoint == f"runs/{exp}/{b}/{train_set}/livr/seed42/final"
             )
     assert livr_jobs.datasets(PARAMS, exp, "comparison") == [train_set, *eval_sets]
     assert livr_jobs.datasets(PARAMS, exp, "task") == []
@@ -354,23 +506,23 @@ def test_slurm_profile_dry_run(repo, exp, target):
     assert "gpu=1" in train and "slurm_partition=" in train and "cpus_per_task=8" in train
     # memory requests follow the documented per-job estimate (livr/ops/job_memory.py), not a fixed figure
     # (the unselected evaluations as the evaluations; an analysis as its training run); all on GPU nodes
-    run_wc, cell_wc = ("exp", "backbone", "train_set", "method"), ("exp", "backbone", "train_set", "method", "task")
     cells, runs, unselected, analyses = expected_jobs(PARAMS, exp)
-    for rule, fn, wc_names, expected in (
-        ("train", livr_jobs.train_mem_mb, run_wc, runs),
-        ("evaluate", livr_jobs.eval_mem_mb, cell_wc, cells),
-        ("evaluate_unselected", livr_jobs.eval_mem_mb, cell_wc, unselected),
-        ("analyze", livr_jobs.train_mem_mb, run_wc, analyses),
+    for rule, fn, expected in (
+        ("train", livr_jobs.train_mem_mb, runs),
+        ("(?:evaluate|evaluate_base)", livr_jobs.eval_mem_mb, cells),
+        ("evaluate_unselected", livr_jobs.eval_mem_mb, unselected),
+        ("analyze", livr_jobs.train_mem_mb, analyses),
     ):
         blocks = re.findall(rf"^rule {rule}:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S)
         assert len(blocks) == len(expected), rule
         for body in blocks:
             wc = dict(re.findall(r"(\w+)=([^,\s]+)", re.search(r"wildcards: (.*)", body).group(1)))
-            want = fn(PARAMS, *(wc[k] for k in wc_names))
+            want = fn(PARAMS, **wc)  # the planner's parameters are named as the wildcards
             assert re.search(rf"\bmem_mb={want}\b", body), (rule, wc, want)
             assert "gpu=1" in body and "slurm_partition=PLACEHOLDER_gpu" in body and "cpus_per_task=8" in body, rule
     jobs = dry_run_jobs(proc.stdout)
-    assert {o[0] for r, o in jobs if r == "evaluate"} == cells and {o[0] for r, o in jobs if r == "train"} == runs
+    assert {o[0] for r, o in jobs if r in evaluate_rules(exp)} == cells
+    assert {o[0] for r, o in jobs if r == "train"} == runs
     if exp != "table1":  # the comparison data: downloaded, then built on a CPU node
         build = re.search(r"^rule build_comparison:\n(.*?)(?=^\S|\Z)", proc.stdout, flags=re.M | re.S).group(1)
         assert "gpu=0" in build and "slurm_partition=PLACEHOLDER_cpu" in build
@@ -385,7 +537,8 @@ def test_comparison_targets_dry_run_locally(repo, exp):
     proc = run([tool("snakemake"), "-n", f"results/{exp}.csv", "--config", f"experiment={exp}"], repo)
     jobs = dry_run_jobs(proc.stdout)
     cells, runs, _, _ = expected_jobs(PARAMS, exp)
-    assert {o[0] for r, o in jobs if r == "evaluate"} == cells and {o[0] for r, o in jobs if r == "train"} == runs
+    assert {o[0] for r, o in jobs if r in evaluate_rules(exp)} == cells
+    assert {o[0] for r, o in jobs if r == "train"} == runs
     assert any(f"results/{exp}.csv" in o for r, o in jobs if r == "publish")
     assert all(
         "gpu=1" in body
@@ -408,13 +561,19 @@ def test_editing_one_method_reruns_only_its_jobs(tmp_path):
     jobs = snakemake_dry_run(repo, "ci", path_first=stub)
     trained = {o[0] for r, o in jobs if r == "train"}
     evaluated = {o[0] for r, o in jobs if r == "evaluate"}
-    assert trained == {f"runs/ci/tiny-qwen2.5-vl/{t}/sft/final" for t in ("relative_reflectance", "counting", "sat32k")}
+    seeds = (42, 43)  # the ci experiment's: each seed's run of the method reruns
+    tested = [(t, t) for t in ("relative_reflectance", "counting")] + [("sat32k", b) for b in ("blink3", "mmvp")]
+    assert trained == {
+        f"runs/ci/tiny-qwen2.5-vl/{t}/sft/seed{s}/final"
+        for t in ("relative_reflectance", "counting", "sat32k")
+        for s in seeds
+    }
     assert evaluated == {
-        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.jsonl" for t in ("relative_reflectance", "counting")
-    } | {f"results/cells/ci/tiny-qwen2.5-vl/sat32k/sft/{b}.jsonl" for b in ("blink3", "mmvp")}
+        f"results/cells/ci/tiny-qwen2.5-vl/{ts}/sft/seed{s}/{t}.jsonl" for ts, t in tested for s in seeds
+    }
     assert {o[0] for r, o in jobs if r == "evaluate_unselected"} == {
-        f"results/cells/ci/tiny-qwen2.5-vl/{t}/sft/{t}.unselected.jsonl" for t in ("relative_reflectance", "counting")
-    } | {f"results/cells/ci/tiny-qwen2.5-vl/sat32k/sft/{b}.unselected.jsonl" for b in ("blink3", "mmvp")}
+        f"results/cells/ci/tiny-qwen2.5-vl/{ts}/sft/seed{s}/{t}.unselected.jsonl" for ts, t in tested for s in seeds
+    }
     assert {r for r, _ in jobs} == {"train", "evaluate", "evaluate_unselected", "collect", "tables", "publish"}
     # an edit that changes no cell's resolved settings reruns nothing
     (repo / "params.yaml").write_text(params.replace("# The one config", "# The only config"))

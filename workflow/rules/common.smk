@@ -9,7 +9,7 @@ from livr import config as livr_config
 from livr.data.benchmarks import BENCHMARKS, TRAINING_SETS
 from livr.data.schema import TASKS
 from livr.data.sources import SOURCES as ALL_SOURCES
-from livr.layout import RESERVED_RESULT_DIRS
+from livr.layout import RESERVED_RESULT_DIRS, job_parts
 from livr.model.backbones import REGISTRY
 from livr.workflow import jobs
 
@@ -37,6 +37,7 @@ wildcard_constraints:
     task=_one_of(list(TASKS) + list(BENCHMARKS)),
     name=_one_of(list(TRAINING_SETS) + list(BENCHMARKS)),
     source=_one_of(ALL_SOURCES),
+    seed=r"\d+",
     suite="synthetic|paper",
 
 
@@ -80,15 +81,20 @@ def doctor_gate(wildcards):
     return [ancient(s) for s in jobs.preflight_inputs(config, wildcards.exp, wildcards.backbone)]
 
 
-def single_eval_methods():
-    """The methods whose cells the `evaluate` jobs write one by one (a merged group's go to `evaluate_<method>`)."""
+def single_eval_methods(trained):
+    """The methods whose cells the `evaluate` jobs write one by one (a merged group's go to `evaluate_<method>`):
+    those of a trained checkpoint (`evaluate`, per seed) or of the base model (`evaluate_base`)."""
     merged = {m for g in jobs.merged_eval_groups(config, EXP) for m in g}
-    return [m for m in config["methods"] if m not in merged]
+    return [
+        m
+        for m in config["methods"]
+        if m not in merged and (livr_config.checkpoint_method(config, m) is not None) == trained
+    ]
 
 
 def group_cell_files(methods, path_of):
     """The files of a merged evaluation job: one per method, in the job's order."""
-    return [path_of("{exp}", "{backbone}", "{train_set}", m, "{task}") for m in methods]
+    return [path_of("{exp}", "{backbone}", "{train_set}", m, "{seed}", "{task}") for m in methods]
 
 
 def group_out_args(methods):
@@ -99,7 +105,7 @@ def group_out_args(methods):
 
 
 def run_dir_of(wildcards):
-    return L.run_dir(wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method)
+    return L.run_dir(wildcards.exp, wildcards.backbone, wildcards.train_set, wildcards.method, wildcards.seed)
 
 
 def synth_settings(wildcards):
@@ -127,48 +133,49 @@ def comparison_build_settings(wildcards):
 
 
 def cell_files(exp):
-    return [L.cell_file(exp, c.backbone, c.train_set, c.method, c.task) for c in jobs.eval_jobs(config, exp)]
+    return [L.cell_file(exp, c.backbone, c.train_set, c.method, c.seed, c.task) for c in jobs.eval_jobs(config, exp)]
 
 
 def unselected_cell_files(exp):
     return [
-        L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.task)
+        L.unselected_cell_file(exp, c.backbone, c.train_set, c.method, c.seed, c.task)
         for c in jobs.unselected_eval_jobs(config, exp)
     ]
 
 
 def analysis_files(exp):
-    return [L.analysis_file(exp, b, ts, m) for b, ts, m in jobs.analysis_jobs(config, exp)]
+    return [L.analysis_file(exp, *job) for job in jobs.analysis_jobs(config, exp)]
 
 
 def train_timings(exp):
-    return [L.timing(exp, "train", b, ts, m) for b, ts, m in jobs.train_jobs(config, exp)]
+    return [L.timing(exp, "train", *job_parts(*job)) for job in jobs.train_jobs(config, exp)]
 
 
 def eval_timings(exp):
     return [
-        L.timing(exp, "evaluate", j.backbone, j.train_set, j.method, j.task) for j in jobs.evaluate_jobs(config, exp)
+        L.timing(exp, "evaluate", *job_parts(j.backbone, j.train_set, j.method, j.seed, j.task))
+        for j in jobs.evaluate_jobs(config, exp)
     ] + [
-        L.timing(exp, "evaluate_unselected", c.backbone, c.train_set, c.method, c.task)
+        L.timing(exp, "evaluate_unselected", *job_parts(c.backbone, c.train_set, c.method, c.seed, c.task))
         for c in jobs.unselected_eval_jobs(config, exp)
     ]
 
 
 def analysis_timings(exp):
-    return [L.timing(exp, "analyze", b, ts, m) for b, ts, m in jobs.analysis_jobs(config, exp)]
+    return [L.timing(exp, "analyze", *job_parts(*job)) for job in jobs.analysis_jobs(config, exp)]
 
 
 def train_metrics_files(exp):
-    return [L.train_metrics(exp, b, ts, m) for b, ts, m in jobs.train_jobs(config, exp)]
+    return [L.train_metrics(exp, *job) for job in jobs.train_jobs(config, exp)]
 
 
 def checkpoints_of(exp):
-    return [L.checkpoint_dir(exp, b, ts, m) for b, ts, m in jobs.train_jobs(config, exp)]
+    return [L.checkpoint_dir(exp, *job) for job in jobs.train_jobs(config, exp)]
 
 
 def livr_checkpoints(exp):
-    """The trained LIVR checkpoints the report draws latent attention maps from."""
-    return [L.checkpoint_dir(exp, b, ts, m) for b, ts, m in jobs.train_jobs(config, exp) if m == "livr"]
+    """The trained LIVR checkpoints the report draws latent attention maps from (every seed's)."""
+    return [L.checkpoint_dir(exp, *job) for job in jobs.train_jobs(config, exp) if job[2] == "livr"]
 
 
 def report_data(exp):

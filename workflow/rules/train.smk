@@ -1,6 +1,6 @@
-# Training: one job per (experiment, backbone, train set, trained method).
+# Training: one job per (experiment, backbone, train set, trained method, seed of the experiment's `seeds`).
 #
-# The declared outputs are only runs/<exp>/<backbone>/<train_set>/<method>/final/ (the kept model)
+# The declared outputs are only runs/<exp>/<backbone>/<train_set>/<method>/seed<S>/final/ (the kept model)
 # and unselected/ (the other candidate: last step or best validation accuracy): intermediate
 # checkpoints beside them survive a killed job (Snakemake deletes only declared outputs), so the
 # rerun (--rerun-incomplete) resumes from them.
@@ -15,12 +15,12 @@ rule train:
         per_job(jobs.train_inputs),
         doctor_gate,
     output:
-        final=directory(L.checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}")),
-        unselected=directory(L.unselected_checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}")),
+        final=directory(L.checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}", "{seed}")),
+        unselected=directory(L.unselected_checkpoint_dir("{exp}", "{backbone}", "{train_set}", "{method}", "{seed}")),
     log:
-        L.log("{exp}", "train", "{backbone}", "{train_set}", "{method}"),
+        L.log("{exp}", "train", *job_parts("{backbone}", "{train_set}", "{method}", "{seed}")),
     benchmark:
-        L.timing("{exp}", "train", "{backbone}", "{train_set}", "{method}")
+        L.timing("{exp}", "train", *job_parts("{backbone}", "{train_set}", "{method}", "{seed}"))
     threads: threads_of
     resources:
         gpu=gpus_of,
@@ -32,7 +32,7 @@ rule train:
     shell:
         "livr train --params {params.params_file} --experiment {wildcards.exp}"
         " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {wildcards.method}"
-        " --out {params.run_dir} --threads {threads} > {log} 2>&1"
+        " --seed {wildcards.seed} --out {params.run_dir} --threads {threads} > {log} 2>&1"
 
 
 rule analyze:
@@ -42,11 +42,11 @@ rule analyze:
         per_job(jobs.analysis_inputs),
         doctor_gate,
     output:
-        L.analysis_file("{exp}", "{backbone}", "{train_set}", "{method}"),
+        L.analysis_file("{exp}", "{backbone}", "{train_set}", "{method}", "{seed}"),
     log:
-        L.log("{exp}", "analyze", "{backbone}", "{train_set}", "{method}"),
+        L.log("{exp}", "analyze", *job_parts("{backbone}", "{train_set}", "{method}", "{seed}")),
     benchmark:
-        L.timing("{exp}", "analyze", "{backbone}", "{train_set}", "{method}")
+        L.timing("{exp}", "analyze", *job_parts("{backbone}", "{train_set}", "{method}", "{seed}"))
     threads: threads_of
     resources:
         gpu=gpus_of,
@@ -57,4 +57,4 @@ rule analyze:
     shell:
         "livr analyze --params {params.params_file} --experiment {wildcards.exp}"
         " --backbone {wildcards.backbone} --train-set {wildcards.train_set} --method {wildcards.method}"
-        " --out {output} --threads {threads} > {log} 2>&1"
+        " --seed {wildcards.seed} --out {output} --threads {threads} > {log} 2>&1"
