@@ -28,7 +28,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from livr.evaluate import cache_kwarg
+from livr.decoding import cache_kwarg
 
 # The official special tokens: LVR's block is <|lvr_start|> N x <|lvr|> <|lvr_latent_end|><|lvr_end|>,
 # Mirage's <|latent_start|> K x <|latent_pad|> <|latent_end|>; the middle token is the latent.
