@@ -34,7 +34,7 @@ def recon_dir(task_dir, tmp_path_factory):
 
 def cfg_for(method, data_dir, **overrides):
     params = livr_config.load_params("params.yaml")
-    cfg = TrainConfig.resolve(params, "ci", BACKBONE, "relative_reflectance", method)
+    cfg = TrainConfig.resolve(params, "ci", BACKBONE, "relative_reflectance", method, 42)
     small = dict(lr=1e-3, batch_size=4, lvr_epochs=1, mirage_stage_epochs=[1, 1], max_train_examples=8)
     return replace(cfg, data_dirs=[str(data_dir)], max_val_examples=4, **{**small, **overrides})
 
