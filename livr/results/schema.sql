@@ -7,12 +7,17 @@
 --            (unselected/), evaluated so a conclusion can be checked against checkpoint selection.
 -- Every trained cell thus has two rows: filter on `selected` (what the paper reports) or on `weights`.
 
+-- Training seeds (column `seed` of runs, predictions, metrics, paired_deltas): a trained cell has one row
+-- per seed its model was trained with; the untrained base model's cells (zero-shot) have seed NULL.
+-- A key that may hold NULL cannot be a primary key: UNIQUE, with collect checking duplicates itself.
+
 -- One row per evaluated cell and weights, from the cell's sidecar .json (counts checked against its .jsonl).
 CREATE TABLE runs (
     experiment VARCHAR NOT NULL,
     backbone VARCHAR NOT NULL,
     train_set VARCHAR NOT NULL,
     method VARCHAR NOT NULL,
+    seed INTEGER,                      -- training seed of the evaluated weights; NULL: the untrained base model
     task VARCHAR NOT NULL,
     weights VARCHAR NOT NULL,          -- base | best_val | last
     selected BOOLEAN NOT NULL,         -- the run's kept weights (base: true)
@@ -26,7 +31,7 @@ CREATE TABLE runs (
     seconds DOUBLE,
     settings JSON,                     -- the sidecar's eval settings
     path VARCHAR NOT NULL,             -- the cell's .jsonl
-    PRIMARY KEY (experiment, backbone, train_set, method, task, weights)
+    UNIQUE (experiment, backbone, train_set, method, seed, task, weights)
 );
 
 -- One row per test example per cell and weights.
@@ -35,6 +40,7 @@ CREATE TABLE predictions (
     backbone VARCHAR NOT NULL,
     train_set VARCHAR NOT NULL,
     method VARCHAR NOT NULL,
+    seed INTEGER,
     task VARCHAR NOT NULL,
     weights VARCHAR NOT NULL,
     selected BOOLEAN NOT NULL,
@@ -47,7 +53,7 @@ CREATE TABLE predictions (
     subtask VARCHAR,                   -- benchmark cells: the record's subtask (the benchmark's name when it
                                        -- has none); NULL for the nine tasks
     pair INTEGER,                      -- MMVP's question pair (1..150); NULL elsewhere
-    PRIMARY KEY (experiment, backbone, train_set, method, task, weights, id)
+    UNIQUE (experiment, backbone, train_set, method, seed, task, weights, id)
 );
 
 -- Whether a row belongs to a table of `choice` weights: 'selected' (what each run kept, as the
@@ -61,18 +67,18 @@ CREATE MACRO shows_weights(weights, selected, choice) AS
 CREATE VIEW metrics AS
 WITH counts AS (
     SELECT
-        experiment, backbone, train_set, method, task, weights, selected,
+        experiment, backbone, train_set, method, seed, task, weights, selected,
         count(*) AS n,
         count(*) FILTER (WHERE correct) AS n_correct,
         count(*) FILTER (WHERE parsed IS NULL) AS n_unparsed
     FROM predictions
-    GROUP BY experiment, backbone, train_set, method, task, weights, selected
+    GROUP BY experiment, backbone, train_set, method, seed, task, weights, selected
 ),
 w AS (
     SELECT *, n_correct / n AS p, 1.959963984540054 AS z FROM counts
 )
 SELECT
-    experiment, backbone, train_set, method, task, weights, selected, n, n_correct, n_unparsed,
+    experiment, backbone, train_set, method, seed, task, weights, selected, n, n_correct, n_unparsed,
     100.0 * p AS accuracy,
     100.0 * ((p + z * z / (2 * n)) - z * sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n) AS ci_low,
     100.0 * ((p + z * z / (2 * n)) + z * sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n) AS ci_high
@@ -82,7 +88,8 @@ FROM w;
 -- checkpoint it evaluates, runs.checkpoint_method) on the same test examples of one cell, with a paired
 -- bootstrap 95% interval (livr/results/stats.py: percentile, examples resampled with replacement),
 -- for each choice of weights (see shows_weights): both at what their runs kept, both at best_val,
--- both at last.
+-- both at last; one row per training seed: A's seed s against B's seed s (the base model, seed NULL,
+-- against each seed of the other).
 CREATE TABLE paired_deltas (
     experiment VARCHAR NOT NULL,
     backbone VARCHAR NOT NULL,
@@ -91,6 +98,7 @@ CREATE TABLE paired_deltas (
     weights VARCHAR NOT NULL,          -- selected | best_val | last
     method VARCHAR NOT NULL,           -- A
     baseline VARCHAR NOT NULL,         -- B: sft, livr, or the variant's checkpoint method
+    seed INTEGER,                      -- training seed of the pair (NULL: neither side names one)
     n INTEGER NOT NULL,                -- examples both were evaluated on
     delta DOUBLE NOT NULL,             -- accuracy points, A - B
     ci_low DOUBLE NOT NULL,
@@ -98,9 +106,78 @@ CREATE TABLE paired_deltas (
     a_only INTEGER NOT NULL,           -- examples A gets right and B wrong
     b_only INTEGER NOT NULL,
     samples INTEGER NOT NULL,          -- bootstrap resamples
-    seed INTEGER NOT NULL,
+    bootstrap_seed INTEGER NOT NULL,
+    UNIQUE (experiment, backbone, train_set, task, weights, method, baseline, seed)
+);
+
+-- paired_deltas pooled over training seeds: the mean of the per-seed deltas, with a two-level
+-- bootstrap 95% interval (livr/results/stats.py two_level_bootstrap: seeds resampled with
+-- replacement, then test examples, the same examples for every seed, each pair kept). With one seed
+-- it is that seed's paired_deltas row. A delta is *supported* only where this interval excludes 0.
+CREATE TABLE pooled_deltas (
+    experiment VARCHAR NOT NULL,
+    backbone VARCHAR NOT NULL,
+    train_set VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,
+    weights VARCHAR NOT NULL,          -- selected | best_val | last
+    method VARCHAR NOT NULL,
+    baseline VARCHAR NOT NULL,
+    n_seeds INTEGER NOT NULL,
+    seeds INTEGER[] NOT NULL,          -- the paired_deltas rows pooled (NULL: a pair naming no seed)
+    n INTEGER NOT NULL,                -- examples every pair was evaluated on
+    delta DOUBLE NOT NULL,             -- accuracy points, mean over seeds of A - B
+    ci_low DOUBLE NOT NULL,
+    ci_high DOUBLE NOT NULL,
+    supported BOOLEAN NOT NULL,        -- the interval excludes 0
+    samples INTEGER NOT NULL,
+    bootstrap_seed INTEGER NOT NULL,
     PRIMARY KEY (experiment, backbone, train_set, task, weights, method, baseline)
 );
+
+-- One method's accuracy pooled over the training seeds of a cell (mean over seeds), with the same
+-- two-level bootstrap 95% interval; for each choice of weights, as paired_deltas.
+CREATE TABLE pooled_accuracy (
+    experiment VARCHAR NOT NULL,
+    backbone VARCHAR NOT NULL,
+    train_set VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,
+    weights VARCHAR NOT NULL,          -- selected | best_val | last
+    n_seeds INTEGER NOT NULL,
+    n INTEGER NOT NULL,                -- examples every seed was evaluated on
+    accuracy DOUBLE NOT NULL,
+    ci_low DOUBLE NOT NULL,
+    ci_high DOUBLE NOT NULL,
+    samples INTEGER NOT NULL,
+    bootstrap_seed INTEGER NOT NULL,
+    PRIMARY KEY (experiment, backbone, train_set, method, task, weights)
+);
+
+-- Each cell over its training seeds, for each choice of weights (see shows_weights): the seeds and
+-- each one's accuracy (in seed order), their mean, sample sd (NULL for one seed), min and max, and
+-- the two-level bootstrap 95% interval of the mean (pooled_accuracy). Percent.
+CREATE VIEW seed_metrics AS
+WITH chosen AS (
+    SELECT m.*, c.choice
+    FROM metrics m
+    JOIN (VALUES ('selected'), ('best_val'), ('last')) c(choice) ON shows_weights(m.weights, m.selected, c.choice)
+),
+over_seeds AS (
+    SELECT experiment, backbone, train_set, method, task, choice AS weights,
+           count(*) AS n_seeds,
+           list(seed ORDER BY seed) AS seeds,
+           list(accuracy ORDER BY seed) AS accuracies,
+           min(n) AS n,                    -- examples per seed (the fewest, should seeds differ)
+           avg(accuracy) AS accuracy,
+           stddev_samp(accuracy) AS sd,
+           min(accuracy) AS min_accuracy,
+           max(accuracy) AS max_accuracy
+    FROM chosen
+    GROUP BY experiment, backbone, train_set, method, task, choice
+)
+SELECT s.*, p.ci_low, p.ci_high
+FROM over_seeds s
+LEFT JOIN pooled_accuracy p USING (experiment, backbone, train_set, method, task, weights);
 
 -- Job timings: one row per measurement in the TSV Snakemake's `benchmark:` directive writes per job
 -- (wall time, memory, I/O); the job is read from its path

@@ -72,6 +72,17 @@ COMPARISON_KEYS = ["source", "reported_by", "backbone", "paper_backbone", "train
 PAPER_LAYOUT_TABLES = ("table5", "table6")  # ablation groups of paper_ablations.csv written in the paper's layout
 REFERENCE_METHODS = ("zero_shot", "sft", "livr")  # rows of those tables every experiment has
 SELECTION = "selection.csv"
+SEED_COLUMNS = [  # of *_vs_paper.csv, written when a cell has several training seeds (vs_paper.sql)
+    "n_seeds",
+    "ours_per_seed",
+    "ours_sd",
+    "ours_min",
+    "ours_max",
+    "paper_vs_seeds",
+    "paper_z",
+    "ours_delta_per_seed",
+    "ours_delta_supported",
+]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -159,6 +170,8 @@ def write_tables(
             vs_paper = con.execute(VS_PAPER_SQL, {"table": name, "tasks": list(TASKS)}).fetchdf()
             if not mixture:
                 vs_paper = vs_paper.drop(columns="train_set")
+            if not several_seeds(con):  # one seed per cell: the table as before seeds
+                vs_paper = vs_paper.drop(columns=SEED_COLUMNS)
             for path, frame in (
                 (out_dir / f"{name}.csv", wide_table(long, mixture)),
                 (out_dir / f"{name}_vs_paper.csv", vs_paper),
@@ -180,6 +193,11 @@ def write_tables(
         return written
     finally:
         con.close()
+
+
+def several_seeds(con) -> bool:
+    """Whether a cell of the temp table `table_cells` pools several training seeds."""
+    return bool(con.execute("SELECT coalesce(max(n_seeds), 1) > 1 FROM table_cells").fetchone()[0])
 
 
 def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[Path]:
