@@ -32,7 +32,11 @@ value being the benchmark's own aggregate (view eval_set_metrics: BLINK-3 the me
 accuracies, the others pooled). Written header-only when the experiment has no cell of that table.
 
 Uncertainty: the *_vs_paper.csv rows carry n and the 95% Wilson interval of each accuracy, and
-the LIVR rows the paired bootstrap interval of LIVR - SFT (livr/results/stats.py). metrics/
+the LIVR rows the paired bootstrap interval of LIVR - SFT (livr/results/stats.py). Training seeds:
+a cell of several seeds shows their mean, with the two-level bootstrap interval (seeds, then test
+examples) of the mean and of LIVR - SFT; *_vs_paper.csv then adds each seed's value, their spread,
+where the paper's number falls among them and whether LIVR - SFT is supported (vs_paper.sql); with
+one seed per cell every file reads as before seeds. metrics/
 holds every cell's accuracy (n, interval) and every paired difference against SFT and LIVR, one
 small JSON each, so `dvc metrics show` is a table with a row per cell (and `dvc metrics diff`);
 val_curves/<backbone>__<train_set>.csv the validation accuracy of each trained method against
@@ -348,20 +352,33 @@ def _write_attention_shares(con, experiment: str, out_dir: Path, paper_backbones
     return [path]
 
 
+# Each cell at its kept weights over its training seeds (seed_metrics): the Wilson interval for one
+# seed (as before seeds), the two-level bootstrap of the mean for several.
+METRIC_CELLS_SQL = """
+SELECT s.backbone, s.train_set, s.method, s.task, s.accuracy, s.n,
+       CASE WHEN s.n_seeds = 1 THEN w.ci_low ELSE s.ci_low END,
+       CASE WHEN s.n_seeds = 1 THEN w.ci_high ELSE s.ci_high END,
+       s.n_seeds, s.sd
+FROM seed_metrics s
+LEFT JOIN metrics w
+    ON s.n_seeds = 1 AND w.experiment = s.experiment AND w.backbone = s.backbone AND w.train_set = s.train_set
+   AND w.method = s.method AND w.task = s.task AND w.selected
+WHERE s.experiment = ? AND s.weights = 'selected'
+ORDER BY ALL
+"""
+
+
 def write_metrics(con, experiment: str, out_dir: Path) -> Path:
     """The DVC metrics, of the weights each run kept: one small JSON per row of `dvc metrics show`,
     so its table has a row per cell and a few columns. <backbone>/<train_set>/<method>/<task>.json:
     accuracy, n, ci_low, ci_high (and for a comparison benchmark its own number: benchmark_accuracy,
     aggregate[, pair_accuracy]); <backbone>/<train_set>/<method>-<baseline>/<task>.json: the paired
-    difference, delta, n, ci_low, ci_high."""
-    cells = con.execute(
-        "SELECT backbone, train_set, method, task, accuracy, n, ci_low, ci_high FROM metrics WHERE experiment = ? "
-        "AND selected ORDER BY ALL",
-        [experiment],
-    ).fetchall()
+    difference, delta, n, ci_low, ci_high. A cell of several training seeds: the mean over them with
+    the two-level bootstrap interval, and n_seeds, sd (cells) or n_seeds, supported (differences)."""
+    cells = con.execute(METRIC_CELLS_SQL, [experiment]).fetchall()
     deltas = con.execute(
-        "SELECT backbone, train_set, task, method, baseline, delta, n, ci_low, ci_high FROM paired_deltas "
-        "WHERE experiment = ? AND weights = 'selected' ORDER BY ALL",
+        "SELECT backbone, train_set, task, method, baseline, delta, n, ci_low, ci_high, n_seeds, supported "
+        "FROM pooled_deltas WHERE experiment = ? AND weights = 'selected' ORDER BY ALL",
         [experiment],
     ).fetchall()
     benchmarks = {
@@ -375,6 +392,8 @@ def write_metrics(con, experiment: str, out_dir: Path) -> Path:
     files = {}
     for c in cells:
         row = {"accuracy": round(c[4], 2), "n": c[5], "ci_low": round(c[6], 2), "ci_high": round(c[7], 2)}
+        if c[8] > 1:
+            row |= {"n_seeds": c[8], "sd": round(c[9], 2)}
         if tuple(c[:4]) in benchmarks:  # the benchmark's own number (accuracy is pooled over examples)
             accuracy, aggregate, pairs = benchmarks[tuple(c[:4])]
             row |= {
@@ -389,6 +408,7 @@ def write_metrics(con, experiment: str, out_dir: Path) -> Path:
             "n": d[6],
             "ci_low": round(d[7], 2),
             "ci_high": round(d[8], 2),
+            **({"n_seeds": d[9], "supported": d[10]} if d[9] > 1 else {}),
         }
     with atomic_dir(out_dir) as tmp:
         for rel, row in files.items():

@@ -13,6 +13,7 @@ from test_results import make_cells, query
 
 from livr.cli import main as cli
 from livr.errors import InputError
+from livr.layout import METRICS
 from livr.results.db import build_database
 from livr.results.stats import paired_bootstrap, two_level_bootstrap
 from livr.results.tables import SEED_COLUMNS, write_tables
@@ -191,6 +192,30 @@ def test_tables_over_seeds(seeded, tmp_path):
     assert (float(livr["ours_delta_ci_low"]), float(livr["ours_delta_ci_high"])) == pytest.approx((lo, hi), abs=0.005)
     assert livr["ours_delta_supported"] == str(supported)
     assert vs["zero_shot"]["paper_z"] == ""  # one seed: no sd
+    # the DVC metrics: each cell's mean over seeds, each difference pooled
+    cell = json.loads((tmp_path / METRICS / BACKBONE / TASK / "sft" / f"{TASK}.json").read_text())
+    ((acc_lo, acc_hi),) = query(
+        seeded, "SELECT ci_low, ci_high FROM seed_metrics WHERE method = 'sft' AND weights = 'selected'"
+    )
+    assert cell == {
+        "accuracy": 60.0,
+        "n": N,
+        "ci_low": round(acc_lo, 2),
+        "ci_high": round(acc_hi, 2),
+        "n_seeds": 3,
+        "sd": 10.0,
+    }
+    delta = json.loads((tmp_path / METRICS / BACKBONE / TASK / "livr-sft" / f"{TASK}.json").read_text())
+    assert delta == {
+        "delta": 11.67,
+        "n": N,
+        "ci_low": round(lo, 2),
+        "ci_high": round(hi, 2),
+        "n_seeds": 3,
+        "supported": supported,
+    }
+    zero_shot = json.loads((tmp_path / METRICS / BACKBONE / TASK / "zero_shot" / f"{TASK}.json").read_text())
+    assert set(zero_shot) == {"accuracy", "n", "ci_low", "ci_high"}  # one run: as before seeds
 
 
 def test_one_seed_reads_as_without_seeds(tmp_path):
