@@ -344,21 +344,31 @@ def seeds_chart(g: pd.DataFrame, backbone: str, train_set: str) -> str:
 
 
 def cells_overview(con, experiment: str) -> pd.DataFrame:
-    return con.execute(
-        "SELECT backbone, train_set, method, task, weights, selected, n, n_correct, n_unparsed, accuracy, ci_low, "
-        "ci_high "
-        "FROM metrics WHERE experiment = ? ORDER BY backbone, train_set, method, task, NOT selected",
+    frame = con.execute(
+        "SELECT backbone, train_set, method, seed, task, weights, selected, n, n_correct, n_unparsed, accuracy, "
+        "ci_low, ci_high "
+        "FROM metrics WHERE experiment = ? ORDER BY backbone, train_set, method, task, NOT selected, seed",
         [experiment],
     ).fetchdf()
+    return _without_single_seeds(frame, ["backbone", "train_set", "method", "task", "weights"])
 
 
 def paired_deltas(con, experiment: str, baseline: str) -> pd.DataFrame:
-    """Every method minus `baseline` per cell, with n and the paired bootstrap interval."""
-    return con.execute(
-        "SELECT backbone, train_set, task, method, n, delta, ci_low, ci_high, a_only, b_only FROM paired_deltas "
-        "WHERE experiment = ? AND baseline = ? AND weights = 'selected' ORDER BY backbone, train_set, method, task",
+    """Every method minus `baseline` per cell (and training seed), with n and the paired bootstrap interval."""
+    frame = con.execute(
+        "SELECT backbone, train_set, task, method, seed, n, delta, ci_low, ci_high, a_only, b_only FROM paired_deltas "
+        "WHERE experiment = ? AND baseline = ? AND weights = 'selected' ORDER BY backbone, train_set, method, task, "
+        "seed",
         [experiment, baseline],
     ).fetchdf()
+    return _without_single_seeds(frame, ["backbone", "train_set", "task", "method"])
+
+
+def _without_single_seeds(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The frame without its seed column when no cell has several seeds (the page as before seeds)."""
+    if frame.empty or frame.groupby(keys).size().max() <= 1:
+        return frame.drop(columns="seed")
+    return frame
 
 
 def training_curves(con, experiment: str) -> str:

@@ -189,6 +189,8 @@ def write_tables(
             written.append(path)
         written += _write_ablations(con, experiment, out_dir, weights)
         selection = con.execute(SELECTION_SQL, {"experiment": experiment, "tasks": list(TASKS)}).fetchdf()
+        if selection.empty or selection.groupby(["backbone", "train_set", "method", "task"]).size().max() <= 1:
+            selection = selection.drop(columns="seed")  # one seed per cell: as before seeds
         write_text(out_dir / SELECTION, selection.to_csv(index=False, float_format="%.2f"))
         written.append(out_dir / SELECTION)
         written += _write_attention_shares(con, experiment, out_dir, paper_backbones or {})

@@ -103,6 +103,9 @@ def test_seeds_are_dots_and_deltas_a_forest_plot(page):
     assert re.match(r"<span[^>]*>\+10\.00</span>", cells[3])
     assert cells[4] == "42: +15.00<br>43: -5.00<br>44: +20.00"
     assert "<th>LIVR − SFT per seed</th>" in vs
+    # the detail tables name each row's seed
+    tables = section(html, "tables")
+    assert tables.count("<th>seed</th>") == 2  # every cell, and every method minus SFT
 
 
 @needs_chromium

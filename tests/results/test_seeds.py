@@ -25,8 +25,9 @@ SEEDS = (42, 43, 44)
 RIGHT = {"sft": dict(zip(SEEDS, (10, 12, 14))), "livr": dict(zip(SEEDS, (13, 12, 18))), "zero_shot": {None: 5}}
 
 
-def write_cell(root: Path, method: str, seed: int | None, right: int, seed_in_sidecar: bool = True) -> Path:
-    """A counting cell whose first `right` of N examples are answered correctly."""
+def write_cell(root: Path, method: str, seed: int | None, right: int, selected: bool = True) -> Path:
+    """A counting cell whose first `right` of N examples are answered correctly; `selected=False`: at
+    the run's other (last-step) weights."""
     rows = [
         {
             "id": f"{TASK}-{i:03d}",
@@ -39,7 +40,8 @@ def write_cell(root: Path, method: str, seed: int | None, right: int, seed_in_si
         }
         for i in range(N)
     ]
-    path = root / "cells" / EXP / BACKBONE / TASK / method / f"seed{seed}" / f"{TASK}.jsonl"
+    name = f"{TASK}.jsonl" if selected else f"{TASK}.unselected.jsonl"
+    path = root / "cells" / EXP / BACKBONE / TASK / method / f"seed{seed}" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     sidecar = {
@@ -48,16 +50,15 @@ def write_cell(root: Path, method: str, seed: int | None, right: int, seed_in_si
         "train_set": TASK,
         "method": method,
         "task": TASK,
-        "weights": "base" if method == "zero_shot" else "best_val",
-        "selected": True,
+        "weights": "base" if method == "zero_shot" else "best_val" if selected else "last",
+        "selected": selected,
         "n": N,
         "n_correct": right,
         "n_unparsed": 0,
         "accuracy": 100 * right / N,
         "checkpoint": None,
+        "seed": seed,
     }
-    if seed_in_sidecar:
-        sidecar["seed"] = seed
     path.with_suffix(".json").write_text(json.dumps(sidecar))
     return path
 
@@ -256,3 +257,18 @@ def test_a_bad_seed_is_rejected_naming_the_file(tmp_path, capsys):
     twice = write_cell(tmp_path / "again", "sft", 42, 10)
     with pytest.raises(InputError, match="already read from"):
         build_database(tmp_path / "db.duckdb", [write_cell(tmp_path, "sft", 42, 10), twice])
+
+
+def test_checkpoint_selection_per_seed(tmp_path):
+    """selection.csv: each seed's cell at both weights, beside SFT of the same seed at the same weights."""
+    cells = [write_cell(tmp_path, m, s, k) for m, by_seed in RIGHT.items() for s, k in by_seed.items()]
+    cells += [write_cell(tmp_path, m, s, k + 2, selected=False) for m in ("sft", "livr") for s, k in RIGHT[m].items()]
+    build_database(tmp_path / "livr.duckdb", cells)
+    write_tables(tmp_path / "livr.duckdb", EXP, tmp_path / "tables")
+    rows = [r for r in csv.DictReader(open(tmp_path / "tables" / "selection.csv")) if r["method"] == "livr"]
+    assert [r["seed"] for r in rows] == [str(s) for s in SEEDS]
+    for r, seed in zip(rows, SEEDS):
+        livr, sft = RIGHT["livr"][seed], RIGHT["sft"][seed]
+        assert float(r["best_val"]) == 100 * livr / N and float(r["last"]) == 100 * (livr + 2) / N
+        assert float(r["best_val_minus_sft"]) == pytest.approx(100 * (livr - sft) / N)
+        assert float(r["last_minus_sft"]) == pytest.approx(100 * (livr - sft) / N)
