@@ -453,7 +453,7 @@ def test_time_sources(runs: list[dict]) -> dict[tuple[str, str], str]:
 
 def pooled_tables(predictions: list[dict], sources: dict[tuple[str, str], str] | None = None) -> dict[str, list]:
     """The bootstrap tables: paired_deltas (one row per training seed), pooled_deltas and
-    pooled_accuracy (every seed of a cell, two-level bootstrap)."""
+    pooled_accuracy (cells of several seeds, two-level bootstrap)."""
     by_cell = _correct_by_cell(predictions)
     per_seed, pooled = paired_deltas(by_cell, sources or {})
     return {"paired_deltas": per_seed, "pooled_deltas": pooled, "pooled_accuracy": pooled_accuracy(by_cell)}
@@ -508,21 +508,25 @@ def paired_deltas(by_cell: dict[tuple, dict[str, dict]], sources: dict[tuple[str
                     stats = paired_bootstrap([a[i] for i in ids], [b[i] for i in ids])
                     per_seed.append({**ident, "seed": seed, **stats})
             shared = sorted(set.intersection(*(set(a) & set(b) for a, b, _ in runs))) if runs else []
-            if shared:
+            if len(runs) == 1 and shared:  # one seed: its paired delta as it is (no second bootstrap)
+                stats = {k: per_seed[-1][k] for k in ("n", "delta", "ci_low", "ci_high", "samples", "bootstrap_seed")}
+                stats["n_seeds"] = 1
+            elif shared:
                 stats = two_level_bootstrap([[float(a[i]) - float(b[i]) for i in shared] for a, b, _ in runs])
+            if shared:
                 pooled.append({**ident, **stats, "seeds": [s for _, _, s in runs], "supported": _excludes_zero(stats)})
     return per_seed, pooled
 
 
 def pooled_accuracy(by_cell: dict[tuple, dict[str, dict]]) -> list[dict]:
     """Each method's accuracy per cell and choice of weights, pooled over its training seeds on the
-    examples every seed was evaluated on (two-level bootstrap)."""
+    examples every seed was evaluated on (two-level bootstrap); cells of several seeds only."""
     keys = ("experiment", "backbone", "train_set", "task", "weights")
     rows = []
     for key, methods in sorted(by_cell.items()):
         for method, seeds in sorted(methods.items()):
             shared = sorted(set.intersection(*(set(c) for c in seeds.values())))
-            if not shared:
+            if len(seeds) < 2 or not shared:  # one seed: seed_metrics gives its Wilson interval
                 continue
             ordered = [seeds[s] for s in sorted(seeds, key=_seed_order)]
             stats = two_level_bootstrap([[float(c[i]) for i in shared] for c in ordered])

@@ -134,8 +134,8 @@ CREATE TABLE pooled_deltas (
     PRIMARY KEY (experiment, backbone, train_set, task, weights, method, baseline)
 );
 
--- One method's accuracy pooled over the training seeds of a cell (mean over seeds), with the same
--- two-level bootstrap 95% interval; for each choice of weights, as paired_deltas.
+-- One method's accuracy pooled over the training seeds of a cell of several seeds (mean over seeds),
+-- with the same two-level bootstrap 95% interval; for each choice of weights, as paired_deltas.
 CREATE TABLE pooled_accuracy (
     experiment VARCHAR NOT NULL,
     backbone VARCHAR NOT NULL,
@@ -155,7 +155,8 @@ CREATE TABLE pooled_accuracy (
 
 -- Each cell over its training seeds, for each choice of weights (see shows_weights): the seeds and
 -- each one's accuracy (in seed order), their mean, sample sd (NULL for one seed), min and max, and
--- the two-level bootstrap 95% interval of the mean (pooled_accuracy). Percent.
+-- the 95% interval of the mean: the two-level bootstrap (pooled_accuracy) for several seeds, the
+-- Wilson interval (view metrics) for one, as before seeds. Percent.
 CREATE VIEW seed_metrics AS
 WITH chosen AS (
     SELECT m.*, c.choice
@@ -171,11 +172,15 @@ over_seeds AS (
            avg(accuracy) AS accuracy,
            stddev_samp(accuracy) AS sd,
            min(accuracy) AS min_accuracy,
-           max(accuracy) AS max_accuracy
+           max(accuracy) AS max_accuracy,
+           any_value(ci_low) AS wilson_low,    -- read for one seed only
+           any_value(ci_high) AS wilson_high
     FROM chosen
     GROUP BY experiment, backbone, train_set, method, task, choice
 )
-SELECT s.*, p.ci_low, p.ci_high
+SELECT s.* EXCLUDE (wilson_low, wilson_high),
+       CASE WHEN s.n_seeds = 1 THEN s.wilson_low ELSE p.ci_low END AS ci_low,
+       CASE WHEN s.n_seeds = 1 THEN s.wilson_high ELSE p.ci_high END AS ci_high
 FROM over_seeds s
 LEFT JOIN pooled_accuracy p USING (experiment, backbone, train_set, method, task, weights);
 

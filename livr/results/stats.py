@@ -4,7 +4,7 @@ differences between two methods evaluated on the same test examples, and a two-l
 
 The Wilson score interval is computed in SQL (livr/results/schema.sql, view `metrics`); the
 bootstraps are computed here when the database is built, and stored in tables `paired_deltas`
-(one training seed), `pooled_deltas` and `pooled_accuracy` (every seed of a cell).
+(one training seed), `pooled_deltas` (every seed of a cell) and `pooled_accuracy` (cells of several seeds).
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@
 -- Output (backbone, train_set, method, task, accuracy, n, ci_low, ci_high, and over training seeds
 -- n_seeds, sd, min_accuracy, max_accuracy, per_seed, supported), method in zero_shot | sft | livr |
 -- delta_vs_sft (LIVR - SFT) and task = a task or 'Mean'. Accuracy (percent, unrounded) is the
--- mean over the cell's training seeds of the metrics view's, i.e. recomputed from the predictions
--- (view seed_metrics); its 95% interval is Wilson's for a cell of one seed (as before seeds), else
--- the two-level bootstrap of the mean (table pooled_accuracy). A delta is the pooled LIVR - SFT of
+-- mean over the cell's training seeds of the metrics view's, i.e. recomputed from the predictions,
+-- with its 95% interval (view seed_metrics: Wilson's for a cell of one seed, as before seeds, else
+-- the two-level bootstrap of the mean). A delta is the pooled LIVR - SFT of
 -- table pooled_deltas with its two-level bootstrap interval (with one seed: the paired bootstrap of
 -- paired_deltas), per_seed its paired_deltas rows as text. n: test examples per seed. Means carry
 -- no n and no interval. Only the nine tasks (table `tasks`): benchmark cells of the comparison
@@ -15,16 +15,11 @@
 -- (schema.sql shows_weights; 'selected' = what each run kept, as the paper reports).
 WITH m AS (
     SELECT s.backbone, s.train_set, s.method, s.task, s.accuracy, s.n, s.n_seeds, s.sd, s.min_accuracy,
-           s.max_accuracy,
-           CASE WHEN s.n_seeds = 1 THEN w.ci_low ELSE s.ci_low END AS ci_low,
-           CASE WHEN s.n_seeds = 1 THEN w.ci_high ELSE s.ci_high END AS ci_high,
+           s.max_accuracy, s.ci_low, s.ci_high,
            array_to_string(list_transform(list_zip(s.seeds, s.accuracies),
                                           lambda x: coalesce(x[1]::VARCHAR, 'base') || ': ' || printf('%.2f', x[2])),
                            '; ') AS per_seed
     FROM seed_metrics s
-    LEFT JOIN metrics w  -- a cell of one seed: its one metrics row, for the Wilson interval
-        ON s.n_seeds = 1 AND w.experiment = s.experiment AND w.backbone = s.backbone AND w.train_set = s.train_set
-       AND w.method = s.method AND w.task = s.task AND shows_weights(w.weights, w.selected, $weights)
     WHERE s.experiment = $experiment AND s.weights = $weights AND s.task IN (SELECT task FROM tasks)
 ),
 slots AS (  -- every (backbone, group, task) the table has a column value for

@@ -354,18 +354,12 @@ def _write_attention_shares(con, experiment: str, out_dir: Path, paper_backbones
     return [path]
 
 
-# Each cell at its kept weights over its training seeds (seed_metrics): the Wilson interval for one
-# seed (as before seeds), the two-level bootstrap of the mean for several.
+# Each cell at its kept weights over its training seeds (seed_metrics: for one seed its accuracy and
+# Wilson interval, as before seeds; for several the mean and its two-level bootstrap interval).
 METRIC_CELLS_SQL = """
-SELECT s.backbone, s.train_set, s.method, s.task, s.accuracy, s.n,
-       CASE WHEN s.n_seeds = 1 THEN w.ci_low ELSE s.ci_low END,
-       CASE WHEN s.n_seeds = 1 THEN w.ci_high ELSE s.ci_high END,
-       s.n_seeds, s.sd
-FROM seed_metrics s
-LEFT JOIN metrics w
-    ON s.n_seeds = 1 AND w.experiment = s.experiment AND w.backbone = s.backbone AND w.train_set = s.train_set
-   AND w.method = s.method AND w.task = s.task AND w.selected
-WHERE s.experiment = ? AND s.weights = 'selected'
+SELECT backbone, train_set, method, task, accuracy, n, ci_low, ci_high, n_seeds, sd
+FROM seed_metrics
+WHERE experiment = ? AND weights = 'selected'
 ORDER BY ALL
 """
 

@@ -15,7 +15,7 @@ from livr.cli import main as cli
 from livr.errors import InputError
 from livr.layout import METRICS
 from livr.results.db import build_database
-from livr.results.stats import paired_bootstrap, two_level_bootstrap
+from livr.results.stats import paired_bootstrap, two_level_bootstrap, wilson_interval
 from livr.results.tables import SEED_COLUMNS, write_tables
 
 EXP, BACKBONE, TASK = "seeds", "tiny-a", "counting"
@@ -134,8 +134,12 @@ def test_seed_metrics_summarise_each_cell_over_its_seeds(seeded):
     assert accs == pytest.approx([50.0, 60.0, 70.0]) and (mean, sd, lo, hi) == pytest.approx((60.0, 10.0, 50.0, 70.0))
     want = two_level_bootstrap(correct_rows("sft", SEEDS))
     assert (ci_low, ci_high) == pytest.approx((want["ci_low"], want["ci_high"]))
-    ((zs,),) = query(seeded, "SELECT sd FROM seed_metrics WHERE method = 'zero_shot' AND weights = 'selected'")
-    assert zs is None  # one seed: no sd
+    # one seed: no sd, and the Wilson interval of its accuracy, as before seeds
+    ((sd, lo, hi),) = query(
+        seeded, "SELECT sd, ci_low, ci_high FROM seed_metrics WHERE method = 'zero_shot' AND weights = 'selected'"
+    )
+    assert sd is None and (lo, hi) == pytest.approx(wilson_interval(RIGHT["zero_shot"][None], N))
+    assert query(seeded, "SELECT DISTINCT n_seeds FROM pooled_accuracy") == [(3,)]  # several seeds only
 
 
 def test_paired_deltas_per_seed_and_pooled(seeded):
