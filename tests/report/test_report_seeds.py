@@ -23,6 +23,7 @@ RIGHT = {  # examples right (the first k), per method and seed
     "zero_shot": {None: 4},
     "sft": dict(zip(SEEDS, (10, 12, 14))),
     "livr": dict(zip(SEEDS, (13, 11, 18))),
+    "livr_eval_no_latents": dict(zip(SEEDS, (6, 8, 10))),  # the LIVR model of each seed without its latents
 }
 
 
@@ -58,6 +59,8 @@ def write_cell(root: Path, task: str, method: str, seed: int | None, right: int)
         "n_unparsed": 0,
         "accuracy": 100 * right / N,
         "checkpoint": None,
+        "checkpoint_method": None if method == "zero_shot" else "livr" if method.startswith("livr") else method,
+        "settings": {"eval_latents": method != "livr_eval_no_latents", "eval_mask": "standard"},
     }
     path.with_suffix(".json").write_text(json.dumps(sidecar))
     return path
@@ -103,6 +106,12 @@ def test_seeds_are_dots_and_deltas_a_forest_plot(page):
     assert re.match(r"<span[^>]*>\+10\.00</span>", cells[3])
     assert cells[4] == "42: +15.00<br>43: -5.00<br>44: +20.00"
     assert "<th>LIVR − SFT per seed</th>" in vs
+    # the mechanism: each evaluation's mean over seeds, and its pooled difference to the model as trained
+    mech = section(html, "mechanism")
+    row = re.search(r'<tr data-task="counting">(.*?)</tr>', mech, flags=re.S).group(1)
+    by = dict(re.findall(r'data-method="(\w+)" data-accuracy="([^"]*)"', row))
+    assert by == {"livr": "70.00", "livr_eval_no_latents": "40.00", "sft": "60.00"}
+    assert 'data-method="livr_eval_no_latents" data-accuracy="40.00" data-minus="-30.00"' in row
     # the detail tables name each row's seed
     tables = section(html, "tables")
     assert tables.count("<th>seed</th>") == 2  # every cell, and every method minus SFT
