@@ -1,6 +1,7 @@
 -- The paper's ablations (livr/results/paper_ablations.csv, temp table `paper_ablations`) beside
 -- ours, long format, for one experiment. Our accuracy is the metrics view's (recomputed from the
--- predictions) for cells trained and evaluated on the same task; `backbone_map` maps our
+-- predictions; the mean over a cell's training seeds, view seed_metrics) for cells trained and
+-- evaluated on the same task; `backbone_map` maps our
 -- backbone to the paper's (unmapped ones map to themselves). Deltas are against LIVR with the
 -- paper's defaults (method `livr`) on the same backbone and task, ours and the paper's.
 -- Rows: every paper ablation row whose method we ran, for each of our backbones mapped to its
@@ -8,9 +9,9 @@
 -- $weights: the weights compared (schema.sql shows_weights; 'selected' = what each run kept).
 WITH ours AS (
     SELECT m.backbone, coalesce(b.paper_backbone, m.backbone) AS paper_backbone, m.method, m.task, m.accuracy
-    FROM metrics m
+    FROM seed_metrics m
     LEFT JOIN backbone_map b ON b.backbone = m.backbone
-    WHERE m.experiment = $experiment AND m.train_set = m.task AND shows_weights(m.weights, m.selected, $weights)
+    WHERE m.experiment = $experiment AND m.train_set = m.task AND m.weights = $weights
 )
 SELECT
     p.ablation, p.variant, p.method, o.backbone, o.paper_backbone, p.task,

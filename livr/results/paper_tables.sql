@@ -7,8 +7,8 @@
 -- $weights: the weights shown (schema.sql shows_weights).
 WITH ours AS (
     SELECT m.backbone, m.method, m.task, m.accuracy, m.n, m.ci_low, m.ci_high
-    FROM metrics m
-    WHERE m.experiment = $experiment AND m.train_set = m.task AND shows_weights(m.weights, m.selected, $weights)
+    FROM seed_metrics m  -- over a cell's training seeds: their mean and its interval
+    WHERE m.experiment = $experiment AND m.train_set = m.task AND m.weights = $weights
 ),
 backbones AS (
     SELECT DISTINCT o.backbone, coalesce(b.paper_backbone, o.backbone) AS paper_backbone

@@ -229,8 +229,8 @@ def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[
     if not ran - set(REFERENCE_METHODS):
         return []
     ours = con.execute(
-        "SELECT backbone, method, task, round(accuracy, 2) AS accuracy FROM metrics "
-        "WHERE experiment = ? AND train_set = task AND shows_weights(weights, selected, ?) "
+        "SELECT backbone, method, task, round(accuracy, 2) AS accuracy FROM seed_metrics "
+        "WHERE experiment = ? AND train_set = task AND weights = ? "
         "AND (method IN (SELECT method FROM paper_ablations) OR method = 'sft') "
         "ORDER BY backbone, method, list_position(?, task)",
         [experiment, weights, list(TASKS)],

@@ -276,3 +276,12 @@ def test_checkpoint_selection_per_seed(tmp_path):
         assert float(r["best_val"]) == 100 * livr / N and float(r["last"]) == 100 * (livr + 2) / N
         assert float(r["best_val_minus_sft"]) == pytest.approx(100 * (livr - sft) / N)
         assert float(r["last_minus_sft"]) == pytest.approx(100 * (livr - sft) / N)
+
+
+def test_ablations_show_the_mean_over_seeds(tmp_path):
+    right = {**RIGHT, "livr_eval_no_latents": dict(zip(SEEDS, (6, 8, 10)))}
+    cells = [write_cell(tmp_path, m, s, k) for m, by_seed in right.items() for s, k in by_seed.items()]
+    build_database(tmp_path / "livr.duckdb", cells)
+    write_tables(tmp_path / "livr.duckdb", EXP, tmp_path / "tables")
+    ours = {r["method"]: r for r in csv.DictReader(open(tmp_path / "tables" / "ablations.csv"))}
+    assert float(ours["livr_eval_no_latents"]["accuracy"]) == 40.0 and float(ours["sft"]["accuracy"]) == 60.0
