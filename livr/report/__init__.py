@@ -7,7 +7,8 @@ for pictures, the test data and the trained LIVR checkpoints:
 1. Table 1 (and 2) compact, in the paper's layout, and the other tables the experiment produced
    (results.py).
 2. Ours vs the paper: LIVR - SFT per task as a chart, ours with its paired bootstrap interval
-   beside the paper's, and the numbers in a compact table (results.py).
+   beside the paper's, and the numbers in a compact table (results.py); with several training
+   seeds a forest plot (each seed, pooled, the paper's) and each cell's seeds as dots.
 3. The mechanism test of the paper's Sec. 4.3.1: a small chart per task of each model evaluated as
    trained, under the Stage-1 mask, without latents, beside SFT and chance (mechanism.py); its
    answer->latent attention and the t-SNE of its hidden states (`livr analyze`; analysis.py); every
@@ -38,6 +39,8 @@ from livr.report.results import (
     cells_overview,
     datasets_table,
     paired_deltas,
+    seed_deltas,
+    seeds_section,
     tables_section,
     training_curves,
     vs_paper_section,
@@ -119,8 +122,16 @@ SECTIONS = {  # placeholder in page.html -> (nav label, heading, note above the 
         "Ours vs the paper",
         "LIVR − SFT per task, ours and the paper's",
         "Blue: our LIVR minus our Direct SFT (accuracy points) with its 95% paired bootstrap interval; grey: the "
-        "same difference in the paper for the mapped paper backbone. A difference whose interval contains 0 is "
+        "same difference in the paper for the mapped paper backbone. With several training seeds the blue point "
+        "is the mean over seeds, its interval a two-level bootstrap (seeds resampled, then test examples), and "
+        "each seed's own difference is drawn in light blue. A difference whose interval contains 0 is "
         "not supported by these data.",
+    ),
+    "seeds": (
+        "Seeds",
+        "Each cell over its training seeds",
+        "Each dot: one training seed's accuracy; each bar: their mean with its 95% two-level bootstrap interval "
+        "(seeds resampled with replacement, then test examples). Shown when a cell has several seeds.",
     ),
     "mechanism": ("Mechanism", "Does the answer go through the latents? (paper Sec. 4.3.1)", ""),
     "analysis": (
@@ -201,7 +212,8 @@ def build_report(
                 else ""
             )
             + (details("Examples per split, ours / the paper's", datasets) if datasets else ""),
-            "vs_paper": vs_paper_section(frames),
+            "vs_paper": vs_paper_section(frames, seed_deltas(con, experiment)),
+            "seeds": seeds_section(con, experiment),
             "mechanism": mechanism_section(con, experiment),
             "analysis": analysis_section(con, experiment, mapping),
             "selection": selection_section(frames["selection"]),

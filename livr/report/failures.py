@@ -32,6 +32,7 @@ FROM predictions l
 LEFT JOIN predictions s
   ON s.experiment = l.experiment AND s.backbone = l.backbone AND s.train_set = l.train_set
  AND s.task = l.task AND s.id = l.id AND s.method = $baseline AND s.selected
+ AND s.seed IS NOT DISTINCT FROM l.seed  -- several training seeds: LIVR's seed s against SFT's seed s
 WHERE l.experiment = $experiment AND l.method = $livr AND l.selected
   AND (NOT l.correct OR (s.id IS NOT NULL AND s.correct <> l.correct))
 ORDER BY l.backbone, l.train_set, l.task, l.id

@@ -19,15 +19,17 @@ EXPLANATION = (
     "and the image it sees directly: a drop from the model as trained means it relies on its latents."
 )
 
-# Every cell of a trained model that has test-time variants, the variants, and Direct SFT.
+# Every cell of a trained model that has test-time variants, the variants, and Direct SFT; over
+# several training seeds the mean with its two-level interval (seed_metrics, pooled_deltas), and for
+# one seed its accuracy with the Wilson interval and the paired bootstrap delta, as before seeds.
 MECHANISM_SQL = """
 WITH variant_cells AS (
     SELECT DISTINCT backbone, train_set, task, checkpoint_method AS model
     FROM runs
     WHERE experiment = $experiment AND selected AND checkpoint_method IS NOT NULL AND checkpoint_method <> method
 ),
-evaluated AS (
-    SELECT v.backbone, v.train_set, v.task, v.model, r.method,
+evaluated AS (  -- one row per evaluation, whatever its number of training seeds
+    SELECT DISTINCT v.backbone, v.train_set, v.task, v.model, r.method,
            coalesce(CAST(r.settings->>'eval_latents' AS BOOLEAN), true) AS latents,
            coalesce(r.settings->>'eval_mask', 'standard') AS mask
     FROM variant_cells v
@@ -37,10 +39,10 @@ evaluated AS (
 SELECT e.backbone, e.train_set, e.task, e.model, e.method, e.latents, e.mask, m.n, m.accuracy, m.ci_low, m.ci_high,
        t.chance, d.delta AS minus_model, d.ci_low AS minus_model_ci_low, d.ci_high AS minus_model_ci_high
 FROM evaluated e
-JOIN metrics m ON m.experiment = $experiment AND m.backbone = e.backbone AND m.train_set = e.train_set
- AND m.task = e.task AND m.method = e.method AND m.selected
+JOIN seed_metrics m ON m.experiment = $experiment AND m.backbone = e.backbone AND m.train_set = e.train_set
+ AND m.task = e.task AND m.method = e.method AND m.weights = 'selected'
 JOIN tasks t ON t.task = e.task
-LEFT JOIN paired_deltas d
+LEFT JOIN pooled_deltas d
   ON d.experiment = $experiment AND d.backbone = e.backbone AND d.train_set = e.train_set AND d.task = e.task
  AND d.method = e.method AND d.baseline = e.model AND d.weights = 'selected'
 """
@@ -113,7 +115,7 @@ def _cell_title(train_set: str, task: str) -> str:
 
 
 def mechanism_chart(g: pd.DataFrame, key: str) -> str:
-    """One task of one model: accuracy of each evaluation with its 95% Wilson interval, and chance."""
+    """One task of one model: accuracy of each evaluation with its 95% interval, and chance."""
     import numpy as np
 
     plt = pyplot()
@@ -181,11 +183,15 @@ def mechanism_section(con, experiment: str) -> str:
             for (train_set, task), t in g.groupby(["train_set", "task"], sort=False)
         ]
         parts.append(f'<h3>{esc(backbone)} · model {esc(model)}</h3><div class="grid">{"".join(charts)}</div>')
-    parts.append('<p class="note">Bars: accuracy with its 95% Wilson interval; dashed red line: chance.</p>')
+    parts.append(
+        '<p class="note">Bars: accuracy with its 95% Wilson interval (a model of several training seeds: their '
+        "mean, with its two-level bootstrap interval); dashed red line: chance.</p>"
+    )
     parts.append(
         details(
             "The numbers: each accuracy [95% Wilson interval] and its difference to the model as trained "
-            "on the same examples [paired bootstrap 95% interval]",
+            "on the same examples [paired bootstrap 95% interval]; over several training seeds their means "
+            "[two-level bootstrap]",
             numbers_table(frame),
         )
     )

@@ -1,18 +1,17 @@
 -- The paper's ablations (livr/results/paper_ablations.csv, temp table `paper_ablations`) beside
 -- ours, long format, for one experiment. Our accuracy is the metrics view's (recomputed from the
--- predictions) for cells trained and evaluated on the same task; `backbone_map` maps our
+-- predictions; the mean over a cell's training seeds, view seed_metrics) for cells trained and
+-- evaluated on the same task; `backbone_map` maps our
 -- backbone to the paper's (unmapped ones map to themselves). Deltas are against LIVR with the
 -- paper's defaults (method `livr`) on the same backbone and task, ours and the paper's.
 -- Rows: every paper ablation row whose method we ran, for each of our backbones mapped to its
 -- backbone, in the CSV's order (`row_order`) within each ablation.
--- $weights: the weights compared (schema.sql shows_weights; 'selected' = what each run kept); $seed: the
--- training seed (schema.sql shows_seed).
+-- $weights: the weights compared (schema.sql shows_weights; 'selected' = what each run kept).
 WITH ours AS (
     SELECT m.backbone, coalesce(b.paper_backbone, m.backbone) AS paper_backbone, m.method, m.task, m.accuracy
-    FROM metrics m
+    FROM seed_metrics m
     LEFT JOIN backbone_map b ON b.backbone = m.backbone
-    WHERE m.experiment = $experiment AND m.train_set = m.task AND shows_weights(m.weights, m.selected, $weights)
-      AND shows_seed(m.seed, $seed)
+    WHERE m.experiment = $experiment AND m.train_set = m.task AND m.weights = $weights
 )
 SELECT
     p.ablation, p.variant, p.method, o.backbone, o.paper_backbone, p.task,

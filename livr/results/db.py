@@ -25,7 +25,7 @@ from livr.data.schema import TASKS
 from livr.errors import InputError
 from livr.io import atomic_path, json_error
 from livr.layout import run_of_metrics, timing_job
-from livr.results.stats import BASELINES, paired_bootstrap
+from livr.results.stats import BASELINES, paired_bootstrap, two_level_bootstrap
 
 PAPER_CSV = Path(str(resources.files("livr.results") / "paper_results.csv"))
 PAPER_DATASETS_CSV = Path(str(resources.files("livr.results") / "paper_datasets.csv"))
@@ -415,7 +415,7 @@ def build_database(
     tables = {
         "runs": runs,
         "predictions": predictions,
-        "paired_deltas": paired_deltas(predictions, test_time_sources(runs)),
+        **pooled_tables(predictions, test_time_sources(runs)),
         "job_timings": [row for p in job_timings for row in read_job_timing(p)],
         "train_metrics": [row for p in train_metrics for row in read_train_metrics(p)],
         "paper": read_paper(paper),
@@ -451,49 +451,92 @@ def test_time_sources(runs: list[dict]) -> dict[tuple[str, str], str]:
     }
 
 
-def paired_deltas(predictions: list[dict], sources: dict[tuple[str, str], str] | None = None) -> list[dict]:
-    """Every method against each baseline (livr/results/stats.py BASELINES), and every test-time
-    variant against the model it evaluates (`sources`), evaluated in the same cell (experiment,
-    backbone, train set, task), on the examples both were evaluated on, for each choice of weights
-    (WEIGHT_CHOICES), per training seed: trained methods only at the same seed (LIVR seed s against
-    SFT seed s), the base model (no seed) against each seed's."""
-    sources = sources or {}
-    by_cell: dict[tuple, dict[tuple[str, int | None], dict[str, bool]]] = {}
+def pooled_tables(predictions: list[dict], sources: dict[tuple[str, str], str] | None = None) -> dict[str, list]:
+    """The bootstrap tables: paired_deltas (one row per training seed), pooled_deltas and
+    pooled_accuracy (cells of several seeds, two-level bootstrap)."""
+    by_cell = _correct_by_cell(predictions)
+    per_seed, pooled = paired_deltas(by_cell, sources or {})
+    return {"paired_deltas": per_seed, "pooled_deltas": pooled, "pooled_accuracy": pooled_accuracy(by_cell)}
+
+
+def _correct_by_cell(predictions: list[dict]) -> dict[tuple, dict[str, dict]]:
+    """(experiment, backbone, train_set, task, weights choice) -> method -> seed -> {id: correct},
+    for each choice of weights (WEIGHT_CHOICES) a prediction belongs to."""
+    by_cell: dict[tuple, dict[str, dict]] = {}
     for p in predictions:
         for choice in WEIGHT_CHOICES:
             if shows_weights(p["weights"], p["selected"], choice):
                 key = (p["experiment"], p["backbone"], p["train_set"], p["task"], choice)
-                by_cell.setdefault(key, {}).setdefault((p["method"], p["seed"]), {})[p["id"]] = p["correct"]
+                by_cell.setdefault(key, {}).setdefault(p["method"], {}).setdefault(p.get("seed"), {})[p["id"]] = p[
+                    "correct"
+                ]
+    return by_cell
+
+
+def seed_pairs(a_seeds, b_seeds) -> list[tuple]:
+    """(seed of A, seed of B) pairs: seed s with seed s; a side with only seed None (the base model, or
+    cells that name no seed) against every seed of the other."""
+    if set(a_seeds) == {None}:
+        return [(None, s) for s in sorted(b_seeds, key=_seed_order)]
+    if set(b_seeds) == {None}:
+        return [(s, None) for s in sorted(a_seeds, key=_seed_order)]
+    return [(s, s) for s in sorted(set(a_seeds) & set(b_seeds), key=_seed_order)]
+
+
+def _seed_order(seed):
+    return (seed is not None, seed or 0)
+
+
+def paired_deltas(by_cell: dict[tuple, dict[str, dict]], sources: dict[tuple[str, str], str]) -> tuple[list, list]:
+    """Every method against each baseline (livr/results/stats.py BASELINES), and every test-time
+    variant against the model it evaluates (`sources`), evaluated in the same cell (experiment,
+    backbone, train set, task), for each choice of weights: per training seed on the examples both
+    were evaluated on (paired_deltas), and pooled over the seeds on the examples every pair shares
+    (pooled_deltas)."""
+    keys = ("experiment", "backbone", "train_set", "task", "weights")
+    per_seed, pooled = [], []
+    for key, methods in sorted(by_cell.items()):
+        pairs = {(m, b) for b in BASELINES if b in methods for m in methods if m != b}
+        pairs |= {(m, sources[(key[0], m)]) for m in methods if sources.get((key[0], m)) in methods}
+        for method, baseline in sorted(pairs):
+            seeds = seed_pairs(methods[method], methods[baseline])
+            runs = [(methods[method][sa], methods[baseline][sb], sa if sa is not None else sb) for sa, sb in seeds]
+            ident = {**dict(zip(keys, key)), "method": method, "baseline": baseline}
+            for a, b, seed in runs:
+                ids = sorted(set(a) & set(b))
+                if ids:
+                    stats = paired_bootstrap([a[i] for i in ids], [b[i] for i in ids])
+                    per_seed.append({**ident, "seed": seed, **stats})
+            shared = sorted(set.intersection(*(set(a) & set(b) for a, b, _ in runs))) if runs else []
+            if len(runs) == 1 and shared:  # one seed: its paired delta as it is (no second bootstrap)
+                stats = {k: per_seed[-1][k] for k in ("n", "delta", "ci_low", "ci_high", "samples", "bootstrap_seed")}
+                stats["n_seeds"] = 1
+            elif shared:
+                stats = two_level_bootstrap([[float(a[i]) - float(b[i]) for i in shared] for a, b, _ in runs])
+            if shared:
+                pooled.append({**ident, **stats, "seeds": [s for _, _, s in runs], "supported": _excludes_zero(stats)})
+    return per_seed, pooled
+
+
+def pooled_accuracy(by_cell: dict[tuple, dict[str, dict]]) -> list[dict]:
+    """Each method's accuracy per cell and choice of weights, pooled over its training seeds on the
+    examples every seed was evaluated on (two-level bootstrap); cells of several seeds only."""
+    keys = ("experiment", "backbone", "train_set", "task", "weights")
     rows = []
-    for key, cell in sorted(by_cell.items()):
-        for seed in sorted({s for _, s in cell if s is not None}) or [None]:
-            methods = {m: correct for (m, s), correct in cell.items() if s is None or s == seed}
-            rows += _deltas_of(key, seed, methods, sources)
+    for key, methods in sorted(by_cell.items()):
+        for method, seeds in sorted(methods.items()):
+            shared = sorted(set.intersection(*(set(c) for c in seeds.values())))
+            if len(seeds) < 2 or not shared:  # one seed: seed_metrics gives its Wilson interval
+                continue
+            ordered = [seeds[s] for s in sorted(seeds, key=_seed_order)]
+            stats = two_level_bootstrap([[float(c[i]) for i in shared] for c in ordered])
+            stats["accuracy"] = stats.pop("delta")
+            rows.append({**dict(zip(keys, key)), "method": method, **stats})
     return rows
 
 
-def _deltas_of(key: tuple, seed: int | None, methods: dict[str, dict[str, bool]], sources: dict) -> list[dict]:
-    """paired_deltas' rows of one cell, weights choice and training seed."""
-    rows = []
-    pairs = {(m, b) for b in BASELINES if b in methods for m in methods if m != b}
-    pairs |= {(m, sources[(key[0], m)]) for m in methods if sources.get((key[0], m)) in methods}
-    for method, baseline in sorted(pairs):
-        correct = methods[method]
-        ids = sorted(set(correct) & set(methods[baseline]))
-        if not ids:
-            continue
-        stats = paired_bootstrap([correct[i] for i in ids], [methods[baseline][i] for i in ids])
-        stats["bootstrap_seed"] = stats.pop("seed")  # `seed` is the training seed here
-        rows.append(
-            {
-                **dict(zip(("experiment", "backbone", "train_set", "task", "weights"), key)),
-                "method": method,
-                "seed": seed,
-                "baseline": baseline,
-                **stats,
-            }
-        )
-    return rows
+def _excludes_zero(stats: dict) -> bool:
+    return stats["ci_low"] > 0 or stats["ci_high"] < 0
 
 
 @contextlib.contextmanager

@@ -4,12 +4,11 @@
 -- method (trained and evaluated on the same task; n and 95% Wilson interval) beside the paper's for
 -- the paper backbone ours maps to (`backbone_map`; unmapped ones map to themselves). A row we did
 -- not run has no accuracy of ours; a backbone the paper has no number for has no paper value.
--- $weights: the weights shown (schema.sql shows_weights); $seed: the training seed (shows_seed).
+-- $weights: the weights shown (schema.sql shows_weights).
 WITH ours AS (
     SELECT m.backbone, m.method, m.task, m.accuracy, m.n, m.ci_low, m.ci_high
-    FROM metrics m
-    WHERE m.experiment = $experiment AND m.train_set = m.task AND shows_weights(m.weights, m.selected, $weights)
-      AND shows_seed(m.seed, $seed)
+    FROM seed_metrics m  -- over a cell's training seeds: their mean and its interval
+    WHERE m.experiment = $experiment AND m.train_set = m.task AND m.weights = $weights
 ),
 backbones AS (
     SELECT DISTINCT o.backbone, coalesce(b.paper_backbone, o.backbone) AS paper_backbone

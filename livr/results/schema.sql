@@ -121,6 +121,80 @@ CREATE TABLE paired_deltas (
 CREATE UNIQUE INDEX paired_deltas_key
     ON paired_deltas (experiment, backbone, train_set, task, weights, method, coalesce(seed, -1), baseline);
 
+-- paired_deltas pooled over training seeds: the mean of the per-seed deltas, with a two-level
+-- bootstrap 95% interval (livr/results/stats.py two_level_bootstrap: seeds resampled with
+-- replacement, then test examples, the same examples for every seed, each pair kept). With one seed
+-- it is that seed's paired_deltas row. A delta is *supported* only where this interval excludes 0.
+CREATE TABLE pooled_deltas (
+    experiment VARCHAR NOT NULL,
+    backbone VARCHAR NOT NULL,
+    train_set VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,
+    weights VARCHAR NOT NULL,          -- selected | best_val | last
+    method VARCHAR NOT NULL,
+    baseline VARCHAR NOT NULL,
+    n_seeds INTEGER NOT NULL,
+    seeds INTEGER[] NOT NULL,          -- the paired_deltas rows pooled (NULL: a pair naming no seed)
+    n INTEGER NOT NULL,                -- examples every pair was evaluated on
+    delta DOUBLE NOT NULL,             -- accuracy points, mean over seeds of A - B
+    ci_low DOUBLE NOT NULL,
+    ci_high DOUBLE NOT NULL,
+    supported BOOLEAN NOT NULL,        -- the interval excludes 0
+    samples INTEGER NOT NULL,
+    bootstrap_seed INTEGER NOT NULL,
+    PRIMARY KEY (experiment, backbone, train_set, task, weights, method, baseline)
+);
+
+-- One method's accuracy pooled over the training seeds of a cell of several seeds (mean over seeds),
+-- with the same two-level bootstrap 95% interval; for each choice of weights, as paired_deltas.
+CREATE TABLE pooled_accuracy (
+    experiment VARCHAR NOT NULL,
+    backbone VARCHAR NOT NULL,
+    train_set VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,
+    weights VARCHAR NOT NULL,          -- selected | best_val | last
+    n_seeds INTEGER NOT NULL,
+    n INTEGER NOT NULL,                -- examples every seed was evaluated on
+    accuracy DOUBLE NOT NULL,
+    ci_low DOUBLE NOT NULL,
+    ci_high DOUBLE NOT NULL,
+    samples INTEGER NOT NULL,
+    bootstrap_seed INTEGER NOT NULL,
+    PRIMARY KEY (experiment, backbone, train_set, method, task, weights)
+);
+
+-- Each cell over its training seeds, for each choice of weights (see shows_weights): the seeds and
+-- each one's accuracy (in seed order), their mean, sample sd (NULL for one seed), min and max, and
+-- the 95% interval of the mean: the two-level bootstrap (pooled_accuracy) for several seeds, the
+-- Wilson interval (view metrics) for one, as before seeds. Percent.
+CREATE VIEW seed_metrics AS
+WITH chosen AS (
+    SELECT m.*, c.choice
+    FROM metrics m
+    JOIN (VALUES ('selected'), ('best_val'), ('last')) c(choice) ON shows_weights(m.weights, m.selected, c.choice)
+),
+over_seeds AS (
+    SELECT experiment, backbone, train_set, method, task, choice AS weights,
+           count(*) AS n_seeds,
+           list(seed ORDER BY seed) AS seeds,
+           list(accuracy ORDER BY seed) AS accuracies,
+           min(n) AS n,                    -- examples per seed (the fewest, should seeds differ)
+           avg(accuracy) AS accuracy,
+           stddev_samp(accuracy) AS sd,
+           min(accuracy) AS min_accuracy,
+           max(accuracy) AS max_accuracy,
+           any_value(ci_low) AS wilson_low,    -- read for one seed only
+           any_value(ci_high) AS wilson_high
+    FROM chosen
+    GROUP BY experiment, backbone, train_set, method, task, choice
+)
+SELECT s.* EXCLUDE (wilson_low, wilson_high),
+       CASE WHEN s.n_seeds = 1 THEN s.wilson_low ELSE p.ci_low END AS ci_low,
+       CASE WHEN s.n_seeds = 1 THEN s.wilson_high ELSE p.ci_high END AS ci_high
+FROM over_seeds s
+LEFT JOIN pooled_accuracy p USING (experiment, backbone, train_set, method, task, weights);
+
 -- Job timings: one row per measurement in the TSV Snakemake's `benchmark:` directive writes per job
 -- (wall time, memory, I/O); the job is read from its path
 -- (timings/<experiment>/<step>/<backbone>/<train_set>/<method>[/seed<S>][/<task>].tsv).

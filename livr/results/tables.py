@@ -32,15 +32,15 @@ value being the benchmark's own aggregate (view eval_set_metrics: BLINK-3 the me
 accuracies, the others pooled). Written header-only when the experiment has no cell of that table.
 
 Uncertainty: the *_vs_paper.csv rows carry n and the 95% Wilson interval of each accuracy, and
-the LIVR rows the paired bootstrap interval of LIVR - SFT (livr/results/stats.py). metrics/
+the LIVR rows the paired bootstrap interval of LIVR - SFT (livr/results/stats.py). Training seeds:
+a cell of several seeds shows their mean, with the two-level bootstrap interval (seeds, then test
+examples) of the mean and of LIVR - SFT; *_vs_paper.csv then adds each seed's value, their spread,
+where the paper's number falls among them and whether LIVR - SFT is supported (vs_paper.sql); with
+one seed per cell every file reads as before seeds. metrics/
 holds every cell's accuracy (n, interval) and every paired difference against SFT and LIVR, one
 small JSON each, so `dvc metrics show` is a table with a row per cell (and `dvc metrics diff`);
 val_curves/<backbone>__<train_set>.csv the validation accuracy of each trained method against
 epochs, for `dvc plots show`.
-
-Seeds: an experiment trained at several seeds (params.yaml `seeds`) has a row per seed in the
-database; every file here shows one seed, the smallest (`shown_seed`), beside the base model's
-cells, so seeds are never mixed (LIVR seed s is compared with SFT seed s).
 """
 
 from __future__ import annotations
@@ -76,6 +76,17 @@ COMPARISON_KEYS = ["source", "reported_by", "backbone", "paper_backbone", "train
 PAPER_LAYOUT_TABLES = ("table5", "table6")  # ablation groups of paper_ablations.csv written in the paper's layout
 REFERENCE_METHODS = ("zero_shot", "sft", "livr")  # rows of those tables every experiment has
 SELECTION = "selection.csv"
+SEED_COLUMNS = [  # of *_vs_paper.csv, written when a cell has several training seeds (vs_paper.sql)
+    "n_seeds",
+    "ours_per_seed",
+    "ours_sd",
+    "ours_min",
+    "ours_max",
+    "paper_vs_seeds",
+    "paper_z",
+    "ours_delta_per_seed",
+    "ours_delta_supported",
+]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -132,12 +143,6 @@ def parse_backbone_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-def shown_seed(con, experiment: str) -> int | None:
-    """The training seed the tables, selection and curves show: the experiment's smallest (the only one
-    for a single-seed experiment, so its tables read as before seeds existed); None when nothing trained."""
-    return con.execute("SELECT min(seed) FROM runs WHERE experiment = ?", [experiment]).fetchone()[0]
-
-
 def write_tables(
     db: str | Path,
     experiment: str,
@@ -161,7 +166,7 @@ def write_tables(
         for name, mixture in TABLES.items():
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE table_cells AS " + TABLE_CELLS_SQL,
-                {"experiment": experiment, "mixture": mixture, "weights": weights, "seed": shown_seed(con, experiment)},
+                {"experiment": experiment, "mixture": mixture, "weights": weights},
             )
             long = con.execute(
                 "SELECT backbone, train_set, method, task, round(accuracy, 2) AS accuracy FROM table_cells"
@@ -169,6 +174,8 @@ def write_tables(
             vs_paper = con.execute(VS_PAPER_SQL, {"table": name, "tasks": list(TASKS)}).fetchdf()
             if not mixture:
                 vs_paper = vs_paper.drop(columns="train_set")
+            if not several_seeds(con):  # one seed per cell: the table as before seeds
+                vs_paper = vs_paper.drop(columns=SEED_COLUMNS)
             for path, frame in (
                 (out_dir / f"{name}.csv", wide_table(long, mixture)),
                 (out_dir / f"{name}_vs_paper.csv", vs_paper),
@@ -181,9 +188,9 @@ def write_tables(
             write_text(path, comparison_table(con, experiment, name).to_csv(index=False, float_format="%.2f"))
             written.append(path)
         written += _write_ablations(con, experiment, out_dir, weights)
-        selection = con.execute(
-            SELECTION_SQL, {"experiment": experiment, "tasks": list(TASKS), "seed": shown_seed(con, experiment)}
-        ).fetchdf()
+        selection = con.execute(SELECTION_SQL, {"experiment": experiment, "tasks": list(TASKS)}).fetchdf()
+        if selection.empty or selection.groupby(["backbone", "train_set", "method", "task"]).size().max() <= 1:
+            selection = selection.drop(columns="seed")  # one seed per cell: as before seeds
         write_text(out_dir / SELECTION, selection.to_csv(index=False, float_format="%.2f"))
         written.append(out_dir / SELECTION)
         written += _write_attention_shares(con, experiment, out_dir, paper_backbones or {})
@@ -194,8 +201,19 @@ def write_tables(
         con.close()
 
 
+def shown_seed(con, experiment: str) -> int | None:
+    """The training seed the comparison tables and validation curves show (they do not pool seeds
+    yet): the experiment's smallest, the only one for a single-seed experiment; None when nothing
+    trained."""
+    return con.execute("SELECT min(seed) FROM runs WHERE experiment = ?", [experiment]).fetchone()[0]
+
+
+def several_seeds(con) -> bool:
+    """Whether a cell of the temp table `table_cells` pools several training seeds."""
+    return bool(con.execute("SELECT coalesce(max(n_seeds), 1) > 1 FROM table_cells").fetchone()[0])
+
+
 def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[Path]:
-    seed = shown_seed(con, experiment)
     # the connection has no file access: the CSV is read here and inserted
     con.execute(
         "CREATE OR REPLACE TEMP TABLE paper_ablations (ablation VARCHAR, variant VARCHAR, method VARCHAR, "
@@ -218,14 +236,14 @@ def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[
     if not ran - set(REFERENCE_METHODS):
         return []
     ours = con.execute(
-        "SELECT backbone, method, task, round(accuracy, 2) AS accuracy FROM metrics "
-        "WHERE experiment = ? AND train_set = task AND shows_weights(weights, selected, ?) AND shows_seed(seed, ?) "
+        "SELECT backbone, method, task, round(accuracy, 2) AS accuracy FROM seed_metrics "
+        "WHERE experiment = ? AND train_set = task AND weights = ? "
         "AND (method IN (SELECT method FROM paper_ablations) OR method = 'sft') "
         "ORDER BY backbone, method, list_position(?, task)",
-        [experiment, weights, seed, list(TASKS)],
+        [experiment, weights, list(TASKS)],
     ).fetchdf()
     vs_paper = con.execute(
-        ABLATIONS_SQL, {"experiment": experiment, "tasks": list(TASKS), "weights": weights, "seed": seed}
+        ABLATIONS_SQL, {"experiment": experiment, "tasks": list(TASKS), "weights": weights}
     ).fetchdf()
     frames = {"ablations": ours, "ablations_vs_paper": vs_paper}
     for table in PAPER_LAYOUT_TABLES:
@@ -235,8 +253,7 @@ def _write_ablations(con, experiment: str, out_dir: Path, weights: str) -> list[
         }
         if (methods - set(REFERENCE_METHODS)) & ran:
             long = con.execute(
-                PAPER_TABLES_SQL,
-                {"experiment": experiment, "table": table, "weights": weights, "tasks": list(TASKS), "seed": seed},
+                PAPER_TABLES_SQL, {"experiment": experiment, "table": table, "weights": weights, "tasks": list(TASKS)}
             ).fetchdf()
             frames[table] = paper_layout(long)
             frames[f"{table}_long"] = long.drop(columns="row_order")
@@ -322,9 +339,9 @@ def attention_shares_frame(con, experiment: str, paper_backbones: dict[str, str]
     (livr/results/paper_analyses.csv) for the mapped paper backbone; empty without analyses."""
     frame = con.execute(
         "SELECT backbone, train_set, method, task, weights, n, answer_to_latent, answer_to_image, predictor_to_latent, "
-        "predictor_to_image FROM attention_shares WHERE experiment = ? AND seed = ? "
+        "predictor_to_image FROM attention_shares WHERE experiment = ? "
         "ORDER BY backbone, train_set, method, list_position(?, task)",
-        [experiment, shown_seed(con, experiment), list(TASKS)],
+        [experiment, list(TASKS)],
     ).fetchdf()
     frame.insert(1, "paper_backbone", [paper_backbones.get(b, b) for b in frame["backbone"]])
     paper = pd.read_csv(PAPER_ANALYSES_CSV)
@@ -346,34 +363,42 @@ def _write_attention_shares(con, experiment: str, out_dir: Path, paper_backbones
     return [path]
 
 
+# Each cell at its kept weights over its training seeds (seed_metrics: for one seed its accuracy and
+# Wilson interval, as before seeds; for several the mean and its two-level bootstrap interval).
+METRIC_CELLS_SQL = """
+SELECT backbone, train_set, method, task, accuracy, n, ci_low, ci_high, n_seeds, sd
+FROM seed_metrics
+WHERE experiment = ? AND weights = 'selected'
+ORDER BY ALL
+"""
+
+
 def write_metrics(con, experiment: str, out_dir: Path) -> Path:
     """The DVC metrics, of the weights each run kept: one small JSON per row of `dvc metrics show`,
     so its table has a row per cell and a few columns. <backbone>/<train_set>/<method>/<task>.json:
     accuracy, n, ci_low, ci_high (and for a comparison benchmark its own number: benchmark_accuracy,
     aggregate[, pair_accuracy]); <backbone>/<train_set>/<method>-<baseline>/<task>.json: the paired
-    difference, delta, n, ci_low, ci_high."""
-    seed = shown_seed(con, experiment)
-    cells = con.execute(
-        "SELECT backbone, train_set, method, task, accuracy, n, ci_low, ci_high FROM metrics WHERE experiment = ? "
-        "AND selected AND shows_seed(seed, ?) ORDER BY ALL",
-        [experiment, seed],
-    ).fetchall()
+    difference, delta, n, ci_low, ci_high. A cell of several training seeds: the mean over them with
+    the two-level bootstrap interval, and n_seeds, sd (cells) or n_seeds, supported (differences)."""
+    cells = con.execute(METRIC_CELLS_SQL, [experiment]).fetchall()
     deltas = con.execute(
-        "SELECT backbone, train_set, task, method, baseline, delta, n, ci_low, ci_high FROM paired_deltas "
-        "WHERE experiment = ? AND weights = 'selected' AND shows_seed(seed, ?) ORDER BY ALL",
-        [experiment, seed],
+        "SELECT backbone, train_set, task, method, baseline, delta, n, ci_low, ci_high, n_seeds, supported "
+        "FROM pooled_deltas WHERE experiment = ? AND weights = 'selected' ORDER BY ALL",
+        [experiment],
     ).fetchall()
     benchmarks = {
         tuple(b[:4]): b[4:]
         for b in con.execute(
             "SELECT backbone, train_set, method, eval_set, accuracy, aggregate, pair_accuracy FROM eval_set_metrics "
-            "WHERE experiment = ? AND selected AND shows_seed(seed, ?) ORDER BY ALL",
-            [experiment, seed],
+            "WHERE experiment = ? AND selected ORDER BY ALL",
+            [experiment],
         ).fetchall()
     }
     files = {}
     for c in cells:
         row = {"accuracy": round(c[4], 2), "n": c[5], "ci_low": round(c[6], 2), "ci_high": round(c[7], 2)}
+        if c[8] > 1:
+            row |= {"n_seeds": c[8], "sd": round(c[9], 2)}
         if tuple(c[:4]) in benchmarks:  # the benchmark's own number (accuracy is pooled over examples)
             accuracy, aggregate, pairs = benchmarks[tuple(c[:4])]
             row |= {
@@ -388,6 +413,7 @@ def write_metrics(con, experiment: str, out_dir: Path) -> Path:
             "n": d[6],
             "ci_low": round(d[7], 2),
             "ci_high": round(d[8], 2),
+            **({"n_seeds": d[9], "supported": d[10]} if d[9] > 1 else {}),
         }
     with atomic_dir(out_dir) as tmp:
         for rel, row in files.items():
@@ -399,8 +425,11 @@ def write_metrics(con, experiment: str, out_dir: Path) -> Path:
 def write_val_curves(con, experiment: str, out_dir: Path) -> Path:
     """One CSV per (backbone, train set): epoch, then one column of validation accuracy per trained
     method (LIVR's stage 2 continues stage 1's epochs). Empty directory when nothing was trained."""
-    long = con.execute(TRAINING_CURVES_SQL, {"experiment": experiment, "seed": shown_seed(con, experiment)})
-    long = long.fetchdf().dropna(subset=["val_accuracy"])
+    long = (
+        con.execute(TRAINING_CURVES_SQL, {"experiment": experiment, "seed": shown_seed(con, experiment)})
+        .fetchdf()
+        .dropna(subset=["val_accuracy"])
+    )
     with atomic_dir(out_dir) as tmp:
         for (backbone, train_set), group in long.groupby(["backbone", "train_set"], sort=True):
             wide = group.pivot_table(index="epoch", columns="method", values="val_accuracy", aggfunc="last")
