@@ -1,6 +1,6 @@
 -- One table of the comparison experiments ($table: table3 | table4 | mirage_vsp) in long format:
 -- the paper's rows (every row of that table in `paper`, with reported_by: the LIVR paper's own run
--- or a number it copied from ViGoRL / LVR / Mirage) and ours (view eval_set_metrics: each
+-- or a number it quotes from ViGoRL / LVR / Mirage) and ours (view eval_set_metrics: each
 -- benchmark's number by its own aggregate) for the experiment's cells whose benchmark reports a
 -- column of that table. Our backbone maps to the paper's through the temp table `backbone_map`
 -- (unmapped: its own name). `row_order` keeps the paper's row order (its CSV order). $seed: the

@@ -309,7 +309,7 @@ CREATE TABLE paper (
     task VARCHAR NOT NULL,             -- a task, or the task of an evaluation-only benchmark (eval_sets.task)
     accuracy DOUBLE NOT NULL,
     reported_by VARCHAR NOT NULL       -- livr: the LIVR paper's own run; vigorl | lvr | mirage: a number the
-                                       -- paper copied from that work (ViGoRL, LVR, Mirage)
+                                       -- paper quotes from that work (ViGoRL, LVR, Mirage)
 );
 
 -- The evaluation-only benchmarks of the comparison experiments (livr/data/benchmarks BENCHMARKS).

@@ -27,7 +27,7 @@ experiment has analyses) puts the answer->latent attention beside the paper's.
 
 The comparison experiments' tables (table3.csv, table4.csv, mirage_vsp.csv) hold the paper's rows
 of that table (`reported_by`: livr for the LIVR paper's own runs, vigorl / lvr / mirage for numbers
-it copied from that work) and ours beside them, one column per benchmark the paper reports, our
+it quotes from that work) and ours beside them, one column per benchmark the paper reports, our
 value being the benchmark's own aggregate (view eval_set_metrics: BLINK-3 the mean of its subtask
 accuracies, the others pooled). Written header-only when the experiment has no cell of that table.
 
