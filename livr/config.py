@@ -23,11 +23,13 @@ from livr.model.backbones import REGISTRY
 # Package data, so a non-editable install validates params too.
 SCHEMA = resources.files("livr.schemas").joinpath("params.schema.yaml")
 # Keys of a `methods:` entry that are not training overrides.
-METHOD_KEYS = frozenset({"train", "checkpoint_of", "eval_latents", "eval_mask"})
+METHOD_KEYS = frozenset({"train", "checkpoint_of", "eval_latents", "eval_mask", "deviations"})
 EVAL_KEYS_FROM_METHOD = ("eval_latents", "eval_mask")
 # The latent-reconstruction methods (livr/model/reconstruction.py) and the fine-tuning they allow:
 # the official full LM fine-tuning (full_lm), or LoRA as a declared deviation.
 RECON_TRAIN = ("lvr", "mirage")
+# The record field each one's targets come from; a training set's spec says which fields it `carries`.
+RECON_FIELD = {"lvr": "boxes", "mirage": "helper_image"}
 RECON_FINETUNE = ("full_lm", "lora")
 DEFAULT_SEEDS = (42,)  # the paper's single training seed (Appendix B)
 MAX_SEED = 2**31 - 1  # within numpy's seeding range and the results database's INTEGER column
@@ -154,6 +156,14 @@ def _check_experiment_method(params: dict, exp: dict, m: str, at: str) -> None:
             f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} must add up to more than 0"
         )
     _check_recipe(params["methods"][m]["train"], cfg, f"{at}: method {m!r}")
+    field = RECON_FIELD.get(params["methods"][m]["train"])
+    sets = [*exp.get("tasks", []), *exp.get("mixtures", []), *exp.get("train_sets", [])]
+    if field and not any(field in carried_fields(t) for t in [*exp.get("tasks", []), *exp.get("train_sets", [])]):
+        carriers = [n for n in TRAINING_SETS if field in carried_fields(n)]
+        raise ConfigError(
+            f"{at}: method {m!r} trains on records with {field!r}, which none of the experiment's train sets "
+            f"({', '.join(sets)}) carries; training sets that do: {', '.join(carriers)}"
+        )
     if params["methods"][m]["train"] == "livr" and not math.isclose(sum(cfg["livr_stage_epochs"]), cfg["sft_epochs"]):
         raise ConfigError(
             f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} add up to "
@@ -250,6 +260,12 @@ def check_cell(
         raise ConfigError(
             f"method {method!r} is not {'a trained method ' if trained else ''}in {at}; valid {kind}: "
             f"{', '.join(methods)}"
+        )
+    if not trains_on(params, exp_name, method, train_set):
+        field = recon_field(params, method)
+        raise ConfigError(
+            f"method {method!r} trains on records with {field!r}, which train set {train_set!r} lacks; "
+            f"valid train sets for it in {at}: {', '.join(t for t in sets if trains_on(params, exp_name, method, t))}"
         )
     if task is not None and task not in sets[train_set]:
         raise ConfigError(
@@ -348,9 +364,30 @@ def cells(params: dict, exp_name: str | None = None) -> list[Cell]:
         for b in exp["backbones"]
         for ts, tasks in train_sets(params, exp_name).items()
         for m in exp["methods"]
+        if trains_on(params, exp_name, m, ts)
         for s in method_seeds(params, exp_name, m)
         for t in tasks
     ]
+
+
+def recon_field(params: dict, method: str) -> str | None:
+    """The record field `method`'s model trained on (LVR's boxes, Mirage's helper image); None for the rest."""
+    src = checkpoint_method(params, method)
+    return RECON_FIELD.get(params["methods"][src]["train"]) if src else None
+
+
+def carried_fields(name: str) -> tuple[str, ...]:
+    """The optional record fields a data set's records carry (its spec's `carries`)."""
+    from livr.data.registry import spec_of
+
+    return getattr(spec_of(name), "carries", ())
+
+
+def trains_on(params: dict, exp_name: str | None, method: str, train_set: str) -> bool:
+    """Whether `method` has cells on `train_set`: LVR and Mirage only where every record carries the
+    field their targets come from (the others everywhere)."""
+    field = recon_field(params, method)
+    return field is None or all(field in carried_fields(d) for d in train_data(params, exp_name, train_set))
 
 
 def trained_methods(params: dict, exp_name: str | None = None) -> list[str]:
@@ -363,13 +400,6 @@ def checkpoint_method(params: dict, method: str) -> str | None:
     if spec["train"] != "none":
         return method
     return spec.get("checkpoint_of")
-
-
-def tasks_of(params: dict, exp_name: str | None = None) -> list[str]:
-    seen = []
-    for tasks in train_sets(params, exp_name).values():
-        seen += [t for t in tasks if t not in seen]
-    return seen
 
 
 def task_dir(params: dict, exp_name: str | None, task: str) -> str:

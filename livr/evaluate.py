@@ -154,8 +154,11 @@ def decode_cell(
         "weights": weights,
         "selected": selected,
         "settings": {
-            k: getattr(cfg, k)
-            for k in ("eval_latents", "eval_mask", "max_new_tokens", "batch_size", "max_test_examples")
+            **{
+                k: getattr(cfg, k)
+                for k in ("eval_latents", "eval_mask", "max_new_tokens", "batch_size", "max_test_examples")
+            },
+            "deviations": list(cfg.deviations),
         },
         "seconds": round(time.time() - t0, 2),
     }

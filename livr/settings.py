@@ -81,6 +81,14 @@ class Training:
     lvr_loss_weight: float = field(
         metadata={"help": "LVR: weight of the MSE between h[p-1] and the latent's box feature (LVR's 0.1)."}
     )
+    lvr_decode_steps: int = field(
+        metadata={
+            "help": (
+                "LVR at validation and test: latent steps decoded after <|lvr_start|> (its paper evaluates 4, 8 "
+                "and 16; training uses the box's own count)."
+            )
+        }
+    )
     mirage_stage_epochs: tuple[float, float] = field(
         metadata={
             "help": (
@@ -186,6 +194,12 @@ def resolve_training(params: dict, exp: str, method: str | None = None) -> Train
     return Training(**{k: _frozen(v) for k, v in merged.items()})
 
 
+def validation_decoding(params: dict, exp: str) -> dict:
+    """The experiment's test decoding settings that validation by decoding shares."""
+    merged = {**params["evaluation"], **lc.experiment(params, exp).get("evaluation", {})}
+    return {k: merged[k] for k in ("batch_size", "max_new_tokens")}
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TrainConfig(Training):
     """Everything one `livr train` job needs: the training settings and the cell."""
@@ -208,6 +222,15 @@ class TrainConfig(Training):
     )
     train: str = field(metadata={"help": "The method's training kind: sft | livr | lvr | mirage."})
     data_dirs: tuple[str, ...] = field(metadata={"help": "Built dataset directory of each of `tasks`."})
+    validation_decoding: dict | None = field(
+        default=None,
+        metadata={
+            "help": (
+                "LVR and Mirage: validation decodes greedily in latent mode, as the test does, with the experiment's "
+                "evaluation batch_size and max_new_tokens; None: teacher-forced exact match (SFT, LIVR)."
+            )
+        },
+    )
 
     @classmethod
     def resolve(
@@ -231,6 +254,7 @@ class TrainConfig(Training):
             seed=seed,
             train=spec["train"],
             data_dirs=tuple(lc.task_dir(params, exp, t) for t in tasks),
+            validation_decoding=validation_decoding(params, exp) if spec["train"] in lc.RECON_TRAIN else None,
         )
 
     def stages(self) -> list[Stage]:
@@ -324,6 +348,15 @@ class EvalConfig:
     threads: int = field(
         metadata={"help": ("The evaluated training run's CPU threads (the experiment's, for the base model).")}
     )
+    deviations: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": (
+                "How the method departs from the original recipe whose numbers the paper quotes (the method's "
+                "`deviations`); the comparison tables print them beside our row."
+            )
+        },
+    )
 
     @classmethod
     def resolve(
@@ -364,6 +397,7 @@ class EvalConfig:
             dtype=training.dtype,
             attn_implementation=training.attn_implementation,
             threads=training.threads,
+            deviations=tuple(params["methods"][method].get("deviations", ())),
         )
 
     def as_json(self) -> str:

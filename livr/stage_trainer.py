@@ -34,6 +34,7 @@ from livr.checkpoints import (
     mark_checkpoint_complete,
     save_trainable_state,
 )
+from livr.data.registry import TRAINING_SETS
 from livr.decoding import Decoding, decode_responses
 from livr.io import write_json
 from livr.model.inputs import IGNORE, labelled_positions, sequences_correct
@@ -67,7 +68,9 @@ def exact_match_accuracy(eval_pred) -> dict:
 
 class DecodedValidation:
     """Validation accuracy by greedy decoding the split as a test cell decodes its test split
-    (decode_responses with the same Decoding), each record scored by its task's test scorer."""
+    (decode_responses with the same Decoding), each record scored by its task's test scorer; a
+    comparison training set's record (no test scorer of its own) counts when the response is its
+    trained target exactly, as teacher-forced validation counts it."""
 
     def __init__(self, processor, spec, items: list[tuple], how: Decoding, dtype: torch.dtype):
         self.processor, self.spec, self.items, self.how, self.dtype = processor, spec, items, how, dtype
@@ -80,9 +83,10 @@ class DecodedValidation:
 
         responses = self.responses(model)
         correct = [
-            row["correct"]
+            response.strip() == record.meta["target"].strip()
+            if record.task in TRAINING_SETS
+            else scored_rows(record.task, [record], [response])[0]["correct"]
             for (record, _), response in zip(self.items, responses)
-            for row in scored_rows(record.task, [record], [response])
         ]
         return 100.0 * sum(correct) / len(correct)
 
@@ -185,8 +189,8 @@ class ReconTrainer(LivrTrainer):
 
     Training: `lvr` and `mirage_stage1` fill the latent rows with their targets from the frozen vision
     path (no gradient: the vision tower and projector do not train) and add their latent loss to the
-    CE; `mirage_stage2` fills them with the model's own rollout, CE only. Validation always uses the
-    rollout, as decoding does: no teacher-forced latent reaches the validation accuracy.
+    CE; `mirage_stage2` fills them with the model's own rollout, CE only. Validation decodes (livr/train.py
+    gives these runs a DecodedValidation): no teacher-forced latent reaches the validation accuracy.
     """
 
     def __init__(self, *args, backbone, objective: str, lvr_loss_weight: float, mirage_ce_weight: float, **kwargs):
@@ -199,10 +203,10 @@ class ReconTrainer(LivrTrainer):
         inputs = dict(inputs)
         latent_mask = inputs.pop("latent_mask")
         sources = {k: inputs.pop(k) for k in TARGET_SOURCES if k in inputs}
-        if not model.training or self.objective == "mirage_stage2":
+        if self.objective == "mirage_stage2":
             model_inputs = {k: v for k, v in inputs.items() if k != "labels"}
             # gradient checkpointing turns the model's KV cache off in training: then the rollout recomputes prefixes
-            use_cache = not (model.training and self.args.gradient_checkpointing)
+            use_cache = not self.args.gradient_checkpointing
             values = roll_out_latents(model, self.backbone, model_inputs, latent_mask, use_cache)
             with self.rows.replacing(latent_mask, values):
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)

@@ -19,10 +19,11 @@ ahead of the step, so a job holds batches, not its data set.
 
 Validation runs under the mask of the stage being trained and scores teacher-forced exact match:
 a sequence counts as correct when the argmax at every labelled position is the gold token, which
-is exactly when greedy decoding would produce the gold answer. One forward pass, no decoding
-(LVR and Mirage: their latent rows first rolled out from the model's own hidden states, as decoding
-feeds them; never their teacher-forced targets). Given a `decoded_validation` (TrainData;
-livr/stage_trainer.py), validation decodes greedily instead, exactly as the test cells do.
+is exactly when greedy decoding would produce the gold answer. One forward pass, no decoding.
+LVR and Mirage validate by greedy decoding in latent mode instead (`decoded_validation`;
+livr/stage_trainer.py), exactly as their test cells decode, so no teacher-forced latent reaches the
+validation accuracy; their checkpoint's metadata carries that decoding (`latent_decoding`,
+livr/model/reconstruction.py trained_decoding) for livr/evaluate.py.
 The kept checkpoint is the best by that accuracy in the last stage (`select: best_val`) or
 the last one (`select: final`); the other one is written to unselected/, so every cell is also
 evaluated with it and a conclusion can be checked against checkpoint selection. The last stage
@@ -86,8 +87,8 @@ from livr.model.inputs import Collator, latent_token_strings
 from livr.model.latents import add_latent_tokens, add_tokens
 from livr.model.loading import CHECKPOINT_META, FULL_WEIGHT_MODES, load_backbone, peft_wrapping, resolve_dtype
 from livr.model.processors import save_processor
-from livr.model.recon_inputs import REQUIRED_FIELD, ReconCollator, ReconSplit
-from livr.model.reconstruction import RECON_METHODS, special_tokens
+from livr.model.recon_inputs import ReconCollator, ReconSplit
+from livr.model.reconstruction import RECON_METHODS, special_tokens, trained_decoding
 from livr.model.vision_cache import VisionFeatureCache, vision_frozen
 from livr.ops.distributed import effective_batch, is_main_process
 from livr.ops.gpu_slots import job_device
@@ -382,6 +383,7 @@ def train_cell(
         latent_ids = add_latent_tokens(model, processor, cfg.distinct_latents, cfg.seed)
     elif recon:
         latent_ids = add_tokens(model, processor, list(special_tokens(recon)), cfg.seed)
+        latents = [special_tokens(recon)[0]]  # the block's start token ends every prompt; the decoder goes on
     splits = {
         split: encoded_split(cfg, split, processor, spec, latents, limit)
         for split, limit in (("train", cfg.max_train_examples), ("val", cfg.max_val_examples))
@@ -392,7 +394,11 @@ def train_cell(
         discard_stale_run(out_dir, cfg)
         write_json(out_dir / "config.json", json.loads(cfg.as_json()))
     tokenizer = processor.tokenizer
-    data = TrainData(splits["train"], splits["val"], model, tokenizer.pad_token_id, spec, dtype, recon, tokenizer)
+    decoding = trained_decoding(recon, cfg.lvr_decode_steps, cfg.mirage_latents) if recon else None
+    validation = decoded_validation(cfg, processor, spec, splits["val"], latents, latent_ids, decoding, dtype)
+    data = TrainData(
+        splits["train"], splits["val"], model, tokenizer.pad_token_id, spec, dtype, recon, tokenizer, validation
+    )
     model = apply_finetune_mode(model, cfg, latent_ids)
     plan = cfg.stages()
     cache = open_vision_cache(data.model, cfg, out_dir)
@@ -415,8 +421,9 @@ def train_cell(
         "latent_position": cfg.latent_position,
         "mask": cfg.mask,
         "image_copies": cfg.image_copies,
-        # LVR / Mirage: the latent block's tokens (block start, latent, end) for the latent-mode decoder
+        # LVR / Mirage: the latent block's tokens (block start, latent, end), and how the decoder runs it
         "recon": {"method": recon, "tokens": list(special_tokens(recon)), "token_ids": latent_ids} if recon else None,
+        "latent_decoding": decoding,
         "stages": summaries,
     }
     kept = summaries[-1]["kept_weights"]
@@ -430,6 +437,27 @@ def train_cell(
     if is_main_process():
         save_checkpoint(model, processor, {**meta, "weights": kept, "selected": True}, out_dir / "final")
     return {**meta, "weights": kept}
+
+
+def decoded_validation(cfg: TrainConfig, processor, spec, val, latents, latent_ids, decoding, dtype):
+    """LVR's and Mirage's validation: greedy decoding in latent mode, as their test cells decode
+    (livr/evaluate.py reads the same settings from the checkpoint); None for the others."""
+    if cfg.validation_decoding is None:
+        return None
+    from livr.decoding import Decoding, resolve_latent_mode
+    from livr.stage_trainer import DecodedValidation
+
+    how = Decoding(
+        latents=tuple(latents),
+        latent_position="after_prompt",
+        suppress_ids=tuple(latent_ids),
+        mask=None,
+        image_copies=cfg.image_copies,
+        batch_size=cfg.validation_decoding["batch_size"],
+        max_new_tokens=cfg.validation_decoding["max_new_tokens"],
+        latent_mode=resolve_latent_mode(decoding, processor.tokenizer, f"method {cfg.method!r}"),
+    )
+    return DecodedValidation(processor, spec, list(val.items), how, dtype)
 
 
 def encoded_split(cfg: TrainConfig, split: str, processor, spec, latents: list[str], limit: int | None):
@@ -449,7 +477,7 @@ def check_inputs(cfg: TrainConfig) -> None:
         for split in ("train", "val"):
             records = read_split(data_dir, split)
             if cfg.train in RECON_METHODS:
-                require_fields(data_dir, split, records, [REQUIRED_FIELD[cfg.train]])
+                require_fields(data_dir, split, records, [livr_config.RECON_FIELD[cfg.train]])
     require_backbone_weights(cfg.backbone)
 
 

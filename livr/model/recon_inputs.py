@@ -23,14 +23,13 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from livr.config import RECON_FIELD
 from livr.data.schema import Record, require_fields
 from livr.errors import InputError
 from livr.model.encoded_split import EncodedSplit
 from livr.model.inputs import Collator, Encoded, encode, load_images
 from livr.model.reconstruction import box_token_indices, latent_block, latent_token
 
-# The record field each method's targets come from (livr/data/schema.py Record; the builders write it).
-REQUIRED_FIELD = {"lvr": "boxes", "mirage": "helper_image"}
 MERGE = 2  # every registered family merges 2x2 patches into one visual token
 
 
@@ -70,7 +69,7 @@ class ReconSplit(EncodedSplit):
         self.method, self.num_latents = method, num_latents
         for data_dir in data_dirs:
             records = [r for r, d in self.items if d == Path(data_dir)]
-            require_fields(data_dir, split, records, [REQUIRED_FIELD[method]])
+            require_fields(data_dir, split, records, [RECON_FIELD[method]])
 
     def __getitem__(self, i: int) -> ReconEncoded:
         if self.kept is not None and i in self.kept:

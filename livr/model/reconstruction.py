@@ -28,7 +28,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from livr.decoding import cache_kwarg
+from livr.decoding import cache_kwarg, lvr_decoding, mirage_decoding
 
 # The official special tokens: LVR's block is <|lvr_start|> N x <|lvr|> <|lvr_latent_end|><|lvr_end|>,
 # Mirage's <|latent_start|> K x <|latent_pad|> <|latent_end|>; the middle token is the latent.
@@ -49,6 +49,17 @@ def latent_block(method: str, n: int) -> list[str]:
     """The tokens that open the assistant turn: the method's start token, n latents, its end token(s)."""
     tokens = special_tokens(method)
     return [tokens[0], *[tokens[1]] * n, *tokens[2:]]
+
+
+def trained_decoding(method: str, lvr_steps: int, mirage_latents: int) -> dict:
+    """How a model this harness trained decodes (its checkpoint's `latent_decoding`): the block's start
+    token ends the prompt, then a fixed number of latent steps, then the block's end token(s) are fed.
+    Training feeds the whole block and labels only the answer, so the model never learnt to emit the
+    end tokens (the official runs label them, and decode until the model does): LVR decodes
+    `lvr_steps` latents (training used each box's own count), Mirage its K, as in training."""
+    if method == "lvr":
+        return {**lvr_decoding(lvr_steps), "then": list(LVR_TOKENS[2:])}
+    return {**mirage_decoding(mirage_latents), "stop": None}
 
 
 def box_token_indices(box, grid_h: int, grid_w: int) -> list[int]:

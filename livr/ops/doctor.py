@@ -400,7 +400,8 @@ def _training_need(params: dict, exp_name: str, real: list[str]) -> dict[str, tu
         pixels = lc.backbone_settings(params, b).get("max_pixels")
         for ts in lc.train_sets(params, exp_name):
             images = job_images(lc.train_data(params, exp_name, ts))  # what it trains on, as the job's own request
-            for m in lc.trained_methods(params, exp_name) or [None]:
+            trained = [m for m in lc.trained_methods(params, exp_name) if lc.trains_on(params, exp_name, m, ts)]
+            for m in trained or [None]:
                 training = resolve_training(params, exp_name, m)
                 est = gpu_memory_gib(b, pixels, images, training, params["methods"][m]["train"] if m else None)
                 if est["total"] > need.get(b, (0,))[0]:

@@ -68,10 +68,6 @@ CREATE UNIQUE INDEX predictions_key
 CREATE MACRO shows_weights(weights, selected, choice) AS
     weights = 'base' OR (choice = 'selected' AND selected) OR weights = choice;
 
--- Whether a row belongs to the tables of training seed `shown` (livr/results/tables.py shows one
--- seed per table): the base model's rows (no seed) belong to every seed's.
-CREATE MACRO shows_seed(seed, shown) AS seed IS NULL OR seed = shown;
-
 -- Accuracy recomputed from the predictions themselves: the tables read this, not the sidecars.
 -- ci_low/ci_high: the 95% Wilson score interval of the accuracy (percent; livr/results/stats.py).
 CREATE VIEW metrics AS

@@ -29,7 +29,8 @@ The comparison experiments' tables (table3.csv, table4.csv, mirage_vsp.csv) hold
 of that table (`reported_by`: livr for the LIVR paper's own runs, vigorl / lvr / mirage for numbers
 it quotes from that work) and ours beside them, one column per benchmark the paper reports, our
 value being the benchmark's own aggregate (view eval_set_metrics: BLINK-3 the mean of its subtask
-accuracies, the others pooled). Written header-only when the experiment has no cell of that table.
+accuracies, the others pooled), the mean over training seeds, with the training set's size and the
+method's declared `deviations`. Written header-only when the experiment has no cell of that table.
 
 Uncertainty: the *_vs_paper.csv rows carry n and the 95% Wilson interval of each accuracy, and
 the LIVR rows the paired bootstrap interval of LIVR - SFT (livr/results/stats.py). Training seeds:
@@ -72,7 +73,8 @@ PAPER_ANALYSES_CSV = str(_SQL.joinpath("paper_analyses.csv"))
 ROW_LABELS = {"zero_shot": "Zero-shot", "sft": "Direct SFT", "livr": "LIVR", "delta_vs_sft": "Delta vs SFT"}
 TABLES = {"table1": False, "table2": True}  # name -> cells trained on a mixture?
 COMPARISON_TABLES = ("table3", "table4", "mirage_vsp")  # paper.table_name of the comparison experiments
-COMPARISON_KEYS = ["source", "reported_by", "backbone", "paper_backbone", "train_set", "method"]
+COMPARISON_KEYS = ["source", "reported_by", "backbone", "paper_backbone", "train_set", "method", "n_train"]
+COMPARISON_NOTES = ["deviations"]  # after the benchmark columns: our method's departures from the quoted recipe
 PAPER_LAYOUT_TABLES = ("table5", "table6")  # ablation groups of paper_ablations.csv written in the paper's layout
 REFERENCE_METHODS = ("zero_shot", "sft", "livr")  # rows of those tables every experiment has
 SELECTION = "selection.csv"
@@ -202,9 +204,8 @@ def write_tables(
 
 
 def shown_seed(con, experiment: str) -> int | None:
-    """The training seed the comparison tables and validation curves show (they do not pool seeds
-    yet): the experiment's smallest, the only one for a single-seed experiment; None when nothing
-    trained."""
+    """The training seed the validation curves show (they do not pool seeds): the experiment's
+    smallest, the only one for a single-seed experiment; None when nothing trained."""
     return con.execute("SELECT min(seed) FROM runs WHERE experiment = ?", [experiment]).fetchone()[0]
 
 
@@ -289,11 +290,9 @@ def comparison_table(con, experiment: str, table: str) -> pd.DataFrame:
             "SELECT task FROM paper WHERE table_name = ? GROUP BY task ORDER BY min(rowid)", [table]
         ).fetchall()
     ]
-    long = con.execute(
-        COMPARISON_TABLE_SQL, {"experiment": experiment, "table": table, "seed": shown_seed(con, experiment)}
-    ).fetchdf()
+    long = con.execute(COMPARISON_TABLE_SQL, {"experiment": experiment, "table": table}).fetchdf()
     if long.empty:
-        return pd.DataFrame(columns=[*COMPARISON_KEYS, *columns])
+        return pd.DataFrame(columns=[*COMPARISON_KEYS, *columns, *COMPARISON_NOTES])
     long = long.fillna({"reported_by": "", "train_set": ""})
     keys = ["source", "backbone", "paper_backbone", "train_set", "method"]
     wide = long.pivot_table(index=keys, columns="column", values="accuracy", aggfunc="first").reset_index()
@@ -301,7 +300,10 @@ def comparison_table(con, experiment: str, table: str) -> pd.DataFrame:
     by = long.groupby(keys, dropna=False)
     # a paper row's reported_by and position (its first cell in the paper's CSV order)
     meta = by.agg(
-        reported_by=("reported_by", lambda v: "/".join(sorted(set(v) - {""}))), row_order=("row_order", "min")
+        reported_by=("reported_by", lambda v: "/".join(sorted(set(v) - {""}))),
+        row_order=("row_order", "min"),
+        n_train=("n_train", "max"),
+        deviations=("deviations", lambda v: "; ".join(dict.fromkeys(v.dropna()))),
     ).reset_index()
     wide = wide.merge(meta, on=keys)
     paper_order = list(dict.fromkeys(long.loc[long["source"] == "paper"].sort_values("row_order")["paper_backbone"]))
@@ -315,7 +317,8 @@ def comparison_table(con, experiment: str, table: str) -> pd.DataFrame:
     )
     for c in columns:
         wide[c] = wide[c].astype(float).round(2)
-    return wide[[*COMPARISON_KEYS, *columns]]
+    wide["n_train"] = wide["n_train"].astype("Int64")
+    return wide[[*COMPARISON_KEYS, *columns, *COMPARISON_NOTES]]
 
 
 def paper_layout(long: pd.DataFrame) -> pd.DataFrame:

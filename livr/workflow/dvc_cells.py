@@ -215,7 +215,7 @@ def dvc_cells(params: dict, exp: str) -> dict:
             "analyses_dir": f"{L.results}/analysis/{exp}",
             "train_metrics": " ".join(L.train_metrics(exp, *job) for job in jobs.train_jobs(params, exp)),
             "paper_backbones": " ".join(jobs.paper_backbone_args(params, exp)),
-            "datasets": " ".join(jobs.task_dir(params, exp, t) for t in lc.tasks_of(params, exp)),
+            "datasets": " ".join(jobs.task_dir(params, exp, t) for t in lc.datasets_of(params, exp)),
             "db": L.database(exp),
             "out_dir": L.experiment_dir(exp),
             "metrics": L.result_file(exp, jobs.METRICS),

@@ -93,12 +93,14 @@ def datasets(params: dict, exp: str, kind: str) -> list[str]:
 
 
 def train_jobs(params: dict, exp: str) -> list[tuple[str, str, str, int]]:
-    """(backbone, train_set, method, seed) of every training run: each trained method once per seed."""
+    """(backbone, train_set, method, seed) of every training run: each trained method once per seed, on
+    the train sets it trains on (lc.trains_on)."""
     return [
         (b, ts, m, s)
         for b in backbones(params, exp)
         for ts in lc.train_sets(params, exp)
         for m in lc.trained_methods(params, exp)
+        if lc.trains_on(params, exp, m, ts)
         for s in lc.seeds(params, exp)
     ]
 

@@ -18,12 +18,18 @@ from livr.data.benchmarks.predictions import benchmark_accuracy, prediction_rows
 from livr.data.schema import LETTERS, read_split
 from livr.data.standins import build_standin
 from livr.results.db import PAPER_CSV, build_database
-from livr.results.tables import COMPARISON_KEYS, write_tables
+from livr.results.tables import COMPARISON_KEYS, COMPARISON_NOTES, write_tables
 
 EXP = "cmp"
 BACKBONE = "tiny-qwen2.5-vl"  # compared with qwen2.5-vl-3b (Table 3, Mirage 3B rows)
 EVAL_SETS = ("sat_val", "blink3", "robospatial_home", "mmvp", "blink5", "mirage_vsp_test")
 METHODS = ("zero_shot", "sft", "livr")
+# The compared methods on their own training sets, with their declared deviations (sidecar settings).
+RECON = {"viscot": ("lvr", ["no GRPO stage", "greedy decoding"]), "mirage_vsp": ("mirage", ["greedy decoding"])}
+
+
+def methods_of(train_set: str) -> tuple[str, ...]:
+    return (*METHODS, RECON[train_set][0]) if train_set in RECON else METHODS
 
 
 def responses_for(records, rng: random.Random) -> list[str]:
@@ -46,7 +52,7 @@ def data(tmp_path_factory):
     return {name: read_split(build_standin(name, root / name, 2, 1, 30, seed=3), "test") for name in EVAL_SETS}
 
 
-def write_cell(root: Path, exp, train_set, method, name, records, responses) -> Path:
+def write_cell(root: Path, exp, train_set, method, name, records, responses, deviations=(), seed=42) -> Path:
     """A cell's predictions and sidecar as `livr evaluate` writes them for a benchmark."""
     rows = prediction_rows(name, records, responses)
     path = root / "cells" / exp / BACKBONE / train_set / method / f"{name}.jsonl"
@@ -62,13 +68,14 @@ def write_cell(root: Path, exp, train_set, method, name, records, responses) -> 
                 "method": method,
                 "task": name,
                 "weights": "base" if method == "zero_shot" else "best_val",
-                "seed": None if method == "zero_shot" else 42,
+                "seed": None if method == "zero_shot" else seed,
                 "selected": True,
                 "n": len(rows),
                 "n_correct": k,
                 "n_unparsed": sum(r["parsed"] is None for r in rows),
                 "accuracy": round(100 * k / len(rows), 4),
                 "benchmark_accuracy": benchmark_accuracy(name, rows),
+                "settings": {"deviations": list(deviations)},
             }
         )
     )
@@ -82,12 +89,15 @@ def built(data, tmp_path_factory):
     cells, truth = [], {}
     for name, records in data.items():
         train_set = "mirage_vsp" if name == "mirage_vsp_test" else "sat32k" if name != "mmvp" else "viscot"
-        for method in METHODS:
+        for method in methods_of(train_set):
             responses = responses_for(records, rng)
-            cells.append(write_cell(root, EXP, train_set, method, name, records, responses))
+            deviations = RECON[train_set][1] if method not in METHODS else ()
+            cells.append(write_cell(root, EXP, train_set, method, name, records, responses, deviations))
             truth[(train_set, method, name)] = bm.summarize(name, bm.score(name, records, responses))
+    train_dirs = [build_standin(t, root / "data" / t, 5, 2, 1, seed=3) for t in RECON]  # their n_train
     db = root / "livr.duckdb"
-    assert cli(["collect", "--cells", *map(str, cells), "--out", str(db)]) == 0
+    datasets = ["--datasets", *map(str, train_dirs), "--experiment", EXP]
+    assert cli(["collect", "--cells", *map(str, cells), *datasets, "--out", str(db)]) == 0
     return {"db": db, "root": root, "truth": truth, "cells": cells}
 
 
@@ -191,7 +201,7 @@ def paper_rows(table):
 def test_comparison_tables_put_ours_beside_the_papers_rows(built, tmp_path, table, columns):
     write_tables(built["db"], EXP, tmp_path, {BACKBONE: "qwen2.5-vl-3b"})
     rows = read_csv(tmp_path / f"{table}.csv")
-    assert list(rows[0]) == [*COMPARISON_KEYS, *columns]
+    assert list(rows[0]) == [*COMPARISON_KEYS, *columns, *COMPARISON_NOTES]
     paper = paper_rows(table)
     theirs = [r for r in rows if r["source"] == "paper"]
     # every paper row, once per (backbone, method), with the value and reported_by of the CSV
@@ -207,6 +217,9 @@ def test_comparison_tables_put_ours_beside_the_papers_rows(built, tmp_path, tabl
     assert {(r["train_set"], r["method"], c) for r in ours for c in columns if r[c]} == expected
     for r in ours:
         assert r["backbone"] == BACKBONE and r["paper_backbone"] == "qwen2.5-vl-3b" and r["reported_by"] == ""
+        recon = RECON.get(r["train_set"], (None, []))
+        assert r["deviations"] == ("; ".join(recon[1]) if r["method"] == recon[0] else "")
+        assert r["n_train"] == ("5" if r["train_set"] in RECON else "")  # the training set's size, where collected
         for c in columns:
             if r[c]:
                 assert float(r[c]) == pytest.approx(round(sql[r["train_set"], r["method"], c], 2))
@@ -215,9 +228,30 @@ def test_comparison_tables_put_ours_beside_the_papers_rows(built, tmp_path, tabl
     first_ours = order.index(("ours", "qwen2.5-vl-3b"))
     assert all(s == "paper" for s, b in order[:first_ours])
     train_sets = sorted({r["train_set"] for r in ours})  # table4 here: mmvp trained on viscot, blink5 on sat32k
-    assert [(r["train_set"], r["method"]) for r in ours] == [(t, m) for t in train_sets for m in METHODS]
+    assert [(r["train_set"], r["method"]) for r in ours] == [(t, m) for t in train_sets for m in methods_of(t)]
     if table == "mirage_vsp":  # rows of the 7B group (Mirage's own numbers) come after ours
         assert order[first_ours + len(ours) :] and all(b == "qwen2.5-vl-7b" for _, b in order[first_ours + len(ours) :])
+
+
+def test_comparison_tables_show_the_mean_over_seeds(data, built, tmp_path):
+    """A cell trained at two seeds: our row holds the mean of its seeds' benchmark numbers."""
+    records = data["mmvp"]
+    seed43 = write_cell(
+        tmp_path, EXP, "viscot", "sft", "mmvp", records, responses_for(records, random.Random(5)), seed=43
+    )
+    db = tmp_path / "db.duckdb"
+    build_database(db, [*built["cells"], seed43])
+    write_tables(db, EXP, tmp_path / "tables", {BACKBONE: "qwen2.5-vl-3b"})
+    per_seed = query(
+        db, "SELECT accuracy FROM eval_set_metrics WHERE method = 'sft' AND train_set = 'viscot' ORDER BY seed"
+    )
+    assert len(per_seed) == 2 and per_seed[0] != per_seed[1]
+    row = next(
+        r
+        for r in read_csv(tmp_path / "tables" / "table4.csv")
+        if (r["source"], r["train_set"], r["method"]) == ("ours", "viscot", "sft")
+    )
+    assert float(row["mmvp"]) == pytest.approx(round((per_seed[0][0] + per_seed[1][0]) / 2, 2))
 
 
 def test_tables_of_other_experiments_stay_header_only(built, tmp_path):

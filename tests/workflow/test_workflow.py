@@ -154,6 +154,7 @@ def expected_jobs(params, exp):
         for b in params["experiments"][exp]["backbones"]
         for ts in lc.train_sets(params, exp)
         for m in lc.trained_methods(params, exp)
+        if lc.trains_on(params, exp, m, ts)  # LVR / Mirage: only where their targets' field is
         for s in seeds
     ]
     runs = {L.checkpoint_dir(exp, *t) for t in trained}
@@ -381,25 +382,27 @@ def test_paper_counts():
 
 
 @pytest.mark.parametrize(
-    "exp,backbones,train_set,eval_sets",
+    "exp,backbones,train_set,eval_sets,compared",
     [
-        ("table3", ["qwen2.5-vl-3b"], "sat32k", ["sat_val", "blink3", "robospatial_home"]),
-        ("table4", ["qwen2.5-vl-7b"], "viscot", ["mmvp", "vstar", "blink5"]),
-        ("mirage_vsp", ["qwen2.5-vl-3b", "qwen2.5-vl-7b"], "mirage_vsp", ["mirage_vsp_test"]),
+        ("table3", ["qwen2.5-vl-3b"], "sat32k", ["sat_val", "blink3", "robospatial_home"], ()),
+        ("table4", ["qwen2.5-vl-7b"], "viscot", ["mmvp", "vstar", "blink5"], ("lvr",)),
+        ("mirage_vsp", ["qwen2.5-vl-3b", "qwen2.5-vl-7b"], "mirage_vsp", ["mirage_vsp_test"], ("mirage",)),
     ],
 )
-def test_comparison_experiments_cells_settings_and_paths(exp, backbones, train_set, eval_sets):
-    """One training set per backbone and method, evaluated on every benchmark of the experiment;
-    the training data is the comparison set, the test data each benchmark (data/built/comparison/)."""
+def test_comparison_experiments_cells_settings_and_paths(exp, backbones, train_set, eval_sets, compared):
+    """One training set per backbone and method (the compared method of that table too), evaluated on every
+    benchmark of the experiment; the training data is the comparison set, the test data each benchmark
+    (data/built/comparison/)."""
     from livr.settings import EvalConfig, TrainConfig
 
+    trained = ("sft", "livr", *compared)
     assert lc.cells(PARAMS, exp) == [
         lc.Cell(b, train_set, m, e, None if m == "zero_shot" else 42)
         for b in backbones
-        for m in ("zero_shot", "sft", "livr")
+        for m in ("zero_shot", *trained)
         for e in eval_sets
     ]
-    assert livr_jobs.train_jobs(PARAMS, exp) == [(b, train_set, m, 42) for b in backbones for m in ("sft", "livr")]
+    assert livr_jobs.train_jobs(PARAMS, exp) == [(b, train_set, m, 42) for b in backbones for m in trained]
     for b in backbones:
         cfg = TrainConfig.resolve(PARAMS, exp, b, train_set, "livr")
         assert cfg.tasks == (train_set,) and cfg.data_dirs == (f"data/built/comparison/{train_set}",)

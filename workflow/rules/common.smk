@@ -179,7 +179,7 @@ def livr_checkpoints(exp):
 
 
 def report_data(exp):
-    return [jobs.task_dir(config, exp, t) for t in livr_config.tasks_of(config, exp)]
+    return [jobs.task_dir(config, exp, t) for t in livr_config.datasets_of(config, exp)]
 
 
 def report_models(exp):
