@@ -23,7 +23,11 @@ from livr.model.backbones import REGISTRY
 # Package data, so a non-editable install validates params too.
 SCHEMA = resources.files("livr.schemas").joinpath("params.schema.yaml")
 # Keys of a `methods:` entry that are not training overrides.
-METHOD_KEYS = frozenset({"train", "checkpoint_of", "eval_latents", "eval_mask", "deviations"})
+METHOD_KEYS = frozenset(
+    {"train", "checkpoint_of", "eval_latents", "eval_mask", "deviations", "weights_from", "latent_decoding", "backbone"}
+)
+# Keys only a released checkpoint's method (`weights_from`: a hub id or local directory) takes.
+RELEASED_KEYS = ("latent_decoding", "backbone")
 EVAL_KEYS_FROM_METHOD = ("eval_latents", "eval_mask")
 # The latent-reconstruction methods (livr/model/reconstruction.py) and the fine-tuning they allow:
 # the official full LM fine-tuning (full_lm), or LoRA as a declared deviation.
@@ -118,6 +122,41 @@ def _check_method(params: dict, name: str, method: dict, training_schema: dict, 
         _check_names([method["checkpoint_of"]], params["methods"], f"{where}: methods.{name}.checkpoint_of", "methods")
         if method["train"] != "none":
             raise ConfigError(f"{where}: methods.{name}: checkpoint_of needs train: none")
+        if "weights_from" in params["methods"][method["checkpoint_of"]]:
+            raise ConfigError(
+                f"{where}: methods.{name}.checkpoint_of: {method['checkpoint_of']!r} evaluates released weights, "
+                "not a checkpoint trained here; a variant of them is another method with the same weights_from"
+            )
+    if "weights_from" in method:
+        _check_released(name, method, overrides, f"{where}: methods.{name}")
+    else:
+        for key in RELEASED_KEYS:
+            if key in method:
+                raise ConfigError(
+                    f"{where}: methods.{name}.{key}: only a released checkpoint's method (weights_from) takes {key}"
+                )
+
+
+def _check_released(name: str, method: dict, overrides: dict, at: str) -> None:
+    """A released checkpoint (`weights_from`) is evaluated as published: never trained here, on the one
+    backbone (architecture and size) it was released for."""
+    if method["train"] != "none" or "checkpoint_of" in method:
+        what = f"train: {method['train']}" if method["train"] != "none" else f"checkpoint_of: {method['checkpoint_of']}"
+        raise ConfigError(
+            f"{at}.weights_from: released weights are evaluated as published, so the method needs train: none "
+            f"and no checkpoint_of (got {what})"
+        )
+    if overrides:
+        raise ConfigError(
+            f"{at}: training key(s) {', '.join(sorted(overrides))} do not apply to released weights (weights_from), "
+            "which are not trained here"
+        )
+    if "backbone" not in method:
+        raise ConfigError(
+            f"{at}: weights_from needs `backbone`, the backbone the released weights are of (its cells run only "
+            f"there); valid backbones: {', '.join(REGISTRY)}"
+        )
+    _check_names([method["backbone"]], REGISTRY, f"{at}.backbone", "backbones")
 
 
 def _check_experiment(params: dict, exp: dict, mixtures: dict, at: str) -> None:
@@ -156,6 +195,12 @@ def _check_experiment_method(params: dict, exp: dict, m: str, at: str) -> None:
             f"{at}: method {m!r}: livr_stage_epochs {cfg['livr_stage_epochs']} must add up to more than 0"
         )
     _check_recipe(params["methods"][m]["train"], cfg, f"{at}: method {m!r}")
+    only = params["methods"][m].get("backbone")
+    if only is not None and only not in exp["backbones"]:
+        raise ConfigError(
+            f"{at}: method {m!r} has weights of backbone {only!r} (methods.{m}.backbone), which the experiment's "
+            f"backbones ({', '.join(exp['backbones'])}) lack, so it would have no cell"
+        )
     field = RECON_FIELD.get(params["methods"][m]["train"])
     sets = [*exp.get("tasks", []), *exp.get("mixtures", []), *exp.get("train_sets", [])]
     if field and not any(field in carried_fields(t) for t in [*exp.get("tasks", []), *exp.get("train_sets", [])]):
@@ -251,6 +296,11 @@ def check_cell(
     at = f"experiment {exp_name!r}"
     if backbone not in exp["backbones"]:
         raise ConfigError(f"backbone {backbone!r} is not in {at}; valid backbones: {', '.join(exp['backbones'])}")
+    if method in params["methods"] and not runs_on(params, method, backbone):
+        raise ConfigError(
+            f"method {method!r} has released weights of backbone {params['methods'][method]['backbone']!r} "
+            f"(methods.{method}.backbone), not {backbone!r}"
+        )
     sets = train_sets(params, exp_name)
     if train_set not in sets:
         raise ConfigError(f"train set {train_set!r} is not in {at}; valid train sets: {', '.join(sets)}")
@@ -357,14 +407,15 @@ def dataset_kind(name: str) -> str:
 
 
 def cells(params: dict, exp_name: str | None = None) -> list[Cell]:
-    """Every evaluated cell: a trained model's (and its test-time variants') once per seed, the base model's once."""
+    """Every evaluated cell: a trained model's (and its test-time variants') once per seed, the base model's
+    once, a released checkpoint's once on its own backbone."""
     exp = experiment(params, exp_name)
     return [
         Cell(b, ts, m, t, s)
         for b in exp["backbones"]
         for ts, tasks in train_sets(params, exp_name).items()
         for m in exp["methods"]
-        if trains_on(params, exp_name, m, ts)
+        if runs_on(params, m, b) and trains_on(params, exp_name, m, ts)
         for s in method_seeds(params, exp_name, m)
         for t in tasks
     ]
@@ -388,6 +439,17 @@ def trains_on(params: dict, exp_name: str | None, method: str, train_set: str) -
     field their targets come from (the others everywhere)."""
     field = recon_field(params, method)
     return field is None or all(field in carried_fields(d) for d in train_data(params, exp_name, train_set))
+
+
+def runs_on(params: dict, method: str, backbone: str) -> bool:
+    """Whether `method` has cells on `backbone`: a released checkpoint only on its own (methods.<m>.backbone)."""
+    return params["methods"][method].get("backbone", backbone) == backbone
+
+
+def released_weights(params: dict, method: str) -> str | None:
+    """Where a released checkpoint's weights come from (methods.<m>.weights_from: a hub id or local
+    directory); None for the others."""
+    return params["methods"][method].get("weights_from")
 
 
 def trained_methods(params: dict, exp_name: str | None = None) -> list[str]:

@@ -90,7 +90,14 @@ def evaluate_cells(
     first = cfgs[0]
     dtype = resolve_dtype(first.dtype, device)
     model, processor, meta = load_trained(
-        first.backbone, checkpoint, models_dir, first.backbone_settings, dtype, first.attn_implementation, device
+        first.backbone,
+        checkpoint,
+        models_dir,
+        first.backbone_settings,
+        dtype,
+        first.attn_implementation,
+        device,
+        first.weights_from,
     )
     cache = open_vision_cache(model, vision_cache_mb, out_paths[0])
     try:
@@ -124,6 +131,7 @@ def decode_cell(
     records = read_split(cfg.data_dir, "test")
     if cfg.max_test_examples:
         records = records[: cfg.max_test_examples]
+    decoding_spec, declared_in = latent_decoding(cfg, checkpoint, meta)
     how = Decoding(
         latents=tuple(latents),
         latent_position=meta["latent_position"],
@@ -132,7 +140,7 @@ def decode_cell(
         image_copies=copies,
         batch_size=cfg.batch_size,
         max_new_tokens=cfg.max_new_tokens,
-        latent_mode=resolve_latent_mode(meta.get("latent_decoding"), processor.tokenizer, f"{checkpoint} metadata"),
+        latent_mode=resolve_latent_mode(decoding_spec, processor.tokenizer, declared_in),
     )
     data_dir = Path(cfg.data_dir)
     responses = decode_responses(model, processor, spec, [(r, data_dir) for r in records], how, dtype)
@@ -149,7 +157,7 @@ def decode_cell(
         "n_correct": n_correct,
         "n_unparsed": sum(r["parsed"] is None for r in rows),
         "accuracy": round(100.0 * n_correct / len(rows), 4),
-        "checkpoint": str(checkpoint) if checkpoint else None,
+        "checkpoint": str(checkpoint) if checkpoint else cfg.weights_from,  # released weights: their source
         "checkpoint_method": cfg.checkpoint_method,
         "weights": weights,
         "selected": selected,
@@ -169,6 +177,14 @@ def decode_cell(
     write_jsonl(out_path, rows)
     write_json(out_path.with_suffix(".json"), summary)
     return summary
+
+
+def latent_decoding(cfg: EvalConfig, checkpoint, meta: dict) -> tuple[dict | None, str]:
+    """The cell's latent decoding and where it is declared: a trained checkpoint's metadata, or a released
+    checkpoint's method in params.yaml."""
+    if cfg.weights_from is not None:
+        return cfg.latent_decoding, f"params.yaml methods.{cfg.method}"
+    return meta.get("latent_decoding"), f"{checkpoint} metadata"
 
 
 def scored_rows(task: str, records, responses: list[str]) -> list[dict]:
@@ -197,13 +213,17 @@ def task_rows(records, responses: list[str]) -> list[dict]:
 
 def check_inputs(cfg: EvalConfig, checkpoint, out: Path) -> None:
     """Before anything is loaded or decoded: the output is a file path, the test split reads, the
-    checkpoint is a finished one, and the base weights (where the checkpoint needs them) are there."""
-    from livr.ops.hub_weights import require_checkpoint_base_weights
+    checkpoint is a finished one, and the base weights (where the checkpoint needs them) or the released
+    weights are there."""
+    from livr.ops.hub_weights import require_checkpoint_base_weights, require_released_weights
 
     if out.is_dir():
         raise InputError(f"{out}: is a directory; --out names the predictions .jsonl file")
     read_split(cfg.data_dir, "test")
-    require_checkpoint_base_weights(cfg.backbone, checkpoint)
+    if cfg.weights_from is not None:
+        require_released_weights(cfg.method, cfg.weights_from)
+    else:
+        require_checkpoint_base_weights(cfg.backbone, checkpoint)
 
 
 def configure(parser) -> None:
@@ -261,21 +281,32 @@ def variant_cells(params: dict, args) -> list[tuple[EvalConfig, Path]]:
         )
     first = cfgs[0]
     for cfg in cfgs[1:]:
-        if (cfg.checkpoint, cfg.dtype, cfg.attn_implementation) != (
+        if (cfg.checkpoint, cfg.weights_from, cfg.dtype, cfg.attn_implementation) != (
             first.checkpoint,
+            first.weights_from,
             first.dtype,
             first.attn_implementation,
         ):
             raise InputError(
-                f"--variant {cfg.method}: evaluates {cfg.checkpoint or 'the base model'}, not --method "
-                f"{first.method}'s {first.checkpoint or 'base model'}: only methods on one checkpoint share a job"
+                f"--variant {cfg.method}: evaluates {evaluated(cfg)}, not --method "
+                f"{first.method}'s {evaluated(first)}: only methods on one checkpoint share a job"
             )
     return list(zip(cfgs, outs))
+
+
+def evaluated(cfg: EvalConfig) -> str:
+    """What a cell's model is, in a message: its checkpoint, released weights or the base model."""
+    return cfg.checkpoint or (f"released weights {cfg.weights_from}" if cfg.weights_from else "the base model")
 
 
 def main(args) -> int:
     params = livr_config.load_params(args.params)
     cells = variant_cells(params, args)
+    if args.checkpoint and cells[0][0].weights_from:
+        raise InputError(
+            f"--checkpoint: method {args.method!r} evaluates released weights, {cells[0][0].weights_from} "
+            f"(params.yaml methods.{args.method}.weights_from); a trained checkpoint belongs to a trained method"
+        )
     checkpoint = args.checkpoint or cells[0][0].checkpoint
     for cfg, out in cells:
         check_inputs(cfg, checkpoint, out)

@@ -357,6 +357,24 @@ class EvalConfig:
             )
         },
     )
+    weights_from: str | None = field(
+        default=None,
+        metadata={
+            "help": (
+                "A released checkpoint's weights (the method's `weights_from`: a hub id or local directory), "
+                "loaded with their own tokenizer instead of the backbone's; None: the backbone's or `checkpoint`."
+            )
+        },
+    )
+    latent_decoding: dict | None = field(
+        default=None,
+        metadata={
+            "help": (
+                "A released checkpoint's latent decoding (the method's `latent_decoding`: start, steps, stop, then; "
+                "livr/decoding.py); a trained checkpoint's is in its own metadata."
+            )
+        },
+    )
 
     @classmethod
     def resolve(
@@ -398,6 +416,8 @@ class EvalConfig:
             attn_implementation=training.attn_implementation,
             threads=training.threads,
             deviations=tuple(params["methods"][method].get("deviations", ())),
+            weights_from=lc.released_weights(params, method),
+            latent_decoding=params["methods"][method].get("latent_decoding"),
         )
 
     def as_json(self) -> str:

@@ -89,11 +89,36 @@ def read_checkpoint_meta(checkpoint: str | Path) -> dict:
     return meta
 
 
-def load_trained(name: str, checkpoint, models_dir, settings: dict, dtype: torch.dtype, attn: str, device: str):
-    """(model, processor, meta) for evaluation: the base model when `checkpoint` is None."""
+def load_released(name: str, source: str, settings: dict, dtype: torch.dtype, attn: str, device: str):
+    """A released checkpoint of backbone `name` (a hub id or local directory): the family's model class and
+    processor, the tokenizer with the checkpoint's own added tokens (e.g. LVR's), never remote code."""
+    spec = get_backbone(name)
+    try:
+        processor = load_processor(spec.adapter, source, spec.tiny, settings)
+        model = load_model(spec, source, processor, dtype, attn)
+    except (OSError, RuntimeError, ValueError, SafetensorError) as e:
+        raise InputError(f"released weights {source} (backbone {name}): cannot load them ({e})") from None
+    return model.to(device), processor
+
+
+def load_trained(
+    name: str,
+    checkpoint,
+    models_dir,
+    settings: dict,
+    dtype: torch.dtype,
+    attn: str,
+    device: str,
+    weights_from: str | None = None,
+):
+    """(model, processor, meta) for evaluation: the base model when `checkpoint` is None, or the released
+    weights `weights_from` (a hub id or local directory) in its place."""
     spec = get_backbone(name)
     if checkpoint is None:
-        model, processor = load_backbone(name, models_dir, settings, dtype, attn, device)
+        if weights_from is None:
+            model, processor = load_backbone(name, models_dir, settings, dtype, attn, device)
+        else:
+            model, processor = load_released(name, weights_from, settings, dtype, attn, device)
         return (
             model.eval(),
             processor,

@@ -1,7 +1,8 @@
 """`livr doctor --experiment NAME`: a preflight of everything the experiment's jobs need, in seconds.
 
-One table, a row per check: backbone weights (in the Hugging Face cache, else is the hub
-reachable), each data source (downloaded; else is its host reachable, or is its manual step done), the built datasets,
+One table, a row per check: backbone weights and released checkpoints' (methods' `weights_from`; in
+the Hugging Face cache, else is the hub reachable), each data source (downloaded; else is its host
+reachable, or is its manual step done), the built datasets,
 GPUs against each backbone's memory need (livr/ops/job_memory.py) and free disk for what is still to
 be downloaded. Status: `ready`; `pending` (the workflow will fetch or build it, nothing blocks);
 `WARNING` (does not block, but a job is likely to fail: e.g. under `--gpus cluster`, a training job
@@ -31,6 +32,7 @@ from livr.data.registry import hub_sources, spec_of
 from livr.data.sources import MANUAL_SOURCES, SOURCES
 from livr.model.backbones import REGISTRY
 from livr.model.pretrained import shipped_dir
+from livr.ops.hub_weights import is_local_weights
 from livr.settings import resolve_training
 
 READY, PENDING, WARNING, MISSING = "ready", "pending", "WARNING", "MISSING"
@@ -251,8 +253,10 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
 
     from huggingface_hub import constants
 
-    hub_error = hub_state() if (real or paper) else None  # weights; BLINK and PixMo-Count annotations
-    if real or paper:
+    released = [lc.released_weights(params, m) for m in exp["methods"]]
+    from_hub = real or any(s and not is_local_weights(s) for s in released)  # backbones', released checkpoints'
+    hub_error = hub_state() if (from_hub or paper) else None  # weights; BLINK and PixMo-Count annotations
+    if from_hub or paper:
         hub_row = Check(
             "hub",
             hub_endpoint(),
@@ -266,6 +270,9 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
     # backbones: weights
     weight_rows, weights_gb = _weight_checks(params, exp["backbones"], hub_error)
     rows += weight_rows
+    released_rows, released_gb = _released_checks(params, exp["methods"], hub_error)
+    rows += released_rows
+    weights_gb += released_gb
 
     # data: sources, manual steps, de-dup models, built datasets
     pending_gb = 0.0
@@ -331,6 +338,37 @@ def _weight_checks(params: dict, backbones: list[str], hub_error: str | None) ->
         rows.append(_hub_check("weights", b, spec.hf_id, hub_error))
         if rows[-1].status == PENDING:
             weights_gb += param_count(architecture(b))["total"] * 2 / 1e9  # bf16 safetensors
+    return rows, weights_gb
+
+
+def _released_checks(params: dict, methods: list[str], hub_error: str | None) -> tuple[list[Check], float]:
+    """A row per released checkpoint (methods.<m>.weights_from), as a backbone's weights: a local directory
+    must hold a saved model, a hub id must be cached or downloadable; and the GB still to download."""
+    from livr.ops.job_memory import architecture, param_count
+
+    rows: list[Check] = []
+    weights_gb = 0.0
+    for m in methods:
+        source = lc.released_weights(params, m)
+        if source is None:
+            continue
+        item = f"{m} (released)"
+        if is_local_weights(source):
+            saved = (Path(source).expanduser() / "config.json").is_file()
+            rows.append(
+                Check(
+                    "weights",
+                    item,
+                    READY if saved else MISSING,
+                    f"local directory {source}" + ("" if saved else ": no config.json"),
+                    "" if saved else f"save the model there, or set methods.{m}.weights_from to its hub id",
+                )
+            )
+            continue
+        rows.append(_hub_check("weights", item, source, hub_error))
+        backbone = params["methods"][m]["backbone"]
+        if rows[-1].status == PENDING and not REGISTRY[backbone].tiny:
+            weights_gb += param_count(architecture(backbone))["total"] * 2 / 1e9  # bf16 safetensors
     return rows, weights_gb
 
 

@@ -26,6 +26,7 @@ def test_plan_covers_every_config_and_parses_as_livr_commands(capsys):
         bench_limit=90,
         shrink=False,
         out="results/bench",
+        released=False,
     )
     steps = gpu_checks.plan(args)
     assert [s["name"] for s in steps] == [f"verify-{b}" for b in gpu_checks.BACKBONES] + [
@@ -38,6 +39,33 @@ def test_plan_covers_every_config_and_parses_as_livr_commands(capsys):
     assert {json.loads(line)["name"] for line in _dry_run(capsys)} == {s["name"] for s in steps}
     shipped = {p.stem for p in (REPO / "livr" / "model" / "configs").glob("*.json")}
     assert set(gpu_checks.BACKBONES) == shipped, "one verify and one bench per shipped real-size config"
+
+
+def test_released_checkpoints_are_livr_evaluate_steps_skipped_offline_with_a_reason(tmp_path, monkeypatch, capsys):
+    """--released: one `livr evaluate` of each released checkpoint (params.yaml weights_from) on its
+    experiment's first benchmark; where its weights cannot be had, the step is `unavailable` (one line
+    saying why), which is not a failed check."""
+    args = argparse.Namespace(device="cuda", out="results/bench", released_limit=300)
+    steps = gpu_checks.released_steps(args)
+    assert [s["name"] for s in steps] == [
+        "released-lvr_7b_released-mmvp",
+        "released-vsp_direct_sft_released-mirage_vsp_test",
+    ]
+    for step in steps:
+        parsed = build_parser("evaluate").parse_args(step["argv"])  # every option exists
+        assert parsed.backbone == "qwen2.5-vl-7b" and parsed.device == "cuda" and parsed.out.endswith(".jsonl")
+    assert steps[0]["requires"]["weights"] == "vincentleebang/LVR-7B"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    out = tmp_path / "bench"
+    gpu_checks.main(["--released", "--backbones", "qwen2.5-vl-7b", "--budget", "0", "--out", str(out)])
+    summary = {s["name"]: s for s in json.loads((out / "gpu_checks.json").read_text())["steps"]}
+    released = [summary[s["name"]] for s in steps]
+    assert {s["status"] for s in released} == {"unavailable"}
+    assert "vincentleebang/LVR-7B not in the Hugging Face cache and HF_HUB_OFFLINE is set" in released[0]["reason"]
+    printed = capsys.readouterr().out
+    assert f"unavailable {steps[0]['name']} (0 s): vincentleebang/LVR-7B not in" in printed
+    assert "not ok: verify-qwen2.5-vl-7b, bench-qwen2.5-vl-7b-b1;" in printed, "unavailable is not a failure"
 
 
 def _dry_run(capsys):

@@ -382,24 +382,32 @@ def test_paper_counts():
 
 
 @pytest.mark.parametrize(
-    "exp,backbones,train_set,eval_sets,compared",
+    "exp,backbones,train_set,eval_sets,compared,released",
     [
-        ("table3", ["qwen2.5-vl-3b"], "sat32k", ["sat_val", "blink3", "robospatial_home"], ()),
-        ("table4", ["qwen2.5-vl-7b"], "viscot", ["mmvp", "vstar", "blink5"], ("lvr",)),
-        ("mirage_vsp", ["qwen2.5-vl-3b", "qwen2.5-vl-7b"], "mirage_vsp", ["mirage_vsp_test"], ("mirage",)),
+        ("table3", ["qwen2.5-vl-3b"], "sat32k", ["sat_val", "blink3", "robospatial_home"], (), ()),
+        ("table4", ["qwen2.5-vl-7b"], "viscot", ["mmvp", "vstar", "blink5"], ("lvr",), ("lvr_7b_released",)),
+        (
+            "mirage_vsp",
+            ["qwen2.5-vl-3b", "qwen2.5-vl-7b"],
+            "mirage_vsp",
+            ["mirage_vsp_test"],
+            ("mirage",),
+            ("vsp_direct_sft_released",),
+        ),
     ],
 )
-def test_comparison_experiments_cells_settings_and_paths(exp, backbones, train_set, eval_sets, compared):
+def test_comparison_experiments_cells_settings_and_paths(exp, backbones, train_set, eval_sets, compared, released):
     """One training set per backbone and method (the compared method of that table too), evaluated on every
-    benchmark of the experiment; the training data is the comparison set, the test data each benchmark
-    (data/built/comparison/)."""
+    benchmark of the experiment; a released checkpoint (7B) once, on the 7B only; the training data is the
+    comparison set, the test data each benchmark (data/built/comparison/)."""
     from livr.settings import EvalConfig, TrainConfig
 
     trained = ("sft", "livr", *compared)
+    on_7b = released if "qwen2.5-vl-7b" in backbones else ()
     assert lc.cells(PARAMS, exp) == [
-        lc.Cell(b, train_set, m, e, None if m == "zero_shot" else 42)
+        lc.Cell(b, train_set, m, e, None if m in ("zero_shot", *released) else 42)
         for b in backbones
-        for m in ("zero_shot", *trained)
+        for m in ("zero_shot", *trained, *(on_7b if b == "qwen2.5-vl-7b" else ()))
         for e in eval_sets
     ]
     assert livr_jobs.train_jobs(PARAMS, exp) == [(b, train_set, m, 42) for b in backbones for m in trained]
