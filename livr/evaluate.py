@@ -34,7 +34,7 @@ from livr.decoding import Decoding, decode_responses, resolve_latent_mode
 from livr.errors import InputError
 from livr.io import write_json, write_jsonl
 from livr.model.backbones import get_backbone
-from livr.model.loading import load_trained, resolve_dtype
+from livr.model.loading import FULL_WEIGHT_MODES, load_trained, resolve_dtype
 from livr.model.vision_cache import VisionFeatureCache
 from livr.ops.gpu_slots import job_device
 from livr.settings import EvalConfig, resolve_training
@@ -166,7 +166,7 @@ def decode_cell(
                 k: getattr(cfg, k)
                 for k in ("eval_latents", "eval_mask", "max_new_tokens", "batch_size", "max_test_examples")
             },
-            "deviations": list(cfg.deviations),
+            "deviations": [*cfg.deviations, *precision_deviations(meta, dtype)],
         },
         "seconds": round(time.time() - t0, 2),
     }
@@ -177,6 +177,16 @@ def decode_cell(
     write_jsonl(out_path, rows)
     write_json(out_path.with_suffix(".json"), summary)
     return summary
+
+
+def precision_deviations(meta: dict, dtype: torch.dtype) -> list[str]:
+    """A full-weight run trained in bf16 (the GPU default) keeps no fp32 master copy: torch's AdamW
+    updates the bf16 weights in place, so a step smaller than a weight's bf16 resolution is lost, which
+    at lr 1e-5 is most steps (LVR's DeepSpeed runs keep fp32 masters). Said beside the row it affects;
+    judged by the evaluation's dtype, which is the run's own on the same kind of device (float32 on a CPU)."""
+    if meta.get("finetune") in FULL_WEIGHT_MODES and dtype == torch.bfloat16:
+        return ["bf16 weights without an fp32 master copy (updates below bf16 resolution are lost)"]
+    return []
 
 
 def latent_decoding(cfg: EvalConfig, checkpoint, meta: dict) -> tuple[dict | None, str]:

@@ -202,3 +202,13 @@ def test_mirage_with_lora_and_gradient_checkpointing(recon_dir, tiny_models_dir,
     init, init_proc = load_backbone(BACKBONE, tiny_models_dir, {}, torch.float32, "sdpa", "cpu")
     init_rows = init.get_input_embeddings().weight[add_tokens(init, init_proc, meta["recon"]["tokens"], cfg.seed)]
     assert not torch.allclose(emb[ids], init_rows), "the block's token rows train"
+
+
+def test_full_weight_bf16_runs_say_they_keep_no_fp32_master_copy():
+    from livr.evaluate import precision_deviations
+
+    assert precision_deviations({"finetune": "full_lm"}, torch.bfloat16) == [
+        "bf16 weights without an fp32 master copy (updates below bf16 resolution are lost)"
+    ]
+    assert precision_deviations({"finetune": "full_lm"}, torch.float32) == []
+    assert precision_deviations({"finetune": "lora"}, torch.bfloat16) == []  # peft keeps LoRA weights in fp32
