@@ -452,6 +452,11 @@ def released_weights(params: dict, method: str) -> str | None:
     return params["methods"][method].get("weights_from")
 
 
+def is_local_weights(source: str) -> bool:
+    """A released checkpoint's `weights_from` names a local directory (else a hub id)."""
+    return Path(source).expanduser().is_dir()
+
+
 def trained_methods(params: dict, exp_name: str | None = None) -> list[str]:
     return [m for m in experiment(params, exp_name)["methods"] if params["methods"][m]["train"] != "none"]
 

@@ -32,7 +32,6 @@ from livr.data.registry import hub_sources, spec_of
 from livr.data.sources import MANUAL_SOURCES, SOURCES
 from livr.model.backbones import REGISTRY
 from livr.model.pretrained import shipped_dir
-from livr.ops.hub_weights import is_local_weights
 from livr.settings import resolve_training
 
 READY, PENDING, WARNING, MISSING = "ready", "pending", "WARNING", "MISSING"
@@ -254,7 +253,7 @@ def run_checks(params: dict, exp_name: str, gpus: str = "local", params_file: st
     from huggingface_hub import constants
 
     released = [lc.released_weights(params, m) for m in exp["methods"]]
-    from_hub = real or any(s and not is_local_weights(s) for s in released)  # backbones', released checkpoints'
+    from_hub = real or any(s and not lc.is_local_weights(s) for s in released)  # backbones', released checkpoints'
     hub_error = hub_state() if (from_hub or paper) else None  # weights; BLINK and PixMo-Count annotations
     if from_hub or paper:
         hub_row = Check(
@@ -353,7 +352,7 @@ def _released_checks(params: dict, methods: list[str], hub_error: str | None) ->
         if source is None:
             continue
         item = f"{m} (released)"
-        if is_local_weights(source):
+        if lc.is_local_weights(source):
             saved = (Path(source).expanduser() / "config.json").is_file()
             rows.append(
                 Check(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from livr.config import is_local_weights
 from livr.errors import InputError
 from livr.model.backbones import get_backbone
 
@@ -49,11 +50,6 @@ def require_backbone_weights(name: str, random_weights_option: bool = False) -> 
         "; or pass --random-weights to build the real architecture with random weights" if random_weights_option else ""
     )
     raise _missing_weights(f"backbone {name}", spec.hf_id, why, alternative)
-
-
-def is_local_weights(source: str) -> bool:
-    """A released checkpoint's `weights_from` names a local directory (else a hub id)."""
-    return Path(source).expanduser().is_dir()
 
 
 def require_released_weights(method: str, source: str) -> None:
