@@ -719,6 +719,11 @@ def test_dvc_repro_then_up_to_date(tmp_path):
     repo = copy_repo(tmp_path / "repo", git=True)
     stub = stub_livr(tmp_path / "bin")
     set_experiment(repo / "params.yaml", "ci")
+    # one of ci's seeds: each DVC stage costs seconds of DVC's own time, and DVC's job lists at several
+    # seeds are checked against Snakemake's above (test_dvc_and_snakemake_cover_the_same_jobs)
+    params = (repo / "params.yaml").read_text()
+    assert params.count("seeds: [42, 43]") == 1
+    (repo / "params.yaml").write_text(params.replace("seeds: [42, 43]", "seeds: [43]"))
     run([sys.executable, "workflow/scripts/dvc_cells.py"], repo)
     run([tool("dvc"), "repro"], repo, path_first=stub)
     assert (repo / "results" / "table1.csv").is_file()
