@@ -260,7 +260,8 @@ class Decoding:
 def decode_responses(model, processor, spec, items: list[tuple[Record, Path]], how: Decoding, dtype) -> list[str]:
     """Greedy responses (special tokens dropped) of `items`, (record, its task directory) pairs, in order."""
     tok = processor.tokenizer
-    collator = Collator(model, tok.pad_token_id, spec, how.mask, padding_side="left", dtype=dtype)
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # validation decodes a peft wrapper
+    collator = Collator(base, tok.pad_token_id, spec, how.mask, padding_side="left", dtype=dtype)
     stop_ids = sorted({tok.convert_tokens_to_ids(spec.end_of_turn), tok.eos_token_id, tok.pad_token_id})
     responses = []
     for start in range(0, len(items), how.batch_size):
