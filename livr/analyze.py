@@ -39,7 +39,7 @@ from livr.io import write_json
 from livr.layout import Layout
 from livr.model.backbones import get_backbone
 from livr.model.inputs import Collator, encode, load_images
-from livr.model.loading import load_trained, resolve_dtype
+from livr.model.loading import base_model, load_trained, resolve_dtype
 from livr.model.masks import ANSWER, IMAGE, LATENT, POST, TEXT, answer_predictor_index
 from livr.ops.gpu_slots import job_device
 from livr.ops.hub_weights import require_checkpoint_base_weights
@@ -92,7 +92,7 @@ def analyze_model(model, processor, spec, meta: dict, tasks: dict[str, tuple[str
         raise InputError("the checkpoint has no latent tokens: nothing to analyse")
     rng = np.random.default_rng(settings["seed"])
     copies = meta.get("image_copies", 1)
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = base_model(model)
     collator = Collator(base, processor.tokenizer.pad_token_id, spec, None)
     attention, vectors, points = [], [], []
     for task, (task_dir, records) in tasks.items():

@@ -35,6 +35,7 @@ from PIL import Image
 
 from livr.errors import InputError
 from livr.model.inputs import Collator, encode
+from livr.model.loading import base_model
 from livr.model.masks import IMAGE, LATENT
 
 _DECODER_ATTN = re.compile(r"(^|\.)layers\.(\d+)\.self_attn$")
@@ -108,7 +109,7 @@ def latent_image_attention(
     if not meta.get("latents"):
         raise InputError("the checkpoint has no latent tokens (not a LIVR checkpoint with latents)")
     enc = encode(record, images, processor, spec, meta["latents"], meta["latent_position"], with_answer=False)
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = base_model(model)
     batch, roles = Collator(base, processor.tokenizer.pad_token_id, spec, None, "left").collate([enc])
     batch.pop("labels")
     batch = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in batch.items()}

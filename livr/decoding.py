@@ -40,6 +40,7 @@ import torch
 from livr.data.schema import Record
 from livr.errors import InputError
 from livr.model.inputs import Collator, encode, load_images
+from livr.model.loading import base_model
 from livr.model.masks import ANSWER, LATENT, PAD, attention_mask_4d
 
 LATENT_STEP = -1  # in a decoded row's `inputs`: a position whose input was the fed-back hidden state
@@ -123,7 +124,7 @@ class DecodedRow:
 def cache_kwarg(model) -> str:
     """The forward's name for the KV cache: transformers 5.24 renamed `past_key_values` to `cache`
     (the old name warns, and goes in 5.40); hub remote code may still take the old one."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a PeftModel takes **kwargs
+    base = base_model(model)  # a PeftModel takes **kwargs
     return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
@@ -170,7 +171,7 @@ def decode_rows(
     batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
     roles = roles.to(device)
     B = roles.shape[0]
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = base_model(model)
     hidden: list[torch.Tensor] = []  # the decoder stack's final (post-norm) state at the last position
     hook = base.get_decoder().register_forward_hook(lambda _m, _a, out: hidden.append(out.last_hidden_state[:, -1]))
     try:
@@ -260,7 +261,7 @@ class Decoding:
 def decode_responses(model, processor, spec, items: list[tuple[Record, Path]], how: Decoding, dtype) -> list[str]:
     """Greedy responses (special tokens dropped) of `items`, (record, its task directory) pairs, in order."""
     tok = processor.tokenizer
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # validation decodes a peft wrapper
+    base = base_model(model)  # validation decodes a peft wrapper
     collator = Collator(base, tok.pad_token_id, spec, how.mask, padding_side="left", dtype=dtype)
     stop_ids = sorted({tok.convert_tokens_to_ids(spec.end_of_turn), tok.eos_token_id, tok.pad_token_id})
     responses = []

@@ -36,6 +36,12 @@ def peft_wrapping():
         yield
 
 
+def base_model(model):
+    """The model under a peft wrapper (the model itself when unwrapped): its forward signature, its
+    decoder and its rope index are the backbone's."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def backbone_source(spec: Backbone, models_dir: str | Path) -> str:
     """Where to load a backbone from: the package's shipped pretrained tiny base, a tiny build's
     directory, or a hub id."""
