@@ -198,20 +198,25 @@ def delta_chart(g: pd.DataFrame, backbone: str, train_set: str, seeds: pd.DataFr
         if missing(v):
             ax.text(0, yi - off, " paper: n/a", fontsize=7, color=PAPER, va="center")
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, [t.replace("_", " ") for t in g["task"]], fontsize=8)
-    ax.set_ylim(-0.7, len(g) - 0.3)
-    ax.set_xlabel("LIVR − SFT (accuracy points)", fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
-    ax.grid(axis="x", lw=0.3)
-    ax.set_title(f"{backbone} trained on {train_set}" if train_set else f"{backbone}, trained per task", fontsize=9)
-    fig.tight_layout()
-    # below the x label, whatever the chart's height (savefig's tight bounding box takes it in)
-    fig.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
+    finish_task_chart(fig, ax, y, list(g["task"]), "LIVR − SFT (accuracy points)", backbone, train_set)
     key = f"{backbone}/{train_set}"
     if not forest:
         return img_tag(png_uri(fig), "chart", f"LIVR - SFT {key}", key=key)
     drawn = ",".join(str(s) for s in sorted(seeds["seed"].dropna().unique()))
     return img_tag(png_uri(fig), "chart", f"LIVR - SFT {key}, per seed and pooled", key=key, seeds=drawn)
+
+
+def finish_task_chart(fig, ax, y, tasks: list[str], xlabel: str, backbone: str, train_set: str) -> None:
+    """A chart with one row per task (task i at height y[i]): labels, grid, the cell's title, and the
+    legend below the x label, whatever the chart's height (savefig's tight bounding box takes it in)."""
+    ax.set_yticks(y, [t.replace("_", " ") for t in tasks], fontsize=8)
+    ax.set_ylim(-0.7, len(tasks) - 0.3)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.grid(axis="x", lw=0.3)
+    ax.set_title(f"{backbone} trained on {train_set}" if train_set else f"{backbone}, trained per task", fontsize=9)
+    fig.tight_layout()
+    fig.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
 
 
 def _seed_rows(ax, g: pd.DataFrame, y, seeds: pd.DataFrame) -> None:
@@ -330,14 +335,7 @@ def seeds_chart(g: pd.DataFrame, backbone: str, train_set: str) -> str:
                 color=color,
                 label=f"{name}: mean (95% two-level bootstrap)" if first else None,
             )
-    ax.set_yticks(y, [t.replace("_", " ") for t in tasks], fontsize=8)
-    ax.set_ylim(-0.7, len(tasks) - 0.3)
-    ax.set_xlabel("accuracy (%)", fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
-    ax.grid(axis="x", lw=0.3)
-    ax.set_title(f"{backbone} trained on {train_set}" if train_set else f"{backbone}, trained per task", fontsize=9)
-    fig.tight_layout()
-    fig.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
+    finish_task_chart(fig, ax, y, list(tasks), "accuracy (%)", backbone, train_set)
     key = f"{backbone}/{train_set}"
     seeds = ",".join(str(int(s)) for s in sorted({s for ss in g["seeds"] for s in ss if s is not None}))
     return img_tag(png_uri(fig), "seeds", f"accuracy per seed {key}", key=key, seeds=seeds)
