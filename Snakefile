@@ -20,6 +20,26 @@ include: "workflow/rules/eval.smk"
 include: "workflow/rules/report.smk"
 
 
+# A run of tiny backbones on this machine forks its `livr` jobs from one process that has imported
+# torch and transformers already (livr/ops/warm_jobs.py; LIVR_WARM_JOBS=0 turns it off).
+_warm = []
+
+
+onstart:
+    if workflow.local_exec and jobs.starts_warm(config, EXP):
+        _warm.append(warm_jobs.start(L.log(EXP, "warm_jobs"), jobs.job_threads(config, EXP)))
+
+
+onsuccess:
+    for server in _warm:
+        warm_jobs.stop(server)
+
+
+onerror:
+    for server in _warm:
+        warm_jobs.stop(server)
+
+
 rule all:
     default_target: True
     input:

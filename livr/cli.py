@@ -95,16 +95,25 @@ def setup_logging() -> None:
         root.setLevel(os.environ.get("LIVR_LOG_LEVEL", "INFO").upper())
     if not progress_enabled():
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when huggingface_hub is imported
-        if "transformers" in sys.modules:
+        if "transformers" in sys.modules:  # imported already (a warm job): too late for the variable
             import transformers
 
             transformers.utils.logging.disable_progress_bar()
+        if "huggingface_hub" in sys.modules:
+            import huggingface_hub
+
+            huggingface_hub.utils.disable_progress_bars()
 
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None:  # the console command (tests pass argv and keep Python's signal handling)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `livr cells | head` ends quietly, as other CLI tools do
         argv = sys.argv[1:]
+        from livr.ops.warm_jobs import run_remote
+
+        code = run_remote(argv)  # a job of a tiny-backbone Snakemake run: forked from its warm server
+        if code is not None:
+            return code
     setup_logging()
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)

@@ -53,6 +53,8 @@ def run(cmd: list[str], cwd: Path, path_first: Path | None = None, check: bool =
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join(str(p) for p in [path_first, BIN] if p) + os.pathsep + env.get("PATH", "")
     env.setdefault("LIVR_PROGRESS", "0")
+    if path_first:  # a stub livr (or doctor's fake tools): a warm server would import torch for nothing
+        env["LIVR_WARM_JOBS"] = "0"
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(

@@ -15,6 +15,7 @@ from livr.data.registry import spec_of
 from livr.data.schema import TASKS
 from livr.layout import DATABASE, DOCTOR, METRICS, REPORT, VAL_CURVES, Layout  # noqa: F401 (names the rules use)
 from livr.model.backbones import REGISTRY
+from livr.ops import warm_jobs
 from livr.ops.job_memory import job_images, job_mem_mb
 from livr.settings import EvalConfig, TrainConfig, resolve_training
 
@@ -65,6 +66,12 @@ def is_tiny(backbone: str) -> bool:
 
 def backbones(params: dict, exp: str) -> list[str]:
     return list(lc.experiment(params, exp)["backbones"])
+
+
+def starts_warm(params: dict, exp: str) -> bool:
+    """A local run whose jobs fork from a warm server (livr/ops/warm_jobs.py): every backbone tiny
+    (CPU jobs of seconds, where imports are a large share), unless LIVR_WARM_JOBS=0."""
+    return warm_jobs.enabled() and all(is_tiny(b) for b in backbones(params, exp))
 
 
 def tiny_backbones(params: dict, exp: str) -> list[str]:

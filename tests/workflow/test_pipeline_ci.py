@@ -116,6 +116,11 @@ def test_snakemake_ci_end_to_end(tmp_path):
     assert con.execute("SELECT count(DISTINCT kind) FROM tsne_points").fetchone() == (3,)
     con.close()
     assert (repo / "results" / "ci" / "selection.csv").is_file()
+    # tiny backbones: every train, evaluate and analyze job forked from the run's warm server
+    # (livr/ops/warm_jobs.py), none started cold, and the server is gone with the run
+    warm = (repo / L.log("ci", "warm_jobs")).read_text().splitlines()
+    started = {line.split()[3] for line in warm if line.startswith("job ")}
+    assert {"train", "evaluate", "analyze"} <= started and not any("cold start" in line for line in warm)
 
     assert snakemake_dry_run(repo, "ci") == [], "a second run must have nothing to do"
 

@@ -11,6 +11,7 @@ from livr.data.schema import TASKS
 from livr.data.sources import SOURCES as ALL_SOURCES
 from livr.layout import RESERVED_RESULT_DIRS, job_parts
 from livr.model.backbones import REGISTRY
+from livr.ops import warm_jobs
 from livr.workflow import jobs
 
 EXP = config["experiment"]
