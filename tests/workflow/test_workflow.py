@@ -299,11 +299,16 @@ def test_trained_cells_expand_per_seed_untrained_ones_run_once():
         EvalConfig.resolve(params, "demo", one[0][0], "counting", "zero_shot", "counting", seed=7)
 
 
-def test_demo_seeds_is_the_demo_at_three_seeds():
+def test_demo_seeds_is_the_demo_at_three_seeds_and_its_5_epoch_schedule():
     demo, seeds = PARAMS["experiments"]["demo"], PARAMS["experiments"]["demo_seeds"]
     assert "seeds" not in demo and lc.seeds(PARAMS, "demo") == [42]
     assert seeds["seeds"] == [42, 43, 44]
-    assert {k: v for k, v in seeds.items() if k != "seeds"} == demo
+    assert {k: v for k, v in seeds.items() if k not in ("seeds", "training")} == {
+        k: v for k, v in demo.items() if k != "training"
+    }
+    # the schedule the README's seed study ran at; everything else in training is the demo's
+    schedule = {"sft_epochs": 5, "livr_stage_epochs": [2, 3]}
+    assert seeds["training"] == {**demo["training"], **schedule} and demo["training"]["sft_epochs"] == 4
     assert lc.seeds(PARAMS, "ci") == [42, 43]
 
 
