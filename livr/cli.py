@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # the console command (tests pass argv and keep Python's signal handling)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `livr cells | head` ends quietly, as other CLI tools do
         argv = sys.argv[1:]
-        from livr.ops.warm_jobs import run_remote
+        from livr.ops.warm_client import run_remote
 
         code = run_remote(argv)  # a job of a tiny-backbone Snakemake run: forked from its warm server
         if code is not None:

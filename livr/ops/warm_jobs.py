@@ -41,7 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
-SOCKET_ENV = "LIVR_WARM_SOCKET"
+from livr.ops.warm_client import SOCKET_ENV, identity, send
+
 # What a job imports before it computes (train, evaluate, analyze, and the model, processor, Trainer
 # and peft modules they load): each job would pay for these itself.
 PRELOAD = (
@@ -95,67 +96,11 @@ def _import_env(env) -> dict:
     return {k: v for k, v in env.items() if k.startswith(IMPORT_ENV)}
 
 
-def _identity() -> dict:
-    import livr
-
-    # the environment (a venv's prefix), its interpreter, and the livr checkout
-    return {
-        "prefix": sys.prefix,
-        "python": os.path.realpath(sys.executable),
-        "livr": str(Path(livr.__file__).resolve().parent),
-    }
-
-
-def _send(conn: socket.socket, message: dict) -> None:
-    conn.sendall(json.dumps(message).encode() + b"\n")
-
-
-def _lines(conn: socket.socket):
-    buffer = b""
-    while True:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return
-        buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            yield json.loads(line)
-
-
-# ---- client ------------------------------------------------------------------------------------
-
-
-def run_remote(argv: list[str]) -> int | None:
-    """Run `livr argv` in a job forked by the warm server; its exit status, or None when there is no
-    usable server (the caller then runs the command itself)."""
-    path = os.environ.get(SOCKET_ENV)
-    if not path:
-        return None
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        conn.connect(path)
-        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), **_identity()}
-        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
-        replies = _lines(conn)
-        first = next(replies, None)
-    except OSError:
-        conn.close()
-        return None
-    if first is None or "refused" in first:  # another interpreter, checkout or import environment
-        conn.close()
-        return None
-    # The job runs; a signal that ends this process closes the connection, and the supervisor then
-    # stops the job.
-    done = next(replies, None)
-    conn.close()
-    return 1 if done is None else done["exit"]
-
-
 # ---- server ------------------------------------------------------------------------------------
 
 
 def _refusal(request: dict, import_env: dict) -> str | None:
-    for key, value in _identity().items():
+    for key, value in identity().items():
         if request.get(key) != value:
             return f"{key} {request.get(key)!r} is not the server's {value!r}"
     theirs = _import_env(request["env"])
@@ -210,7 +155,7 @@ def _supervise(conn: socket.socket, request: dict, fds: list[int]) -> None:
     for fd in fds:
         os.close(fd)
     print(f"job {job}: livr {' '.join(request['argv'])}", flush=True)
-    _send(conn, {"pid": job})
+    send(conn, {"pid": job})
     status = None
     while status is None:
         ready, _, _ = select.select([conn], [], [], 0.5)
@@ -227,7 +172,7 @@ def _supervise(conn: socket.socket, request: dict, fds: list[int]) -> None:
             status = os.waitstatus_to_exitcode(raw)
     # a job killed by signal N exits as a shell reports it: 128 + N
     with contextlib.suppress(OSError):
-        _send(conn, {"exit": status if status >= 0 else 128 - status})
+        send(conn, {"exit": status if status >= 0 else 128 - status})
     os._exit(0)
 
 
@@ -265,7 +210,7 @@ def serve(path: str | Path) -> None:
                     for fd in fds:
                         os.close(fd)
                     with contextlib.suppress(OSError):
-                        _send(conn, {"refused": why or "stdin, stdout and stderr were not passed"})
+                        send(conn, {"refused": why or "stdin, stdout and stderr were not passed"})
                     continue
                 conn.settimeout(None)
                 sys.stdout.flush()
