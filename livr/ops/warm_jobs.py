@@ -43,16 +43,15 @@ from pathlib import Path
 
 from livr.ops.warm_client import SOCKET_ENV, identity, send
 
-# What a job imports before it computes (train, evaluate, analyze, and the model, processor, Trainer
-# and peft modules they load): each job would pay for these itself.
+# What a job imports before it computes (train, evaluate, analyze, the Trainer, peft and the image
+# processor every family uses), with every backbone family's classes (`preload`): each job would pay
+# for these itself.
 PRELOAD = (
     "torch",
     "transformers",
     "transformers.trainer",
     "peft",
     "transformers.models.qwen2_vl.image_processing_pil_qwen2_vl",
-    "transformers.models.qwen2_5_vl.modeling_qwen2_5_vl",
-    "transformers.models.qwen3_vl.modeling_qwen3_vl",
     "livr.cli",
     "livr.train",
     "livr.stage_trainer",
@@ -99,7 +98,19 @@ def _import_env(env) -> dict:
 # ---- server ------------------------------------------------------------------------------------
 
 
-def _refusal(request: dict, import_env: dict) -> str | None:
+def preload() -> None:
+    for module in PRELOAD:
+        importlib.import_module(module)
+    from livr.model.families import FAMILIES
+
+    for family in FAMILIES.values():
+        family.classes()
+        family.processor_class()
+
+
+def _refusal(request: dict, fds: list[int], import_env: dict) -> str | None:
+    if len(fds) != 3:
+        return "stdin, stdout and stderr were not passed"
     for key, value in identity().items():
         if request.get(key) != value:
             return f"{key} {request.get(key)!r} is not the server's {value!r}"
@@ -177,11 +188,11 @@ def _supervise(conn: socket.socket, request: dict, fds: list[int]) -> None:
 
 
 def serve(path: str | Path) -> None:
-    """Import PRELOAD, then listen on `path` until terminated or the parent process is gone."""
+    """Import what jobs import (`preload`), then listen on `path` until terminated or the parent
+    process is gone."""
     parent = os.getppid()
     import_env = _import_env(os.environ)  # before the imports, some of which set variables
-    for module in PRELOAD:
-        importlib.import_module(module)
+    preload()
     path = Path(path)
     path.unlink(missing_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -204,13 +215,13 @@ def serve(path: str | Path) -> None:
                     request = json.loads(message)
                 except (OSError, ValueError):
                     continue
-                why = _refusal(request, import_env)
-                if why is not None or len(fds) != 3:
+                why = _refusal(request, fds, import_env)
+                if why is not None:
                     print(f"cold start for {request.get('argv')}: {why}", flush=True)
                     for fd in fds:
                         os.close(fd)
                     with contextlib.suppress(OSError):
-                        send(conn, {"refused": why or "stdin, stdout and stderr were not passed"})
+                        send(conn, {"refused": why})
                     continue
                 conn.settimeout(None)
                 sys.stdout.flush()
@@ -232,16 +243,30 @@ class Server:
     proc: subprocess.Popen
     socket: Path
     log: Path
+    env: dict  # its environment at start: that of a job it serves, but for the socket
+
+    def job_env(self) -> dict:
+        """The environment of a job this server serves: the server's own, pointed at its socket."""
+        return {**self.env, SOCKET_ENV: str(self.socket)}
+
+    def wait(self, timeout: float) -> None:
+        """Until it listens (a job started earlier starts cold)."""
+        deadline = time.monotonic() + timeout
+        while not self.socket.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the warm job server is not listening after {timeout} s: {self.log}")
+            time.sleep(0.2)
 
 
-def start(log: str | Path, threads: int) -> Server:
-    """Start the server in the background and point this process's later jobs at it. Its thread
-    variables are those Snakemake gives a job of `threads` threads (OpenMP reads them when torch is
-    imported): jobs of another thread count start cold."""
+def start(log: str | Path, threads: int, export: bool = True) -> Server:
+    """Start the server in the background; with `export`, point this process's later jobs at it.
+    Its thread variables are those Snakemake gives a job of `threads` threads (OpenMP reads them when
+    torch is imported): jobs of another thread count start cold."""
     path = Path(tempfile.mkdtemp(prefix="livr-warm-")) / "socket"  # short: AF_UNIX paths end at ~100 bytes
     log = Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **dict.fromkeys(SNAKEMAKE_THREAD_ENV, str(threads))}
+    env.pop(SOCKET_ENV, None)
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "livr.ops.warm_jobs", str(path)],
@@ -253,8 +278,9 @@ def start(log: str | Path, threads: int) -> Server:
             # server must import the livr that the `livr` command imports (each job then chdirs)
             start_new_session=True,  # a Ctrl-C of the run reaches it through `stop`, not mid-import
         )
-    os.environ[SOCKET_ENV] = str(path)
-    return Server(proc, path, log)
+    if export:
+        os.environ[SOCKET_ENV] = str(path)
+    return Server(proc, path, log, env)
 
 
 def stop(server: Server) -> None:

@@ -26,27 +26,17 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A running warm server for one-thread jobs; this test process is not pointed at it."""
-    log = tmp_path_factory.mktemp("warm") / "warm_jobs.log"
-    started = warm_jobs.start(log, threads=1)
-    os.environ.pop(warm_jobs.SOCKET_ENV)
-    started.env = dict(os.environ)  # the clients' environment: the server's (tests may set variables later)
-    deadline = time.monotonic() + 120
-    while not started.socket.exists():
-        assert started.proc.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "the server did not listen within 120 s"
-        time.sleep(0.2)
+    started = warm_jobs.start(tmp_path_factory.mktemp("warm") / "warm_jobs.log", threads=1, export=False)
+    started.wait(timeout=120)
     yield started
     warm_jobs.stop(started)
     assert started.proc.poll() is not None and not started.socket.parent.exists()
 
 
 def job_env(server, warm: bool = True, **extra) -> dict:
-    """A job's environment as Snakemake gives a one-thread job; pointed at the server when `warm`."""
-    threads = dict.fromkeys(warm_jobs.SNAKEMAKE_THREAD_ENV, "1")
-    env = {**server.env, **threads, "LIVR_PROGRESS": "0", **extra}
-    if warm:
-        env[warm_jobs.SOCKET_ENV] = str(server.socket)
-    return env
+    """A one-thread job's environment (the server's: tests may set variables in this process later);
+    pointed at the server when `warm`."""
+    return {**(server.job_env() if warm else server.env), "LIVR_PROGRESS": "0", **extra}
 
 
 def livr(args, env, **kwargs):

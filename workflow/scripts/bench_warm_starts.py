@@ -32,19 +32,13 @@ def main() -> int:
     args = parser.parse_args()
     command = [a for a in args.command if a != "--"]
     log = Path(os.environ.get("TMPDIR", "/tmp")) / "bench_warm_starts.log"
-    server = warm_jobs.start(log, threads=1)
-    socket = str(server.socket)
-    os.environ.pop(warm_jobs.SOCKET_ENV)
+    server = warm_jobs.start(log, threads=1, export=False)
     try:
-        while not server.socket.exists():
-            if server.proc.poll() is not None:
-                sys.exit(f"the warm server ended: {log}")
-            time.sleep(0.2)
-        env = {**os.environ, **dict.fromkeys(warm_jobs.SNAKEMAKE_THREAD_ENV, "1")}
+        server.wait(timeout=120)
         times, compared = {"cold": [], "warm": []}, 0
         for i in range(args.repeats):
             for mode in ("cold", "warm"):
-                run_env = {**env, warm_jobs.SOCKET_ENV: socket} if mode == "warm" else env
+                run_env = server.job_env() if mode == "warm" else server.env
                 argv = [a.replace("{mode}", mode).replace("{i}", str(i + 1)) for a in command]
                 t0 = time.perf_counter()
                 done = subprocess.run(["livr", *argv], env=run_env, capture_output=True, text=True)
