@@ -117,7 +117,7 @@ def test_snakemake_ci_end_to_end(tmp_path):
     con.close()
     assert (repo / "results" / "ci" / "selection.csv").is_file()
     # tiny backbones: every train, evaluate and analyze job forked from the run's warm server
-    # (livr/ops/warm_jobs.py), none started cold, and the server is gone with the run
+    # (livr/ops/warm_jobs.py), none started cold
     warm = (repo / L.log("ci", "warm_jobs")).read_text().splitlines()
     started = {line.split()[3] for line in warm if line.startswith("job ")}
     assert {"train", "evaluate", "analyze"} <= started and not any("cold start" in line for line in warm)
